@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Install the Debian bookworm packages bootsign needs, only when some are missing.
+# Usage: scripts/deps.sh [build|test]   (test adds the oracles and tools the suite uses)
+set -euo pipefail
+mode=${1:-build}
+pkgs=(build-essential cmake pkg-config libssl-dev libmicrohttpd-dev libarchive-dev
+      libp11-dev libp11-kit-dev p11-kit openssl ca-certificates)
+if [ "$mode" = test ]; then
+  pkgs+=(libcmocka-dev clang libclang-rt-14-dev curl softhsm2 opensc imx-code-signing-tool
+         libcurl4-openssl-dev procps util-linux)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "installing: ${missing[*]}" >&2
+sudo_cmd=()
+[ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
+export DEBIAN_FRONTEND=noninteractive
+"${sudo_cmd[@]}" apt-get update -qq
+"${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

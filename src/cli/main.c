@@ -1,0 +1,50 @@
+/* bootsign: command table and dispatch only. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli/commands.h"
+
+struct command {
+	const char *name;
+	int (*run)(int argc, char **argv);
+	const char *summary;
+};
+
+static const struct command commands[] = {
+	{"serve", bs_cmd_serve, "run the signing server (digsigserver-compatible REST API)"},
+	{"hab", bs_cmd_hab, "i.MX HAB4: sign a CSF (cst-compatible), verify or dump images"},
+	{"srk", bs_cmd_srk, "build HAB4 SRK table and fuse files (srktool-compatible)"},
+	{"hsm", bs_cmd_hsm, "PKCS#11 token provisioning: import keys, list objects"},
+	{"pki", bs_cmd_pki, "create a complete HAB4 PKI (files or inside a token)"},
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out, "usage: bootsign <command> [options]\n\ncommands:\n");
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(out, "  %-8s %s\n", commands[i].name, commands[i].summary);
+	fprintf(out, "\n'bootsign <command> --help' describes each command.\n");
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return 2;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	if (strcmp(argv[1], "--version") == 0 || strcmp(argv[1], "version") == 0) {
+		printf("bootsign %s\n", BS_VERSION);
+		return 0;
+	}
+	for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "bootsign: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return 2;
+}

@@ -1,0 +1,55 @@
+/* The CSF compiler: turn a parsed CSF into the binary CSF blob exactly as NXP CST 4.0.1
+ * lays it out (command encoding, blob order, 4-byte padding, offsets), with CMS
+ * signatures made through the key interface. Data blocks are hashed by streaming over
+ * the named files; nothing is loaded whole. */
+#ifndef BS_HAB_CSF_SIGN_H
+#define BS_HAB_CSF_SIGN_H
+
+#include <stdint.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "core/error.h"
+#include "hab/csf.h"
+#include "keys/store.h"
+
+/* Where the files named in Blocks lists come from. */
+struct bs_data_source {
+	/* Open `name` for reading; set *size. The compiler closes the FILE. BS_ERR_NOT_FOUND
+	 * (or BS_ERR_PATH / BS_ERR_INVALID) with a message naming the file otherwise. */
+	int (*open)(void *ctx, const char *name, FILE **out, uint64_t *size,
+		    struct bs_error *err);
+	void *ctx;
+};
+
+/* A data source resolving names as CST does: relative to the working directory. */
+extern const struct bs_data_source bs_data_source_cwd;
+
+/* A data source for one artifact: only `name` (compared as given, or by its last path
+ * component when `match_basename`) resolves, to `path`. */
+struct bs_data_single {
+	const char *name;
+	const char *path;
+	int match_basename;
+};
+int bs_data_single_open(void *ctx, const char *name, FILE **out, uint64_t *size,
+			struct bs_error *err);
+
+struct bs_hab_sign_opts {
+	struct bs_store *store;           /* SRK table, certificates, keys */
+	struct bs_data_source data;       /* Blocks files */
+	time_t signing_time;              /* 0 = now; fixed for reproducible tests */
+};
+
+/* What was used, for logs. */
+struct bs_hab_sign_report {
+	char keys[8][160]; /* log-safe key ids, in signing order */
+	size_t nkeys;
+	size_t cmd_len;    /* command region length */
+};
+
+int bs_hab_sign(uint8_t **out, size_t *out_len, const struct bs_csf *csf,
+		const struct bs_hab_sign_opts *opts, struct bs_hab_sign_report *report,
+		struct bs_error *err) BS_WUR;
+
+#endif

@@ -1,0 +1,54 @@
+/* The one key interface: "sign this digest with key K". Callers never care whether K is
+ * a file key held in memory or an object inside a PKCS#11 token; each backend supplies a
+ * bs_key_ops table. Hashing always happens on the host; only digests reach a backend. */
+#ifndef BS_KEYS_KEY_H
+#define BS_KEYS_KEY_H
+
+#include <openssl/evp.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+enum bs_sig_scheme {
+	BS_SIG_DEFAULT = 0, /* RSA: PKCS#1 v1.5 with DigestInfo; EC: ECDSA (DER Sig-Value) */
+	BS_SIG_RSA_PSS = 1, /* RSA-PSS, MGF1 with the same digest, salt length = digest length */
+};
+
+struct bs_key_ops {
+	/* Sign `dgst` (dlen bytes, the output of md_nid). Write at most *siglen bytes to
+	 * sig and set *siglen. RSA PKCS#1 v1.5 output includes the DigestInfo encoding for
+	 * md_nid; ECDSA output is a DER ECDSA-Sig-Value. */
+	int (*sign_digest)(void *ctx, int md_nid, enum bs_sig_scheme scheme,
+			   const uint8_t *dgst, size_t dlen, uint8_t *sig, size_t *siglen,
+			   struct bs_error *err);
+	void (*free)(void *ctx);
+};
+
+struct bs_key;
+
+/* Wrap a backend. Takes ownership of ctx (freed with ops->free) and of one reference to
+ * `pub` (the public key, used for sizes and verification). `id` names the key in logs
+ * (file name, token label/id), never secret. */
+int bs_key_new(struct bs_key **out, const struct bs_key_ops *ops, void *ctx, EVP_PKEY *pub,
+	       const char *id, struct bs_error *err) BS_WUR;
+
+/* A key held in memory (file backend). Takes ownership of one reference to priv. */
+int bs_key_from_pkey(struct bs_key **out, EVP_PKEY *priv, const char *id,
+		     struct bs_error *err) BS_WUR;
+
+/* Sign a digest. *out_sig is malloc'd, caller frees. */
+int bs_key_sign_digest(struct bs_key *key, int md_nid, enum bs_sig_scheme scheme,
+		       const uint8_t *dgst, size_t dlen, uint8_t **out_sig, size_t *out_len,
+		       struct bs_error *err) BS_WUR;
+
+/* The public key (borrowed). */
+EVP_PKEY *bs_key_public(const struct bs_key *key);
+/* Log-safe identifier (borrowed). */
+const char *bs_key_id(const struct bs_key *key);
+/* EVP_PKEY_RSA or EVP_PKEY_EC. */
+int bs_key_type(const struct bs_key *key);
+
+void bs_key_free(struct bs_key *key);
+
+#endif
