@@ -1,0 +1,41 @@
+/* HAB4 PKI ceremony: CA, SRK1..4 (CA-flagged), CSF and IMG keys per SRK, X.509
+ * certificates with the extensions CST's scripts use, SRK table + fuse, the CST folder
+ * layout (crts/, keys/, keys/key_pass.txt) and imx-cst-keys.tar.gz.
+ * Keys are generated either as encrypted PKCS#8 files or inside a PKCS#11 token
+ * (non-extractable; certificates are then signed by the token keys). */
+#ifndef BS_KEYS_PKI_H
+#define BS_KEYS_PKI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+enum bs_pki_keytype {
+	BS_PKI_RSA2048, BS_PKI_RSA3072, BS_PKI_RSA4096, BS_PKI_P256, BS_PKI_P384, BS_PKI_P521,
+};
+
+struct bs_pki_opts {
+	const char *outdir;          /* created; must not exist or be empty */
+	enum bs_pki_keytype keytype;
+	unsigned nsrk;               /* 1..4, default 4 */
+	unsigned validity_days;      /* default 3650 */
+	const char *passphrase;      /* for encrypted key files; NULL = generate one and
+	                                write it to keys/key_pass.txt (0600) */
+	const char *token_uri;       /* non-NULL: generate keys inside this PKCS#11 token */
+	const char *module;          /* PKCS#11 module path (NULL = p11-kit proxy) */
+	const char *pin;             /* token user PIN (never logged) */
+	bool write_tgz;              /* also write outdir/imx-cst-keys.tar.gz */
+	/* progress callback for slow token key generation (may be NULL) */
+	void (*progress)(void *ctx, const char *what);
+	void *progress_ctx;
+};
+
+int bs_pki_create(const struct bs_pki_opts *opts, struct bs_error *err) BS_WUR;
+
+/* Pack a directory tree (a CST PKI tree) into a tar.gz in memory. *out malloc'd. */
+int bs_pki_pack_tgz(uint8_t **out, size_t *out_len, const char *dir,
+		    struct bs_error *err) BS_WUR;
+
+#endif
