@@ -157,7 +157,8 @@ static CK_RV find_slot(struct p11_tok *t, CK_SLOT_ID *slot)
 	return CKR_OK;
 }
 
-static CK_RV tok_init(struct p11_worker *w, CK_SESSION_HANDLE *out, int *where)
+/* Find the slot, open a session (unless `have`: reuse *out) and log in. */
+static CK_RV tok_init(struct p11_worker *w, CK_SESSION_HANDLE *out, bool have, int *where)
 {
 	struct p11_tok *t = w->tok;
 	struct bs_p11 *p = t->p11;
@@ -172,17 +173,21 @@ static CK_RV tok_init(struct p11_worker *w, CK_SESSION_HANDLE *out, int *where)
 		t->have_serial = true;
 	pthread_mutex_unlock(&p->lock);
 	*where = P11_STEP_OPEN;
-	CK_SESSION_HANDLE s;
-	rv = p->f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s);
-	if (rv != CKR_OK)
-		return rv;
+	CK_SESSION_HANDLE s = *out;
+	if (!have) {
+		rv = p->f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+					 &s);
+		if (rv != CKR_OK)
+			return rv;
+	}
 	if (p->pin != NULL) {
 		*where = P11_STEP_LOGIN;
 		rv = p->f->C_Login(s, CKU_USER, (CK_UTF8CHAR *)p->pin, (CK_ULONG)p->pin_len);
 		if (rv == CKR_USER_ALREADY_LOGGED_IN)
 			rv = CKR_OK;
 		if (rv != CKR_OK) {
-			(void)p->f->C_CloseSession(s);
+			if (!have)
+				(void)p->f->C_CloseSession(s);
 			return rv;
 		}
 	}
@@ -216,9 +221,13 @@ static CK_RV ensure_session(struct p11_worker *w, int *where)
 		uint64_t gen = t->gen;
 		CK_SESSION_HANDLE s = 0;
 		if (!t->ready) {
+			/* A session of the current generation (the token only lost its
+			 * login) is reused for the login. */
+			bool have = w->has_sess;
+			s = w->sess;
 			t->initing = true;
 			pthread_mutex_unlock(&p->lock);
-			rv = tok_init(w, &s, where);
+			rv = tok_init(w, &s, have, where);
 			pthread_mutex_lock(&p->lock);
 			t->initing = false;
 			if (rv == CKR_OK) {
@@ -351,6 +360,11 @@ static void *worker_main(void *a)
 				pthread_mutex_unlock(&p->lock);
 				(void)p->f->C_CloseSession(s);
 				pthread_mutex_lock(&p->lock);
+				/* If that was the last session the token logged us out: the
+				 * next job re-checks the slot and logs in again (sessions of
+				 * other workers stay valid; CKR_USER_ALREADY_LOGGED_IN is ok). */
+				if (t->gen == w->sess_gen && !t->initing)
+					t->ready = false;
 			}
 		} else {
 			pthread_cond_signal(&j->cond);

@@ -72,6 +72,8 @@ CK_RV p11_get_attr(struct p11_worker *w, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE t
 	return CKR_OK;
 }
 
+static CK_RV check_logged_in(struct p11_worker *w);
+
 /* ---- object lookup job (certificate or private key) ---- */
 
 struct obj_arg {
@@ -105,6 +107,8 @@ static CK_RV obj_job(struct p11_worker *w, void *p)
 	a->value = NULL;
 	a->gen = w->sess_gen;
 	CK_RV rv = p11_find(w, a->cls, a->label, a->id, a->id_len, hs, P11_FIND_MAX, &a->n);
+	if (rv == CKR_OK && a->n == 0 && (rv = check_logged_in(w)) != CKR_OK)
+		return rv;
 	if (rv != CKR_OK || a->n != 1) {
 		if (rv == CKR_OK && a->n == 0 && a->cls == CKO_CERTIFICATE) {
 			CK_OBJECT_HANDLE k;
@@ -253,6 +257,20 @@ static void sign_arg_free(void *p)
 	free(p);
 }
 
+/* Private keys are invisible when the token logged us out (another application logged
+ * out, our last session was closed): report that as CKR_USER_NOT_LOGGED_IN (recovered). */
+static CK_RV check_logged_in(struct p11_worker *w)
+{
+	CK_SESSION_INFO si;
+	CK_RV rv = w->tok->p11->f->C_GetSessionInfo(w->sess, &si);
+	if (rv != CKR_OK)
+		return rv;
+	if (si.state != CKS_RO_USER_FUNCTIONS && si.state != CKS_RW_USER_FUNCTIONS &&
+	    w->tok->p11->pin != NULL)
+		return CKR_USER_NOT_LOGGED_IN;
+	return CKR_OK;
+}
+
 static CK_RV refind(struct p11_worker *w, struct sign_arg *a)
 {
 	size_t n = 0;
@@ -260,6 +278,8 @@ static CK_RV refind(struct p11_worker *w, struct sign_arg *a)
 	CK_RV rv = p11_find(w, CKO_PRIVATE_KEY, a->label, a->id, a->id_len, hs, P11_FIND_MAX,
 			    &n);
 	if (rv != CKR_OK)
+		return rv;
+	if (n == 0 && (rv = check_logged_in(w)) != CKR_OK)
 		return rv;
 	if (n != 1) {
 		a->not_found = true;

@@ -132,7 +132,7 @@ static unsigned long count(const char *key)
 
 static void reset_shim(void)
 {
-	ctl("");
+	ctl("reset_counts=1\n");
 	remove(g_count);
 }
 
