@@ -407,7 +407,16 @@ static int rv_to_err(struct p11_tok *t, CK_RV rv, int where, const char *what,
 int p11_run(struct p11_tok *t, p11_job_fn fn, void *arg, void (*arg_free)(void *),
 	    struct p11_job **job_out, const char *what, struct bs_error *err)
 {
+	return p11_run_timeout(t, fn, arg, arg_free, job_out, what, 0, err);
+}
+
+int p11_run_timeout(struct p11_tok *t, p11_job_fn fn, void *arg, void (*arg_free)(void *),
+		    struct p11_job **job_out, const char *what, unsigned timeout_ms,
+		    struct bs_error *err)
+{
 	struct bs_p11 *p = t->p11;
+	if (timeout_ms == 0)
+		timeout_ms = p->op_timeout_ms;
 	*job_out = NULL;
 	struct p11_job *j = calloc(1, sizeof(*j));
 	if (j == NULL) {
@@ -419,7 +428,7 @@ int p11_run(struct p11_tok *t, p11_job_fn fn, void *arg, void (*arg_free)(void *
 	j->arg = arg;
 	j->arg_free = arg_free;
 	cond_init_mono(&j->cond);
-	uint64_t deadline = bs_now_ms() + p->op_timeout_ms;
+	uint64_t deadline = bs_now_ms() + timeout_ms;
 	struct timespec ts;
 	deadline_ts(&ts, deadline);
 
@@ -446,7 +455,7 @@ int p11_run(struct p11_tok *t, p11_job_fn fn, void *arg, void (*arg_free)(void *
 			job_free(j);
 			return bs_error_set(err, BS_ERR_BUSY,
 					    "token '%s': all %zu sessions busy for %u ms", t->name,
-					    t->nworkers, p->op_timeout_ms);
+					    t->nworkers, timeout_ms);
 		}
 	}
 	w->state = W_BUSY;
@@ -460,10 +469,10 @@ int p11_run(struct p11_tok *t, p11_job_fn fn, void *arg, void (*arg_free)(void *
 			pthread_mutex_unlock(&p->lock);
 			bs_log(BS_LOG_WARN, NULL,
 			       "pkcs11: token '%s' did not answer within %u ms; session quarantined",
-			       t->name, p->op_timeout_ms);
+			       t->name, timeout_ms);
 			return bs_error_set(err, BS_ERR_TIMEOUT,
 					    "token '%s': %s timed out after %u ms", t->name, what,
-					    p->op_timeout_ms);
+					    timeout_ms);
 		}
 	}
 	pthread_mutex_unlock(&p->lock);
