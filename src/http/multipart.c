@@ -333,6 +333,10 @@ int bs_upload_finish(struct bs_upload *up, struct bs_error *err)
 				return bs_error_set(err, BS_ERR_CRYPTO, "sha256 failed");
 			bs_hex(f->sha256, md, 32);
 		}
+	}
+	for (size_t i = 0; i < up->form.n; i++) {
+		struct bs_form_field *f = &up->form.f[i];
+		struct slot *s = &up->slots[i];
 		if (f->spec->store == BS_FIELD_MEM) {
 			if (f->present) {
 				if (bs_buf_append_u8(&s->buf, 0) != 0)
