@@ -461,12 +461,18 @@ static void hand_a(struct hand *h)
 		.tgt = 2, .blocks = h->blocks, .nblocks = 2 };
 }
 
-static int sign_hand(struct hand *h, const char *datadir, uint8_t **out, size_t *len,
-		     struct bs_error *err)
+static int sign_hand_at(struct hand *h, const char *datadir, time_t t, uint8_t **out,
+			size_t *len, struct bs_error *err)
 {
 	*out = (uint8_t *)"sentinel";
 	*len = 77;
-	return sign_in("hab4-vectors/rsa", datadir, &h->csf, 1700000000, out, len, NULL, err);
+	return sign_in("hab4-vectors/rsa", datadir, &h->csf, t, out, len, NULL, err);
+}
+
+static int sign_hand(struct hand *h, const char *datadir, uint8_t **out, size_t *len,
+		     struct bs_error *err)
+{
+	return sign_hand_at(h, datadir, 1700000000, out, len, err);
 }
 
 static void test_csf_sign__hand_built_csf_matches_cst(void **state)
@@ -477,9 +483,55 @@ static void test_csf_sign__hand_built_csf_matches_cst(void **state)
 	uint8_t *out;
 	size_t len, clen;
 	struct bs_error err = {0};
-	assert_int_equal(sign_hand(&h, NULL, &out, &len, &err), 0);
 	uint8_t *cst = bs_fixture_read("hab4-vectors/rsa/a_csf.bin", &clen);
+	assert_int_equal(sign_hand(&h, NULL, &out, &len, &err), 0);
 	compare_with_cst(out, len, cst, clen, true);
+	free(out);
+	/* With CST's signingTime the whole file is CST's. */
+	assert_int_equal(sign_hand_at(&h, NULL, cst_signing_time(cst, clen), &out, &len, &err),
+			 0);
+	assert_int_equal(len, clen);
+	assert_memory_equal(out, cst, clen);
+	free(out);
+	free(cst);
+}
+
+/* The equivalent of rsa/nocak/n.csf: fast authentication, the NOCAK certificate blob is
+ * present but unreferenced, everything signed by the NOCAK key. */
+static void test_csf_sign__hand_built_nocak_matches_cst(void **state)
+{
+	(void)state;
+	struct hand h;
+	memset(&h, 0, sizeof(h));
+	h.csf.filename = "n.csf";
+	h.csf.cmds = h.cmds;
+	h.csf.ncmds = 5;
+	h.csf.nocak = true;
+	h.cmds[0] = (struct bs_csf_cmd){ .kind = BS_CSF_HEADER, .version = 0x41,
+		.hash_alg = HAB_ALG_SHA256, .cert_format = HAB_PCL_X509 };
+	h.cmds[1] = (struct bs_csf_cmd){ .kind = BS_CSF_INSTALL_SRK, .hash_alg = HAB_ALG_SHA256,
+		.file = "crts/tbl.bin" };
+	h.cmds[2] = (struct bs_csf_cmd){ .kind = BS_CSF_INSTALL_NOCAK,
+		.file = "crts/SRK1_crt.pem", .tgt = 1 };
+	h.cmds[3] = (struct bs_csf_cmd){ .kind = BS_CSF_AUTH_CSF, .tgt = 1 };
+	h.blocks[0] = (struct bs_csf_block){ 0x877ff400, 0, 0x1000, "img.bin", 17, 14 };
+	h.cmds[4] = (struct bs_csf_cmd){ .kind = BS_CSF_AUTH_DATA, .tgt = 0,
+		.blocks = h.blocks, .nblocks = 1 };
+	size_t clen, len;
+	uint8_t *out = NULL;
+	struct bs_error err = {0};
+	struct bs_hab_sign_report rep;
+	uint8_t *cst = bs_fixture_read("hab4-vectors/rsa/nocak/n.bin", &clen);
+	int rc = sign_in("hab4-vectors/rsa/nocak", NULL, &h.csf, cst_signing_time(cst, clen),
+			 &out, &len, &rep, &err);
+	if (rc != 0)
+		fail_msg("%s", err.msg);
+	compare_with_cst(out, len, cst, clen, true);
+	assert_int_equal(len, clen);
+	assert_memory_equal(out, cst, clen);
+	assert_int_equal(rep.nkeys, 2);
+	assert_non_null(strstr(rep.keys[0], "SRK1"));
+	assert_non_null(strstr(rep.keys[1], "SRK1"));
 	free(out);
 	free(cst);
 }
@@ -766,6 +818,7 @@ int main(void)
 		cmocka_unit_test(test_csf_sign__rsa_vectors_byte_identical_with_cst_signing_time),
 		cmocka_unit_test(test_csf_sign__fixed_time_is_deterministic_and_reported),
 		cmocka_unit_test(test_csf_sign__hand_built_csf_matches_cst),
+		cmocka_unit_test(test_csf_sign__hand_built_nocak_matches_cst),
 		cmocka_unit_test(test_csf_sign__block_beyond_file_size),
 		cmocka_unit_test(test_csf_sign__missing_block_file),
 		cmocka_unit_test(test_csf_sign__missing_certificate),
