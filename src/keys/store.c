@@ -1,0 +1,514 @@
+/* Key stores (store.h): directory (confined or CST-style unconfined) and tar.gz bundle
+ * (store_tgz.c), plus CST's certificate -> private key lookup and pkcs11: dispatch.
+ *
+ * Confinement of a directory store: the name is normalised (no absolute path, no ".."),
+ * joined to the root, resolved with realpath(3) (which follows every symlink, in the file
+ * and in intermediate directories) and the result must lie under the root's own realpath.
+ * The resolved path is then opened with O_NOFOLLOW. An attacker who can rename
+ * directories inside the key store between the two steps could race this; the key store
+ * is administrator-owned, so that is outside our threat model. */
+#include "keys/store.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <openssl/crypto.h>
+#include <openssl/decoder.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/util.h"
+#include "keys/store_int.h"
+
+#define PKCS11_PREFIX "pkcs11:"
+#define PASS_FILE "key_pass.txt"
+#define PASS_MAX 1024
+
+struct bs_store {
+	bool is_bundle;
+	bool confined;
+	char *root;       /* directory stores: realpath of the root (confined) or as given */
+	struct bs_bundle *bundle;
+	const struct bs_uri_loader *loader;
+	void *loader_ctx;
+};
+
+static bool is_uri(const char *name)
+{
+	return name != NULL && strncmp(name, PKCS11_PREFIX, strlen(PKCS11_PREFIX)) == 0;
+}
+
+int bs_store_open_dir(struct bs_store **out, const char *root, bool confined,
+		      struct bs_error *err)
+{
+	*out = NULL;
+	if (root == NULL || root[0] == '\0')
+		root = ".";
+	struct bs_store *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	s->confined = confined;
+	if (confined) {
+		s->root = realpath(root, NULL);
+		if (s->root == NULL) {
+			int e = errno;
+			free(s);
+			return bs_error_set(err, e == ENOENT ? BS_ERR_NOT_FOUND : BS_ERR_IO,
+					    "key store %s: %s", root, strerror(e));
+		}
+		struct stat st;
+		if (stat(s->root, &st) != 0 || !S_ISDIR(st.st_mode)) {
+			free(s->root);
+			free(s);
+			return bs_error_set(err, BS_ERR_IO, "key store %s: not a directory", root);
+		}
+	} else {
+		s->root = bs_strdup(root);
+		if (s->root == NULL) {
+			free(s);
+			return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+		}
+	}
+	*out = s;
+	return 0;
+}
+
+int bs_store_open_tgz(struct bs_store **out, const uint8_t *data, size_t len,
+		      struct bs_error *err)
+{
+	*out = NULL;
+	struct bs_store *s = calloc(1, sizeof(*s));
+	if (s == NULL)
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	s->is_bundle = true;
+	s->confined = true;
+	int rc = bs_bundle_parse(&s->bundle, data, len, err);
+	if (rc != 0) {
+		free(s);
+		return rc;
+	}
+	*out = s;
+	return 0;
+}
+
+int bs_store_open_tgz_file(struct bs_store **out, const char *path, struct bs_error *err)
+{
+	*out = NULL;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int rc = bs_read_file(&data, &len, path, BS_STORE_BUNDLE_MAX, err);
+	if (rc != 0)
+		return rc;
+	rc = bs_store_open_tgz(out, data, len, err);
+	if (rc != 0)
+		bs_error_prefix(err, "%s", path);
+	bs_free_secret(data, len);
+	return rc;
+}
+
+void bs_store_set_uri_loader(struct bs_store *s, const struct bs_uri_loader *loader,
+			     void *ctx)
+{
+	if (s == NULL)
+		return;
+	s->loader = loader;
+	s->loader_ctx = ctx;
+}
+
+void bs_store_free(struct bs_store *s)
+{
+	if (s == NULL)
+		return;
+	bs_bundle_free(s->bundle);
+	free(s->root);
+	free(s);
+}
+
+/* Confined directory store: the real path of `name`, checked to lie inside the root. */
+static int confined_path(char **out, const struct bs_store *s, const char *name,
+			 struct bs_error *err)
+{
+	*out = NULL;
+	char *norm = NULL;
+	int rc = bs_store_norm_name(&norm, name, err);
+	if (rc != 0)
+		return rc;
+	size_t rl = strlen(s->root), nl = strlen(norm);
+	char *joined = malloc(rl + nl + 2);
+	if (joined == NULL) {
+		free(norm);
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	}
+	memcpy(joined, s->root, rl);
+	joined[rl] = '/';
+	memcpy(joined + rl + 1, norm, nl + 1);
+	free(norm);
+	char *real = realpath(joined, NULL);
+	if (real == NULL) {
+		int e = errno;
+		free(joined);
+		if (e == ENOENT || e == ENOTDIR)
+			return bs_error_set(err, BS_ERR_NOT_FOUND, "%s: not found in key store",
+					    name);
+		if (e == ELOOP)
+			return bs_error_set(err, BS_ERR_PATH, "%s: too many symlinks", name);
+		return bs_error_set(err, BS_ERR_IO, "%s: %s", name, strerror(e));
+	}
+	free(joined);
+	bool inside = strcmp(s->root, "/") == 0 ||
+		      (strncmp(real, s->root, rl) == 0 && real[rl] == '/');
+	if (!inside) {
+		free(real);
+		return bs_error_set(err, BS_ERR_PATH, "%s: resolves outside the key store "
+				    "(symlink)", name);
+	}
+	*out = real;
+	return 0;
+}
+
+/* Unconfined (CST mode): absolute names as given, relative ones under root. */
+static int unconfined_path(char **out, const struct bs_store *s, const char *name,
+			   struct bs_error *err)
+{
+	*out = NULL;
+	if (name == NULL || name[0] == '\0')
+		return bs_error_set(err, BS_ERR_INVALID, "empty file name");
+	if (name[0] == '/' || strcmp(s->root, ".") == 0) {
+		*out = bs_strdup(name);
+	} else {
+		size_t rl = strlen(s->root), nl = strlen(name);
+		*out = malloc(rl + nl + 2);
+		if (*out != NULL) {
+			memcpy(*out, s->root, rl);
+			(*out)[rl] = '/';
+			memcpy(*out + rl + 1, name, nl + 1);
+		}
+	}
+	return *out ? 0 : bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+}
+
+static int read_fd_all(int fd, const char *name, size_t max, uint8_t **out, size_t *out_len,
+		       struct bs_error *err)
+{
+	struct stat st;
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
+		return bs_error_set(err, BS_ERR_IO, "%s: not a regular file", name);
+	if ((uint64_t)st.st_size > max)
+		return bs_error_set(err, BS_ERR_LIMIT, "%s: %lld bytes, limit is %zu", name,
+				    (long long)st.st_size, max);
+	size_t size = (size_t)st.st_size, got = 0;
+	uint8_t *data = malloc(size + 1);
+	if (data == NULL)
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	while (got < size) {
+		ssize_t n = read(fd, data + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			bs_free_secret(data, size + 1);
+			return bs_error_set(err, BS_ERR_IO, "%s: read failed", name);
+		}
+		got += (size_t)n;
+	}
+	data[size] = '\0';
+	*out = data;
+	*out_len = size;
+	return 0;
+}
+
+int bs_store_read(struct bs_store *s, const char *name, size_t max, uint8_t **out,
+		  size_t *out_len, struct bs_error *err)
+{
+	*out = NULL;
+	*out_len = 0;
+	if (s == NULL || name == NULL)
+		return bs_error_set(err, BS_ERR_INVALID, "no store or name");
+	if (max == 0 || max > BS_STORE_FILE_MAX)
+		max = BS_STORE_FILE_MAX;
+	if (is_uri(name))
+		return bs_error_set(err, BS_ERR_INVALID, "%s: a pkcs11: URI is not a file",
+				    name);
+	int rc;
+	if (s->is_bundle) {
+		char *norm = NULL;
+		rc = bs_store_norm_name(&norm, name, err);
+		if (rc != 0)
+			return rc;
+		const uint8_t *d;
+		size_t l;
+		rc = bs_bundle_lookup(s->bundle, norm, &d, &l, err);
+		free(norm);
+		if (rc != 0)
+			return rc;
+		if (l > max)
+			return bs_error_set(err, BS_ERR_LIMIT, "%s: %zu bytes, limit is %zu", name,
+					    l, max);
+		uint8_t *c = malloc(l + 1);
+		if (c == NULL)
+			return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+		if (l > 0)
+			memcpy(c, d, l);
+		c[l] = '\0';
+		*out = c;
+		*out_len = l;
+		return 0;
+	}
+	char *path = NULL;
+	rc = s->confined ? confined_path(&path, s, name, err) :
+			   unconfined_path(&path, s, name, err);
+	if (rc != 0)
+		return rc;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | (s->confined ? O_NOFOLLOW : 0));
+	if (fd < 0) {
+		int e = errno;
+		free(path);
+		if (e == ENOENT || e == ENOTDIR)
+			return bs_error_set(err, BS_ERR_NOT_FOUND, "%s: not found", name);
+		if (e == ELOOP)
+			return bs_error_set(err, BS_ERR_PATH, "%s: symlink changed under us", name);
+		return bs_error_set(err, BS_ERR_IO, "%s: %s", name, strerror(e));
+	}
+	free(path);
+	rc = read_fd_all(fd, name, max, out, out_len, err);
+	close(fd);
+	return rc;
+}
+
+bool bs_store_exists(struct bs_store *s, const char *name)
+{
+	if (s == NULL || name == NULL || is_uri(name))
+		return false;
+	if (s->is_bundle) {
+		char *norm = NULL;
+		if (bs_store_norm_name(&norm, name, NULL) != 0)
+			return false;
+		const uint8_t *d;
+		size_t l;
+		bool ok = bs_bundle_lookup(s->bundle, norm, &d, &l, NULL) == 0;
+		free(norm);
+		return ok;
+	}
+	char *path = NULL;
+	int rc = s->confined ? confined_path(&path, s, name, NULL) :
+			       unconfined_path(&path, s, name, NULL);
+	if (rc != 0)
+		return false;
+	struct stat st;
+	bool ok = stat(path, &st) == 0 && S_ISREG(st.st_mode);
+	free(path);
+	return ok;
+}
+
+int bs_store_load_cert(struct bs_store *s, const char *name, X509 **out,
+		       struct bs_error *err)
+{
+	*out = NULL;
+	if (s == NULL || name == NULL)
+		return bs_error_set(err, BS_ERR_INVALID, "no store or certificate name");
+	if (is_uri(name)) {
+		if (s->loader == NULL || s->loader->load_cert == NULL)
+			return bs_error_set(err, BS_ERR_UNSUPPORTED, "%s: no PKCS#11 backend "
+					    "configured", "pkcs11: certificate");
+		return s->loader->load_cert(s->loader_ctx, name, out, err);
+	}
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int rc = bs_store_read(s, name, BS_STORE_FILE_MAX, &data, &len, err);
+	if (rc != 0)
+		return rc;
+	X509 *x = NULL;
+	if (bs_ends_with_ci(name, ".pem")) {
+		BIO *bio = BIO_new_mem_buf(data, (int)len);
+		if (bio != NULL)
+			x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+		BIO_free(bio);
+	} else {
+		const unsigned char *p = data;
+		x = d2i_X509(NULL, &p, (long)len);
+		if (x != NULL && p != data + len) {
+			X509_free(x);
+			x = NULL;
+		}
+	}
+	free(data);
+	if (x == NULL)
+		return bs_error_ssl(err, BS_ERR_FORMAT, "%s: not a %s X.509 certificate", name,
+				    bs_ends_with_ci(name, ".pem") ? "PEM" : "DER");
+	*out = x;
+	return 0;
+}
+
+int bs_store_key_name_for_cert(char **out, const char *cert_name, struct bs_error *err)
+{
+	*out = NULL;
+	if (cert_name == NULL)
+		return bs_error_set(err, BS_ERR_INVALID, "no certificate name");
+	size_t len = strlen(cert_name);
+	if (len < 7)
+		return bs_error_set(err, BS_ERR_INVALID, "%s: too short for CST key naming "
+				    "(expected ..._crt.pem or ..._crt.der)", cert_name);
+	char *k = bs_strdup(cert_name);
+	if (k == NULL)
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	memcpy(k + len - 7, "key", 3);
+	char *c = strstr(k, "crts");
+	if (c != NULL)
+		memcpy(c, "keys", 4);
+	*out = k;
+	return 0;
+}
+
+/* First line of key_pass.txt in the key's directory. *out = NULL if the file is absent.
+ * *pass_name is always set (for messages). */
+static int read_passphrase(char **out, char **pass_name, struct bs_store *s,
+			   const char *key_name, struct bs_error *err)
+{
+	*out = NULL;
+	*pass_name = NULL;
+	const char *slash = strrchr(key_name, '/');
+	size_t dl = slash ? (size_t)(slash - key_name) + 1 : 0;
+	char *pn = malloc(dl + sizeof(PASS_FILE));
+	if (pn == NULL)
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	memcpy(pn, key_name, dl);
+	memcpy(pn + dl, PASS_FILE, sizeof(PASS_FILE));
+	*pass_name = pn;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	struct bs_error e2 = {0};
+	int rc = bs_store_read(s, pn, PASS_MAX, &data, &len, &e2);
+	if (rc == BS_ERR_NOT_FOUND)
+		return 0;
+	if (rc != 0) {
+		if (err != NULL)
+			*err = e2;
+		return rc;
+	}
+	size_t n = 0;
+	while (n < len && data[n] != '\n' && data[n] != '\r')
+		n++;
+	char *p = malloc(n + 1);
+	if (p == NULL) {
+		bs_free_secret(data, len);
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	}
+	memcpy(p, data, n);
+	p[n] = '\0';
+	bs_free_secret(data, len);
+	*out = p;
+	return 0;
+}
+
+static bool looks_encrypted(const uint8_t *data, size_t len, bool pem)
+{
+	if (pem) {
+		return memmem(data, len, "-----BEGIN ENCRYPTED PRIVATE KEY-----", 37) != NULL ||
+		       memmem(data, len, "Proc-Type: 4,ENCRYPTED", 22) != NULL;
+	}
+	const unsigned char *p = data;
+	X509_SIG *sig = d2i_X509_SIG(NULL, &p, (long)len);
+	bool enc = sig != NULL && p == data + len;
+	X509_SIG_free(sig);
+	ERR_clear_error();
+	return enc;
+}
+
+static int decode_key(EVP_PKEY **out, const uint8_t *data, size_t len, bool pem,
+		      const char *pass)
+{
+	*out = NULL;
+	OSSL_DECODER_CTX *dctx = OSSL_DECODER_CTX_new_for_pkey(out, pem ? "PEM" : "DER", NULL,
+							       NULL, EVP_PKEY_KEYPAIR, NULL,
+							       NULL);
+	if (dctx == NULL)
+		return -1;
+	int ok = 1;
+	if (pass != NULL)
+		ok = OSSL_DECODER_CTX_set_passphrase(dctx, (const unsigned char *)pass,
+						     strlen(pass));
+	const unsigned char *p = data;
+	size_t l = len;
+	if (ok)
+		ok = OSSL_DECODER_from_data(dctx, &p, &l);
+	OSSL_DECODER_CTX_free(dctx);
+	if (!ok || *out == NULL) {
+		EVP_PKEY_free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static int load_file_key(struct bs_store *s, const char *cert_name, X509 *cert,
+			 struct bs_key **out, struct bs_error *err)
+{
+	char *key_name = NULL, *pass = NULL, *pass_name = NULL;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	EVP_PKEY *pkey = NULL;
+	int rc = bs_store_key_name_for_cert(&key_name, cert_name, err);
+	if (rc != 0)
+		return rc;
+	rc = bs_store_read(s, key_name, BS_STORE_FILE_MAX, &data, &len, err);
+	if (rc == BS_ERR_NOT_FOUND) {
+		rc = bs_error_set(err, BS_ERR_NOT_FOUND, "private key %s for certificate %s "
+				  "not found", key_name, cert_name);
+		goto out;
+	}
+	if (rc != 0)
+		goto out;
+	rc = read_passphrase(&pass, &pass_name, s, key_name, err);
+	if (rc != 0)
+		goto out;
+	bool pem = bs_ends_with_ci(key_name, ".pem");
+	bool enc = looks_encrypted(data, len, pem);
+	if (enc && pass == NULL) {
+		rc = bs_error_set(err, BS_ERR_KEY, "key %s is encrypted but %s is missing",
+				  key_name, pass_name);
+		goto out;
+	}
+	if (decode_key(&pkey, data, len, pem, enc ? pass : NULL) != 0) {
+		if (enc)
+			rc = bs_error_ssl(err, BS_ERR_KEY, "wrong passphrase in %s for %s",
+					  pass_name, key_name);
+		else
+			rc = bs_error_ssl(err, BS_ERR_KEY, "%s: not a %s private key", key_name,
+					  pem ? "PEM" : "DER");
+		goto out;
+	}
+	EVP_PKEY *cpub = cert ? X509_get0_pubkey(cert) : NULL;
+	if (cert != NULL && (cpub == NULL || EVP_PKEY_eq(pkey, cpub) != 1)) {
+		ERR_clear_error();
+		rc = bs_error_set(err, BS_ERR_KEY, "key %s does not match certificate %s",
+				  key_name, cert_name);
+		goto out;
+	}
+	rc = bs_key_from_pkey(out, pkey, key_name, err);
+	pkey = NULL;
+out:
+	EVP_PKEY_free(pkey);
+	bs_free_secret(data, len);
+	bs_free_secret_str(pass);
+	free(pass_name);
+	free(key_name);
+	return rc;
+}
+
+int bs_store_load_key(struct bs_store *s, const char *cert_name, X509 *cert,
+		      struct bs_key **out, struct bs_error *err)
+{
+	*out = NULL;
+	if (s == NULL || cert_name == NULL)
+		return bs_error_set(err, BS_ERR_INVALID, "no store or certificate name");
+	if (is_uri(cert_name)) {
+		if (s->loader == NULL || s->loader->load_key == NULL)
+			return bs_error_set(err, BS_ERR_UNSUPPORTED, "%s: no PKCS#11 backend "
+					    "configured", "pkcs11: key");
+		return s->loader->load_key(s->loader_ctx, cert_name, cert, out, err);
+	}
+	return load_file_key(s, cert_name, cert, out, err);
+}
