@@ -1,0 +1,12 @@
+/* `bootsign hab sign`: placeholder until the CSF parser and compiler are merged. */
+#include <stdio.h>
+
+#include "cli/cmd_hab.h"
+
+int bs_cmd_hab_sign(int argc, char **argv)
+{
+	(void)argc;
+	(void)argv;
+	fprintf(stderr, "bootsign hab sign: not available yet (CSF compiler not merged)\n");
+	return 1;
+}

@@ -1,0 +1,581 @@
+/* Unit tests for the offline HAB4 verifier and dump (src/hab/verify.c, dump.c).
+ *
+ * Oracle: the CST 4.0.1 vectors. u_signed.bin is an image signed by NXP's cst with the
+ * fuse value srktool wrote (SRK_fuse.bin); it must verify. Every tampered variant is built
+ * here from that file, and must fail with the exact check named. The NOCAK and P-256
+ * vectors (CSF blobs signed by cst over img.bin) are wrapped into images here: every
+ * signature in them must verify, and coverage must then fail because the IVT we add is
+ * outside the block cst signed. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/util.h"
+#include "crypto/cms.h"
+#include "hab/verify.h"
+#include "keys/store.h"
+#include "testutil.h"
+
+#define U_SIGNED "hab4-vectors/rsa/u_signed.bin"
+#define U_FUSE "hab4-vectors/rsa/crts/SRK_fuse.bin"
+#define CSF_OFF 0x2000u /* CSF file offset in u_signed.bin */
+
+struct fx {
+	char *dir;
+	uint8_t *img;
+	size_t img_len;
+	uint8_t *fuse;
+	size_t fuse_len;
+	char path[512];
+	char log[8192];
+	uint64_t ivt_off;
+};
+
+static int setup(void **state)
+{
+	struct fx *f = calloc(1, sizeof(*f));
+	assert_non_null(f);
+	f->dir = bs_tmpdir();
+	f->img = bs_fixture_read(U_SIGNED, &f->img_len);
+	f->fuse = bs_fixture_read(U_FUSE, &f->fuse_len);
+	snprintf(f->path, sizeof(f->path), "%s/image.bin", f->dir);
+	*state = f;
+	return 0;
+}
+
+static int teardown(void **state)
+{
+	struct fx *f = *state;
+	bs_tmpdir_remove(f->dir);
+	free(f->dir);
+	free(f->img);
+	free(f->fuse);
+	free(f);
+	return 0;
+}
+
+static void write_image(struct fx *f, const uint8_t *data, size_t len)
+{
+	FILE *o = fopen(f->path, "wb");
+	assert_non_null(o);
+	assert_int_equal(fwrite(data, 1, len, o), len);
+	assert_int_equal(fclose(o), 0);
+}
+
+/* Verify `data` (written to a file) with the vector fuse unless fuse != NULL. */
+static int run(struct fx *f, const uint8_t *data, size_t len, const uint8_t *fuse,
+	       size_t fuse_len, uint32_t revoked, struct bs_error *err)
+{
+	write_image(f, data, len);
+	struct bs_hab_verify_opts o = {
+		.fuse = fuse ? fuse : f->fuse,
+		.fuse_len = fuse ? fuse_len : f->fuse_len,
+		.revoked_mask = revoked,
+		.has_ivt_offset = true,
+		.ivt_offset = f->ivt_off,
+	};
+	memset(f->log, 0, sizeof(f->log));
+	o.log = fmemopen(f->log, sizeof(f->log) - 1, "w");
+	assert_non_null(o.log);
+	bs_error_clear(err);
+	int rc = bs_hab_verify_image(f->path, &o, err);
+	fclose(o.log);
+	return rc;
+}
+
+/* Tamper: copy of u_signed.bin with byte `off` xor 0x01. */
+static int run_tampered(struct fx *f, size_t off, struct bs_error *err)
+{
+	uint8_t *c = malloc(f->img_len);
+	assert_non_null(c);
+	memcpy(c, f->img, f->img_len);
+	assert_true(off < f->img_len);
+	c[off] ^= 0x01;
+	int rc = run(f, c, f->img_len, NULL, 0, 0, err);
+	free(c);
+	return rc;
+}
+
+static void assert_prefix(const char *msg, const char *prefix)
+{
+	if (strncmp(msg, prefix, strlen(prefix)) != 0)
+		fail_msg("message '%s' does not start with '%s'", msg, prefix);
+}
+
+/* Offset (in the file) of the last byte of the blob at CSF+blob_off. */
+static size_t blob_last(const struct fx *f, size_t blob_off)
+{
+	const uint8_t *b = f->img + CSF_OFF + blob_off;
+	return CSF_OFF + blob_off + bs_get_be16(b + 1) - 1;
+}
+
+static void test_verify__vector_image_verifies(void **state)
+{
+	struct fx *f = *state;
+	struct bs_error err;
+	int rc = run(f, f->img, f->img_len, NULL, 0, 0, &err);
+	if (rc != 0)
+		fail_msg("verify failed: %s\nlog:\n%s", err.msg, f->log);
+	assert_non_null(strstr(f->log, "ok    SRK table hash matches fuse"));
+	assert_non_null(strstr(f->log, "CSFK certificate signed by SRK 0"));
+	assert_non_null(strstr(f->log, "Install Key slot 2: certificate signed by slot 0 key"));
+	assert_non_null(strstr(f->log, "coverage: entry point"));
+	assert_null(strstr(f->log, "FAIL"));
+}
+
+static void test_verify__srktool_f0_fuse_accepted(void **state)
+{
+	struct fx *f = *state;
+	uint8_t exp[128];
+	for (size_t i = 0; i < 32; i++) {
+		memset(exp + 4 * i, 0, 3);
+		exp[4 * i + 3] = f->fuse[i];
+	}
+	struct bs_error err;
+	assert_int_equal(run(f, f->img, f->img_len, exp, sizeof(exp), 0, &err), 0);
+	uint8_t d[64];
+	size_t dl = 0;
+	assert_int_equal(bs_hab_fuse_load(d, &dl, exp, sizeof(exp), &err), 0);
+	assert_int_equal(dl, 32);
+	assert_memory_equal(d, f->fuse, 32);
+	exp[5] = 1;
+	assert_int_equal(bs_hab_fuse_load(d, &dl, exp, sizeof(exp), &err), BS_ERR_FORMAT);
+	assert_int_equal(bs_hab_fuse_load(d, &dl, exp, 31, &err), BS_ERR_FORMAT);
+}
+
+static void test_verify__wrong_fuse(void **state)
+{
+	struct fx *f = *state;
+	uint8_t fuse[32];
+	memcpy(fuse, f->fuse, 32);
+	fuse[31] ^= 0x80;
+	struct bs_error err;
+	assert_int_equal(run(f, f->img, f->img_len, fuse, 32, 0, &err), BS_ERR_VERIFY);
+	assert_string_equal(err.msg, "SRK: table hash does not match fuse");
+	assert_non_null(strstr(f->log, "FAIL  SRK: table hash does not match fuse"));
+	/* A SHA-1 sized fuse cannot match a SHA-256 table hash. */
+	assert_int_equal(run(f, f->img, f->img_len, fuse, 20, 0, &err), BS_ERR_VERIFY);
+	assert_prefix(err.msg, "SRK: table hash does not match fuse");
+}
+
+static void test_verify__revoked_index(void **state)
+{
+	struct fx *f = *state;
+	struct bs_error err;
+	assert_int_equal(run(f, f->img, f->img_len, NULL, 0, 0x1, &err), BS_ERR_VERIFY);
+	assert_string_equal(err.msg, "SRK: index 0 is revoked");
+	/* Revoking another index does not matter. */
+	assert_int_equal(run(f, f->img, f->img_len, NULL, 0, 0x6, &err), 0);
+}
+
+static void test_verify__tampered_signed_data(void **state)
+{
+	struct fx *f = *state;
+	struct bs_error err;
+	assert_int_equal(run_tampered(f, 0x1234, &err), BS_ERR_VERIFY);
+	assert_prefix(err.msg, "Authenticate Data key 2: signature does not verify");
+}
+
+static void test_verify__tampered_commands(void **state)
+{
+	struct fx *f = *state;
+	struct bs_error err;
+	/* The block address of Authenticate Data (CSF+0x43): structurally fine. */
+	assert_int_equal(run_tampered(f, CSF_OFF + 0x43, &err), BS_ERR_VERIFY);
+	assert_prefix(err.msg, "CSF signature does not verify");
+	/* Install Key target slot 2 -> 3 (CSF+0x2f). */
+	assert_int_equal(run_tampered(f, CSF_OFF + 0x2f, &err), BS_ERR_VERIFY);
+	assert_prefix(err.msg, "CSF signature does not verify");
+}
+
+static void test_verify__tampered_srk_table(void **state)
+{
+	struct fx *f = *state;
+	struct bs_error err;
+	/* A modulus byte of record 0 (the selected key) and of record 2. */
+	assert_int_equal(run_tampered(f, CSF_OFF + 0x48 + 4 + 40, &err), BS_ERR_VERIFY);
+	assert_string_equal(err.msg, "SRK: table hash does not match fuse");
+	assert_int_equal(run_tampered(f, CSF_OFF + 0x48 + 4 + 2 * 271 + 100, &err), BS_ERR_VERIFY);
+	assert_string_equal(err.msg, "SRK: table hash does not match fuse");
+}
+
+static void test_verify__tampered_csfk_cert(void **state)
+{
+	struct fx *f = *state;
+	struct bs_error err;
+	assert_int_equal(run_tampered(f, blob_last(f, 0x488), &err), BS_ERR_VERIFY);
+	assert_string_equal(err.msg, "CSFK: certificate not signed by SRK 0");
+}
+
+static void test_verify__tampered_img_cert(void **state)
+{
+	struct fx *f = *state;
+	struct bs_error err;
+	assert_int_equal(run_tampered(f, blob_last(f, 0x788), &err), BS_ERR_VERIFY);
+	assert_string_equal(err.msg, "Install Key slot 2: certificate not signed by slot 0 key");
+}
+
+static void test_verify__tampered_signatures(void **state)
+{
+	struct fx *f = *state;
+	struct bs_error err;
+	assert_int_equal(run_tampered(f, blob_last(f, 0xc70), &err), BS_ERR_VERIFY);
+	assert_prefix(err.msg, "CSF signature does not verify");
+	assert_int_equal(run_tampered(f, blob_last(f, 0xa88), &err), BS_ERR_VERIFY);
+	assert_prefix(err.msg, "Authenticate Data key 2: signature does not verify");
+}
+
+static void test_verify__bad_ivt(void **state)
+{
+	struct fx *f = *state;
+	struct bs_error err;
+	assert_int_equal(run_tampered(f, 0, &err), BS_ERR_FORMAT);
+	assert_string_equal(err.msg, "IVT: header at 0x0 is d0 00 20 41 (want D1 00 20 4x)");
+	uint8_t *c = malloc(f->img_len);
+	assert_non_null(c);
+	memcpy(c, f->img, f->img_len);
+	memset(c + 24, 0, 4); /* csf = 0 */
+	assert_int_equal(run(f, c, f->img_len, NULL, 0, 0, &err), BS_ERR_FORMAT);
+	assert_string_equal(err.msg, "IVT: csf pointer is 0 (the image is not signed)");
+	free(c);
+}
+
+static void test_verify__csf_offset_out_of_bounds(void **state)
+{
+	struct fx *f = *state;
+	struct bs_error err;
+	uint8_t *c = malloc(f->img_len);
+	assert_non_null(c);
+	memcpy(c, f->img, f->img_len);
+	bs_buf_put_be32(c + 24, 0x00808087); /* csf = 0x87808000 (LE) */
+	bs_buf_put_be32(c + 0x24, 0x00000100); /* boot data length 0x10000 (LE) */
+	assert_int_equal(run(f, c, f->img_len, NULL, 0, 0, &err), BS_ERR_FORMAT);
+	assert_string_equal(err.msg, "CSF: header at 0x87808000 (file offset 0x8000) lies "
+				     "outside the file (size 0x3000)");
+	free(c);
+}
+
+/* Replace the CMS in the D8 blob at CSF+blob_off of image c by a fresh signature (same
+ * length, as RSA-2048 CMS from the same signer always is) over `msg` with the vector key
+ * whose certificate is `cert_name`. Lets a test change signed content and still pass the
+ * signature checks, to reach the later checks. */
+static void resign(uint8_t *c, size_t blob_off, const char *cert_name, const uint8_t *msg,
+		   size_t msg_len)
+{
+	struct bs_store *st = NULL;
+	struct bs_error err;
+	X509 *cert = NULL;
+	struct bs_key *key = NULL;
+	uint8_t *sig = NULL;
+	size_t sig_len = 0;
+	uint8_t dig[32];
+	assert_int_equal(bs_store_open_dir(&st, bs_fixture("hab4-vectors/rsa"), true, &err), 0);
+	assert_int_equal(bs_store_load_cert(st, cert_name, &cert, &err), 0);
+	assert_int_equal(bs_store_load_key(st, cert_name, cert, &key, &err), 0);
+	assert_int_equal(EVP_Digest(msg, msg_len, dig, NULL, EVP_sha256(), NULL), 1);
+	struct bs_cms_sign_opts o = {.md_nid = NID_sha256, .signing_time = 1700000000};
+	assert_int_equal(bs_cms_sign_digest(&sig, &sig_len, key, cert, dig, 32, &o, &err), 0);
+	uint8_t *b = c + CSF_OFF + blob_off;
+	assert_int_equal(bs_get_be16(b + 1), sig_len + 4);
+	memcpy(b + 4, sig, sig_len);
+	free(sig);
+	bs_key_free(key);
+	X509_free(cert);
+	bs_store_free(st);
+}
+
+static void resign_csf(uint8_t *c)
+{
+	resign(c, 0xc70, "crts/CSF1_crt.pem", c + CSF_OFF, 0x48);
+}
+
+static void test_verify__resigned_csf_still_verifies(void **state)
+{
+	/* Guards the helper below: re-signing the unchanged CSF keeps the image valid. */
+	struct fx *f = *state;
+	uint8_t *c = malloc(f->img_len);
+	assert_non_null(c);
+	memcpy(c, f->img, f->img_len);
+	resign_csf(c);
+	struct bs_error err;
+	int rc = run(f, c, f->img_len, NULL, 0, 0, &err);
+	if (rc != 0)
+		fail_msg("%s", err.msg);
+	free(c);
+}
+
+static void test_verify__block_outside_image(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *c = malloc(f->img_len);
+	assert_non_null(c);
+	memcpy(c, f->img, f->img_len);
+	bs_buf_put_be32(c + CSF_OFF + 0x44, 0x3001); /* block length past the end */
+	resign_csf(c);
+	struct bs_error err;
+	assert_int_equal(run(f, c, f->img_len, NULL, 0, 0, &err), BS_ERR_VERIFY);
+	assert_string_equal(err.msg, "Authenticate Data key 2: block 0 [0x87800000+0x3001] "
+				     "outside the image (file holds [0x87800000+0x3000])");
+	bs_buf_put_be32(c + CSF_OFF + 0x40, 0x877ff000); /* address below the image */
+	bs_buf_put_be32(c + CSF_OFF + 0x44, 0x10);
+	resign_csf(c);
+	assert_int_equal(run(f, c, f->img_len, NULL, 0, 0, &err), BS_ERR_VERIFY);
+	assert_prefix(err.msg, "Authenticate Data key 2: block 0 [0x877ff000+0x10] outside");
+	free(c);
+}
+
+static void test_verify__coverage(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *c = malloc(f->img_len);
+	assert_non_null(c);
+	memcpy(c, f->img, f->img_len);
+	/* Sign [0x20, 0x2000): everything but the IVT. */
+	bs_buf_put_be32(c + CSF_OFF + 0x40, 0x87800020);
+	bs_buf_put_be32(c + CSF_OFF + 0x44, 0x1fe0);
+	resign_csf(c);
+	resign(c, 0xa88, "crts/IMG1_crt.pem", c + 0x20, 0x1fe0);
+	struct bs_error err;
+	assert_int_equal(run(f, c, f->img_len, NULL, 0, 0, &err), BS_ERR_VERIFY);
+	assert_string_equal(err.msg, "coverage: IVT [0x87800000+0x20] is not inside one "
+				     "authenticated block");
+	assert_non_null(strstr(f->log, "ok    Authenticate Data key 2: signature valid"));
+	/* Sign [0, 0x1000): the entry word at 0x87801000 is left out. */
+	bs_buf_put_be32(c + CSF_OFF + 0x40, 0x87800000);
+	bs_buf_put_be32(c + CSF_OFF + 0x44, 0x1000);
+	resign_csf(c);
+	resign(c, 0xa88, "crts/IMG1_crt.pem", c, 0x1000);
+	assert_int_equal(run(f, c, f->img_len, NULL, 0, 0, &err), BS_ERR_VERIFY);
+	assert_string_equal(err.msg, "coverage: entry point [0x87801000+0x4] is not inside one "
+				     "authenticated block");
+	free(c);
+}
+
+static void test_verify__state_machine(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *c = malloc(f->img_len);
+	assert_non_null(c);
+	struct bs_error err;
+	/* Authenticate Data key 2 -> key 0 (the SRK, a CA key). */
+	memcpy(c, f->img, f->img_len);
+	c[CSF_OFF + 0x38] = 0;
+	resign_csf(c);
+	assert_int_equal(run(f, c, f->img_len, NULL, 0, 0, &err), BS_ERR_VERIFY);
+	assert_string_equal(err.msg, "Authenticate Data key 0: key is a CA key (HAB_INV_KEY)");
+	/* Authenticate Data key 2 -> key 3 (empty slot). */
+	c[CSF_OFF + 0x38] = 3;
+	resign_csf(c);
+	assert_int_equal(run(f, c, f->img_len, NULL, 0, 0, &err), BS_ERR_VERIFY);
+	assert_string_equal(err.msg, "Authenticate Data key 3: key slot is empty");
+	/* Install Key with alg sha256 but no HSH flag (the CST quirk). */
+	memcpy(c, f->img, f->img_len);
+	c[CSF_OFF + 0x2d] = 0x17;
+	resign_csf(c);
+	assert_int_equal(run(f, c, f->img_len, NULL, 0, 0, &err), BS_ERR_VERIFY);
+	assert_prefix(err.msg, "CSF: command 4 at 0x28: Install Key: hash algorithm 0x17 "
+			       "without the HSH flag");
+	/* Unknown command tag. */
+	memcpy(c, f->img, f->img_len);
+	c[CSF_OFF + 0x28] = 0xBF;
+	assert_int_equal(run(f, c, f->img_len, NULL, 0, 0, &err), BS_ERR_FORMAT);
+	assert_string_equal(err.msg, "CSF: command 4 at 0x28: unknown command tag 0xbf");
+	/* A command length running past the region. */
+	memcpy(c, f->img, f->img_len);
+	c[CSF_OFF + 0x36] = 0x40;
+	assert_int_equal(run(f, c, f->img_len, NULL, 0, 0, &err), BS_ERR_FORMAT);
+	assert_prefix(err.msg, "CSF: command 5 at 0x34: Authenticate Data length outside");
+	free(c);
+}
+
+static void test_verify__truncated_file(void **state)
+{
+	struct fx *f = *state;
+	struct bs_error err;
+	assert_int_equal(run(f, f->img, CSF_OFF + 0x10, NULL, 0, 0, &err), BS_ERR_FORMAT);
+	assert_string_equal(err.msg, "CSF: header: command region length 72 runs past the end "
+				     "of the file (16 bytes left)");
+	assert_int_equal(run(f, f->img, CSF_OFF + 0x100, NULL, 0, 0, &err), BS_ERR_FORMAT);
+	assert_string_equal(err.msg, "SRK: table [file offset 0x2048+0x440] beyond end of file "
+				     "(size 0x2100)");
+	assert_int_equal(run(f, f->img, 16, NULL, 0, 0, &err), BS_ERR_FORMAT);
+	assert_string_equal(err.msg, "IVT: offset 0x0 + 32 bytes beyond end of file (size 0x10)");
+}
+
+static void test_verify__missing_file(void **state)
+{
+	struct fx *f = *state;
+	struct bs_error err;
+	struct bs_hab_verify_opts o = {.fuse = f->fuse, .fuse_len = f->fuse_len};
+	char p[600];
+	snprintf(p, sizeof(p), "%s/nope.bin", f->dir);
+	assert_int_equal(bs_hab_verify_image(p, &o, &err), BS_ERR_NOT_FOUND);
+}
+
+static void test_verify__ivt_scan_finds_offset(void **state)
+{
+	struct fx *f = *state;
+	/* Prepend 0x400 bytes of zeros: the IVT moves to 0x400, addresses unchanged. */
+	size_t len = f->img_len + 0x400;
+	uint8_t *c = calloc(1, len);
+	assert_non_null(c);
+	memcpy(c + 0x400, f->img, f->img_len);
+	write_image(f, c, len);
+	struct bs_hab_verify_opts o = {.fuse = f->fuse, .fuse_len = f->fuse_len};
+	struct bs_error err;
+	int rc = bs_hab_verify_image(f->path, &o, &err);
+	if (rc != 0)
+		fail_msg("%s", err.msg);
+	o.has_ivt_offset = true;
+	o.ivt_offset = 0x200;
+	assert_int_equal(bs_hab_verify_image(f->path, &o, &err), BS_ERR_FORMAT);
+	assert_prefix(err.msg, "IVT: header at 0x200");
+	free(c);
+}
+
+/* Wrap a cst CSF blob signed over img.bin[0..0x1000) at 0x877ff400 into an image:
+ * img.bin[0..0x1000) | IVT | boot data | pad | CSF. */
+static int run_wrapped(struct fx *f, const char *img_rel, const char *csf_rel,
+		       const char *fuse_rel, struct bs_error *err)
+{
+	size_t il, cl, fl;
+	uint8_t *img = bs_fixture_read(img_rel, &il);
+	uint8_t *csf = bs_fixture_read(csf_rel, &cl);
+	uint8_t *fuse = bs_fixture_read(fuse_rel, &fl);
+	size_t len = 0x1100 + cl;
+	uint8_t *c = calloc(1, len);
+	assert_non_null(c);
+	memcpy(c, img, 0x1000);
+	uint8_t ivt[32] = {0xD1, 0x00, 0x20, 0x41};
+	const uint32_t base = 0x877ff400;
+	uint32_t le[8] = {0, base + 0x100, 0, 0, base + 0x1020, base + 0x1000, base + 0x1100, 0};
+	for (size_t i = 1; i < 8; i++)
+		for (size_t b = 0; b < 4; b++)
+			ivt[4 * i + b] = (uint8_t)(le[i] >> (8 * b));
+	memcpy(c + 0x1000, ivt, sizeof(ivt));
+	uint32_t bd[2] = {base, (uint32_t)len};
+	for (size_t i = 0; i < 2; i++)
+		for (size_t b = 0; b < 4; b++)
+			c[0x1020 + 4 * i + b] = (uint8_t)(bd[i] >> (8 * b));
+	memcpy(c + 0x1100, csf, cl);
+	f->ivt_off = 0x1000;
+	int rc = run(f, c, len, fuse, fl, 0, err);
+	free(c);
+	free(img);
+	free(csf);
+	free(fuse);
+	return rc;
+}
+
+static void test_verify__nocak_chain(void **state)
+{
+	struct fx *f = *state;
+	struct bs_error err;
+	int rc = run_wrapped(f, "hab4-vectors/rsa/nocak/img.bin", "hab4-vectors/rsa/nocak/n.bin",
+			     "hab4-vectors/rsa/nocak/crts/fuse.bin", &err);
+	if (rc != BS_ERR_VERIFY)
+		fail_msg("rc %d: %s\n%s", rc, err.msg, f->log);
+	assert_non_null(strstr(f->log, "fast authentication"));
+	assert_non_null(strstr(f->log, "ok    CSF signature valid"));
+	assert_non_null(strstr(f->log, "ok    Authenticate Data key 0: signature valid"));
+	assert_string_equal(err.msg, "coverage: IVT [0x87800400+0x20] is not inside one "
+				     "authenticated block");
+}
+
+static void test_verify__ec_chain(void **state)
+{
+	struct fx *f = *state;
+	struct bs_error err;
+	int rc = run_wrapped(f, "hab4-vectors/ec/img.bin", "hab4-vectors/ec/e.bin",
+			     "hab4-vectors/ec/crts/fuse.bin", &err);
+	if (rc != BS_ERR_VERIFY)
+		fail_msg("rc %d: %s\n%s", rc, err.msg, f->log);
+	assert_non_null(strstr(f->log, "ok    SRK table hash matches fuse"));
+	assert_non_null(strstr(f->log, "ok    Authenticate Data key 2: signature valid"));
+	assert_prefix(err.msg, "coverage: IVT");
+}
+
+static void test_verify__dump_vectors(void **state)
+{
+	struct fx *f = *state;
+	static const char *const blobs[] = {
+		"hab4-vectors/rsa/a_csf.bin", "hab4-vectors/rsa/b_csf.bin",
+		"hab4-vectors/rsa/d.bin",     "hab4-vectors/rsa/nxp.bin",
+		"hab4-vectors/rsa/u_csf.bin", "hab4-vectors/rsa/nocak/n.bin",
+		"hab4-vectors/rsa/nocak/n2.bin", "hab4-vectors/ec/e.bin",
+	};
+	for (size_t i = 0; i < sizeof(blobs) / sizeof(blobs[0]); i++) {
+		char *buf = NULL;
+		size_t blen = 0;
+		FILE *o = open_memstream(&buf, &blen);
+		assert_non_null(o);
+		struct bs_error err;
+		int rc = bs_hab_dump(o, bs_fixture(blobs[i]), false, false, 0, &err);
+		fclose(o);
+		if (rc != 0)
+			fail_msg("%s: %s\n%s", blobs[i], err.msg, buf);
+		assert_non_null(strstr(buf, "Install Key"));
+		assert_non_null(strstr(buf, "CMS signature"));
+		free(buf);
+	}
+	/* The image: IVT fields, and the fuse hash equal to srktool's SRK_fuse.bin. */
+	char *buf = NULL;
+	size_t blen = 0;
+	FILE *o = open_memstream(&buf, &blen);
+	struct bs_error err;
+	assert_int_equal(bs_hab_dump(o, bs_fixture(U_SIGNED), true, false, 0, &err), 0);
+	fclose(o);
+	char hex[65], want[100];
+	snprintf(want, sizeof(want), "fuse hash (SHA256): %s", bs_hex(hex, f->fuse, 32));
+	assert_non_null(strstr(buf, want));
+	assert_non_null(strstr(buf, "  csf        0x87802000"));
+	assert_non_null(strstr(buf, "block 0: address 0x87800000 length 0x2000"));
+	assert_non_null(strstr(buf, "subject: "));
+	free(buf);
+	/* NOCAK: the certificate blob no command references is listed. */
+	buf = NULL;
+	o = open_memstream(&buf, &blen);
+	assert_int_equal(bs_hab_dump(o, bs_fixture("hab4-vectors/rsa/nocak/n.bin"), false, false,
+				     0, &err), 0);
+	fclose(o);
+	assert_non_null(strstr(buf, "(not referenced by any command)"));
+	free(buf);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_verify__vector_image_verifies, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__srktool_f0_fuse_accepted, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_verify__wrong_fuse, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__revoked_index, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__tampered_signed_data, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__tampered_commands, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__tampered_srk_table, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__tampered_csfk_cert, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__tampered_img_cert, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__tampered_signatures, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__bad_ivt, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__csf_offset_out_of_bounds, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_verify__resigned_csf_still_verifies, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_verify__block_outside_image, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__coverage, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__state_machine, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__truncated_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__missing_file, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__ivt_scan_finds_offset, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__nocak_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__ec_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__dump_vectors, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
