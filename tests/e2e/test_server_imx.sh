@@ -14,6 +14,13 @@ curl --silent --fail -X POST -F machine=imx8mp -F soctype=mx8m -F cstversion=3.3
 	--output csf.bin "$URL/sign/imx" || srv_fail "seed request failed"
 [ "$(head -c1 csf.bin | od -An -tx1 | tr -d ' ')" = d4 ] || srv_fail "response is not a CSF"
 verify_blob "$T/client/csf.bin" "$T/client/imx-boot-sd.bin" "$T/v1"
+# The oracle can fail: one flipped byte in the signed block must be rejected.
+cp "$T/v1/signed.img" bad.img
+printf '\x5a' | dd of=bad.img bs=1 seek=4096 conv=notrunc status=none
+if "$BS_BIN" hab verify --quiet --fuse "$FIX/crts/SRK_fuse.bin" --ivt-offset 0 bad.img \
+	2>/dev/null; then
+	srv_fail "tampered image verified"
+fi
 
 # Headers: attachment name, content type, request id; the id is in the log.
 curl --silent --fail -D hdr.txt -X POST -F machine=imx8mp -F soctype=mx8m \
