@@ -165,6 +165,10 @@ static void test_store__dir_confined_rejects_escapes(void **state)
 	expect_read(s, "crts/abs.pem", BS_ERR_PATH, NULL);
 	expect_read(s, "outdir/secret.pem", BS_ERR_PATH, NULL); /* intermediate directory */
 	expect_read(s, "crts/missing.pem", BS_ERR_NOT_FOUND, NULL);
+	uint8_t *d = NULL;
+	size_t n = 0;
+	assert_int_equal(bs_store_read(s, "crts/a.txt", 4, &d, &n, NULL), BS_ERR_LIMIT);
+	assert_null(d);
 	assert_true(bs_store_exists(s, "crts/in.pem"));
 	assert_false(bs_store_exists(s, "crts/up.pem"));
 	assert_false(bs_store_exists(s, "outdir/secret.pem"));
@@ -656,6 +660,11 @@ static void test_store__tgz_layouts_and_links(void **state)
 		expect_read(s, "crts/missing", BS_ERR_NOT_FOUND, NULL);
 		expect_read(s, "../crts/CSF1_crt.pem", BS_ERR_PATH, NULL);
 		expect_read(s, "/crts/CSF1_crt.pem", BS_ERR_PATH, NULL);
+		uint8_t *d = NULL;
+		size_t n = 0;
+		assert_int_equal(bs_store_read(s, "crts/CSF1_crt.pem", 10, &d, &n, &err),
+				 BS_ERR_LIMIT);
+		assert_null(d);
 		bs_store_free(s);
 	}
 }
