@@ -7,6 +7,6 @@ int bs_cmd_hab_sign(int argc, char **argv)
 {
 	(void)argc;
 	(void)argv;
-	fprintf(stderr, "bootsign hab sign: not available yet (CSF compiler not merged)\n");
+	fprintf(stderr, "bootsign hab sign: not built yet (the CSF compiler is not merged)\n");
 	return 1;
 }

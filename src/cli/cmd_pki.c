@@ -1,11 +1,162 @@
-/* PLACEHOLDER: replaced by the module that implements 'bootsign pki'. */
+/* bootsign pki create: make a HAB4 PKI (CA, SRKs, CSF/IMG keys, SRK table + fuse) in the
+ * CST folder layout, with file keys or keys generated inside a PKCS#11 token. */
+#include <getopt.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 
 #include "cli/commands.h"
+#include "core/error.h"
+#include "core/util.h"
+#include "keys/pki.h"
+#include "keys/pki_int.h"
+
+#define PKI_SECRET_FILE_MAX 4096
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: bootsign pki create --out DIR [--key rsa2048|rsa3072|rsa4096|p256|p384|p521]\n"
+		"                           [--srks 1..4] [--days N] [--pass-file F] [--no-tgz]\n"
+		"                           [--token URI [--module PATH] --pin-file F]\n"
+		"Creates DIR with crts/ (CA, SRK, CSF and IMG certificates, PEM and DER, the SRK\n"
+		"table and fuse), keys/ (encrypted PKCS#8 keys + key_pass.txt; not in token mode)\n"
+		"and imx-cst-keys.tar.gz. DIR must not exist or be empty; nothing is left behind\n"
+		"on failure.\n");
+}
+
+/* First line of a secret file (passphrase or PIN), without its line ending. */
+static int read_secret(char **out, const char *path, const char *what)
+{
+	struct bs_error err = { 0 };
+	uint8_t *data = NULL;
+	size_t len = 0;
+	if (bs_read_file(&data, &len, path, PKI_SECRET_FILE_MAX, &err) != 0) {
+		fprintf(stderr, "bootsign pki: %s file: %s\n", what, err.msg);
+		return 1;
+	}
+	size_t l = strcspn((char *)data, "\r\n");
+	data[l] = '\0';
+	if (l == 0) {
+		fprintf(stderr, "bootsign pki: %s file %s: first line is empty\n", what, path);
+		bs_free_secret(data, len + 1);
+		return 1;
+	}
+	if (l != len) /* wipe what follows the first line */
+		OPENSSL_cleanse(data + l, len - l);
+	*out = (char *)data;
+	return 0;
+}
+
+static void show_progress(void *ctx, const char *what)
+{
+	(void)ctx;
+	fprintf(stderr, "bootsign pki: %s...\n", what);
+}
+
+static int parse_uint(unsigned *out, const char *s, unsigned lo, unsigned hi, const char *opt)
+{
+	char *end = NULL;
+	unsigned long v = strtoul(s, &end, 10);
+	if (s[0] == '\0' || s[0] == '-' || *end != '\0' || v < lo || v > hi) {
+		fprintf(stderr, "bootsign pki: %s must be %u..%u\n", opt, lo, hi);
+		return 1;
+	}
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int cmd_create(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "out", required_argument, NULL, 'o' },
+		{ "key", required_argument, NULL, 'k' },
+		{ "srks", required_argument, NULL, 's' },
+		{ "days", required_argument, NULL, 'd' },
+		{ "pass-file", required_argument, NULL, 'p' },
+		{ "token", required_argument, NULL, 't' },
+		{ "module", required_argument, NULL, 'm' },
+		{ "pin-file", required_argument, NULL, 'P' },
+		{ "no-tgz", no_argument, NULL, 'n' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct bs_pki_opts o = {
+		.keytype = BS_PKI_RSA2048, .nsrk = 4, .validity_days = 3650, .write_tgz = true,
+		.progress = show_progress,
+	};
+	const char *pass_file = NULL, *pin_file = NULL;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "o:k:s:d:p:t:m:P:nh", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'o': o.outdir = optarg; break;
+		case 'k':
+			if (bs_pki_keytype_parse(&o.keytype, optarg) != 0) {
+				fprintf(stderr, "bootsign pki: unknown key type '%s'\n", optarg);
+				return 2;
+			}
+			break;
+		case 's':
+			if (parse_uint(&o.nsrk, optarg, 1, 4, "--srks") != 0)
+				return 2;
+			break;
+		case 'd':
+			if (parse_uint(&o.validity_days, optarg, 1, 36500, "--days") != 0)
+				return 2;
+			break;
+		case 'p': pass_file = optarg; break;
+		case 't': o.token_uri = optarg; break;
+		case 'm': o.module = optarg; break;
+		case 'P': pin_file = optarg; break;
+		case 'n': o.write_tgz = false; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc || o.outdir == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	if (o.token_uri != NULL && (pin_file == NULL || pass_file != NULL)) {
+		fprintf(stderr, "bootsign pki: --token needs --pin-file and takes no --pass-file\n");
+		return 2;
+	}
+	if (o.token_uri == NULL && (pin_file != NULL || o.module != NULL)) {
+		fprintf(stderr, "bootsign pki: --pin-file/--module only go with --token\n");
+		return 2;
+	}
+	char *pass = NULL, *pin = NULL;
+	if (pass_file != NULL && read_secret(&pass, pass_file, "passphrase") != 0)
+		return 1;
+	if (pin_file != NULL && read_secret(&pin, pin_file, "PIN") != 0) {
+		bs_free_secret_str(pass);
+		return 1;
+	}
+	o.passphrase = pass;
+	o.pin = pin;
+	struct bs_error err = { 0 };
+	int rc = bs_pki_create(&o, &err);
+	bs_free_secret_str(pass);
+	bs_free_secret_str(pin);
+	if (rc != 0) {
+		fprintf(stderr, "bootsign pki: %s (%s)\n", err.msg, bs_err_name(rc));
+		return 1;
+	}
+	printf("%s: HAB4 PKI created (%s, %u SRK%s)\n", o.outdir,
+	       bs_pki_keytype_name(o.keytype), o.nsrk, o.nsrk > 1 ? "s" : "");
+	return 0;
+}
 
 int bs_cmd_pki(int argc, char **argv)
 {
-	(void)argc;
-	fprintf(stderr, "bootsign %s: not built yet\n", argv[0]);
-	return 1;
+	if (argc >= 2 && strcmp(argv[1], "create") == 0)
+		return cmd_create(argc - 1, argv + 1);
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		usage(stdout);
+		return 0;
+	}
+	usage(stderr);
+	return 2;
 }
