@@ -21,6 +21,7 @@
 
 #include "core/buf.h"
 #include "core/util.h"
+#include "crypto/cms.h"
 #include "hab/csf.h"
 #include "hab/csf_sign.h"
 #include "hab/hab.h"
@@ -536,6 +537,39 @@ static void test_csf_sign__hand_built_nocak_matches_cst(void **state)
 	free(cst);
 }
 
+/* The Header `Hash Algorithm` is the digest of every CMS signature. */
+static void test_csf_sign__header_hash_drives_every_cms_digest(void **state)
+{
+	(void)state;
+	const uint8_t algs[] = { HAB_ALG_SHA1, HAB_ALG_SHA512 };
+	for (size_t a = 0; a < BS_ARRAY_SIZE(algs); a++) {
+		struct hand h;
+		hand_a(&h);
+		h.cmds[0].hash_alg = algs[a];
+		h.cmds[1].hash_alg = algs[a];
+		uint8_t *out;
+		size_t len;
+		struct bs_error err = {0};
+		assert_int_equal(sign_hand(&h, NULL, &out, &len, &err), 0);
+		assert_int_equal(out[9], algs[a]); /* Install SRK alg byte */
+		struct rec r[MAX_RECS];
+		size_t nr = walk_records(out, len, r);
+		size_t nsig = 0;
+		for (size_t i = 0; i < nr; i++) {
+			if (r[i].tag != HAB_TAG_SIG)
+				continue;
+			struct bs_cms_info info;
+			assert_int_equal(bs_cms_inspect(out + r[i].off + 4, r[i].len - 4, &info,
+							&err), 0);
+			assert_int_equal(info.md_nid, bs_hab_alg_to_nid(algs[a]));
+			nsig++;
+		}
+		assert_int_equal(nsig, 2);
+		verify_all_signatures("hab4-vectors/rsa", &h.csf, out, len);
+		free(out);
+	}
+}
+
 /* Run a failing compile and check the code, the message and that nothing came out. */
 static void expect_fail(struct hand *h, const char *datadir, int code, const char *needle)
 {
@@ -879,6 +913,7 @@ int main(void)
 		cmocka_unit_test(test_csf_sign__fixed_time_is_deterministic_and_reported),
 		cmocka_unit_test(test_csf_sign__hand_built_csf_matches_cst),
 		cmocka_unit_test(test_csf_sign__hand_built_nocak_matches_cst),
+		cmocka_unit_test(test_csf_sign__header_hash_drives_every_cms_digest),
 		cmocka_unit_test(test_csf_sign__block_beyond_file_size),
 		cmocka_unit_test(test_csf_sign__missing_block_file),
 		cmocka_unit_test(test_csf_sign__missing_certificate),
