@@ -1,11 +1,444 @@
-/* PLACEHOLDER: replaced by the module that implements 'bootsign srk'. */
+/* bootsign srk: HAB4 SRK table and fuse files, accepting srktool's HAB4 command line
+ * (-h 4 -t TABLE -e FUSE -d sha256 -c CERT,%CERT,... [-f 0|1]) and writing byte-identical
+ * files; then prints the SRK_HASH fuse words, optionally as U-Boot `fuse prog` commands. */
+#include <ctype.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <openssl/err.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
 
 #include "cli/commands.h"
+#include "core/util.h"
+#include "hab/hab.h"
+#include "hab/srk.h"
+
+#define CERT_FILE_MAX (1u << 20)
+#define FUSE_FILE_MAX 4096u
+#define CERTS_MAX HAB_SRK_RECORDS_MAX
+
+/* Where the 8 SRK_HASH words live in OCOTP, as U-Boot `fuse prog <bank> <word>` numbers
+ * (U-Boot doc/imx/habv4/guides: mx6_mx7_secure_boot.txt, mx8m_secure_boot.txt). */
+struct soc_map {
+	const char *names;  /* space-separated, normalised (lower case, no "i", no ".") */
+	const char *label;
+	uint8_t bank[8], word[8];
+	bool known;         /* false: accepted name, mapping not confirmed */
+};
+
+static const struct soc_map socs[] = {
+	{"mx6 mx6q mx6d mx6dl mx6s mx6solo mx6dq mx6qp mx6dqp mx6sx mx6sl mx6sll mx6ul mx6ull "
+	 "mx6ulz", "i.MX6 series (incl. 6UL/6ULL)",
+	 {3, 3, 3, 3, 3, 3, 3, 3}, {0, 1, 2, 3, 4, 5, 6, 7}, true},
+	{"mx7 mx7d mx7s", "i.MX7D/S",
+	 {6, 6, 6, 6, 7, 7, 7, 7}, {0, 1, 2, 3, 0, 1, 2, 3}, true},
+	{"mx7ulp", "i.MX7ULP",
+	 {5, 5, 5, 5, 5, 5, 5, 5}, {0, 1, 2, 3, 4, 5, 6, 7}, true},
+	{"mx8m mx8mq mx8mm mx8mn mx8mp", "i.MX8M family",
+	 {6, 6, 6, 6, 7, 7, 7, 7}, {0, 1, 2, 3, 0, 1, 2, 3}, true},
+	{"mx50 mx53", "i.MX50/53", {0}, {0}, false},
+};
+
+struct srk_args {
+	const char *hab_ver, *table, *efuses, *digest, *certs, *format, *soc, *print_fuse;
+	bool verbose;
+};
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: bootsign srk -h 4 -t TABLE -e FUSE -d sha256 -c CERT[,CERT...] [-f 0|1]\n"
+		"                    [--soc SOC] [-b]\n"
+		"       bootsign srk --print-fuse FUSEFILE [--soc SOC]\n"
+		"\n"
+		"Build a HAB4 SRK table and its SRK_HASH fuse file, byte-identical to NXP's\n"
+		"srktool (HAB4 mode); the same short and long options are accepted.\n"
+		"\n"
+		"  -h, --hab_ver 4          HAB version (only 4; AHAB is not supported)\n"
+		"  -t, --table FILE         output SRK table\n"
+		"  -e, --efuses FILE        output SRK fuse file (the SRK table hash)\n"
+		"  -d, --digest ALG         fuse hash: sha256 (use this for every HAB4 SoC) or sha1\n"
+		"  -c, --certs A,B,...      1 to 4 SRK certificates (PEM or DER), no spaces;\n"
+		"                           %%FILE writes a hash-only entry for that certificate\n"
+		"                           (it still counts in the fuse hash, but cannot be the\n"
+		"                           SRK selected by a CSF)\n"
+		"  -f, --fuse_format N      1 (default): raw digest; 0: each byte as 00 00 00 b\n"
+		"  -b, --verbose            more detail about each table record\n"
+		"  -v, --version            print the version\n"
+		"      --soc SOC            also print U-Boot `fuse prog` commands for SOC:\n"
+		"                           imx6 (6Q/6DL/6SX/6SL/6UL/6ULL...), imx7d, imx7ulp,\n"
+		"                           imx8m (8MQ/8MM/8MN/8MP)\n"
+		"      --print-fuse FILE    print the fuse words of an existing fuse file\n"
+		"      --help               this text\n"
+		"\n"
+		"All certificates must be CA certificates (normal PKI) or all non-CA (fast\n"
+		"authentication, no CSF key). Outputs are written atomically; nothing is left\n"
+		"behind on error. Fuse words: SRKH[i] = little-endian bytes 4i..4i+3 of the hash.\n");
+}
+
+static int fail(int code, const char *fmt, ...) BS_PRINTF(2, 3);
+static int fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("bootsign srk: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return code;
+}
+
+/* "i.MX8MM", "imx8mm", "MX8MM" -> "mx8mm". */
+static const struct soc_map *find_soc(const char *name)
+{
+	char norm[32];
+	size_t n = 0;
+	const char *p = name;
+	if (tolower((unsigned char)p[0]) == 'i')
+		p++;
+	for (; *p != '\0' && n + 1 < sizeof(norm); p++)
+		if (*p != '.' && *p != '-' && *p != '_')
+			norm[n++] = (char)tolower((unsigned char)*p);
+	norm[n] = '\0';
+	if (*p != '\0' || n == 0)
+		return NULL;
+	for (size_t i = 0; i < BS_ARRAY_SIZE(socs); i++) {
+		const char *s = socs[i].names;
+		while (*s != '\0') {
+			size_t k = strcspn(s, " ");
+			if (k == n && strncmp(s, norm, n) == 0)
+				return &socs[i];
+			s += k + (s[k] == ' ');
+		}
+	}
+	return NULL;
+}
+
+static void print_words(const uint8_t *fuse, size_t fuse_len, const struct soc_map *soc)
+{
+	size_t nwords = fuse_len / 4;
+	for (size_t i = 0; i < nwords; i++)
+		printf("SRKH[%zu] = 0x%08X\n", i, bs_srk_fuse_word(fuse, i));
+	if (soc == NULL)
+		return;
+	if (!soc->known) {
+		printf("# %s: SRK_HASH fuse bank/word mapping not confirmed; program the words\n"
+		       "# above as the SoC's fuse map and Security Reference Manual describe.\n",
+		       soc->label);
+		return;
+	}
+	if (nwords != 8) {
+		printf("# %s: SRK_HASH[255:0] needs a sha256 fuse hash (8 words); this one has "
+		       "%zu words, no U-Boot commands printed.\n", soc->label, nwords);
+		return;
+	}
+	printf("# U-Boot commands for %s, SRK_HASH[255:0].\n"
+	       "# One-time programmable: check every value before burning, and close the\n"
+	       "# device only after a signed image boots without HAB events.\n", soc->label);
+	for (size_t i = 0; i < 8; i++)
+		printf("fuse prog -y %u %u 0x%08X\n", soc->bank[i], soc->word[i],
+		       bs_srk_fuse_word(fuse, i));
+}
+
+static int print_fuse_file(const char *path, const struct soc_map *soc)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	struct bs_error err = {0};
+	if (bs_read_file(&data, &len, path, FUSE_FILE_MAX, &err) != 0)
+		return fail(1, "%s", err.msg);
+	uint8_t fuse[64];
+	size_t fuse_len = 0;
+	int format = -1;
+	if (len == 32 || len == 20) {
+		memcpy(fuse, data, len);
+		fuse_len = len;
+		format = 1;
+	} else if (len == 128 || len == 80) {
+		format = 0;
+		for (size_t i = 0; i < len / 4; i++) {
+			if (data[4 * i] != 0 || data[4 * i + 1] != 0 || data[4 * i + 2] != 0) {
+				format = -1;
+				break;
+			}
+			fuse[i] = data[4 * i + 3];
+		}
+		fuse_len = len / 4;
+	}
+	free(data);
+	if (format < 0)
+		return fail(1, "%s: not an SRK fuse file (%zu bytes; expected 32 or 20 raw bytes, "
+			    "or 128 or 80 bytes in format 0)", path, len);
+	printf("SRK fuse file: %s (%s, format %d)\n", path, fuse_len == 32 ? "sha256" : "sha1",
+	       format);
+	print_words(fuse, fuse_len, soc);
+	return 0;
+}
+
+/* Load a PEM or DER certificate; error messages name the file. */
+static X509 *load_cert(const char *path)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	struct bs_error err = {0};
+	if (bs_read_file(&data, &len, path, CERT_FILE_MAX, &err) != 0) {
+		fail(1, "cannot read certificate %s", err.msg);
+		return NULL;
+	}
+	X509 *x = NULL;
+	if (memmem(data, len, "-----BEGIN", 10) != NULL) {
+		BIO *bio = BIO_new_mem_buf(data, (int)len);
+		if (bio != NULL)
+			x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+		BIO_free(bio);
+	} else {
+		const unsigned char *p = data;
+		x = d2i_X509(NULL, &p, (long)len);
+		if (x != NULL && p != data + len) {
+			X509_free(x);
+			x = NULL;
+		}
+	}
+	free(data);
+	ERR_clear_error();
+	if (x == NULL)
+		fail(1, "%s: not a PEM or DER X.509 certificate", path);
+	return x;
+}
+
+/* Split the -c list: up to CERTS_MAX names, a leading % marks a hash-only entry. */
+static int split_certs(char **names, size_t *n, uint32_t *mask, char *list)
+{
+	*n = 0;
+	*mask = 0;
+	char *s = list;
+	for (;;) {
+		char *comma = strchr(s, ',');
+		if (comma != NULL)
+			*comma = '\0';
+		if (*n == CERTS_MAX)
+			return fail(2, "more than %d certificates given to -c (an SRK table holds "
+				    "at most %d)", CERTS_MAX, CERTS_MAX);
+		if (s[0] == '%') {
+			*mask |= 1u << *n;
+			s++;
+		}
+		if (s[0] == '\0')
+			return fail(2, "empty certificate name in -c (names are separated by ',' "
+				    "with no spaces)");
+		names[(*n)++] = s;
+		if (comma == NULL)
+			return 0;
+		s = comma + 1;
+	}
+}
+
+static const char *key_desc(char *buf, size_t len, const struct bs_srk_entry *e)
+{
+	if (e->tag == HAB_TAG_KEY_HASH) {
+		snprintf(buf, len, "hash-only (%s)", bs_hab_alg_name(e->hash_alg));
+		return buf;
+	}
+	int bits = EVP_PKEY_get_bits(e->pub);
+	if (e->sig_alg == HAB_ALG_ECDSA)
+		snprintf(buf, len, "EC P-%d%s", bits, e->ca ? ", CA" : "");
+	else
+		snprintf(buf, len, "RSA-%d %s%s", bits,
+			 e->sig_alg == HAB_ALG_RSA_PSS ? "(PSS)" : "(PKCS#1)", e->ca ? ", CA" : "");
+	return buf;
+}
+
+/* If msg starts with "certificate N", the file name behind N. */
+static const char *cert_in_msg(const char *msg, char *const *names, size_t n)
+{
+	size_t idx = 0;
+	if (sscanf(msg, "certificate %zu", &idx) == 1 && idx >= 1 && idx <= n)
+		return names[idx - 1];
+	return NULL;
+}
+
+static int build(const struct srk_args *a, const struct soc_map *soc)
+{
+	struct bs_srk_build_opts opts = {0};
+	if (strcasecmp(a->digest, "sha256") == 0)
+		opts.md_nid = NID_sha256;
+	else if (strcasecmp(a->digest, "sha1") == 0)
+		opts.md_nid = NID_sha1;
+	else
+		return fail(2, "unsupported digest '%s' for -d (sha256 or sha1)", a->digest);
+	int format = 1;
+	if (a->format != NULL) {
+		if (strcmp(a->format, "0") != 0 && strcmp(a->format, "1") != 0)
+			return fail(2, "unsupported fuse format '%s' for -f (0 or 1)", a->format);
+		format = a->format[0] - '0';
+	}
+	if (strcmp(a->table, a->efuses) == 0)
+		return fail(2, "-t and -e name the same file %s", a->table);
+
+	char *list = bs_strdup(a->certs);
+	char *names[CERTS_MAX];
+	X509 *certs[CERTS_MAX] = {0};
+	size_t n = 0;
+	uint8_t *table = NULL, *ff = NULL;
+	size_t table_len = 0, ff_len = 0;
+	struct bs_srk_table *parsed = NULL;
+	struct bs_error err = {0};
+	int rc = 1;
+	if (list == NULL) {
+		rc = fail(1, "out of memory");
+		goto out;
+	}
+	if ((rc = split_certs(names, &n, &opts.hash_only_mask, list)) != 0)
+		goto out;
+	rc = 1;
+	for (size_t i = 0; i < n; i++)
+		if ((certs[i] = load_cert(names[i])) == NULL)
+			goto out;
+	uint8_t fuse[64];
+	size_t fuse_len = 0;
+	if (bs_srk_table_build(&table, &table_len, fuse, &fuse_len, certs, n, &opts, &err) != 0) {
+		const char *file = cert_in_msg(err.msg, names, n);
+		if (file != NULL)
+			fail(1, "%s: %s", file, err.msg);
+		else
+			fail(1, "%s", err.msg);
+		goto out;
+	}
+	/* Self-check: the table we are about to write parses back to the same fuse hash. */
+	uint8_t check[64];
+	size_t check_len = 0;
+	if (bs_srk_table_parse(&parsed, table, table_len, &err) != 0 ||
+	    bs_srk_table_fuse(parsed, opts.md_nid, check, &check_len, &err) != 0 ||
+	    check_len != fuse_len || memcmp(check, fuse, fuse_len) != 0) {
+		fail(1, "internal error: built SRK table does not verify: %s", err.msg);
+		goto out;
+	}
+	if (bs_srk_fuse_file(&ff, &ff_len, fuse, fuse_len, format, &err) != 0) {
+		fail(1, "%s", err.msg);
+		goto out;
+	}
+	if (bs_write_file(a->table, table, table_len, 0644, false, &err) != 0) {
+		fail(1, "%s", err.msg);
+		goto out;
+	}
+	if (bs_write_file(a->efuses, ff, ff_len, 0644, false, &err) != 0) {
+		unlink(a->table);
+		fail(1, "%s (removed %s)", err.msg, a->table);
+		goto out;
+	}
+	printf("SRK table: %s (%zu bytes, %zu entries)\n", a->table, table_len, n);
+	for (size_t i = 0; i < n; i++) {
+		char desc[64];
+		printf("  SRK%zu: %-26s %s\n", i + 1, key_desc(desc, sizeof(desc), &parsed->e[i]),
+		       names[i]);
+		if (a->verbose)
+			printf("         record %zu bytes, fuse input %s\n", parsed->e[i].rec_len,
+			       parsed->e[i].tag == HAB_TAG_KEY_HASH ? "embedded digest"
+								    : "hash of the record");
+	}
+	printf("SRK fuse file: %s (%s, format %d)\n", a->efuses,
+	       opts.md_nid == NID_sha1 ? "sha1" : "sha256", format);
+	print_words(fuse, fuse_len, soc);
+	rc = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		X509_free(certs[i]);
+	bs_srk_table_free(parsed);
+	free(table);
+	free(ff);
+	free(list);
+	return rc;
+}
+
+enum { OPT_SOC = 1000, OPT_PRINT_FUSE, OPT_HELP };
 
 int bs_cmd_srk(int argc, char **argv)
 {
-	(void)argc;
-	fprintf(stderr, "bootsign %s: not built yet\n", argv[0]);
-	return 1;
+	static const struct option longopts[] = {
+		{"hab_ver", required_argument, NULL, 'h'},
+		{"table", required_argument, NULL, 't'},
+		{"efuses", required_argument, NULL, 'e'},
+		{"digest", required_argument, NULL, 'd'},
+		{"certs", required_argument, NULL, 'c'},
+		{"fuse_format", required_argument, NULL, 'f'},
+		{"verbose", no_argument, NULL, 'b'},
+		{"version", no_argument, NULL, 'v'},
+		{"license", no_argument, NULL, 'l'},
+		{"ahab_ver", no_argument, NULL, 'a'},
+		{"sign_digest", required_argument, NULL, 's'},
+		{"soc", required_argument, NULL, OPT_SOC},
+		{"print-fuse", required_argument, NULL, OPT_PRINT_FUSE},
+		{"print_fuse", required_argument, NULL, OPT_PRINT_FUSE},
+		{"help", no_argument, NULL, OPT_HELP},
+		{NULL, 0, NULL, 0},
+	};
+	struct srk_args a = {0};
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(argc, argv, ":h:t:e:d:c:f:bvlas:", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'h': a.hab_ver = optarg; break;
+		case 't': a.table = optarg; break;
+		case 'e': a.efuses = optarg; break;
+		case 'd': a.digest = optarg; break;
+		case 'c': a.certs = optarg; break;
+		case 'f': a.format = optarg; break;
+		case 'b': a.verbose = true; break;
+		case OPT_SOC: a.soc = optarg; break;
+		case OPT_PRINT_FUSE: a.print_fuse = optarg; break;
+		case 'v':
+		case 'l':
+			printf("bootsign srk %s: HAB4 SRK table tool, srktool-compatible "
+			       "(bootsign's own implementation, not NXP code)\n", BS_VERSION);
+			return 0;
+		case OPT_HELP: usage(stdout); return 0;
+		case 'a':
+		case 's':
+			return fail(2, "AHAB SRK tables (-a/--ahab_ver, -s/--sign_digest) are not "
+				    "supported; this command builds HAB4 tables (-h 4)");
+		case ':':
+			if (optopt != 0 && optopt < OPT_SOC)
+				return fail(2, "option -%c needs a value (see --help)", optopt);
+			return fail(2, "option %s needs a value (see --help)", argv[optind - 1]);
+		default:
+			if (optopt != 0 && optopt < OPT_SOC)
+				return fail(2, "unknown option -%c (see --help)", optopt);
+			return fail(2, "unknown option %s (see --help)", argv[optind - 1]);
+		}
+	}
+	if (optind < argc)
+		return fail(2, "unexpected argument '%s' (see --help)", argv[optind]);
+	const struct soc_map *soc = NULL;
+	if (a.soc != NULL && (soc = find_soc(a.soc)) == NULL)
+		return fail(2, "unknown SoC '%s' for --soc (imx6, imx6ul, imx7d, imx7ulp, imx8m, "
+			    "imx8mm, imx8mn, imx8mp, imx8mq, ...)", a.soc);
+	if (a.print_fuse != NULL) {
+		if (a.hab_ver || a.table || a.efuses || a.digest || a.certs || a.format)
+			return fail(2, "--print-fuse takes only a fuse file (and --soc)");
+		return print_fuse_file(a.print_fuse, soc);
+	}
+	if (a.hab_ver == NULL && a.table == NULL && a.certs == NULL) {
+		usage(stderr);
+		return 2;
+	}
+	if (a.hab_ver == NULL)
+		return fail(2, "missing -h 4 (HAB version)");
+	if (strcmp(a.hab_ver, "4") != 0)
+		return fail(2, "unsupported HAB version '%s' for -h (only 4)", a.hab_ver);
+	if (a.table == NULL)
+		return fail(2, "missing -t TABLE (output SRK table file)");
+	if (a.efuses == NULL)
+		return fail(2, "missing -e FUSE (output SRK fuse file)");
+	if (a.digest == NULL)
+		return fail(2, "missing -d sha256 (fuse digest)");
+	if (a.certs == NULL)
+		return fail(2, "missing -c CERT[,CERT...] (SRK certificates)");
+	return build(&a, soc);
 }
