@@ -439,32 +439,34 @@ static void test_verify__ivt_scan_finds_offset(void **state)
 	free(c);
 }
 
-/* Wrap a cst CSF blob signed over img.bin[0..0x1000) at 0x877ff400 into an image:
- * img.bin[0..0x1000) | IVT | boot data | pad | CSF. */
+/* Wrap a cst CSF blob signed over img.bin at 0x877ff400 into an image:
+ * img.bin[0..signed) | IVT | boot data | pad | CSF at 0x1100. */
 static int run_wrapped(struct fx *f, const char *img_rel, const char *csf_rel,
-		       const char *fuse_rel, struct bs_error *err)
+		       const char *fuse_rel, size_t signed_len, struct bs_error *err)
 {
 	size_t il, cl, fl;
 	uint8_t *img = bs_fixture_read(img_rel, &il);
 	uint8_t *csf = bs_fixture_read(csf_rel, &cl);
 	uint8_t *fuse = bs_fixture_read(fuse_rel, &fl);
+	assert_true(il >= signed_len && signed_len + 0x40 <= 0x1100);
 	size_t len = 0x1100 + cl;
 	uint8_t *c = calloc(1, len);
 	assert_non_null(c);
-	memcpy(c, img, 0x1000);
-	uint8_t ivt[32] = {0xD1, 0x00, 0x20, 0x41};
-	const uint32_t base = 0x877ff400;
-	uint32_t le[8] = {0, base + 0x100, 0, 0, base + 0x1020, base + 0x1000, base + 0x1100, 0};
+	memcpy(c, img, signed_len);
+	const uint32_t base = 0x877ff400, ivt = (uint32_t)signed_len;
+	uint32_t le[8] = {0, base + 0x100, 0, 0, base + ivt + 0x20, base + ivt, base + 0x1100, 0};
+	c[ivt] = 0xD1;
+	c[ivt + 2] = 0x20;
+	c[ivt + 3] = 0x41;
 	for (size_t i = 1; i < 8; i++)
 		for (size_t b = 0; b < 4; b++)
-			ivt[4 * i + b] = (uint8_t)(le[i] >> (8 * b));
-	memcpy(c + 0x1000, ivt, sizeof(ivt));
+			c[ivt + 4 * i + b] = (uint8_t)(le[i] >> (8 * b));
 	uint32_t bd[2] = {base, (uint32_t)len};
 	for (size_t i = 0; i < 2; i++)
 		for (size_t b = 0; b < 4; b++)
-			c[0x1020 + 4 * i + b] = (uint8_t)(bd[i] >> (8 * b));
+			c[ivt + 0x20 + 4 * i + b] = (uint8_t)(bd[i] >> (8 * b));
 	memcpy(c + 0x1100, csf, cl);
-	f->ivt_off = 0x1000;
+	f->ivt_off = ivt;
 	int rc = run(f, c, len, fuse, fl, 0, err);
 	free(c);
 	free(img);
@@ -473,12 +475,37 @@ static int run_wrapped(struct fx *f, const char *img_rel, const char *csf_rel,
 	return rc;
 }
 
+static void test_verify__nxp_source_set(void **state)
+{
+	/* nxp.csf: Source Set NXP (SRK slot 5, CSFK slot 6). Its [Install Key] keeps
+	 * `Verification index = 0`, which cst accepts but which names the empty OEM SRK slot:
+	 * the chain up to the CSF signature holds, the image key install must fail. */
+	struct fx *f = *state;
+	struct bs_error err;
+	int rc = run_wrapped(f, "hab4-vectors/rsa/img.bin", "hab4-vectors/rsa/nxp.bin", U_FUSE,
+			     0x1020, &err);
+	if (rc != BS_ERR_VERIFY)
+		fail_msg("rc %d: %s\n%s", rc, err.msg, f->log);
+	assert_non_null(strstr(f->log, "ok    SRK 0 installed in slot 5"));
+	assert_non_null(strstr(f->log, "installed in slot 6"));
+	assert_non_null(strstr(f->log, "ok    CSF signature valid"));
+	assert_string_equal(err.msg, "Install Key slot 2: verification slot 0 is empty");
+	/* a.csf (OEM set, same blocks): both blocks verify, then the added IVT is uncovered. */
+	rc = run_wrapped(f, "hab4-vectors/rsa/img.bin", "hab4-vectors/rsa/a_csf.bin", U_FUSE,
+			 0x1020, &err);
+	assert_int_equal(rc, BS_ERR_VERIFY);
+	assert_non_null(strstr(f->log, "ok    SRK 0 installed in slot 0"));
+	assert_non_null(strstr(f->log, "block 1 [0x87800400+0x20] authenticated"));
+	assert_string_equal(err.msg, "coverage: IVT [0x87800420+0x20] is not inside one "
+				     "authenticated block");
+}
+
 static void test_verify__nocak_chain(void **state)
 {
 	struct fx *f = *state;
 	struct bs_error err;
 	int rc = run_wrapped(f, "hab4-vectors/rsa/nocak/img.bin", "hab4-vectors/rsa/nocak/n.bin",
-			     "hab4-vectors/rsa/nocak/crts/fuse.bin", &err);
+			     "hab4-vectors/rsa/nocak/crts/fuse.bin", 0x1000, &err);
 	if (rc != BS_ERR_VERIFY)
 		fail_msg("rc %d: %s\n%s", rc, err.msg, f->log);
 	assert_non_null(strstr(f->log, "fast authentication"));
@@ -493,7 +520,7 @@ static void test_verify__ec_chain(void **state)
 	struct fx *f = *state;
 	struct bs_error err;
 	int rc = run_wrapped(f, "hab4-vectors/ec/img.bin", "hab4-vectors/ec/e.bin",
-			     "hab4-vectors/ec/crts/fuse.bin", &err);
+			     "hab4-vectors/ec/crts/fuse.bin", 0x1000, &err);
 	if (rc != BS_ERR_VERIFY)
 		fail_msg("rc %d: %s\n%s", rc, err.msg, f->log);
 	assert_non_null(strstr(f->log, "ok    SRK table hash matches fuse"));
@@ -574,6 +601,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_verify__missing_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify__ivt_scan_finds_offset, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify__nocak_chain, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__nxp_source_set, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify__ec_chain, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify__dump_vectors, setup, teardown),
 	};

@@ -1,0 +1,729 @@
+/* PKCS#11 module handle, token session pools, fault recovery.
+ *
+ * Why p11-kit + the raw PKCS#11 function list rather than libp11: libp11 hides the
+ * sessions it opens and folds CKR_* codes into generic failures. The YubiHSM 2 has 16
+ * sessions, reclaims idle ones after 30 s and serialises operations, so we must own the
+ * session pool (bounded, reused, kept alive) and we must see the exact CKR code to tell a
+ * dead session (re-open, re-login, retry once) from a wrong PIN (never retry: retries lock
+ * the token). p11-kit gives us what libp11 would have: module loading (managed mode, so
+ * several handles on one module coexist) and RFC 7512 URI parsing and matching; the rest
+ * is a few dozen direct C_* calls.
+ *
+ * See pkcs11_int.h for the threading model (one worker thread per pooled session, callers
+ * wait with a deadline, stuck sessions are quarantined). */
+#include <dlfcn.h>
+#include <errno.h>
+#include <openssl/crypto.h>
+#include <p11-kit/p11-kit.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/log.h"
+#include "core/util.h"
+#include "keys/pkcs11_int.h"
+
+#define P11_RV_AMBIGUOUS (CKR_VENDOR_DEFINED | 0x0b5001u)
+
+struct rv_name {
+	CK_RV rv;
+	const char *name;
+};
+
+static const struct rv_name g_rv_names[] = {
+	{CKR_OK, "CKR_OK"},
+	{CKR_GENERAL_ERROR, "CKR_GENERAL_ERROR"},
+	{CKR_FUNCTION_FAILED, "CKR_FUNCTION_FAILED"},
+	{CKR_ARGUMENTS_BAD, "CKR_ARGUMENTS_BAD"},
+	{CKR_HOST_MEMORY, "CKR_HOST_MEMORY"},
+	{CKR_ATTRIBUTE_VALUE_INVALID, "CKR_ATTRIBUTE_VALUE_INVALID"},
+	{CKR_ATTRIBUTE_TYPE_INVALID, "CKR_ATTRIBUTE_TYPE_INVALID"},
+	{CKR_ATTRIBUTE_SENSITIVE, "CKR_ATTRIBUTE_SENSITIVE"},
+	{CKR_DATA_LEN_RANGE, "CKR_DATA_LEN_RANGE"},
+	{CKR_DEVICE_ERROR, "CKR_DEVICE_ERROR"},
+	{CKR_DEVICE_MEMORY, "CKR_DEVICE_MEMORY"},
+	{CKR_DEVICE_REMOVED, "CKR_DEVICE_REMOVED"},
+	{CKR_KEY_HANDLE_INVALID, "CKR_KEY_HANDLE_INVALID"},
+	{CKR_KEY_TYPE_INCONSISTENT, "CKR_KEY_TYPE_INCONSISTENT"},
+	{CKR_KEY_FUNCTION_NOT_PERMITTED, "CKR_KEY_FUNCTION_NOT_PERMITTED"},
+	{CKR_MECHANISM_INVALID, "CKR_MECHANISM_INVALID"},
+	{CKR_MECHANISM_PARAM_INVALID, "CKR_MECHANISM_PARAM_INVALID"},
+	{CKR_OBJECT_HANDLE_INVALID, "CKR_OBJECT_HANDLE_INVALID"},
+	{CKR_OPERATION_ACTIVE, "CKR_OPERATION_ACTIVE"},
+	{CKR_PIN_INCORRECT, "CKR_PIN_INCORRECT"},
+	{CKR_PIN_LEN_RANGE, "CKR_PIN_LEN_RANGE"},
+	{CKR_PIN_LOCKED, "CKR_PIN_LOCKED"},
+	{CKR_SESSION_CLOSED, "CKR_SESSION_CLOSED"},
+	{CKR_SESSION_COUNT, "CKR_SESSION_COUNT"},
+	{CKR_SESSION_HANDLE_INVALID, "CKR_SESSION_HANDLE_INVALID"},
+	{CKR_SESSION_READ_ONLY, "CKR_SESSION_READ_ONLY"},
+	{CKR_TEMPLATE_INCOMPLETE, "CKR_TEMPLATE_INCOMPLETE"},
+	{CKR_TEMPLATE_INCONSISTENT, "CKR_TEMPLATE_INCONSISTENT"},
+	{CKR_TOKEN_NOT_PRESENT, "CKR_TOKEN_NOT_PRESENT"},
+	{CKR_TOKEN_NOT_RECOGNIZED, "CKR_TOKEN_NOT_RECOGNIZED"},
+	{CKR_TOKEN_WRITE_PROTECTED, "CKR_TOKEN_WRITE_PROTECTED"},
+	{CKR_USER_ALREADY_LOGGED_IN, "CKR_USER_ALREADY_LOGGED_IN"},
+	{CKR_USER_NOT_LOGGED_IN, "CKR_USER_NOT_LOGGED_IN"},
+	{CKR_USER_TYPE_INVALID, "CKR_USER_TYPE_INVALID"},
+	{CKR_BUFFER_TOO_SMALL, "CKR_BUFFER_TOO_SMALL"},
+	{CKR_CRYPTOKI_NOT_INITIALIZED, "CKR_CRYPTOKI_NOT_INITIALIZED"},
+	{CKR_FUNCTION_NOT_SUPPORTED, "CKR_FUNCTION_NOT_SUPPORTED"},
+	{CKR_SLOT_ID_INVALID, "CKR_SLOT_ID_INVALID"},
+	{P11_RV_AMBIGUOUS, "several tokens match the URI"},
+};
+
+const char *p11_rv_name(CK_RV rv)
+{
+	for (size_t i = 0; i < BS_ARRAY_SIZE(g_rv_names); i++)
+		if (g_rv_names[i].rv == rv)
+			return g_rv_names[i].name;
+	return "CKR_(other)";
+}
+
+bool p11_rv_recoverable(CK_RV rv)
+{
+	return rv == CKR_SESSION_HANDLE_INVALID || rv == CKR_SESSION_CLOSED ||
+	       rv == CKR_DEVICE_REMOVED || rv == CKR_USER_NOT_LOGGED_IN ||
+	       rv == CKR_TOKEN_NOT_PRESENT || rv == CKR_DEVICE_ERROR;
+}
+
+bool p11_rv_pin_error(CK_RV rv)
+{
+	return rv == CKR_PIN_INCORRECT || rv == CKR_PIN_LOCKED || rv == CKR_PIN_LEN_RANGE;
+}
+
+void p11_blank_to_str(char *out, size_t cap, const CK_UTF8CHAR *in, size_t n)
+{
+	while (n > 0 && (in[n - 1] == ' ' || in[n - 1] == '\0'))
+		n--;
+	if (n >= cap)
+		n = cap - 1;
+	memcpy(out, in, n);
+	out[n] = '\0';
+}
+
+/* ---- time ---- */
+
+static void deadline_ts(struct timespec *ts, uint64_t deadline_ms)
+{
+	ts->tv_sec = (time_t)(deadline_ms / 1000u);
+	ts->tv_nsec = (long)(deadline_ms % 1000u) * 1000000L;
+}
+
+static void cond_init_mono(pthread_cond_t *c)
+{
+	pthread_condattr_t a;
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &a);
+	pthread_condattr_destroy(&a);
+}
+
+/* ---- token (re)initialisation, runs on a worker ---- */
+
+static CK_RV find_slot(struct p11_tok *t, CK_SLOT_ID *slot)
+{
+	CK_FUNCTION_LIST *f = t->p11->f;
+	CK_SLOT_ID ids[64];
+	CK_ULONG n = BS_ARRAY_SIZE(ids);
+	CK_RV rv = f->C_GetSlotList(CK_TRUE, ids, &n);
+	if (rv != CKR_OK)
+		return rv;
+	size_t found = 0;
+	for (CK_ULONG i = 0; i < n; i++) {
+		CK_TOKEN_INFO ti;
+		if (f->C_GetTokenInfo(ids[i], &ti) != CKR_OK)
+			continue;
+		if (!p11_kit_uri_match_token_info(t->match, &ti))
+			continue;
+		if (t->have_serial) {
+			char serial[17];
+			p11_blank_to_str(serial, sizeof(serial), ti.serialNumber,
+					 sizeof(ti.serialNumber));
+			if (strcmp(serial, t->serial) != 0)
+				continue;
+		} else {
+			p11_blank_to_str(t->serial, sizeof(t->serial), ti.serialNumber,
+					 sizeof(ti.serialNumber));
+		}
+		*slot = ids[i];
+		found++;
+	}
+	if (found == 0)
+		return CKR_TOKEN_NOT_PRESENT;
+	if (found > 1)
+		return P11_RV_AMBIGUOUS;
+	return CKR_OK;
+}
+
+static CK_RV tok_init(struct p11_worker *w, CK_SESSION_HANDLE *out, int *where)
+{
+	struct p11_tok *t = w->tok;
+	struct bs_p11 *p = t->p11;
+	CK_SLOT_ID slot = 0;
+	*where = P11_STEP_FIND_TOKEN;
+	CK_RV rv = find_slot(t, &slot);
+	if (rv != CKR_OK)
+		return rv;
+	pthread_mutex_lock(&p->lock);
+	t->slot = slot;
+	if (t->serial[0] != '\0')
+		t->have_serial = true;
+	pthread_mutex_unlock(&p->lock);
+	*where = P11_STEP_OPEN;
+	CK_SESSION_HANDLE s;
+	rv = p->f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s);
+	if (rv != CKR_OK)
+		return rv;
+	if (p->pin != NULL) {
+		*where = P11_STEP_LOGIN;
+		rv = p->f->C_Login(s, CKU_USER, (CK_UTF8CHAR *)p->pin, (CK_ULONG)p->pin_len);
+		if (rv == CKR_USER_ALREADY_LOGGED_IN)
+			rv = CKR_OK;
+		if (rv != CKR_OK) {
+			(void)p->f->C_CloseSession(s);
+			return rv;
+		}
+	}
+	*out = s;
+	return CKR_OK;
+}
+
+/* Make sure w has a session of the current generation on a ready token. */
+static CK_RV ensure_session(struct p11_worker *w, int *where)
+{
+	struct p11_tok *t = w->tok;
+	struct bs_p11 *p = t->p11;
+	CK_RV rv;
+	pthread_mutex_lock(&p->lock);
+	for (;;) {
+		if (t->pin_failed) {
+			*where = P11_STEP_LOGIN;
+			rv = t->pin_rv;
+			break;
+		}
+		if (w->has_sess && w->sess_gen != t->gen)
+			w->has_sess = false; /* closed by the recovery's C_CloseAllSessions */
+		if (t->ready && w->has_sess) {
+			rv = CKR_OK;
+			break;
+		}
+		if (t->initing) {
+			pthread_cond_wait(&p->cond, &p->lock);
+			continue;
+		}
+		uint64_t gen = t->gen;
+		CK_SESSION_HANDLE s = 0;
+		if (!t->ready) {
+			t->initing = true;
+			pthread_mutex_unlock(&p->lock);
+			rv = tok_init(w, &s, where);
+			pthread_mutex_lock(&p->lock);
+			t->initing = false;
+			if (rv == CKR_OK) {
+				t->ready = true;
+				w->sess = s;
+				w->has_sess = true;
+				w->sess_gen = gen;
+			} else if (p11_rv_pin_error(rv)) {
+				t->pin_failed = true;
+				t->pin_rv = rv;
+			}
+			pthread_cond_broadcast(&p->cond);
+			break;
+		}
+		CK_SLOT_ID slot = t->slot;
+		pthread_mutex_unlock(&p->lock);
+		*where = P11_STEP_OPEN;
+		rv = p->f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+					 &s);
+		pthread_mutex_lock(&p->lock);
+		if (rv != CKR_OK)
+			break;
+		w->sess = s;
+		w->has_sess = true;
+		w->sess_gen = gen; /* if a recovery ran meanwhile, the loop drops it */
+	}
+	pthread_mutex_unlock(&p->lock);
+	return rv;
+}
+
+/* A recoverable error on w's session: if that session belongs to the current
+ * generation, start a new one (close every session, forget the slot and the login). */
+static void recover(struct p11_worker *w)
+{
+	struct p11_tok *t = w->tok;
+	struct bs_p11 *p = t->p11;
+	bool close_all = false;
+	CK_SLOT_ID slot = 0;
+	pthread_mutex_lock(&p->lock);
+	/* A session of an older generation means someone else already recovered. */
+	if (t->ready && (!w->has_sess || w->sess_gen == t->gen)) {
+		t->gen++;
+		t->ready = false;
+		slot = t->slot;
+		close_all = true;
+		p->n_recoveries++;
+	}
+	w->has_sess = false;
+	pthread_mutex_unlock(&p->lock);
+	if (close_all) {
+		bs_log(BS_LOG_WARN, NULL, "pkcs11: token '%s' lost its sessions; re-opening",
+		       t->name);
+		(void)p->f->C_CloseAllSessions(slot);
+	}
+}
+
+static void run_job(struct p11_worker *w, struct p11_job *j)
+{
+	CK_RV rv = CKR_OK;
+	int where = P11_STEP_OP;
+	for (int attempt = 0; attempt < 2; attempt++) {
+		rv = ensure_session(w, &where);
+		if (rv == CKR_OK) {
+			where = P11_STEP_OP;
+			rv = j->fn(w, j->arg);
+		}
+		if (rv == CKR_OK || p11_rv_pin_error(rv) || !p11_rv_recoverable(rv))
+			break;
+		if (attempt == 0)
+			recover(w);
+	}
+	j->rv = rv;
+	j->where = where;
+}
+
+static void job_free(struct p11_job *j)
+{
+	if (j == NULL)
+		return;
+	if (j->arg_free != NULL)
+		j->arg_free(j->arg);
+	pthread_cond_destroy(&j->cond);
+	free(j);
+}
+
+static void *worker_main(void *a)
+{
+	struct p11_worker *w = a;
+	struct p11_tok *t = w->tok;
+	struct bs_p11 *p = t->p11;
+	pthread_mutex_lock(&p->lock);
+	while (!p->stop) {
+		if (w->job == NULL) {
+			uint64_t now = bs_now_ms();
+			if (w->has_sess && w->state == W_IDLE &&
+			    now - w->last_used_ms >= P11_KEEPALIVE_MS) {
+				/* YubiHSM reclaims sessions idle for 30 s: touch them. */
+				CK_SESSION_HANDLE s = w->sess;
+				w->state = W_BUSY;
+				pthread_mutex_unlock(&p->lock);
+				CK_SESSION_INFO si;
+				CK_RV rv = p->f->C_GetSessionInfo(s, &si);
+				pthread_mutex_lock(&p->lock);
+				if (rv != CKR_OK)
+					w->has_sess = false;
+				w->last_used_ms = bs_now_ms();
+				w->state = W_IDLE;
+				pthread_cond_broadcast(&p->cond);
+				continue;
+			}
+			struct timespec ts;
+			deadline_ts(&ts, w->last_used_ms + P11_KEEPALIVE_MS + 10);
+			pthread_cond_timedwait(&w->cond, &p->lock, &ts);
+			continue;
+		}
+		struct p11_job *j = w->job;
+		pthread_mutex_unlock(&p->lock);
+		run_job(w, j);
+		pthread_mutex_lock(&p->lock);
+		j->done = true;
+		w->job = NULL;
+		w->last_used_ms = bs_now_ms();
+		if (j->abandoned) {
+			/* The caller gave up: never reuse the session that got stuck. */
+			bool had = w->has_sess && w->sess_gen == t->gen;
+			CK_SESSION_HANDLE s = w->sess;
+			w->has_sess = false;
+			job_free(j);
+			if (had) {
+				pthread_mutex_unlock(&p->lock);
+				(void)p->f->C_CloseSession(s);
+				pthread_mutex_lock(&p->lock);
+			}
+		} else {
+			pthread_cond_signal(&j->cond);
+		}
+		w->state = W_IDLE;
+		pthread_cond_broadcast(&p->cond);
+	}
+	pthread_mutex_unlock(&p->lock);
+	return NULL;
+}
+
+/* ---- public-ish: run a job ---- */
+
+static int rv_to_err(struct p11_tok *t, CK_RV rv, int where, const char *what,
+		     struct bs_error *err)
+{
+	if (p11_rv_pin_error(rv)) {
+		if (rv == CKR_PIN_LOCKED)
+			return bs_error_set(err, BS_ERR_CONFIG,
+					    "token '%s' login failed: PIN locked (CKR_PIN_LOCKED; "
+					    "not retried)", t->name);
+		return bs_error_set(err, BS_ERR_CONFIG,
+				    "token '%s' login failed: wrong PIN (not retried, to avoid "
+				    "locking the token)", t->name);
+	}
+	if (where == P11_STEP_FIND_TOKEN) {
+		if (rv == P11_RV_AMBIGUOUS)
+			return bs_error_set(err, BS_ERR_CONFIG,
+					    "several tokens match '%s': add token= or serial= to "
+					    "the URI", t->name);
+		return bs_error_set(err, BS_ERR_TOKEN, "token '%s' not present (%s)", t->name,
+				    p11_rv_name(rv));
+	}
+	static const char *const steps[] = {"", " opening a session", " finding the token",
+					    " opening a session", " logging in"};
+	return bs_error_set(err, BS_ERR_TOKEN, "token '%s': %s failed%s: %s (0x%lx)", t->name,
+			    what, steps[where], p11_rv_name(rv), (unsigned long)rv);
+}
+
+int p11_run(struct p11_tok *t, p11_job_fn fn, void *arg, void (*arg_free)(void *),
+	    struct p11_job **job_out, const char *what, struct bs_error *err)
+{
+	struct bs_p11 *p = t->p11;
+	*job_out = NULL;
+	struct p11_job *j = calloc(1, sizeof(*j));
+	if (j == NULL) {
+		if (arg_free != NULL)
+			arg_free(arg);
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	}
+	j->fn = fn;
+	j->arg = arg;
+	j->arg_free = arg_free;
+	cond_init_mono(&j->cond);
+	uint64_t deadline = bs_now_ms() + p->op_timeout_ms;
+	struct timespec ts;
+	deadline_ts(&ts, deadline);
+
+	pthread_mutex_lock(&p->lock);
+	struct p11_worker *w = NULL;
+	for (;;) {
+		struct p11_worker *any = NULL;
+		for (size_t i = 0; i < t->nworkers && w == NULL; i++) {
+			struct p11_worker *c = &t->w[i];
+			if (c->state != W_IDLE)
+				continue;
+			if (c->has_sess && c->sess_gen == t->gen)
+				w = c;
+			else if (any == NULL)
+				any = c;
+		}
+		if (w == NULL)
+			w = any;
+		if (w != NULL)
+			break;
+		if (bs_now_ms() >= deadline ||
+		    pthread_cond_timedwait(&p->cond, &p->lock, &ts) == ETIMEDOUT) {
+			pthread_mutex_unlock(&p->lock);
+			job_free(j);
+			return bs_error_set(err, BS_ERR_BUSY,
+					    "token '%s': all %zu sessions busy for %u ms", t->name,
+					    t->nworkers, p->op_timeout_ms);
+		}
+	}
+	w->state = W_BUSY;
+	w->job = j;
+	pthread_cond_signal(&w->cond);
+	while (!j->done) {
+		if (pthread_cond_timedwait(&j->cond, &p->lock, &ts) == ETIMEDOUT && !j->done) {
+			j->abandoned = true;
+			w->state = W_QUARANTINED;
+			p->n_timeouts++;
+			pthread_mutex_unlock(&p->lock);
+			bs_log(BS_LOG_WARN, NULL,
+			       "pkcs11: token '%s' did not answer within %u ms; session quarantined",
+			       t->name, p->op_timeout_ms);
+			return bs_error_set(err, BS_ERR_TIMEOUT,
+					    "token '%s': %s timed out after %u ms", t->name, what,
+					    p->op_timeout_ms);
+		}
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (j->rv != CKR_OK) {
+		int rc = rv_to_err(t, j->rv, j->where, what, err);
+		job_free(j);
+		return rc;
+	}
+	*job_out = j;
+	return 0;
+}
+
+void p11_job_release(struct bs_p11 *p11, struct p11_job *job)
+{
+	(void)p11;
+	job_free(job);
+}
+
+/* ---- token pools ---- */
+
+static bool same_token(P11KitUri *a, P11KitUri *b)
+{
+	CK_TOKEN_INFO *x = p11_kit_uri_get_token_info(a);
+	CK_TOKEN_INFO *y = p11_kit_uri_get_token_info(b);
+	return memcmp(x->label, y->label, sizeof(x->label)) == 0 &&
+	       memcmp(x->manufacturerID, y->manufacturerID, sizeof(x->manufacturerID)) == 0 &&
+	       memcmp(x->model, y->model, sizeof(x->model)) == 0 &&
+	       memcmp(x->serialNumber, y->serialNumber, sizeof(x->serialNumber)) == 0;
+}
+
+static void tok_stop_free(struct bs_p11 *p, struct p11_tok *t)
+{
+	for (size_t i = 0; i < t->nworkers; i++) {
+		if (t->w[i].started)
+			pthread_join(t->w[i].thread, NULL);
+		pthread_cond_destroy(&t->w[i].cond);
+	}
+	if (t->ready)
+		(void)p->f->C_CloseAllSessions(t->slot);
+	p11_kit_uri_free(t->match);
+	free(t);
+}
+
+int p11_tok_get(struct bs_p11 *p11, P11KitUri *uri, const char *uri_text,
+		struct p11_tok **out, struct bs_error *err)
+{
+	(void)uri_text;
+	*out = NULL;
+	pthread_mutex_lock(&p11->lock);
+	for (struct p11_tok *t = p11->toks; t != NULL; t = t->next) {
+		if (same_token(t->match, uri)) {
+			*out = t;
+			pthread_mutex_unlock(&p11->lock);
+			return 0;
+		}
+	}
+	struct p11_tok *t = calloc(1, sizeof(*t));
+	if (t == NULL || (t->match = p11_kit_uri_new()) == NULL) {
+		free(t);
+		pthread_mutex_unlock(&p11->lock);
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	}
+	t->p11 = p11;
+	memcpy(p11_kit_uri_get_token_info(t->match), p11_kit_uri_get_token_info(uri),
+	       sizeof(CK_TOKEN_INFO));
+	CK_TOKEN_INFO *ti = p11_kit_uri_get_token_info(uri);
+	p11_blank_to_str(t->name, sizeof(t->name), ti->label, sizeof(ti->label));
+	if (t->name[0] == '\0')
+		p11_blank_to_str(t->name, sizeof(t->name), ti->serialNumber,
+				 sizeof(ti->serialNumber));
+	if (t->name[0] == '\0')
+		memcpy(t->name, "(any)", 6);
+	t->nworkers = p11->pool_size;
+	int rc = 0;
+	for (size_t i = 0; i < t->nworkers; i++) {
+		struct p11_worker *w = &t->w[i];
+		w->tok = t;
+		w->state = W_IDLE;
+		w->last_used_ms = bs_now_ms();
+		cond_init_mono(&w->cond);
+	}
+	for (size_t i = 0; i < t->nworkers; i++) {
+		if (pthread_create(&t->w[i].thread, NULL, worker_main, &t->w[i]) != 0) {
+			rc = bs_error_set(err, BS_ERR_NOMEM, "cannot start a session thread");
+			break;
+		}
+		t->w[i].started = true;
+	}
+	if (rc != 0) {
+		/* Stop the threads that did start; they only wait for jobs. */
+		p11->stop = true;
+		for (size_t i = 0; i < t->nworkers; i++)
+			pthread_cond_signal(&t->w[i].cond);
+		pthread_mutex_unlock(&p11->lock);
+		tok_stop_free(p11, t);
+		pthread_mutex_lock(&p11->lock);
+		p11->stop = false;
+		pthread_mutex_unlock(&p11->lock);
+		return rc;
+	}
+	t->next = p11->toks;
+	p11->toks = t;
+	*out = t;
+	pthread_mutex_unlock(&p11->lock);
+	return 0;
+}
+
+/* ---- open / close ---- */
+
+/* p11-kit refuses to load its own proxy as a module; the proxy is loaded with dlopen and
+ * initialised once per process (reference counted, since C_Initialize is per process). */
+static pthread_mutex_t g_proxy_lock = PTHREAD_MUTEX_INITIALIZER;
+static void *g_proxy_dl;
+static CK_FUNCTION_LIST *g_proxy_f;
+static unsigned g_proxy_refs;
+
+static bool is_proxy(const char *module)
+{
+	const char *base = strrchr(module, '/');
+	base = base != NULL ? base + 1 : module;
+	return strcmp(base, "p11-kit-proxy.so") == 0;
+}
+
+static int proxy_load(struct bs_p11 *p, struct bs_error *err)
+{
+	int rc = 0;
+	pthread_mutex_lock(&g_proxy_lock);
+	if (g_proxy_refs == 0) {
+		void *dl = dlopen(p->module, RTLD_NOW | RTLD_LOCAL);
+		CK_C_GetFunctionList gfl =
+			dl != NULL ? (CK_C_GetFunctionList)dlsym(dl, "C_GetFunctionList") : NULL;
+		CK_FUNCTION_LIST *f = NULL;
+		CK_C_INITIALIZE_ARGS args = {.flags = CKF_OS_LOCKING_OK};
+		CK_RV rv = CKR_GENERAL_ERROR;
+		if (gfl == NULL || gfl(&f) != CKR_OK || f == NULL ||
+		    ((rv = f->C_Initialize(&args)) != CKR_OK &&
+		     rv != CKR_CRYPTOKI_ALREADY_INITIALIZED)) {
+			if (dl != NULL)
+				dlclose(dl);
+			rc = bs_error_set(err, BS_ERR_CONFIG, "cannot load PKCS#11 module %s (%s)",
+					  p->module, f == NULL ? "no C_GetFunctionList"
+							       : p11_rv_name(rv));
+			goto out;
+		}
+		g_proxy_dl = dl;
+		g_proxy_f = f;
+	}
+	g_proxy_refs++;
+	p->f = g_proxy_f;
+out:
+	pthread_mutex_unlock(&g_proxy_lock);
+	return rc;
+}
+
+static int module_load(struct bs_p11 *p, struct bs_error *err)
+{
+	if (is_proxy(p->module))
+		return proxy_load(p, err);
+	p->f = p11_kit_module_load(p->module, P11_KIT_MODULE_CRITICAL);
+	if (p->f == NULL)
+		return bs_error_set(err, BS_ERR_CONFIG, "cannot load PKCS#11 module %s: %s",
+				    p->module, p11_kit_message() ? p11_kit_message() : "");
+	CK_RV rv = p11_kit_module_initialize(p->f);
+	if (rv != CKR_OK) {
+		p11_kit_module_release(p->f);
+		p->f = NULL;
+		return bs_error_set(err, BS_ERR_TOKEN, "cannot initialise PKCS#11 module %s: %s",
+				    p->module, p11_rv_name(rv));
+	}
+	return 0;
+}
+
+static void module_unload(struct bs_p11 *p)
+{
+	if (!is_proxy(p->module)) {
+		(void)p11_kit_module_finalize(p->f);
+		p11_kit_module_release(p->f);
+		return;
+	}
+	pthread_mutex_lock(&g_proxy_lock);
+	if (--g_proxy_refs == 0) {
+		(void)g_proxy_f->C_Finalize(NULL);
+		dlclose(g_proxy_dl);
+		g_proxy_f = NULL;
+		g_proxy_dl = NULL;
+	}
+	pthread_mutex_unlock(&g_proxy_lock);
+}
+
+int bs_p11_open(struct bs_p11 **out, const struct bs_p11_opts *opts, struct bs_error *err)
+{
+	*out = NULL;
+	size_t pool = opts->pool_size == 0 ? P11_POOL_DEFAULT : opts->pool_size;
+	if (pool > P11_POOL_MAX)
+		return bs_error_set(err, BS_ERR_CONFIG, "pkcs11 pool_size %zu exceeds %d", pool,
+				    P11_POOL_MAX);
+	struct bs_p11 *p = calloc(1, sizeof(*p));
+	if (p == NULL)
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	pthread_mutex_init(&p->lock, NULL);
+	cond_init_mono(&p->cond);
+	p->refs = 1;
+	p->pool_size = pool;
+	p->op_timeout_ms = opts->op_timeout_ms == 0 ? P11_TIMEOUT_DEFAULT_MS : opts->op_timeout_ms;
+	int rc;
+	p->module = bs_strdup(opts->module != NULL ? opts->module : BS_P11_DEFAULT_MODULE);
+	if (p->module == NULL) {
+		rc = bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	if (opts->pin != NULL) {
+		p->pin_len = strlen(opts->pin);
+		p->pin = bs_strdup(opts->pin);
+		if (p->pin == NULL) {
+			rc = bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+			goto fail;
+		}
+		bs_log_add_secret(p->pin);
+	}
+	if ((rc = module_load(p, err)) != 0)
+		goto fail;
+	*out = p;
+	return 0;
+fail:
+	bs_free_secret_str(p->pin);
+	free(p->module);
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+	return rc;
+}
+
+static void p11_destroy(struct bs_p11 *p)
+{
+	pthread_mutex_lock(&p->lock);
+	p->stop = true;
+	for (struct p11_tok *t = p->toks; t != NULL; t = t->next)
+		for (size_t i = 0; i < t->nworkers; i++)
+			pthread_cond_signal(&t->w[i].cond);
+	struct p11_tok *toks = p->toks;
+	p->toks = NULL;
+	pthread_mutex_unlock(&p->lock);
+	while (toks != NULL) {
+		struct p11_tok *next = toks->next;
+		tok_stop_free(p, toks);
+		toks = next;
+	}
+	module_unload(p);
+	bs_free_secret(p->pin, p->pin_len);
+	free(p->module);
+	pthread_cond_destroy(&p->cond);
+	pthread_mutex_destroy(&p->lock);
+	free(p);
+}
+
+void p11_ref(struct bs_p11 *p11)
+{
+	pthread_mutex_lock(&p11->lock);
+	p11->refs++;
+	pthread_mutex_unlock(&p11->lock);
+}
+
+void p11_unref(struct bs_p11 *p11)
+{
+	if (p11 == NULL)
+		return;
+	pthread_mutex_lock(&p11->lock);
+	unsigned left = --p11->refs;
+	pthread_mutex_unlock(&p11->lock);
+	if (left == 0)
+		p11_destroy(p11);
+}
+
+void bs_p11_close(struct bs_p11 *p11)
+{
+	p11_unref(p11);
+}

@@ -1,0 +1,434 @@
+/* Unit tests for src/keys/pkcs11*.c against a private SoftHSM2 token (created here) and
+ * the fault-injecting shim module (tests/shim/p11shim.c, env BS_P11SHIM). Keys are made
+ * with the openssl CLI and written to the token with pkcs11-tool (independent of our
+ * import code); signatures are verified with OpenSSL against the certificates. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/rsa.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "keys/pkcs11.h"
+#include "testutil.h"
+
+#define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
+#define PIN "0001password"
+
+static char *g_dir;
+static char g_ctl[1024], g_count[1024];
+
+static char *path_in(const char *name)
+{
+	static char bufs[8][1024];
+	static int slot;
+	char *b = bufs[slot++ % 8];
+	snprintf(b, 1024, "%s/%s", g_dir, name);
+	return b;
+}
+
+static int run(const char *const *argv)
+{
+	return bs_run(argv, "/dev/null");
+}
+
+/* Make key `name` (openssl genpkey args) + self-signed cert, write both to the token. */
+static int make_key(const char *name, const char *alg, const char *opt, bool with_cert)
+{
+	char key[1024], crt[1024], cn[64];
+	snprintf(key, sizeof(key), "%s/%s.key", g_dir, name);
+	snprintf(crt, sizeof(crt), "%s/%s.crt", g_dir, name);
+	snprintf(cn, sizeof(cn), "/CN=%s", name);
+	const char *gen[] = {"openssl", "genpkey", "-algorithm", alg, "-pkeyopt", opt, "-out", key,
+			     NULL};
+	const char *req[] = {"openssl", "req", "-x509", "-new", "-key", key, "-subj", cn,
+			     "-days", "2", "-out", crt, NULL};
+	const char *wk[] = {"pkcs11-tool", "--module", SOFTHSM, "--login", "--pin", PIN,
+			    "--write-object", key, "--type", "privkey", "--label", name, NULL};
+	const char *wc[] = {"pkcs11-tool", "--module", SOFTHSM, "--login", "--pin", PIN,
+			    "--write-object", crt, "--type", "cert", "--label", name, NULL};
+	if (run(gen) != 0 || run(req) != 0 || run(wk) != 0)
+		return -1;
+	if (with_cert && run(wc) != 0)
+		return -1;
+	return 0;
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	g_dir = bs_tmpdir();
+	if (g_dir == NULL)
+		return -1;
+	char conf[1024];
+	snprintf(conf, sizeof(conf), "directories.tokendir = %s/tokens\nobjectstore.backend = "
+		 "file\nlog.level = ERROR\n", g_dir);
+	struct bs_error e;
+	if (bs_write_file(path_in("softhsm2.conf"), conf, strlen(conf), 0600, false, &e) != 0)
+		return -1;
+	const char *mk[] = {"mkdir", path_in("tokens"), NULL};
+	if (run(mk) != 0)
+		return -1;
+	setenv("SOFTHSM2_CONF", path_in("softhsm2.conf"), 1);
+	const char *init[] = {"softhsm2-util", "--init-token", "--free", "--label", "YubiHSM",
+			      "--pin", PIN, "--so-pin", "12345678", NULL};
+	if (run(init) != 0)
+		return -1;
+	if (make_key("rsa2048", "RSA", "rsa_keygen_bits:2048", true) != 0 ||
+	    make_key("rsa4096", "RSA", "rsa_keygen_bits:4096", true) != 0 ||
+	    make_key("p256", "EC", "ec_paramgen_curve:P-256", true) != 0 ||
+	    make_key("nocert", "EC", "ec_paramgen_curve:P-256", false) != 0)
+		return -1;
+	snprintf(g_ctl, sizeof(g_ctl), "%s/shim.ctl", g_dir);
+	snprintf(g_count, sizeof(g_count), "%s/shim.count", g_dir);
+	setenv("P11SHIM_CTL", g_ctl, 1);
+	setenv("P11SHIM_COUNT", g_count, 1);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	bs_tmpdir_remove(g_dir);
+	free(g_dir);
+	return 0;
+}
+
+static void ctl(const char *text)
+{
+	static int epoch = 1;
+	char buf[512];
+	snprintf(buf, sizeof(buf), "epoch=%d\n%s", epoch++, text);
+	FILE *f = fopen(g_ctl, "w");
+	assert_non_null(f);
+	fputs(buf, f);
+	fclose(f);
+}
+
+static unsigned long count(const char *key)
+{
+	FILE *f = fopen(g_count, "r");
+	if (f == NULL)
+		return 0;
+	char line[256] = "";
+	if (fgets(line, sizeof(line), f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	char pat[32];
+	snprintf(pat, sizeof(pat), "%s=", key);
+	const char *p = strstr(line, pat);
+	return p ? strtoul(p + strlen(pat), NULL, 10) : 0;
+}
+
+static void reset_shim(void)
+{
+	ctl("");
+	remove(g_count);
+}
+
+static struct bs_p11 *open_p11(const char *module, const char *pin, size_t pool,
+			       unsigned timeout_ms)
+{
+	struct bs_p11_opts o = {.module = module, .pin = pin, .pool_size = pool,
+				.op_timeout_ms = timeout_ms};
+	struct bs_p11 *p = NULL;
+	struct bs_error e = {0};
+	int rc = bs_p11_open(&p, &o, &e);
+	if (rc != 0)
+		fprintf(stderr, "bs_p11_open: %s\n", e.msg);
+	assert_int_equal(rc, 0);
+	return p;
+}
+
+static const char *shim(void)
+{
+	const char *s = getenv("BS_P11SHIM");
+	assert_non_null(s);
+	return s;
+}
+
+static void load(struct bs_p11 *p, const char *name, X509 **cert, struct bs_key **key)
+{
+	char uri[256];
+	snprintf(uri, sizeof(uri), "pkcs11:token=YubiHSM;object=%s;type=cert;pin-value=password",
+		 name);
+	struct bs_error e = {0};
+	int rc = bs_p11_uri_loader.load_cert(p, uri, cert, &e);
+	if (rc != 0)
+		fprintf(stderr, "load_cert: %s\n", e.msg);
+	assert_int_equal(rc, 0);
+	rc = bs_p11_uri_loader.load_key(p, uri, *cert, key, &e);
+	if (rc != 0)
+		fprintf(stderr, "load_key: %s\n", e.msg);
+	assert_int_equal(rc, 0);
+}
+
+/* Sign SHA-256("msg") and verify with OpenSSL and the certificate's public key. */
+static int sign_verify(struct bs_key *key, X509 *cert, enum bs_sig_scheme scheme,
+		       struct bs_error *e)
+{
+	uint8_t dg[32];
+	SHA256((const unsigned char *)"msg", 3, dg);
+	uint8_t *sig = NULL;
+	size_t sl = 0;
+	int rc = bs_key_sign_digest(key, NID_sha256, scheme, dg, sizeof(dg), &sig, &sl, e);
+	if (rc != 0)
+		return rc;
+	EVP_PKEY *pub = X509_get0_pubkey(cert);
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(pub, NULL);
+	int ok = c != NULL && EVP_PKEY_verify_init(c) == 1 &&
+		 EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()) == 1;
+	if (ok && scheme == BS_SIG_RSA_PSS)
+		ok = EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PSS_PADDING) == 1 &&
+		     EVP_PKEY_CTX_set_rsa_pss_saltlen(c, RSA_PSS_SALTLEN_DIGEST) == 1;
+	ok = ok && EVP_PKEY_verify(c, sig, sl, dg, sizeof(dg)) == 1;
+	EVP_PKEY_CTX_free(c);
+	free(sig);
+	return ok ? 0 : -1000;
+}
+
+static void check_sign(const char *module, const char *name, enum bs_sig_scheme scheme)
+{
+	struct bs_p11 *p = open_p11(module, PIN, 2, 10000);
+	X509 *cert = NULL;
+	struct bs_key *key = NULL;
+	load(p, name, &cert, &key);
+	struct bs_error e = {0};
+	int rc = sign_verify(key, cert, scheme, &e);
+	if (rc != 0)
+		fprintf(stderr, "sign: %s\n", e.msg);
+	assert_int_equal(rc, 0);
+	bs_key_free(key);
+	X509_free(cert);
+	bs_p11_close(p);
+}
+
+static void test_pkcs11__sign_rsa2048_pkcs1_verifies(void **s)
+{
+	(void)s;
+	check_sign(SOFTHSM, "rsa2048", BS_SIG_DEFAULT);
+}
+
+static void test_pkcs11__sign_rsa2048_pss_verifies(void **s)
+{
+	(void)s;
+	check_sign(SOFTHSM, "rsa2048", BS_SIG_RSA_PSS);
+}
+
+static void test_pkcs11__sign_rsa4096_verifies(void **s)
+{
+	(void)s;
+	check_sign(SOFTHSM, "rsa4096", BS_SIG_DEFAULT);
+}
+
+static void test_pkcs11__sign_p256_verifies(void **s)
+{
+	(void)s;
+	check_sign(SOFTHSM, "p256", BS_SIG_DEFAULT);
+}
+
+static void test_pkcs11__sign_through_p11kit_proxy(void **s)
+{
+	(void)s;
+	check_sign(NULL, "p256", BS_SIG_DEFAULT); /* default module: p11-kit proxy */
+}
+
+/* ---- URI policy ---- */
+
+static void sanitize_ok(const char *in, const char *want)
+{
+	char *out = NULL;
+	struct bs_error e = {0};
+	int rc = bs_p11_uri_sanitize(&out, in, &e);
+	if (rc != 0)
+		fprintf(stderr, "sanitize %s: %s\n", in, e.msg);
+	assert_int_equal(rc, 0);
+	assert_string_equal(out, want);
+	free(out);
+}
+
+static void sanitize_bad(const char *in, int code, const char *secret)
+{
+	char *out = (char *)1;
+	struct bs_error e = {0};
+	assert_int_equal(bs_p11_uri_sanitize(&out, in, &e), code);
+	assert_int_equal(e.code, code);
+	assert_null(out);
+	if (secret != NULL)
+		assert_null(strstr(e.msg, secret));
+}
+
+static void test_pkcs11__uri_sanitize(void **s)
+{
+	(void)s;
+	sanitize_ok("pkcs11:token=YubiHSM;object=CSF1_1_sha256_4096_usr;type=cert;"
+		    "pin-value=password",
+		    "pkcs11:token=YubiHSM;object=CSF1_1_sha256_4096_usr;type=cert");
+	sanitize_ok("pkcs11:token=YubiHSM;object=a%20b;id=%01%02",
+		    "pkcs11:token=YubiHSM;object=a%20b;id=%01%02");
+	sanitize_ok("pkcs11:token=YubiHSM;object=x?pin-value=password",
+		    "pkcs11:token=YubiHSM;object=x");
+	sanitize_ok("pkcs11:object=x;pin-value=%70assword", "pkcs11:object=x");
+	sanitize_bad("pkcs11:token=YubiHSM;object=x;pin-value=s3cr3tPIN", BS_ERR_POLICY,
+		     "s3cr3tPIN");
+	sanitize_bad("pkcs11:token=YubiHSM;object=x?pin-value=s3cr3tPIN", BS_ERR_POLICY,
+		     "s3cr3tPIN");
+	sanitize_bad("pkcs11:object=x;pin-value=passwordX", BS_ERR_POLICY, "passwordX");
+	sanitize_bad("pkcs11:object=x;pin-value=", BS_ERR_POLICY, NULL);
+	sanitize_bad("pkcs11:object=x?pin-source=file:/etc/pin", BS_ERR_POLICY, "/etc/pin");
+	sanitize_bad("pkcs11:object=x?module-path=/tmp/evil.so", BS_ERR_POLICY, NULL);
+	sanitize_bad("pkcs11:object=x?module-name=evil", BS_ERR_POLICY, NULL);
+	sanitize_bad("pkcs11:object=x;frobnicate=1", BS_ERR_POLICY, NULL);
+	sanitize_bad("pkcs11:object=x;slot-id=3", BS_ERR_POLICY, NULL);
+	sanitize_bad("pkcs11:object=x;object=y", BS_ERR_INVALID, NULL);
+	sanitize_bad("pkcs11:object=x;type=bogus", BS_ERR_INVALID, NULL);
+	sanitize_bad("pkcs11:object=%zz", BS_ERR_INVALID, NULL);
+	sanitize_bad("file:/x", BS_ERR_INVALID, NULL);
+	sanitize_bad("pkcs11:object=a b", BS_ERR_INVALID, NULL);
+}
+
+/* ---- errors ---- */
+
+static void test_pkcs11__loader_rejects_real_pin(void **s)
+{
+	(void)s;
+	struct bs_p11 *p = open_p11(SOFTHSM, PIN, 1, 5000);
+	X509 *x = NULL;
+	struct bs_error e = {0};
+	assert_int_equal(bs_p11_uri_loader.load_cert(p, "pkcs11:token=YubiHSM;object=p256;"
+						     "pin-value=0001password", &x, &e),
+			 BS_ERR_POLICY);
+	assert_null(x);
+	assert_null(strstr(e.msg, PIN));
+	bs_p11_close(p);
+}
+
+static void test_pkcs11__wrong_pin_is_config_error_and_not_retried(void **s)
+{
+	(void)s;
+	reset_shim();
+	struct bs_p11 *p = open_p11(shim(), "0001wrong", 2, 5000);
+	X509 *x = NULL;
+	struct bs_error e = {0};
+	const char *uri = "pkcs11:token=YubiHSM;object=p256;type=cert";
+	assert_int_equal(bs_p11_uri_loader.load_cert(p, uri, &x, &e), BS_ERR_CONFIG);
+	assert_null(x);
+	assert_non_null(strstr(e.msg, "wrong PIN"));
+	assert_null(strstr(e.msg, "0001wrong"));
+	assert_int_equal(bs_p11_uri_loader.load_cert(p, uri, &x, &e), BS_ERR_CONFIG);
+	assert_int_equal(count("login"), 1); /* never retried */
+	bs_p11_close(p);
+	/* The token is not locked: the right PIN works afterwards. */
+	p = open_p11(SOFTHSM, PIN, 1, 5000);
+	assert_int_equal(bs_p11_uri_loader.load_cert(p, uri, &x, &e), 0);
+	X509_free(x);
+	bs_p11_close(p);
+}
+
+static void test_pkcs11__unknown_object_not_found(void **s)
+{
+	(void)s;
+	struct bs_p11 *p = open_p11(SOFTHSM, PIN, 1, 5000);
+	X509 *x = NULL;
+	struct bs_key *k = NULL;
+	struct bs_error e = {0};
+	assert_int_equal(bs_p11_uri_loader.load_cert(p, "pkcs11:token=YubiHSM;object=nope;"
+						     "type=cert", &x, &e), BS_ERR_NOT_FOUND);
+	assert_null(x);
+	assert_int_equal(bs_p11_uri_loader.load_key(p, "pkcs11:token=YubiHSM;object=nope",
+						    NULL, &k, &e), BS_ERR_NOT_FOUND);
+	assert_null(k);
+	bs_p11_close(p);
+}
+
+static void test_pkcs11__key_without_certificate(void **s)
+{
+	(void)s;
+	struct bs_p11 *p = open_p11(SOFTHSM, PIN, 1, 5000);
+	X509 *x = NULL;
+	struct bs_key *k = NULL;
+	struct bs_error e = {0};
+	const char *uri = "pkcs11:token=YubiHSM;object=nocert;type=cert";
+	assert_int_equal(bs_p11_uri_loader.load_cert(p, uri, &x, &e), BS_ERR_NOT_FOUND);
+	assert_non_null(strstr(e.msg, "no certificate"));
+	assert_null(x);
+	assert_int_equal(bs_p11_uri_loader.load_key(p, uri, NULL, &k, &e), BS_ERR_NOT_FOUND);
+	assert_non_null(strstr(e.msg, "no certificate"));
+	assert_null(k);
+	bs_p11_close(p);
+}
+
+static void test_pkcs11__key_certificate_mismatch(void **s)
+{
+	(void)s;
+	struct bs_p11 *p = open_p11(SOFTHSM, PIN, 1, 5000);
+	X509 *x = NULL, *other = NULL;
+	struct bs_key *k = NULL;
+	struct bs_error e = {0};
+	load(p, "rsa4096", &other, &k);
+	bs_key_free(k);
+	k = NULL;
+	assert_int_equal(bs_p11_uri_loader.load_key(p, "pkcs11:token=YubiHSM;object=rsa2048",
+						    other, &k, &e), BS_ERR_KEY);
+	assert_null(k);
+	X509_free(x);
+	X509_free(other);
+	bs_p11_close(p);
+}
+
+static void test_pkcs11__token_absent(void **s)
+{
+	(void)s;
+	struct bs_p11 *p = open_p11(SOFTHSM, PIN, 1, 5000);
+	X509 *x = NULL;
+	struct bs_error e = {0};
+	assert_int_equal(bs_p11_uri_loader.load_cert(p, "pkcs11:token=NoSuchToken;object=p256",
+						     &x, &e), BS_ERR_TOKEN);
+	assert_non_null(strstr(e.msg, "not present"));
+	assert_null(x);
+	bs_p11_close(p);
+}
+
+static void test_pkcs11__bad_module_is_config_error(void **s)
+{
+	(void)s;
+	struct bs_p11_opts o = {.module = "/nonexistent/module.so", .pin = PIN};
+	struct bs_p11 *p = NULL;
+	struct bs_error e = {0};
+	assert_int_equal(bs_p11_open(&p, &o, &e), BS_ERR_CONFIG);
+	assert_null(p);
+	o.module = SOFTHSM;
+	o.pool_size = 17;
+	assert_int_equal(bs_p11_open(&p, &o, &e), BS_ERR_CONFIG);
+	assert_null(p);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pkcs11__uri_sanitize),
+		cmocka_unit_test(test_pkcs11__sign_rsa2048_pkcs1_verifies),
+		cmocka_unit_test(test_pkcs11__sign_rsa2048_pss_verifies),
+		cmocka_unit_test(test_pkcs11__sign_rsa4096_verifies),
+		cmocka_unit_test(test_pkcs11__sign_p256_verifies),
+		cmocka_unit_test(test_pkcs11__sign_through_p11kit_proxy),
+		cmocka_unit_test(test_pkcs11__loader_rejects_real_pin),
+		cmocka_unit_test(test_pkcs11__wrong_pin_is_config_error_and_not_retried),
+		cmocka_unit_test(test_pkcs11__unknown_object_not_found),
+		cmocka_unit_test(test_pkcs11__key_without_certificate),
+		cmocka_unit_test(test_pkcs11__key_certificate_mismatch),
+		cmocka_unit_test(test_pkcs11__token_absent),
+		cmocka_unit_test(test_pkcs11__bad_module_is_config_error),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
