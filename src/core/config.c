@@ -1,0 +1,333 @@
+#include "core/config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/util.h"
+
+int bs_config_init(struct bs_config *cfg, struct bs_error *err)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->address = strdup("127.0.0.1");
+	if (cfg->address == NULL)
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	cfg->port = BS_CONFIG_DEFAULT_PORT;
+	cfg->max_request = BS_CONFIG_DEFAULT_MAX_REQUEST;
+	cfg->connection_limit = 64;
+	cfg->connection_timeout = 600;
+	cfg->log_level = BS_LOG_INFO;
+	cfg->p11_pool_size = 4;
+	cfg->p11_timeout_ms = 30000;
+	cfg->key_cache_size = 32;
+	return 0;
+}
+
+void bs_config_free(struct bs_config *cfg)
+{
+	if (cfg == NULL)
+		return;
+	free(cfg->address);
+	free(cfg->keyfile_root);
+	free(cfg->state_dir);
+	free(cfg->spool_dir);
+	free(cfg->p11_module);
+	bs_free_secret_str(cfg->p11_pin);
+	memset(cfg, 0, sizeof(*cfg));
+}
+
+int bs_config_parse_size(uint64_t *out, const char *s, struct bs_error *err)
+{
+	char *end = NULL;
+	if (!isdigit((unsigned char)s[0]))
+		return bs_error_set(err, BS_ERR_INVALID, "'%s' is not a size", s);
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno != 0)
+		return bs_error_set(err, BS_ERR_INVALID, "'%s' is out of range", s);
+	uint64_t mult = 1;
+	if (*end != '\0') {
+		static const struct {
+			const char *suffix;
+			uint64_t mult;
+		} units[] = {{"K", 1024}, {"KiB", 1024}, {"M", 1024 * 1024}, {"MiB", 1024 * 1024},
+			     {"G", 1024ull * 1024 * 1024}, {"GiB", 1024ull * 1024 * 1024},
+			     {"KB", 1000}, {"MB", 1000 * 1000}, {"GB", 1000ull * 1000 * 1000}};
+		size_t i;
+		for (i = 0; i < BS_ARRAY_SIZE(units); i++)
+			if (strcasecmp(end, units[i].suffix) == 0)
+				break;
+		if (i == BS_ARRAY_SIZE(units))
+			return bs_error_set(err, BS_ERR_INVALID, "'%s': unknown size suffix", s);
+		mult = units[i].mult;
+	}
+	if (v > UINT64_MAX / mult)
+		return bs_error_set(err, BS_ERR_INVALID, "'%s' is out of range", s);
+	*out = v * mult;
+	return 0;
+}
+
+static int parse_uint(unsigned *out, const char *s, unsigned min, unsigned max,
+		      const char *where, const char *key, struct bs_error *err)
+{
+	char *end = NULL;
+	errno = 0;
+	unsigned long v = isdigit((unsigned char)s[0]) ? strtoul(s, &end, 10) : 0;
+	if (!isdigit((unsigned char)s[0]) || errno != 0 || *end != '\0' || v < min || v > max)
+		return bs_error_set(err, BS_ERR_INVALID, "%s: %s: '%s' is not a number in %u..%u",
+				    where, key, s, min, max);
+	*out = (unsigned)v;
+	return 0;
+}
+
+static int set_str(char **dst, const char *value, struct bs_error *err)
+{
+	char *copy = strdup(value);
+	if (copy == NULL)
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+/* Read a secret from a file that only its owner can read: first line, no newline. */
+static int read_pin_file(char **out, const char *path, const char *where, struct bs_error *err)
+{
+	struct stat st;
+	if (stat(path, &st) != 0)
+		return bs_error_set(err, BS_ERR_NOT_FOUND, "%s: pkcs11_pin_file %s: %s", where, path,
+				    strerror(errno));
+	if ((st.st_mode & 077) != 0)
+		return bs_error_set(err, BS_ERR_CONFIG,
+				    "%s: pkcs11_pin_file %s must not be readable by group/others "
+				    "(chmod 600)", where, path);
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int rc = bs_read_file(&data, &len, path, 4096, err);
+	if (rc != 0)
+		return rc;
+	size_t n = strcspn((char *)data, "\r\n");
+	char *pin = strndup((char *)data, n);
+	bs_free_secret(data, len);
+	if (pin == NULL)
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	*out = pin;
+	return 0;
+}
+
+int bs_config_set(struct bs_config *cfg, const char *key, const char *value,
+		  const char *where, struct bs_error *err)
+{
+	if (strcmp(key, "address") == 0)
+		return set_str(&cfg->address, value, err);
+	if (strcmp(key, "port") == 0)
+		return parse_uint(&cfg->port, value, 0, 65535, where, key, err);
+	if (strcmp(key, "keyfile_uri") == 0) {
+		char *path = NULL;
+		int rc = bs_config_keyfile_path(&path, value, err);
+		if (rc != 0)
+			return bs_error_prefix(err, "%s", where);
+		free(cfg->keyfile_root);
+		cfg->keyfile_root = path;
+		return 0;
+	}
+	if (strcmp(key, "state_dir") == 0)
+		return set_str(&cfg->state_dir, value, err);
+	if (strcmp(key, "spool_dir") == 0)
+		return set_str(&cfg->spool_dir, value, err);
+	if (strcmp(key, "max_request_size") == 0) {
+		int rc = bs_config_parse_size(&cfg->max_request, value, err);
+		if (rc == 0 && cfg->max_request < 1024)
+			rc = bs_error_set(err, BS_ERR_INVALID, "must be at least 1024 bytes");
+		return rc != 0 ? bs_error_prefix(err, "%s: %s", where, key) : 0;
+	}
+	if (strcmp(key, "threads") == 0)
+		return parse_uint(&cfg->threads, value, 0, 256, where, key, err);
+	if (strcmp(key, "connection_limit") == 0)
+		return parse_uint(&cfg->connection_limit, value, 1, 65536, where, key, err);
+	if (strcmp(key, "connection_timeout") == 0)
+		return parse_uint(&cfg->connection_timeout, value, 1, 86400, where, key, err);
+	if (strcmp(key, "key_cache_size") == 0)
+		return parse_uint(&cfg->key_cache_size, value, 1, 4096, where, key, err);
+	if (strcmp(key, "pkcs11_pool_size") == 0)
+		return parse_uint(&cfg->p11_pool_size, value, 1, 16, where, key, err);
+	if (strcmp(key, "pkcs11_timeout_ms") == 0)
+		return parse_uint(&cfg->p11_timeout_ms, value, 100, 3600000, where, key, err);
+	if (strcmp(key, "pkcs11_module") == 0)
+		return set_str(&cfg->p11_module, value, err);
+	if (strcmp(key, "pkcs11_pin_file") == 0) {
+		char *pin = NULL;
+		int rc = read_pin_file(&pin, value, where, err);
+		if (rc != 0)
+			return rc;
+		bs_free_secret_str(cfg->p11_pin);
+		cfg->p11_pin = pin;
+		return 0;
+	}
+	if (strcmp(key, "log_level") == 0) {
+		static const char *const levels[] = {"debug", "info", "warn", "error"};
+		for (size_t i = 0; i < BS_ARRAY_SIZE(levels); i++) {
+			if (strcmp(value, levels[i]) == 0) {
+				cfg->log_level = (int)i;
+				return 0;
+			}
+		}
+		return bs_error_set(err, BS_ERR_INVALID,
+				    "%s: log_level: '%s' is not debug, info, warn or error", where,
+				    value);
+	}
+	return bs_error_set(err, BS_ERR_INVALID, "%s: unknown setting '%s'", where, key);
+}
+
+static char *trim(char *s)
+{
+	while (*s == ' ' || *s == '\t')
+		s++;
+	size_t n = strlen(s);
+	while (n > 0 && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
+		s[--n] = '\0';
+	return s;
+}
+
+int bs_config_load_text(struct bs_config *cfg, const char *text, size_t len, const char *name,
+			struct bs_error *err)
+{
+	unsigned lineno = 0;
+	size_t pos = 0;
+	while (pos < len) {
+		lineno++;
+		size_t end = pos;
+		while (end < len && text[end] != '\n')
+			end++;
+		size_t n = end - pos;
+		if (n >= BS_CONFIG_LINE_MAX)
+			return bs_error_set(err, BS_ERR_LIMIT, "%s:%u: line longer than %u bytes",
+					    name, lineno, BS_CONFIG_LINE_MAX - 1);
+		char line[BS_CONFIG_LINE_MAX];
+		memcpy(line, text + pos, n);
+		line[n] = '\0';
+		pos = end + 1;
+		if (memchr(line, '\0', n) != NULL)
+			return bs_error_set(err, BS_ERR_SYNTAX, "%s:%u: NUL byte", name, lineno);
+		char *s = trim(line);
+		if (*s == '\0' || *s == '#')
+			continue;
+		char *eq = strchr(s, '=');
+		if (eq == NULL)
+			return bs_error_set(err, BS_ERR_SYNTAX, "%s:%u: expected 'key = value'",
+					    name, lineno);
+		*eq = '\0';
+		char *key = trim(s);
+		char *value = trim(eq + 1);
+		size_t vlen = strlen(value);
+		if (vlen >= 2 && (value[0] == '"' || value[0] == '\'') && value[vlen - 1] == value[0]) {
+			value[vlen - 1] = '\0';
+			value++;
+		}
+		if (*key == '\0')
+			return bs_error_set(err, BS_ERR_SYNTAX, "%s:%u: missing key before '='",
+					    name, lineno);
+		char where[300];
+		snprintf(where, sizeof(where), "%s:%u", name, lineno);
+		int rc = bs_config_set(cfg, key, value, where, err);
+		memset(line, 0, sizeof(line));
+		if (rc != 0)
+			return rc;
+	}
+	return 0;
+}
+
+int bs_config_load_file(struct bs_config *cfg, const char *path, struct bs_error *err)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int rc = bs_read_file(&data, &len, path, BS_CONFIG_FILE_MAX, err);
+	if (rc != 0)
+		return rc;
+	rc = bs_config_load_text(cfg, (const char *)data, len, path, err);
+	bs_free_secret(data, len);
+	return rc;
+}
+
+int bs_config_keyfile_path(char **out, const char *uri, struct bs_error *err)
+{
+	*out = NULL;
+	const char *path = uri;
+	if (strncmp(uri, "file://", 7) == 0) {
+		path = uri + 7;
+		if (path[0] != '/')
+			return bs_error_set(err, BS_ERR_INVALID,
+					    "keyfile URI '%s': expected file:///absolute/path", uri);
+	} else if (strstr(uri, "://") != NULL) {
+		return bs_error_set(err, BS_ERR_UNSUPPORTED,
+				    "keyfile URI '%s': only file:// URIs and paths are supported",
+				    uri);
+	}
+	if (path[0] == '\0')
+		return bs_error_set(err, BS_ERR_INVALID, "keyfile URI is empty");
+	size_t n = strlen(path);
+	while (n > 1 && path[n - 1] == '/')
+		n--;
+	*out = strndup(path, n);
+	if (*out == NULL)
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	return 0;
+}
+
+int bs_config_load_env(struct bs_config *cfg, struct bs_error *err)
+{
+	const char *v = getenv("DIGSIGSERVER_KEYFILE_URI");
+	if (v != NULL && v[0] != '\0') {
+		int rc = bs_config_set(cfg, "keyfile_uri", v, "DIGSIGSERVER_KEYFILE_URI", err);
+		if (rc != 0)
+			return rc;
+	}
+	v = getenv("DIGSIGSERVER_REQUEST_MAX_SIZE");
+	if (v != NULL && v[0] != '\0') {
+		int rc = bs_config_set(cfg, "max_request_size", v, "DIGSIGSERVER_REQUEST_MAX_SIZE",
+				       err);
+		if (rc != 0)
+			return rc;
+	}
+	if (getenv("DIGSIGSERVER_IMX_CST_BASE") != NULL)
+		cfg->cst_base_ignored = true;
+	static const char *const pin_vars[] = {"DIGSIGSERVER_YUBIHSM_PASSWORD", "YUBIHSM_PASSWORD"};
+	for (size_t i = 0; i < BS_ARRAY_SIZE(pin_vars); i++) {
+		v = getenv(pin_vars[i]);
+		if (v == NULL || v[0] == '\0')
+			continue;
+		if (cfg->p11_pin == NULL) {
+			cfg->p11_pin = strdup(v);
+			if (cfg->p11_pin == NULL)
+				return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+		}
+		/* Children must not inherit the PIN. */
+		unsetenv(pin_vars[i]);
+	}
+	return 0;
+}
+
+int bs_config_default_state_dir(char **out, struct bs_error *err)
+{
+	*out = NULL;
+	const char *xdg = getenv("XDG_STATE_HOME");
+	const char *home = getenv("HOME");
+	char buf[4096];
+	if (xdg != NULL && xdg[0] == '/')
+		snprintf(buf, sizeof(buf), "%s/bootsign", xdg);
+	else if (home != NULL && home[0] == '/')
+		snprintf(buf, sizeof(buf), "%s/.local/state/bootsign", home);
+	else
+		return bs_error_set(err, BS_ERR_CONFIG,
+				    "no state directory: set --state-dir, XDG_STATE_HOME or HOME");
+	*out = strdup(buf);
+	if (*out == NULL)
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	return 0;
+}

@@ -1,0 +1,70 @@
+/* Server configuration: defaults, then a config file of `key = value` lines, then the
+ * digsigserver environment variables, then command-line flags (each layer overrides the
+ * previous one).
+ *
+ * Config file keys (unknown keys are an error naming file and line):
+ *   address, port, keyfile_uri (file:// URI or plain path), state_dir, spool_dir,
+ *   max_request_size (bytes, suffixes K/M/G), threads, connection_limit,
+ *   connection_timeout (seconds), log_level (debug|info|warn|error),
+ *   pkcs11_module, pkcs11_pin_file (0600 file, first line), pkcs11_pool_size,
+ *   pkcs11_timeout_ms, key_cache_size.
+ * Environment: DIGSIGSERVER_KEYFILE_URI, DIGSIGSERVER_REQUEST_MAX_SIZE,
+ *   DIGSIGSERVER_IMX_CST_BASE (accepted, ignored: no external CST is run),
+ *   DIGSIGSERVER_YUBIHSM_PASSWORD or YUBIHSM_PASSWORD (the token PIN; removed from the
+ *   environment once read). */
+#ifndef BS_CORE_CONFIG_H
+#define BS_CORE_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/error.h"
+
+#define BS_CONFIG_LINE_MAX 1024
+#define BS_CONFIG_FILE_MAX (64u * 1024)
+#define BS_CONFIG_DEFAULT_PORT 9999
+#define BS_CONFIG_DEFAULT_MAX_REQUEST (600ull * 1000 * 1000) /* digsigserver: 600 MB */
+
+struct bs_config {
+	char *address;            /* bind address, default 127.0.0.1 */
+	unsigned port;            /* 0 = any free port */
+	char *keyfile_root;       /* directory holding <machine>/<signtype>/...; NULL = demo */
+	char *state_dir;          /* demo key store location; NULL = XDG default */
+	char *spool_dir;          /* upload spool; NULL = private dir under $TMPDIR */
+	uint64_t max_request;     /* bytes */
+	unsigned threads;         /* 0 = number of CPUs */
+	unsigned connection_limit;
+	unsigned connection_timeout; /* seconds of inactivity */
+	int log_level;            /* enum bs_log_level */
+	char *p11_module;         /* NULL = p11-kit proxy */
+	char *p11_pin;            /* secret: wiped on free */
+	unsigned p11_pool_size;
+	unsigned p11_timeout_ms;
+	unsigned key_cache_size;  /* machines whose bundles stay parsed */
+	bool cst_base_ignored;    /* DIGSIGSERVER_IMX_CST_BASE was set */
+};
+
+/* Fill with defaults (allocates the default address). */
+int bs_config_init(struct bs_config *cfg, struct bs_error *err) BS_WUR;
+/* Apply one key = value setting; `where` ("file:line") prefixes messages. */
+int bs_config_set(struct bs_config *cfg, const char *key, const char *value,
+		  const char *where, struct bs_error *err) BS_WUR;
+/* Parse a config file. BS_ERR_SYNTAX/BS_ERR_INVALID with "file:line: ..." messages. */
+int bs_config_load_file(struct bs_config *cfg, const char *path, struct bs_error *err) BS_WUR;
+/* Parse config text (exposed for tests). */
+int bs_config_load_text(struct bs_config *cfg, const char *text, size_t len,
+			const char *name, struct bs_error *err) BS_WUR;
+/* Apply the digsigserver environment variables; the PIN variables are unset after use. */
+int bs_config_load_env(struct bs_config *cfg, struct bs_error *err) BS_WUR;
+/* Turn a keyfile URI ("file:///x", "/x", "x") into a directory path. *out malloc'd.
+ * BS_ERR_UNSUPPORTED for other schemes (s3://). */
+int bs_config_keyfile_path(char **out, const char *uri, struct bs_error *err) BS_WUR;
+/* Parse a size with an optional K/M/G (1024-based) or KB/MB/GB (1000-based) suffix. */
+int bs_config_parse_size(uint64_t *out, const char *s, struct bs_error *err) BS_WUR;
+/* Default state directory: $XDG_STATE_HOME/bootsign or $HOME/.local/state/bootsign. */
+int bs_config_default_state_dir(char **out, struct bs_error *err) BS_WUR;
+
+void bs_config_free(struct bs_config *cfg);
+
+#endif

@@ -1,0 +1,65 @@
+#include "http/response.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static void common_headers(struct MHD_Response *r, const char *reqid)
+{
+	MHD_add_response_header(r, "X-Request-Id", reqid);
+	MHD_add_response_header(r, "Cache-Control", "no-store");
+	MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
+}
+
+enum MHD_Result bs_http_text(struct MHD_Connection *conn, const char *reqid, unsigned status,
+			     const char *msg)
+{
+	size_t n = strlen(msg);
+	char *body = malloc(n + 2);
+	if (body == NULL)
+		return MHD_NO;
+	memcpy(body, msg, n);
+	/* One line: no embedded newlines reach the client. */
+	for (size_t i = 0; i < n; i++)
+		if (body[i] == '\n' || body[i] == '\r')
+			body[i] = ' ';
+	body[n] = '\n';
+	body[n + 1] = '\0';
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(n + 1, body, MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		free(body);
+		return MHD_NO;
+	}
+	common_headers(r, reqid);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
+	if (status == 503)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+	if (status == 405)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "POST");
+	enum MHD_Result ret = MHD_queue_response(conn, status, r);
+	MHD_destroy_response(r);
+	return ret;
+}
+
+enum MHD_Result bs_http_blob(struct MHD_Connection *conn, const char *reqid, uint8_t *data,
+			     size_t len, const char *content_type, const char *filename)
+{
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
+	if (r == NULL) {
+		free(data);
+		return MHD_NO;
+	}
+	common_headers(r, reqid);
+	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
+				content_type != NULL ? content_type : "application/octet-stream");
+	if (filename != NULL && filename[0] != '\0') {
+		char cd[128];
+		snprintf(cd, sizeof(cd), "attachment; filename=\"%s\"", filename);
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_DISPOSITION, cd);
+	}
+	enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
+	MHD_destroy_response(r);
+	return ret;
+}

@@ -1,0 +1,464 @@
+#include "http/server.h"
+
+#include <arpa/inet.h>
+#include <microhttpd.h>
+#include <netdb.h>
+#include <openssl/rand.h>
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/util.h"
+#include "http/multipart.h"
+#include "http/response.h"
+#include "http/status.h"
+#include "keys/pkcs11.h"
+#include "sign/signer.h"
+
+#define PP_BUFFER 16384
+#define REQID_LEN 16
+
+struct bs_server {
+	const struct bs_config *cfg;
+	struct bs_keycache *keys;
+	struct bs_spool *spool;
+	struct MHD_Daemon *mhd;
+	unsigned port;
+	atomic_int active; /* requests between first callback and completion */
+	pthread_mutex_t p11_lock;
+	struct bs_p11 *p11;
+};
+
+struct request {
+	char id[REQID_LEN + 1];
+	char client[64];
+	char method[8];
+	char endpoint[48];
+	const struct bs_signer *signer;
+	struct MHD_PostProcessor *pp;
+	struct bs_upload *up;
+	uint64_t start_ms;
+	uint64_t received;
+	bool discard;     /* body is read and dropped (error already recorded) */
+	bool responded;
+	unsigned status;
+	char result[BS_ERROR_MSG_MAX];
+	char keys[BS_SIGN_KEYS_LOG_MAX];
+	char subject[80];
+};
+
+static void new_reqid(char *out)
+{
+	uint8_t rnd[REQID_LEN / 2];
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		static atomic_ulong counter;
+		unsigned long c = atomic_fetch_add(&counter, 1);
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			rnd[i] = (uint8_t)(c >> (8 * (i % sizeof(c))));
+	}
+	bs_hex(out, rnd, sizeof(rnd));
+}
+
+static void client_address(struct MHD_Connection *conn, char *out, size_t cap)
+{
+	snprintf(out, cap, "?");
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || ci->client_addr == NULL)
+		return;
+	const struct sockaddr *sa = ci->client_addr;
+	char host[INET6_ADDRSTRLEN];
+	unsigned port = 0;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+	} else {
+		return;
+	}
+	snprintf(out, cap, "%s:%u", host, port);
+}
+
+/* Printable copy of untrusted text for logs/messages. */
+static void sanitize(char *out, size_t cap, const char *in)
+{
+	size_t i = 0;
+	for (; in[i] && i + 1 < cap; i++)
+		out[i] = (in[i] < ' ' || in[i] > '~') ? '?' : in[i];
+	out[i] = '\0';
+}
+
+/* Queue a status without a BS_ERR code (routing, media type). */
+static enum MHD_Result respond_status(struct MHD_Connection *conn, struct request *rq,
+				      unsigned status, const char *msg)
+{
+	rq->status = status;
+	rq->responded = true;
+	snprintf(rq->result, sizeof(rq->result), "%s", msg);
+	return bs_http_text(conn, rq->id, status, msg);
+}
+
+/* Queue the response for an error code through the one status table. */
+static enum MHD_Result respond_error(struct MHD_Connection *conn, struct request *rq, int code,
+				     const struct bs_error *err)
+{
+	unsigned status = bs_http_status(code);
+	const char *detail = err != NULL && err->msg[0] ? err->msg : bs_err_name(code);
+	char msg[BS_ERROR_MSG_MAX + 96];
+	if (bs_http_status_hides_detail(code)) {
+		bs_log(BS_LOG_ERROR, rq->id, "%s failed (%s): %s", rq->endpoint, bs_err_name(code),
+		       detail);
+		if (code == BS_ERR_CONFIG)
+			snprintf(msg, sizeof(msg), "server configuration error (request id %s)",
+				 rq->id);
+		else if (code == BS_ERR_TOKEN)
+			snprintf(msg, sizeof(msg), "signing token failure (request id %s)", rq->id);
+		else
+			snprintf(msg, sizeof(msg), "internal error (request id %s)", rq->id);
+	} else {
+		snprintf(msg, sizeof(msg), "%s", detail);
+	}
+	rq->status = status;
+	rq->responded = true;
+	snprintf(rq->result, sizeof(rq->result), "%s", detail);
+	return bs_http_text(conn, rq->id, status, msg);
+}
+
+static int get_p11(void *ctx, struct bs_p11 **out, struct bs_error *err)
+{
+	struct bs_server *srv = ctx;
+	*out = NULL;
+	if (srv->cfg->p11_pin == NULL)
+		return bs_error_set(err, BS_ERR_CONFIG,
+				    "backend=pkcs11 requested but no token PIN is configured "
+				    "(YUBIHSM_PASSWORD or pkcs11_pin_file)");
+	int rc = 0;
+	pthread_mutex_lock(&srv->p11_lock);
+	if (srv->p11 == NULL) {
+		struct bs_p11_opts o = {
+			.module = srv->cfg->p11_module,
+			.pin = srv->cfg->p11_pin,
+			.pool_size = srv->cfg->p11_pool_size,
+			.op_timeout_ms = srv->cfg->p11_timeout_ms,
+		};
+		rc = bs_p11_open(&srv->p11, &o, err);
+	}
+	*out = srv->p11;
+	pthread_mutex_unlock(&srv->p11_lock);
+	return rc;
+}
+
+static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *key,
+			       const char *filename, const char *content_type,
+			       const char *transfer_encoding, const char *data, uint64_t off,
+			       size_t size)
+{
+	struct request *rq = cls;
+	(void)kind;
+	(void)transfer_encoding;
+	return bs_upload_feed(rq->up, key, filename, content_type, data, off, size) == 0
+		       ? MHD_YES
+		       : MHD_NO;
+}
+
+static enum MHD_Result healthz(struct bs_server *srv, struct MHD_Connection *conn,
+			       struct request *rq)
+{
+	struct bs_error err = {0};
+	if (bs_keycache_check(srv->keys, &err) != 0) {
+		bs_log(BS_LOG_WARN, rq->id, "healthz: %s", err.msg);
+		return respond_status(conn, rq, 503, "key store not readable");
+	}
+	return respond_status(conn, rq, 200, "ok");
+}
+
+/* First callback: route and decide whether the body is wanted. */
+static enum MHD_Result begin(struct bs_server *srv, struct MHD_Connection *conn,
+			     struct request *rq, const char *url, const char *method)
+{
+	if (strcmp(url, "/healthz") == 0 || strcmp(url, "/health") == 0) {
+		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+			return respond_status(conn, rq, 405, "use GET");
+		return healthz(srv, conn, rq);
+	}
+	if (strncmp(url, "/sign/", 6) != 0 || (rq->signer = bs_signer_find(url + 6)) == NULL)
+		return respond_status(conn, rq, 404, "unknown endpoint");
+	if (strcmp(method, "POST") != 0)
+		return respond_status(conn, rq, 405, "use POST with multipart/form-data");
+
+	char msg[256];
+	const char *clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+						       MHD_HTTP_HEADER_CONTENT_LENGTH);
+	if (clen != NULL) {
+		unsigned long long n = strtoull(clen, NULL, 10);
+		if (n > srv->cfg->max_request) {
+			snprintf(msg, sizeof(msg),
+				 "request body of %llu bytes exceeds the limit of %llu bytes", n,
+				 (unsigned long long)srv->cfg->max_request);
+			return respond_status(conn, rq, 413, msg);
+		}
+	}
+	const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+							MHD_HTTP_HEADER_CONTENT_TYPE);
+	if (ctype == NULL || strncasecmp(ctype, "multipart/form-data", 19) != 0) {
+		char shown[64];
+		sanitize(shown, sizeof(shown), ctype != NULL ? ctype : "none");
+		snprintf(msg, sizeof(msg), "expected a multipart/form-data body (Content-Type: %s)",
+			 shown);
+		return respond_status(conn, rq, 415, msg);
+	}
+	struct bs_error err = {0};
+	int rc = bs_upload_new(&rq->up, rq->signer, srv->spool, rq->id, srv->cfg->max_request,
+			       &err);
+	if (rc != 0)
+		return respond_error(conn, rq, rc, &err);
+	rq->pp = MHD_create_post_processor(conn, PP_BUFFER, on_part, rq);
+	if (rq->pp == NULL)
+		return respond_status(conn, rq, 400,
+				      "malformed multipart/form-data Content-Type (missing "
+				      "boundary?)");
+	return MHD_YES;
+}
+
+/* The whole body is in: validate, sign, respond. */
+static enum MHD_Result finish(struct bs_server *srv, struct MHD_Connection *conn,
+			      struct request *rq)
+{
+	struct bs_error err = {0};
+	if (rq->pp != NULL) {
+		enum MHD_Result complete = MHD_destroy_post_processor(rq->pp);
+		rq->pp = NULL;
+		if (complete != MHD_YES && !rq->discard)
+			bs_upload_fail(rq->up, BS_ERR_INVALID,
+				       "incomplete multipart/form-data body (truncated?)");
+	}
+	int rc = bs_upload_error(rq->up, &err);
+	if (rc == 0)
+		rc = bs_upload_finish(rq->up, &err);
+	if (rc != 0)
+		return respond_error(conn, rq, rc, &err);
+
+	struct bs_sign_env env = {
+		.cfg = srv->cfg,
+		.keys = srv->keys,
+		.get_p11 = get_p11,
+		.p11_ctx = srv,
+		.reqid = rq->id,
+	};
+	struct bs_sign_result res;
+	memset(&res, 0, sizeof(res));
+	rc = rq->signer->sign(&env, bs_upload_form(rq->up), &res, &err);
+	snprintf(rq->keys, sizeof(rq->keys), "%s", res.keys);
+	snprintf(rq->subject, sizeof(rq->subject), "%s", res.subject);
+	if (rc == 0 && (res.data == NULL || res.len == 0)) {
+		rc = bs_error_set(&err, BS_ERR_INTERNAL, "signer %s produced no output",
+				  rq->signer->name);
+	}
+	if (rc != 0) {
+		bs_sign_result_free(&res);
+		return respond_error(conn, rq, rc, &err);
+	}
+	rq->status = 200;
+	rq->responded = true;
+	snprintf(rq->result, sizeof(rq->result), "ok (%zu bytes)", res.len);
+	enum MHD_Result ret = bs_http_blob(conn, rq->id, res.data, res.len, res.content_type,
+					   res.filename);
+	res.data = NULL;
+	bs_sign_result_free(&res);
+	return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+				  const char *method, const char *version,
+				  const char *upload_data, size_t *upload_data_size,
+				  void **con_cls)
+{
+	struct bs_server *srv = cls;
+	struct request *rq = *con_cls;
+	(void)version;
+	if (rq == NULL) {
+		rq = calloc(1, sizeof(*rq));
+		if (rq == NULL)
+			return MHD_NO;
+		new_reqid(rq->id);
+		rq->start_ms = bs_now_ms();
+		client_address(conn, rq->client, sizeof(rq->client));
+		sanitize(rq->method, sizeof(rq->method), method);
+		sanitize(rq->endpoint, sizeof(rq->endpoint), url);
+		*con_cls = rq;
+		atomic_fetch_add(&srv->active, 1);
+		return begin(srv, conn, rq, url, method);
+	}
+	if (*upload_data_size > 0) {
+		rq->received += *upload_data_size;
+		if (!rq->responded && !rq->discard && rq->pp != NULL &&
+		    MHD_post_process(rq->pp, upload_data, *upload_data_size) != MHD_YES) {
+			bs_upload_fail(rq->up, BS_ERR_INVALID,
+				       "malformed multipart/form-data body");
+			rq->discard = true;
+		}
+		*upload_data_size = 0;
+		if (rq->received > srv->cfg->max_request) {
+			/* Only reachable without Content-Length (chunked): drop the connection
+			 * rather than read an unbounded body. */
+			rq->status = 413;
+			snprintf(rq->result, sizeof(rq->result),
+				 "chunked body exceeds %llu bytes: connection closed",
+				 (unsigned long long)srv->cfg->max_request);
+			return MHD_NO;
+		}
+		return MHD_YES;
+	}
+	if (rq->responded)
+		return MHD_YES;
+	return finish(srv, conn, rq);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct bs_server *srv = cls;
+	struct request *rq = *con_cls;
+	(void)conn;
+	if (rq == NULL)
+		return;
+	*con_cls = NULL;
+	if (rq->pp != NULL)
+		MHD_destroy_post_processor(rq->pp);
+	const char *sha = "-";
+	const struct bs_form *form = rq->up != NULL ? bs_upload_form(rq->up) : NULL;
+	for (size_t i = 0; form != NULL && i < form->n; i++)
+		if (form->f[i].spec->store == BS_FIELD_SPOOL && form->f[i].sha256[0])
+			sha = form->f[i].sha256;
+	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && rq->status != 413) {
+		static const char *const why[] = {
+			[MHD_REQUEST_TERMINATED_WITH_ERROR] = "connection error",
+			[MHD_REQUEST_TERMINATED_TIMEOUT_REACHED] = "timeout",
+			[MHD_REQUEST_TERMINATED_DAEMON_SHUTDOWN] = "server shutdown",
+			[MHD_REQUEST_TERMINATED_READ_ERROR] = "client disconnected",
+			[MHD_REQUEST_TERMINATED_CLIENT_ABORT] = "client aborted",
+		};
+		const char *w = (unsigned)toe < BS_ARRAY_SIZE(why) && why[toe] ? why[toe] : "aborted";
+		snprintf(rq->result, sizeof(rq->result), "aborted: %s", w);
+		if (rq->status == 0)
+			rq->status = 499;
+	}
+	bs_log(rq->status >= 500 ? BS_LOG_ERROR : BS_LOG_INFO, rq->id,
+	       "request client=%s method=%s endpoint=%s subject=%s artifact_sha256=%s "
+	       "bytes=%llu keys=%s status=%u duration_ms=%llu result=\"%s\"",
+	       rq->client, rq->method, rq->endpoint, rq->subject[0] ? rq->subject : "-", sha,
+	       (unsigned long long)rq->received, rq->keys[0] ? rq->keys : "-", rq->status,
+	       (unsigned long long)(bs_now_ms() - rq->start_ms), rq->result);
+	bs_upload_free(rq->up);
+	free(rq);
+	atomic_fetch_sub(&srv->active, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	(void)cls;
+	char msg[512];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	size_t n = strlen(msg);
+	while (n > 0 && (msg[n - 1] == '\n' || msg[n - 1] == ' '))
+		msg[--n] = '\0';
+	bs_log(BS_LOG_DEBUG, NULL, "microhttpd: %s", msg);
+}
+
+static unsigned default_threads(void)
+{
+	long n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
+}
+
+int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
+		    struct bs_keycache *keys, struct bs_spool *spool, struct bs_error *err)
+{
+	*out = NULL;
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE,
+				 .ai_socktype = SOCK_STREAM};
+	struct addrinfo *ai = NULL;
+	char port[8];
+	snprintf(port, sizeof(port), "%u", cfg->port);
+	int gai = getaddrinfo(cfg->address, port, &hints, &ai);
+	if (gai != 0)
+		return bs_error_set(err, BS_ERR_CONFIG, "address '%s': %s", cfg->address,
+				    gai_strerror(gai));
+	struct bs_server *srv = calloc(1, sizeof(*srv));
+	if (srv == NULL) {
+		freeaddrinfo(ai);
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	}
+	srv->cfg = cfg;
+	srv->keys = keys;
+	srv->spool = spool;
+	pthread_mutex_init(&srv->p11_lock, NULL);
+	unsigned threads = cfg->threads ? cfg->threads : default_threads();
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
+			 MHD_USE_ERROR_LOG;
+	if (ai->ai_family == AF_INET6)
+		flags |= MHD_USE_IPv6;
+	struct MHD_OptionItem opts[] = {
+		{MHD_OPTION_SOCK_ADDR, 0, ai->ai_addr},
+		{MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit, NULL},
+		{MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout, NULL},
+		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
+		{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
+		{threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
+		{MHD_OPTION_END, 0, NULL},
+	};
+	srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_ARRAY,
+				    opts, MHD_OPTION_END);
+	freeaddrinfo(ai);
+	if (srv->mhd == NULL) {
+		pthread_mutex_destroy(&srv->p11_lock);
+		free(srv);
+		return bs_error_set(err, BS_ERR_IO, "cannot listen on %s port %s", cfg->address,
+				    port);
+	}
+	const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
+	srv->port = di != NULL ? di->port : cfg->port;
+	bs_log(BS_LOG_INFO, NULL, "listening on %s port %u (%u threads, max request %llu bytes)",
+	       cfg->address, srv->port, threads, (unsigned long long)cfg->max_request);
+	*out = srv;
+	return 0;
+}
+
+unsigned bs_server_port(const struct bs_server *srv)
+{
+	return srv->port;
+}
+
+void bs_server_stop(struct bs_server *srv, unsigned grace_ms)
+{
+	if (srv == NULL)
+		return;
+	MHD_socket fd = MHD_quiesce_daemon(srv->mhd);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	uint64_t deadline = bs_now_ms() + grace_ms;
+	while (atomic_load(&srv->active) > 0 && bs_now_ms() < deadline) {
+		struct timespec ts = {0, 20 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	int left = atomic_load(&srv->active);
+	if (left > 0)
+		bs_log(BS_LOG_WARN, NULL, "stopping with %d request(s) still in flight", left);
+	MHD_stop_daemon(srv->mhd);
+	bs_p11_close(srv->p11);
+	pthread_mutex_destroy(&srv->p11_lock);
+	free(srv);
+}

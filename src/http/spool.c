@@ -1,0 +1,126 @@
+#include "http/spool.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define SPOOL_PREFIX "bs-up-"
+
+struct bs_spool {
+	char *dir;
+	bool created;
+	atomic_uint seq;
+};
+
+/* Remove our files (SPOOL_PREFIX*) from the directory. */
+static void sweep(const char *dir)
+{
+	DIR *d = opendir(dir);
+	if (d == NULL)
+		return;
+	int dfd = dirfd(d);
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL)
+		if (strncmp(e->d_name, SPOOL_PREFIX, strlen(SPOOL_PREFIX)) == 0)
+			unlinkat(dfd, e->d_name, 0);
+	closedir(d);
+}
+
+int bs_spool_open(struct bs_spool **out, const char *dir, struct bs_error *err)
+{
+	*out = NULL;
+	struct bs_spool *sp = calloc(1, sizeof(*sp));
+	if (sp == NULL)
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	int rc = 0;
+	if (dir == NULL) {
+		const char *tmp = getenv("TMPDIR");
+		if (tmp == NULL || tmp[0] != '/')
+			tmp = "/tmp";
+		size_t n = strlen(tmp) + 32;
+		sp->dir = malloc(n);
+		if (sp->dir == NULL) {
+			rc = bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+			goto fail;
+		}
+		snprintf(sp->dir, n, "%s/bootsign-spool.XXXXXX", tmp);
+		if (mkdtemp(sp->dir) == NULL) {
+			rc = bs_error_set(err, BS_ERR_IO, "spool: cannot create %s: %s", sp->dir,
+					  strerror(errno));
+			goto fail;
+		}
+		sp->created = true;
+	} else {
+		sp->dir = strdup(dir);
+		if (sp->dir == NULL) {
+			rc = bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+			goto fail;
+		}
+		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
+			rc = bs_error_set(err, BS_ERR_IO, "spool: cannot create %s: %s", dir,
+					  strerror(errno));
+			goto fail;
+		}
+		struct stat st;
+		if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
+			rc = bs_error_set(err, BS_ERR_CONFIG,
+					  "spool: %s is not a directory owned by this user", dir);
+			goto fail;
+		}
+		if (chmod(dir, 0700) != 0) {
+			rc = bs_error_set(err, BS_ERR_IO, "spool: chmod %s: %s", dir, strerror(errno));
+			goto fail;
+		}
+		sweep(dir);
+	}
+	*out = sp;
+	return 0;
+fail:
+	free(sp->dir);
+	free(sp);
+	return rc;
+}
+
+int bs_spool_create(struct bs_spool *sp, const char *reqid, const char *field, int *fd,
+		    char **path, struct bs_error *err)
+{
+	*fd = -1;
+	*path = NULL;
+	unsigned seq = atomic_fetch_add(&sp->seq, 1);
+	size_t n = strlen(sp->dir) + strlen(reqid) + strlen(field) + 48;
+	char *p = malloc(n);
+	if (p == NULL)
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	snprintf(p, n, "%s/" SPOOL_PREFIX "%s-%u-%s", sp->dir, reqid, seq, field);
+	int f = open(p, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (f < 0) {
+		int e = errno;
+		free(p);
+		return bs_error_set(err, BS_ERR_IO, "spool: cannot create file: %s", strerror(e));
+	}
+	*fd = f;
+	*path = p;
+	return 0;
+}
+
+const char *bs_spool_dir(const struct bs_spool *sp)
+{
+	return sp->dir;
+}
+
+void bs_spool_close(struct bs_spool *sp)
+{
+	if (sp == NULL)
+		return;
+	sweep(sp->dir);
+	if (sp->created)
+		rmdir(sp->dir);
+	free(sp->dir);
+	free(sp);
+}

@@ -1,0 +1,34 @@
+/* Parsed key bundles per machine, so a request does not re-read its tarball.
+ *
+ * Entries are keyed by bundle path and validated against (device, inode, size, mtime)
+ * on every acquire: a replaced bundle is picked up by the next request. Each entry keeps
+ * the tarball bytes and a small pool of opened stores; a store is lent to one request
+ * at a time (stores need not be thread-safe). At most `max_entries` machines are kept;
+ * the least recently used unreferenced entry is evicted. */
+#ifndef BS_SIGN_KEYCACHE_H
+#define BS_SIGN_KEYCACHE_H
+
+#include <stddef.h>
+
+#include "core/error.h"
+#include "keys/store.h"
+
+struct bs_keycache;
+struct bs_keylease;
+
+int bs_keycache_new(struct bs_keycache **out, const char *root, size_t max_entries,
+		    struct bs_error *err) BS_WUR;
+/* Borrow a store for <root>/<subject>/<signtype>/<file>. BS_ERR_NOT_FOUND when the
+ * subject has no such bundle. Give it back with bs_keycache_release. */
+int bs_keycache_acquire(struct bs_keycache *kc, const char *subject, const char *signtype,
+			const char *file, struct bs_keylease **lease, struct bs_store **store,
+			struct bs_error *err) BS_WUR;
+void bs_keycache_release(struct bs_keylease *lease);
+/* Is the root readable (for /healthz)? */
+int bs_keycache_check(struct bs_keycache *kc, struct bs_error *err) BS_WUR;
+const char *bs_keycache_root(const struct bs_keycache *kc);
+/* Number of cached entries (tests). */
+size_t bs_keycache_size(struct bs_keycache *kc);
+void bs_keycache_free(struct bs_keycache *kc);
+
+#endif

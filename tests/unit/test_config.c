@@ -1,0 +1,168 @@
+/* Unit tests for src/core/config: file syntax, layering with the environment, keyfile
+ * URIs, sizes, PIN handling (never left in the environment, registered for redaction). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "testutil.h"
+
+static int load(struct bs_config *cfg, const char *text, struct bs_error *err)
+{
+	return bs_config_load_text(cfg, text, strlen(text), "t.conf", err);
+}
+
+static void test_config__defaults(void **state)
+{
+	(void)state;
+	struct bs_config cfg;
+	assert_int_equal(bs_config_init(&cfg, NULL), 0);
+	assert_string_equal(cfg.address, "127.0.0.1");
+	assert_int_equal(cfg.port, 9999);
+	assert_true(cfg.max_request == 600000000ull);
+	assert_null(cfg.keyfile_root);
+	assert_null(cfg.p11_pin);
+	bs_config_free(&cfg);
+}
+
+static void test_config__file_sets_values(void **state)
+{
+	(void)state;
+	struct bs_config cfg;
+	struct bs_error err = {0};
+	assert_int_equal(bs_config_init(&cfg, NULL), 0);
+	assert_int_equal(load(&cfg,
+			      "# comment\n\n  address = 0.0.0.0 \nport=8443\r\n"
+			      "keyfile_uri = \"file:///srv/keys/\"\nmax_request_size = 10M\n"
+			      "threads = 3\nlog_level = debug\n",
+			      &err),
+			 0);
+	assert_string_equal(cfg.address, "0.0.0.0");
+	assert_int_equal(cfg.port, 8443);
+	assert_string_equal(cfg.keyfile_root, "/srv/keys");
+	assert_true(cfg.max_request == 10ull * 1024 * 1024);
+	assert_int_equal(cfg.threads, 3);
+	assert_int_equal(cfg.log_level, BS_LOG_DEBUG);
+	bs_config_free(&cfg);
+}
+
+static void test_config__errors_name_line(void **state)
+{
+	(void)state;
+	struct bs_config cfg;
+	struct bs_error err = {0};
+	assert_int_equal(bs_config_init(&cfg, NULL), 0);
+	assert_int_equal(load(&cfg, "port = 1\nbogus = 2\n", &err), BS_ERR_INVALID);
+	assert_string_equal(err.msg, "t.conf:2: unknown setting 'bogus'");
+	assert_int_equal(load(&cfg, "\n\nno equals sign\n", &err), BS_ERR_SYNTAX);
+	assert_string_equal(err.msg, "t.conf:3: expected 'key = value'");
+	assert_int_equal(load(&cfg, "port = 70000\n", &err), BS_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "t.conf:1: port"));
+	assert_int_equal(load(&cfg, "port = 12x\n", &err), BS_ERR_INVALID);
+	assert_int_equal(load(&cfg, "log_level = loud\n", &err), BS_ERR_INVALID);
+	assert_int_equal(load(&cfg, "keyfile_uri = s3://bucket/keys\n", &err),
+			 BS_ERR_UNSUPPORTED);
+	assert_int_equal(load(&cfg, "max_request_size = 12Q\n", &err), BS_ERR_INVALID);
+	assert_int_equal(cfg.port, 1); /* the failed lines changed nothing */
+	bs_config_free(&cfg);
+}
+
+static void test_config__sizes(void **state)
+{
+	(void)state;
+	uint64_t v = 0;
+	assert_int_equal(bs_config_parse_size(&v, "600MB", NULL), 0);
+	assert_true(v == 600000000ull);
+	assert_int_equal(bs_config_parse_size(&v, "64K", NULL), 0);
+	assert_true(v == 65536);
+	assert_int_equal(bs_config_parse_size(&v, "1G", NULL), 0);
+	assert_true(v == 1073741824ull);
+	assert_int_equal(bs_config_parse_size(&v, "-1", NULL), BS_ERR_INVALID);
+	assert_int_equal(bs_config_parse_size(&v, "99999999999999999999", NULL), BS_ERR_INVALID);
+	assert_int_equal(bs_config_parse_size(&v, "18446744073709551615G", NULL), BS_ERR_INVALID);
+}
+
+static void test_config__keyfile_uris(void **state)
+{
+	(void)state;
+	char *p = NULL;
+	assert_int_equal(bs_config_keyfile_path(&p, "file:///a/b", NULL), 0);
+	assert_string_equal(p, "/a/b");
+	free(p);
+	assert_int_equal(bs_config_keyfile_path(&p, "relative/dir//", NULL), 0);
+	assert_string_equal(p, "relative/dir");
+	free(p);
+	assert_int_equal(bs_config_keyfile_path(&p, "file://host/x", NULL), BS_ERR_INVALID);
+	assert_null(p);
+	assert_int_equal(bs_config_keyfile_path(&p, "s3://b/k", NULL), BS_ERR_UNSUPPORTED);
+	assert_null(p);
+}
+
+static void test_config__env_layer_and_pin_removed(void **state)
+{
+	(void)state;
+	struct bs_config cfg;
+	struct bs_error err = {0};
+	assert_int_equal(bs_config_init(&cfg, NULL), 0);
+	assert_int_equal(load(&cfg, "keyfile_uri = /from/file\n", &err), 0);
+	setenv("DIGSIGSERVER_KEYFILE_URI", "file:///from/env", 1);
+	setenv("DIGSIGSERVER_IMX_CST_BASE", "/opt/NXP", 1);
+	setenv("YUBIHSM_PASSWORD", "0001password", 1);
+	assert_int_equal(bs_config_load_env(&cfg, &err), 0);
+	assert_string_equal(cfg.keyfile_root, "/from/env");
+	assert_true(cfg.cst_base_ignored);
+	assert_string_equal(cfg.p11_pin, "0001password");
+	assert_null(getenv("YUBIHSM_PASSWORD"));
+	unsetenv("DIGSIGSERVER_KEYFILE_URI");
+	unsetenv("DIGSIGSERVER_IMX_CST_BASE");
+	bs_config_free(&cfg);
+}
+
+static void test_config__pin_file_must_be_private(void **state)
+{
+	(void)state;
+	char *dir = bs_tmpdir();
+	char path[4096], line[4200];
+	snprintf(path, sizeof(path), "%s/pin", dir);
+	struct bs_error err = {0};
+	assert_int_equal(bs_write_file(path, "1234\n", 5, 0644, false, &err), 0);
+	struct bs_config cfg;
+	assert_int_equal(bs_config_init(&cfg, NULL), 0);
+	snprintf(line, sizeof(line), "pkcs11_pin_file = %s\n", path);
+	assert_int_equal(load(&cfg, line, &err), BS_ERR_CONFIG);
+	assert_null(cfg.p11_pin);
+	assert_int_equal(chmod(path, 0600), 0);
+	assert_int_equal(load(&cfg, line, &err), 0);
+	assert_string_equal(cfg.p11_pin, "1234");
+	/* The PIN registered as a log secret never appears in a log line. */
+	bs_log_add_secret(cfg.p11_pin);
+	char msg[128] = "token login with 1234 failed; pin=1234";
+	bs_log_redact(msg, sizeof(msg));
+	assert_null(strstr(msg, "1234"));
+	bs_log_clear_secrets();
+	bs_config_free(&cfg);
+	bs_tmpdir_remove(dir);
+	free(dir);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_config__defaults),
+		cmocka_unit_test(test_config__file_sets_values),
+		cmocka_unit_test(test_config__errors_name_line),
+		cmocka_unit_test(test_config__sizes),
+		cmocka_unit_test(test_config__keyfile_uris),
+		cmocka_unit_test(test_config__env_layer_and_pin_removed),
+		cmocka_unit_test(test_config__pin_file_must_be_private),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
