@@ -6,7 +6,22 @@
  *
  * Errors (BS_ERR_SYNTAX for the grammar, BS_ERR_SEMANTIC for values and order,
  * BS_ERR_LIMIT for bounds, BS_ERR_UNSUPPORTED for AHAB) carry a message of the form
- * "<file>:<line>:<col>: <what was wrong / what was expected>". */
+ * "<file>:<line>:<col>: <what was wrong / what was expected>".
+ *
+ * In detail: BS_ERR_SYNTAX = characters, strings, comments, section/argument lines,
+ * unknown section or argument names, an argument the section does not accept,
+ * duplicate arguments, value shapes (number vs keyword vs "string", Version pair,
+ * Blocks quadruples). BS_ERR_SEMANTIC = bad values (unknown keywords, ranges,
+ * numbers over 32 bits, negative or invalid octal numbers), missing required
+ * arguments, command order, key slots and indices, NOCAK rules (Auth Data index 0,
+ * no Install Key: CST's nocak/n2.csf is refused), Unlock/Init features and UID.
+ * BS_ERR_LIMIT = BS_CSF_* bounds and the 768-byte command region (HAB_CSF_CMDS_MAX,
+ * counting the automatic Unlock CAAM RNG). On error *out is NULL.
+ *
+ * The language is a strict-but-friendly superset of CST 4.0.1 (see hab/csf_lex.h):
+ * everything CST accepts with a sensible meaning is accepted with the same meaning;
+ * CST traps give a warning (csf->warnings) or, where CST silently does something
+ * else, an error. */
 #ifndef BS_HAB_CSF_H
 #define BS_HAB_CSF_H
 

@@ -14,13 +14,13 @@
 #define VALUE_TOKENS_MAX 1024 /* per argument; 64 blocks need ~320 */
 #define ARGS_MAX 64           /* per section */
 
-#define A(id) (1u << (id))
+#define A(id) (1ull << (id))
 
 struct section_def {
 	const char *norm; /* upper case, no separators */
 	const char *name; /* as documented */
 	enum bs_csf_kind kind;
-	uint32_t args;    /* accepted argument ids */
+	uint64_t args;    /* accepted argument ids (bits) */
 };
 
 static const struct section_def sections[] = {
@@ -196,7 +196,7 @@ static void list_sections(char *buf, size_t cap)
 		n += (size_t)snprintf(buf + n, cap - n, "%s[%s]", i ? ", " : "", sections[i].name);
 }
 
-static void list_args(uint32_t mask, char *buf, size_t cap)
+static void list_args(uint64_t mask, char *buf, size_t cap)
 {
 	size_t n = 0;
 	buf[0] = '\0';

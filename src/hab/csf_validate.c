@@ -524,7 +524,6 @@ static int do_auth_data(struct csf_ctx *ctx, struct csf_state *st, const struct 
 	    (rc = blocks_arg(ctx, s->arg[CSF_ARG_BLOCKS], false, cmd)) != 0)
 		return rc;
 	cmd->tgt = (uint8_t)idx;
-	cmd->hash_alg = st->hash;
 	return add_bytes(ctx, st, s, 12 + 8 * cmd->nblocks);
 }
 

@@ -4,9 +4,9 @@
  * Confinement of a directory store: the name is normalised (no absolute path, no ".."),
  * joined to the root, resolved with realpath(3) (which follows every symlink, in the file
  * and in intermediate directories) and the result must lie under the root's own realpath.
- * The resolved path is then opened with O_NOFOLLOW. An attacker who can rename
- * directories inside the key store between the two steps could race this; the key store
- * is administrator-owned, so that is outside our threat model. */
+ * The resolved path is then opened with O_NOFOLLOW, and the path the kernel reports for
+ * the open descriptor (/proc/self/fd) is checked against the root again, so renaming
+ * directories between the two steps cannot smuggle in a file from outside. */
 #include "keys/store.h"
 
 #include <errno.h>
@@ -191,6 +191,20 @@ static int unconfined_path(char **out, const struct bs_store *s, const char *nam
 	return *out ? 0 : bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 }
 
+/* Closes the realpath/open race: where did the descriptor we hold really end up? Uses
+ * /proc/self/fd; without /proc the realpath check stands alone. */
+static bool fd_inside_root(int fd, const char *root)
+{
+	char link[64], real[PATH_MAX];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, real, sizeof(real) - 1);
+	if (n < 0)
+		return errno == ENOENT; /* no /proc */
+	real[n] = '\0';
+	size_t rl = strlen(root);
+	return strcmp(root, "/") == 0 || (strncmp(real, root, rl) == 0 && real[rl] == '/');
+}
+
 static int read_fd_all(int fd, const char *name, size_t max, uint8_t **out, size_t *out_len,
 		       struct bs_error *err)
 {
@@ -273,6 +287,11 @@ int bs_store_read(struct bs_store *s, const char *name, size_t max, uint8_t **ou
 		return bs_error_set(err, BS_ERR_IO, "%s: %s", name, strerror(e));
 	}
 	free(path);
+	if (s->confined && !fd_inside_root(fd, s->root)) {
+		close(fd);
+		return bs_error_set(err, BS_ERR_PATH, "%s: resolves outside the key store "
+				    "(changed while opening)", name);
+	}
 	rc = read_fd_all(fd, name, max, out, out_len, err);
 	close(fd);
 	return rc;

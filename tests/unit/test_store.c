@@ -165,6 +165,10 @@ static void test_store__dir_confined_rejects_escapes(void **state)
 	expect_read(s, "crts/abs.pem", BS_ERR_PATH, NULL);
 	expect_read(s, "outdir/secret.pem", BS_ERR_PATH, NULL); /* intermediate directory */
 	expect_read(s, "crts/missing.pem", BS_ERR_NOT_FOUND, NULL);
+	uint8_t *d = NULL;
+	size_t n = 0;
+	assert_int_equal(bs_store_read(s, "crts/a.txt", 4, &d, &n, NULL), BS_ERR_LIMIT);
+	assert_null(d);
 	assert_true(bs_store_exists(s, "crts/in.pem"));
 	assert_false(bs_store_exists(s, "crts/up.pem"));
 	assert_false(bs_store_exists(s, "outdir/secret.pem"));
@@ -184,6 +188,21 @@ static void test_store__dir_confined_rejects_escapes(void **state)
 	expect_read(s, abs, 0, "secret");
 	free(abs);
 	bs_store_free(s);
+	/* unconfined without a root: relative to the working directory, like CST */
+	char cwd[4096];
+	assert_non_null(getcwd(cwd, sizeof(cwd)));
+	assert_int_equal(chdir(t.root), 0);
+	assert_int_equal(bs_store_open_dir(&s, NULL, false, NULL), 0);
+	expect_read(s, "crts/a.txt", 0, "hello");
+	expect_read(s, "crts/up.pem", 0, "secret");
+	bs_store_free(s);
+	assert_int_equal(chdir(cwd), 0);
+	/* a confined root that does not exist */
+	struct bs_error err2 = {0};
+	char *nope = path2(t.tmp, "nope");
+	assert_int_equal(bs_store_open_dir(&s, nope, true, &err2), BS_ERR_NOT_FOUND);
+	assert_null(s);
+	free(nope);
 	tree_free(&t);
 }
 
@@ -641,6 +660,11 @@ static void test_store__tgz_layouts_and_links(void **state)
 		expect_read(s, "crts/missing", BS_ERR_NOT_FOUND, NULL);
 		expect_read(s, "../crts/CSF1_crt.pem", BS_ERR_PATH, NULL);
 		expect_read(s, "/crts/CSF1_crt.pem", BS_ERR_PATH, NULL);
+		uint8_t *d = NULL;
+		size_t n = 0;
+		assert_int_equal(bs_store_read(s, "crts/CSF1_crt.pem", 10, &d, &n, &err),
+				 BS_ERR_LIMIT);
+		assert_null(d);
 		bs_store_free(s);
 	}
 }
