@@ -21,6 +21,7 @@
 
 #include "core/buf.h"
 #include "core/util.h"
+#include "crypto/cms.h"
 #include "hab/csf.h"
 #include "hab/csf_sign.h"
 #include "hab/hab.h"
@@ -536,6 +537,39 @@ static void test_csf_sign__hand_built_nocak_matches_cst(void **state)
 	free(cst);
 }
 
+/* The Header `Hash Algorithm` is the digest of every CMS signature. */
+static void test_csf_sign__header_hash_drives_every_cms_digest(void **state)
+{
+	(void)state;
+	const uint8_t algs[] = { HAB_ALG_SHA1, HAB_ALG_SHA512 };
+	for (size_t a = 0; a < BS_ARRAY_SIZE(algs); a++) {
+		struct hand h;
+		hand_a(&h);
+		h.cmds[0].hash_alg = algs[a];
+		h.cmds[1].hash_alg = algs[a];
+		uint8_t *out;
+		size_t len;
+		struct bs_error err = {0};
+		assert_int_equal(sign_hand(&h, NULL, &out, &len, &err), 0);
+		assert_int_equal(out[9], algs[a]); /* Install SRK alg byte */
+		struct rec r[MAX_RECS];
+		size_t nr = walk_records(out, len, r);
+		size_t nsig = 0;
+		for (size_t i = 0; i < nr; i++) {
+			if (r[i].tag != HAB_TAG_SIG)
+				continue;
+			struct bs_cms_info info;
+			assert_int_equal(bs_cms_inspect(out + r[i].off + 4, r[i].len - 4, &info,
+							&err), 0);
+			assert_int_equal(info.md_nid, bs_hab_alg_to_nid(algs[a]));
+			nsig++;
+		}
+		assert_int_equal(nsig, 2);
+		verify_all_signatures("hab4-vectors/rsa", &h.csf, out, len);
+		free(out);
+	}
+}
+
 /* Run a failing compile and check the code, the message and that nothing came out. */
 static void expect_fail(struct hand *h, const char *datadir, int code, const char *needle)
 {
@@ -583,10 +617,9 @@ static void test_csf_sign__missing_certificate(void **state)
 	expect_fail(&h, NULL, BS_ERR_NOT_FOUND, "hand.csf:8:12");
 }
 
-static void test_csf_sign__missing_key(void **state)
+/* A private store: copies of the rsa vector's table, CSF certificate and key, img.bin. */
+static char *copy_store(void)
 {
-	(void)state;
-	/* A certificate whose key file (keys/X_key.pem) does not exist. */
 	char *tmp = bs_tmpdir();
 	char p[4096], q[4096];
 	snprintf(p, sizeof(p), "%s/crts", tmp);
@@ -594,7 +627,7 @@ static void test_csf_sign__missing_key(void **state)
 	snprintf(p, sizeof(p), "%s/keys", tmp);
 	assert_int_equal(mkdir(p, 0700), 0);
 	const char *files[] = { "crts/SRK_table.bin", "crts/CSF1_crt.pem", "keys/CSF1_key.pem",
-				"img.bin" };
+				"crts/IMG1_crt.pem", "keys/IMG1_key.pem", "img.bin" };
 	for (size_t i = 0; i < BS_ARRAY_SIZE(files); i++) {
 		size_t n;
 		snprintf(q, sizeof(q), "hab4-vectors/rsa/%s", files[i]);
@@ -603,28 +636,89 @@ static void test_csf_sign__missing_key(void **state)
 		write_file(p, d, n);
 		free(d);
 	}
+	return tmp;
+}
+
+static void expect_fail_in(const char *root, struct hand *h, int code, const char *needle)
+{
+	struct bs_store *store = NULL;
+	struct bs_error err = {0};
+	assert_int_equal(bs_store_open_dir(&store, root, true, &err), 0);
+	struct bs_hab_sign_opts o = { .store = store, .data = { dir_open, (void *)root } };
+	uint8_t *out = (uint8_t *)"x";
+	size_t len = 1;
+	int rc = bs_hab_sign(&out, &len, &h->csf, &o, NULL, &err);
+	if (rc != code)
+		fail_msg("expected %d, got %d: %s", code, rc, err.msg);
+	assert_null(out);
+	assert_int_equal(len, 0);
+	if (strstr(err.msg, needle) == NULL)
+		fail_msg("message \"%s\" lacks \"%s\"", err.msg, needle);
+	bs_store_free(store);
+}
+
+static void test_csf_sign__missing_key(void **state)
+{
+	(void)state;
+	/* A certificate whose key file (keys/NOKEY_key.pem) does not exist. */
+	char *tmp = copy_store();
+	char p[4096];
 	size_t n;
 	uint8_t *d = bs_fixture_read("hab4-vectors/rsa/crts/IMG1_crt.pem", &n);
 	snprintf(p, sizeof(p), "%s/crts/NOKEY_crt.pem", tmp);
 	write_file(p, d, n);
 	free(d);
-
 	struct hand h;
 	hand_a(&h);
 	h.cmds[4].file = "crts/NOKEY_crt.pem";
-	struct bs_store *store = NULL;
-	struct bs_error err = {0};
-	assert_int_equal(bs_store_open_dir(&store, tmp, true, &err), 0);
-	struct bs_hab_sign_opts o = { .store = store, .data = { dir_open, tmp } };
-	uint8_t *out = (uint8_t *)"x";
-	size_t len = 1;
-	assert_int_equal(bs_hab_sign(&out, &len, &h.csf, &o, NULL, &err), BS_ERR_NOT_FOUND);
-	assert_null(out);
-	assert_int_equal(len, 0);
-	assert_non_null(strstr(err.msg, "hand.csf:8:12"));
-	bs_store_free(store);
+	expect_fail_in(tmp, &h, BS_ERR_NOT_FOUND, "hand.csf:8:12");
 	bs_tmpdir_remove(tmp);
 	free(tmp);
+}
+
+static void test_csf_sign__oversized_srk_table(void **state)
+{
+	(void)state;
+	char *tmp = copy_store();
+	char p[4096];
+	uint8_t big[9000] = { HAB_TAG_CRT, 0x23, 0x28, 0x40 };
+	snprintf(p, sizeof(p), "%s/crts/SRK_table.bin", tmp);
+	assert_int_equal(unlink(p), 0);
+	write_file(p, big, sizeof(big));
+	struct hand h;
+	hand_a(&h);
+	expect_fail_in(tmp, &h, BS_ERR_LIMIT, "hand.csf:3:12");
+	bs_tmpdir_remove(tmp);
+	free(tmp);
+}
+
+/* The server's shape: one uploaded artifact behind bs_data_single. */
+static void test_csf_sign__single_artifact_source(void **state)
+{
+	(void)state;
+	struct bs_csf *csf = parse_vector("hab4-vectors/rsa", "u.csf", NULL);
+	struct bs_store *store = NULL;
+	struct bs_error err = {0};
+	assert_int_equal(bs_store_open_dir(&store, bs_fixture("hab4-vectors/rsa"), true, &err), 0);
+	char path[4096];
+	snprintf(path, sizeof(path), "%s", bs_fixture("hab4-vectors/rsa/u.bin"));
+	struct bs_data_single one = { .name = "upload/u.bin", .path = path, .match_basename = 1 };
+	struct bs_hab_sign_opts o = { .store = store, .data = { bs_data_single_open, &one } };
+	uint8_t *out = NULL;
+	size_t len = 0, clen;
+	assert_int_equal(bs_hab_sign(&out, &len, csf, &o, NULL, &err), 0);
+	uint8_t *cst = bs_fixture_read("hab4-vectors/rsa/u_csf.bin", &clen);
+	compare_with_cst(out, len, cst, clen, true);
+	verify_all_signatures("hab4-vectors/rsa", csf, out, len);
+	free(out);
+	free(cst);
+	/* Any other name is refused. */
+	one.match_basename = 0;
+	out = (uint8_t *)"x";
+	assert_int_equal(bs_hab_sign(&out, &len, csf, &o, NULL, &err), BS_ERR_NOT_FOUND);
+	assert_null(out);
+	bs_store_free(store);
+	bs_csf_free(csf);
 }
 
 static void test_csf_sign__invalid_srk_table(void **state)
@@ -819,10 +913,13 @@ int main(void)
 		cmocka_unit_test(test_csf_sign__fixed_time_is_deterministic_and_reported),
 		cmocka_unit_test(test_csf_sign__hand_built_csf_matches_cst),
 		cmocka_unit_test(test_csf_sign__hand_built_nocak_matches_cst),
+		cmocka_unit_test(test_csf_sign__header_hash_drives_every_cms_digest),
 		cmocka_unit_test(test_csf_sign__block_beyond_file_size),
 		cmocka_unit_test(test_csf_sign__missing_block_file),
 		cmocka_unit_test(test_csf_sign__missing_certificate),
 		cmocka_unit_test(test_csf_sign__missing_key),
+		cmocka_unit_test(test_csf_sign__oversized_srk_table),
+		cmocka_unit_test(test_csf_sign__single_artifact_source),
 		cmocka_unit_test(test_csf_sign__invalid_srk_table),
 		cmocka_unit_test(test_csf_sign__auth_data_needs_installed_key),
 		cmocka_unit_test(test_csf_sign__nocak_with_install_key_rejected),
