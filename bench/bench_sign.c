@@ -31,18 +31,30 @@
 #define PASS "bench-passphrase"
 #define BASE 0x80000000u
 
+/* Times are the best of the runs, wall clock and CPU time of the measuring process (the
+ * machine may be shared: CPU time is what the ratio is computed on). */
 struct result {
-	double sign_ms; /* best of the runs */
-	double raw_ms;
+	double sign_ms, sign_cpu;
+	double raw_ms, raw_cpu;
 	long maxrss_kib;
 	int ok;
 };
 
-static double now_ms(void)
+static double clock_ms(clockid_t id)
 {
 	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
+	clock_gettime(id, &ts);
 	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static double now_ms(void)
+{
+	return clock_ms(CLOCK_MONOTONIC);
+}
+
+static double cpu_ms(void)
+{
+	return clock_ms(CLOCK_PROCESS_CPUTIME_ID);
 }
 
 static void die(const char *what, const struct bs_error *err)
@@ -72,9 +84,9 @@ static void make_image(const char *path, size_t size)
 
 /* Raw cost: SHA-256 over the image bytes (streamed from the page cache like the signer)
  * and two EVP RSA signatures of a 32-byte digest (the CSF and the image signature). */
-static double raw_once(const char *image, EVP_PKEY *key)
+static double raw_once(const char *image, EVP_PKEY *key, double *cpu)
 {
-	double t0 = now_ms();
+	double t0 = now_ms(), c0 = cpu_ms();
 	FILE *f = fopen(image, "rb");
 	if (f == NULL)
 		die(image, NULL);
@@ -98,6 +110,7 @@ static double raw_once(const char *image, EVP_PKEY *key)
 			die("EVP_PKEY_sign", NULL);
 		EVP_PKEY_CTX_free(c);
 	}
+	*cpu = cpu_ms() - c0;
 	return now_ms() - t0;
 }
 
@@ -107,7 +120,7 @@ static void child(int fd, const char *pkidir, const char *tag, const char *image
 {
 	if (chdir(pkidir) != 0)
 		die(pkidir, NULL);
-	char text[2048];
+	char text[6144];
 	snprintf(text, sizeof(text),
 		 "[Header]\n Version = 4.1\n Hash Algorithm = sha256\n Engine = ANY\n"
 		 " Engine Configuration = 0\n Certificate Format = X509\n Signature Format = CMS\n"
@@ -126,21 +139,23 @@ static void child(int fd, const char *pkidir, const char *tag, const char *image
 	if (bs_store_open_dir(&store, pkidir, false, &err) != 0)
 		die("store", &err);
 	struct bs_hab_sign_opts o = { .store = store, .data = bs_data_source_cwd };
-	double best = 1e30;
+	double best[2] = { 1e30, 1e30 };
 	for (int i = 0; i < runs; i++) {
 		uint8_t *out = NULL;
 		size_t out_len = 0;
-		double t0 = now_ms();
+		double t0 = now_ms(), c0 = cpu_ms();
 		if (bs_hab_sign(&out, &out_len, csf, &o, NULL, &err) != 0)
 			die("bs_hab_sign", &err);
-		double t = now_ms() - t0;
+		double t = now_ms() - t0, c = cpu_ms() - c0;
 		free(out);
-		if (t < best)
-			best = t;
+		if (t < best[0])
+			best[0] = t;
+		if (c < best[1])
+			best[1] = c;
 	}
 	bs_store_free(store);
 	bs_csf_free(csf);
-	if (write(fd, &best, sizeof(best)) != (ssize_t)sizeof(best))
+	if (write(fd, best, sizeof(best)) != (ssize_t)sizeof(best))
 		_exit(2);
 	_exit(0);
 }
@@ -161,8 +176,8 @@ static struct result run_case(const char *pkidir, const char *tag, const char *i
 		child(p[1], pkidir, tag, image, size, runs);
 	}
 	close(p[1]);
-	double best = 0;
-	ssize_t n = read(p[0], &best, sizeof(best));
+	double best[2] = { 0, 0 };
+	ssize_t n = read(p[0], best, sizeof(best));
 	close(p[0]);
 	int status = 0;
 	struct rusage ru;
@@ -171,13 +186,16 @@ static struct result run_case(const char *pkidir, const char *tag, const char *i
 		fprintf(stderr, "bench_sign: signing child failed\n");
 		exit(2);
 	}
-	r.sign_ms = best;
+	r.sign_ms = best[0];
+	r.sign_cpu = best[1];
 	r.maxrss_kib = ru.ru_maxrss;
-	r.raw_ms = 1e30;
+	r.raw_ms = r.raw_cpu = 1e30;
 	for (int i = 0; i < runs; i++) {
-		double t = raw_once(image, csfkey);
+		double c = 0, t = raw_once(image, csfkey, &c);
 		if (t < r.raw_ms)
 			r.raw_ms = t;
+		if (c < r.raw_cpu)
+			r.raw_cpu = c;
 	}
 	return r;
 }
@@ -221,8 +239,8 @@ int main(int argc, char **argv)
 		snprintf(images[s], sizeof(images[s]), "%s/image-%zu.bin", work, sizes[s].size);
 		make_image(images[s], sizes[s].size);
 	}
-	printf("%-9s %-7s %10s %10s %6s %12s\n", "key", "image", "sign ms", "raw ms", "ratio",
-	       "peak RSS MiB");
+	printf("%-9s %-7s %19s %19s %11s %12s\n", "key", "image", "sign ms (wall/cpu)",
+	       "raw ms (wall/cpu)", "ratio (cpu)", "peak RSS MiB");
 	int missed = 0;
 	for (size_t k = 0; k < 2; k++) {
 		char pki[4096];
@@ -236,10 +254,10 @@ int main(int argc, char **argv)
 		for (size_t s = 0; s < 2; s++) {
 			struct result r = run_case(pki, keys[k].tag, images[s], sizes[s].size,
 						   sizes[s].runs, csfkey);
-			double ratio = r.sign_ms / r.raw_ms;
+			double ratio = r.sign_cpu / r.raw_cpu;
 			double rss = (double)r.maxrss_kib / 1024.0;
-			printf("%-9s %-7s %10.2f %10.2f %6.2f %12.1f\n", keys[k].name,
-			       sizes[s].name, r.sign_ms, r.raw_ms, ratio, rss);
+			printf("%-9s %-7s %9.2f/%9.2f %9.2f/%9.2f %11.2f %12.1f\n", keys[k].name,
+			       sizes[s].name, r.sign_ms, r.sign_cpu, r.raw_ms, r.raw_cpu, ratio, rss);
 			if (ratio > 1.5 || (sizes[s].size == (64u << 20) && rss >= 16.0))
 				missed = 1;
 		}

@@ -97,6 +97,7 @@ must_fail() {
 	"$BS_BIN" hab verify --fuse "$4" "$3" > "$T/vout.txt" 2>&1 || rc=$?
 	[ "$rc" = 1 ] || fail "$1: hab verify exit $rc, expected 1 ($(cat "$T/vout.txt"))"
 	grep -Eqi "$2" "$T/vout.txt" || fail "$1: message does not name the check: $(cat "$T/vout.txt")"
+	echo "rejected as expected: $1: $(grep -Ei "$2" "$T/vout.txt" | grep -Ei 'fail|error|not|mismatch' | head -n1)"
 }
 
 # flip FILE OFFSET OUT: copy with the byte at OFFSET inverted
@@ -148,28 +149,28 @@ for kt in $KEYTYPES; do
 	s2_off=$(awk '$1 == "auth" && $2 == 2 {print $3}' walk.txt)
 
 	flip signed.bin $((0x2000)) bad.bin
-	must_fail "$kt image data" 'authenticate data|image|data' bad.bin "$FUSE"
+	must_fail "$kt image data" 'authenticate data key 2' bad.bin "$FUSE"
 	flip signed.bin $((HAB4_CSF + hdr - 1)) bad.bin
-	must_fail "$kt CSF commands" 'authenticate csf|csf' bad.bin "$FUSE"
+	must_fail "$kt CSF commands" 'csf signature' bad.bin "$FUSE"
 	flip signed.bin $((HAB4_CSF + srk_off + 20)) bad.bin
-	must_fail "$kt SRK table" 'srk' bad.bin "$FUSE"
+	must_fail "$kt SRK table" '^FAIL +SRK' bad.bin "$FUSE"
 	flip signed.bin $((HAB4_CSF + $(blob_end "$c1_off") - 1)) bad.bin
-	must_fail "$kt CSFK certificate" 'csfk' bad.bin "$FUSE"
+	must_fail "$kt CSFK certificate" 'CSFK.*not signed by SRK 0' bad.bin "$FUSE"
 	flip signed.bin $((HAB4_CSF + $(blob_end "$c2_off") - 1)) bad.bin
-	must_fail "$kt image certificate" 'install key|certificate' bad.bin "$FUSE"
+	must_fail "$kt image certificate" 'install key slot 2.*certificate' bad.bin "$FUSE"
 	flip signed.bin $((HAB4_CSF + $(blob_end "$s1_off") - 1)) bad.bin
-	must_fail "$kt CSF signature" 'authenticate csf|csf.*signature' bad.bin "$FUSE"
+	must_fail "$kt CSF signature" 'csf signature' bad.bin "$FUSE"
 	flip signed.bin $((HAB4_CSF + $(blob_end "$s2_off") - 1)) bad.bin
-	must_fail "$kt image signature" 'authenticate data|signature' bad.bin "$FUSE"
+	must_fail "$kt image signature" 'authenticate data key 2.*signature' bad.bin "$FUSE"
 	flip "$FUSE" 5 badfuse.bin
-	must_fail "$kt fuse" 'srk|fuse' signed.bin badfuse.bin
+	must_fail "$kt fuse" 'SRK.*fuse' signed.bin badfuse.bin
 
 	# a CSFK certificate issued by SRK2 while the CSF installs SRK index 0
 	hab4_csf_text crts/SRK_1_2_3_4_table.bin crts/CSFX_crt.pem crts/IMG1_crt.pem image.bin \
 		> csfx.txt
 	"$BS_BIN" hab sign -i csfx.txt -o csfx.bin
 	insert_csf csfx.bin image.bin signedx.bin
-	must_fail "$kt CSFK from SRK2" 'csfk' signedx.bin "$FUSE"
+	must_fail "$kt CSFK from SRK2" 'CSFK.*not signed by SRK 0' signedx.bin "$FUSE"
 	cd "$T"
 done
 
@@ -199,7 +200,7 @@ srktool -h 4 -t "$T/t.bin" -e "$T/f.bin" -d sha256 -f 1 \
 cmp "$T/t.bin" crts/SRK_1_2_3_4_table.bin || fail "pki create: SRK table differs from srktool"
 cmp "$T/f.bin" crts/SRK_1_2_3_4_fuse.bin || fail "pki create: fuse differs from srktool"
 if [ -e "$T/rsa2048/crts/SRK_1_2_3_4_fuse.bin" ]; then
-	must_fail "pki create: other fuse" 'srk|fuse' signed.bin \
+	must_fail "pki create: other fuse" 'SRK.*fuse' signed.bin \
 		"$T/rsa2048/crts/SRK_1_2_3_4_fuse.bin"
 fi
 cd "$T"
