@@ -4,6 +4,7 @@
  * from a key store (confined with --keys, else CST-like from the working directory),
  * signs and writes the binary CSF atomically. Nothing is left behind on failure. */
 #include <getopt.h>
+#include <openssl/crypto.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,10 @@
 #include "core/util.h"
 #include "hab/csf.h"
 #include "hab/csf_sign.h"
+#include "keys/pkcs11.h"
 #include "keys/store.h"
+
+#define PIN_FILE_MAX 4096
 
 static void sign_usage(FILE *out)
 {
@@ -32,12 +36,16 @@ static void sign_usage(FILE *out)
 		"  -d, --dek, -c, --cert   encrypted boot (not supported)\n"
 		"  -v, --version           print the version\n"
 		"  -h, --help              this text\n\n"
-		"With -b pkcs11, certificate names are pkcs11: URIs; the module comes from\n"
-		"PKCS11_MODULE_PATH (default p11-kit proxy).\n");
+		"With -b pkcs11, certificate names are pkcs11: URIs (token objects; the key is\n"
+		"the private key with the same label/id). The module is --module, else\n"
+		"PKCS11_MODULE_PATH, else the p11-kit proxy. The user PIN is the first line of\n"
+		"--pin-file, else (as cst) the pin-value of the first URI in the CSF.\n"
+		"      --module PATH       PKCS#11 module (with -b pkcs11)\n"
+		"      --pin-file FILE     token user PIN, first line (with -b pkcs11)\n");
 }
 
 struct sign_args {
-	const char *input, *output, *keys;
+	const char *input, *output, *keys, *module, *pin_file;
 	bool strict, pkcs11;
 	time_t signing_time;
 };
@@ -51,6 +59,118 @@ static int open_store(struct bs_store **store, const struct sign_args *a, struct
 	return bs_store_open_dir(store, a->keys, true, err);
 }
 
+static int hexdigit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* cst passes the URI to libp11, which logs in with its pin-value: do the same with the
+ * first pkcs11: URI of the CSF that carries one. *out malloc'd (NULL if none). */
+static int pin_from_csf(char **out, const struct bs_csf *csf, struct bs_error *err)
+{
+	*out = NULL;
+	for (size_t i = 0; i < csf->ncmds; i++) {
+		const char *f = csf->cmds[i].file;
+		if (f == NULL || strncmp(f, "pkcs11:", 7) != 0)
+			continue;
+		const char *p = strstr(f, "pin-value=");
+		if (p == NULL)
+			continue;
+		p += strlen("pin-value=");
+		size_t n = strcspn(p, ";?&");
+		char *pin = calloc(1, n + 1);
+		if (pin == NULL)
+			return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+		size_t o = 0;
+		for (size_t k = 0; k < n; k++) {
+			int hi, lo;
+			if (p[k] == '%' && k + 2 < n && (hi = hexdigit(p[k + 1])) >= 0 &&
+			    (lo = hexdigit(p[k + 2])) >= 0) {
+				pin[o++] = (char)(hi * 16 + lo);
+				k += 2;
+			} else {
+				pin[o++] = p[k];
+			}
+		}
+		*out = pin;
+		return 0;
+	}
+	return 0;
+}
+
+/* Remove every pin-value attribute from a pkcs11: URI in place (wiping the freed tail):
+ * the PIN goes to the token login, and the key layer refuses URIs that carry one. */
+static void strip_pin(char *uri)
+{
+	char *p;
+	size_t len = strlen(uri);
+	while ((p = strstr(uri + 7, "pin-value=")) != NULL) {
+		char sep = p[-1];
+		char *start = p, *end = p + strcspn(p, ";?&");
+		if (sep == ';' || sep == '&')
+			start = p - 1;
+		else if (*end == ';' || *end == '&')
+			end++;
+		else if (sep == '?')
+			start = p - 1;
+		else if (sep != ':')
+			break; /* "xpin-value=" inside another attribute: leave it */
+		memmove(start, end, strlen(end) + 1);
+		size_t now = strlen(uri);
+		OPENSSL_cleanse(uri + now, len - now);
+		len = now;
+	}
+}
+
+static void strip_pins(struct bs_csf *csf)
+{
+	for (size_t i = 0; i < csf->ncmds; i++)
+		if (csf->cmds[i].file != NULL && strncmp(csf->cmds[i].file, "pkcs11:", 7) == 0)
+			strip_pin(csf->cmds[i].file);
+}
+
+static int read_pin(char **out, const char *path, struct bs_error *err)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int rc = bs_read_file(&data, &len, path, PIN_FILE_MAX, err);
+	if (rc != 0)
+		return bs_error_prefix(err, "PIN file");
+	size_t l = strcspn((char *)data, "\r\n");
+	if (l == 0) {
+		bs_free_secret(data, len + 1);
+		return bs_error_set(err, BS_ERR_INVALID, "PIN file %s: first line is empty", path);
+	}
+	OPENSSL_cleanse(data + l, len - l);
+	*out = (char *)data;
+	return 0;
+}
+
+static int open_p11(struct bs_p11 **p11, const struct sign_args *a, struct bs_csf *csf,
+		    struct bs_error *err)
+{
+	char *pin = NULL;
+	int rc = a->pin_file ? read_pin(&pin, a->pin_file, err) : pin_from_csf(&pin, csf, err);
+	if (rc != 0)
+		return rc;
+	if (pin == NULL)
+		return bs_error_set(err, BS_ERR_INVALID,
+				    "backend pkcs11: no PIN (give --pin-file, or pin-value= in the "
+				    "pkcs11: URIs as for cst)");
+	const char *module = a->module ? a->module : getenv("PKCS11_MODULE_PATH");
+	strip_pins(csf);
+	struct bs_p11_opts o = {.module = module, .pin = pin, .pool_size = 1};
+	rc = bs_p11_open(p11, &o, err);
+	bs_free_secret_str(pin);
+	return rc;
+}
+
 static int do_sign(const struct sign_args *a)
 {
 	struct bs_error err;
@@ -59,6 +179,7 @@ static int do_sign(const struct sign_args *a)
 	size_t text_len = 0, out_len = 0;
 	struct bs_csf *csf = NULL;
 	struct bs_store *store = NULL;
+	struct bs_p11 *p11 = NULL;
 	int status = 1;
 	if (bs_read_file(&text, &text_len, a->input, BS_CSF_TEXT_MAX, &err) != 0)
 		goto out;
@@ -70,13 +191,12 @@ static int do_sign(const struct sign_args *a)
 				csf->warnings[i].col, csf->warnings[i].msg);
 	if (rc != 0)
 		goto out;
-	if (a->pkcs11) {
-		bs_error_set(&err, BS_ERR_UNSUPPORTED, "backend pkcs11: not available in this "
-			     "build; use the signing server or -b ssl");
+	if (a->pkcs11 && open_p11(&p11, a, csf, &err) != 0)
 		goto out;
-	}
 	if (open_store(&store, a, &err) != 0)
 		goto out;
+	if (p11 != NULL)
+		bs_store_set_uri_loader(store, &bs_p11_uri_loader, p11);
 	struct bs_hab_sign_opts sopts = {
 		.store = store,
 		.data = bs_data_source_cwd,
@@ -94,6 +214,7 @@ out:
 		fprintf(stderr, "bootsign hab sign: %s\n", err.msg);
 	free(out);
 	bs_store_free(store);
+	bs_p11_close(p11);
 	bs_csf_free(csf);
 	free(text);
 	return status;
@@ -112,6 +233,8 @@ int bs_cmd_hab_sign(int argc, char **argv)
 		{"keys", required_argument, NULL, 'K'},
 		{"strict", no_argument, NULL, 'S'},
 		{"signing-time", required_argument, NULL, 'T'},
+		{"module", required_argument, NULL, 'M'},
+		{"pin-file", required_argument, NULL, 'P'},
 		{NULL, 0, NULL, 0},
 	};
 	struct sign_args a = {0};
@@ -149,6 +272,12 @@ int bs_cmd_hab_sign(int argc, char **argv)
 		case 'S':
 			a.strict = true;
 			break;
+		case 'M':
+			a.module = optarg;
+			break;
+		case 'P':
+			a.pin_file = optarg;
+			break;
 		case 'T':
 			if (!bs_cli_parse_u64(optarg, 0xFFFFFFFFull, &t) || t == 0) {
 				fprintf(stderr, "bootsign hab sign: bad --signing-time '%s' "
@@ -167,6 +296,10 @@ int bs_cmd_hab_sign(int argc, char **argv)
 			sign_usage(stderr);
 			return 2;
 		}
+	}
+	if (!a.pkcs11 && (a.module != NULL || a.pin_file != NULL)) {
+		fprintf(stderr, "bootsign hab sign: --module/--pin-file go with -b pkcs11\n");
+		return 2;
 	}
 	if (optind != argc || a.input == NULL || a.output == NULL) {
 		fprintf(stderr, "bootsign hab sign: %s\n\n",

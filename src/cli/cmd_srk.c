@@ -63,7 +63,7 @@ static void usage(FILE *out)
 		"  -h, --hab_ver 4          HAB version (only 4; AHAB is not supported)\n"
 		"  -t, --table FILE         output SRK table\n"
 		"  -e, --efuses FILE        output SRK fuse file (the SRK table hash)\n"
-		"  -d, --digest ALG         fuse hash: sha256 (use this for every HAB4 SoC) or sha1\n"
+		"  -d, --digest ALG         fuse hash: sha256 (what HAB4 SoCs expect) or sha1\n"
 		"  -c, --certs A,B,...      1 to 4 SRK certificates (PEM or DER), no spaces;\n"
 		"                           %%FILE writes a hash-only entry for that certificate\n"
 		"                           (it still counts in the fuse hash, but cannot be the\n"
@@ -134,8 +134,8 @@ static void print_words(const uint8_t *fuse, size_t fuse_len, const struct soc_m
 		return;
 	}
 	if (nwords != 8) {
-		printf("# %s: SRK_HASH[255:0] needs a sha256 fuse hash (8 words); this one has "
-		       "%zu words, no U-Boot commands printed.\n", soc->label, nwords);
+		printf("# %s: SRK_HASH[255:0] needs a sha256 fuse hash (8 words); this one\n"
+		       "# has %zu words, so no U-Boot commands are printed.\n", soc->label, nwords);
 		return;
 	}
 	printf("# U-Boot commands for %s, SRK_HASH[255:0].\n"

@@ -5,7 +5,7 @@
 #include <stdio.h>
 #include <string.h>
 
-static void vset(struct bs_error *err, int code, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void vset(struct bs_error *err, int code, const char *fmt, va_list ap)
 {
 	err->code = code;
 	vsnprintf(err->msg, sizeof(err->msg), fmt, ap);

@@ -125,7 +125,12 @@ struct parser {
 	struct csf_arg argv[ARGS_MAX];
 	size_t argstart[ARGS_MAX];
 	size_t nargs;
+	/* source text of the last name (first physical line), for messages */
+	const char *name_text;
+	size_t name_len;
 };
+
+#define NAME_SHOWN(p) (int)((p)->name_len > 60 ? 60 : (p)->name_len), (p)->name_text
 
 static int advance(struct parser *p)
 {
@@ -147,6 +152,8 @@ static int parse_name(struct parser *p, char *norm, size_t cap, unsigned *line, 
 	size_t n = 0;
 	*line = p->tok.line;
 	*col = p->tok.col;
+	p->name_text = p->tok.text;
+	p->name_len = 0;
 	while (p->tok.type == CSF_TOK_WORD || (n > 0 && p->tok.type == CSF_TOK_NUM)) {
 		char numbuf[16];
 		const char *s = p->tok.text;
@@ -164,6 +171,8 @@ static int parse_name(struct parser *p, char *norm, size_t cap, unsigned *line, 
 			char c = s[i];
 			norm[n++] = (c >= 'a' && c <= 'z') ? (char)(c - 32) : c;
 		}
+		if (p->tok.line == *line)
+			p->name_len = (size_t)(p->tok.text + p->tok.len - p->name_text);
 		int rc = advance(p);
 		if (rc != 0)
 			return rc;
@@ -239,8 +248,8 @@ static int parse_arg_line(struct parser *p, const struct section_def *sd)
 		char list[256];
 		list_args(sd->args, list, sizeof(list));
 		return bs_csf_fail(p->ctx, BS_ERR_SYNTAX, line, col,
-				   "unknown argument '%s' in [%s]; expected %s", norm, sd->name,
-				   list);
+				   "unknown argument '%.*s' in [%s]; expected %s", NAME_SHOWN(p),
+				   sd->name, list);
 	}
 	if (p->tok.type != CSF_TOK_EQ) {
 		char what[96];
@@ -361,7 +370,8 @@ static int parse_sections(struct parser *p, struct bs_csf *csf, struct csf_state
 			char list[400];
 			list_sections(list, sizeof(list));
 			return bs_csf_fail(p->ctx, BS_ERR_SYNTAX, nl, nc,
-					   "unknown section [%s]; expected one of %s", norm, list);
+					   "unknown section [%.*s]; expected one of %s",
+					   NAME_SHOWN(p), list);
 		}
 		if ((rc = advance(p)) != 0)
 			return rc;
@@ -447,6 +457,12 @@ int bs_csf_parse(struct bs_csf **out, const char *text, size_t len, const char *
 				 "CSF text is %zu bytes; expected at most %u", len,
 				 (unsigned)BS_CSF_TEXT_MAX);
 		goto fail;
+	}
+	if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0) {
+		/* UTF-8 byte order mark from Windows editors: CST drops it silently */
+		bs_csf_warn(&ctx, 1, 1, "UTF-8 byte order mark ignored");
+		text += 3;
+		len -= 3;
 	}
 	bs_csf_lex_init(&p.lx, &ctx, text != NULL ? text : "", len);
 	rc = parse_sections(&p, csf, &st);

@@ -235,6 +235,9 @@ static int hash_block(struct compiler *c, const struct bs_csf_block *b, EVP_MD_C
 			fclose(fp);
 		return fail_from(c, rc, b->line, b->col);
 	}
+	if (fp == NULL)
+		return bs_error_set(c->err, BS_ERR_INTERNAL, "%s:%u:%u: data source gave no file",
+				    csf_name(c), b->line, b->col);
 	if ((uint64_t)b->offset + (uint64_t)b->length > size) {
 		rc = bs_error_set(c->err, BS_ERR_SEMANTIC,
 				  "%s:%u:%u: block offset 0x%x + length 0x%x is beyond the end of "

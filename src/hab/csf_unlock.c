@@ -170,6 +170,10 @@ int bs_csf_validate_unlock(struct csf_ctx *ctx, struct csf_state *st, const stru
 					   "'UID' is only used with Engine = OCOTP; expected no UID "
 					   "for %s",
 					   bs_csf_engine_name(cmd->engine));
+		if (af == NULL)
+			return bs_csf_fail(ctx, BS_ERR_SEMANTIC, au->line, au->col,
+					   "'UID' without 'Features' would be read as the feature "
+					   "word; expected Features = FIELD RETURN, SCS or JTAG");
 		if ((rc = uid_arg(ctx, au, cmd)) != 0)
 			return rc;
 	}

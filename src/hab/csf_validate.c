@@ -22,9 +22,12 @@ static int need(struct csf_ctx *ctx, const struct csf_section *s, int id, const 
 {
 	if (s->arg[id] != NULL)
 		return 0;
+	const char *arg = bs_csf_arg_name(id);
+	if (s->kind == BS_CSF_INSTALL_SRK && id == CSF_ARG_VFYIDX)
+		arg = bs_csf_arg_name(CSF_ARG_SRCIDX);
 	return bs_csf_fail(ctx, BS_ERR_SEMANTIC, HDR_POS(s),
-			   "[%s] is missing '%s'; expected e.g. %s = %s", kind_name(s->kind),
-			   bs_csf_arg_name(id), bs_csf_arg_name(id), example);
+			   "[%s] is missing '%s'; expected e.g. %s = %s", kind_name(s->kind), arg,
+			   arg, example);
 }
 
 static int hash_arg(struct csf_ctx *ctx, const struct csf_arg *a, uint8_t *out)
@@ -261,6 +264,31 @@ static int blocks_arg(struct csf_ctx *ctx, const struct csf_arg *a, bool decrypt
 		cmd->nblocks = ++n;
 	}
 	return rc;
+}
+
+/* Blocks one hash operation of an engine can take (HAB4.md 4.4); ANY/SW: no limit. */
+static int engine_block_limit(struct csf_ctx *ctx, const struct csf_section *s,
+			      const struct bs_csf_cmd *cmd)
+{
+	size_t max;
+	switch (cmd->engine) {
+	case HAB_ENG_SAHARA: max = 12; break;
+	case HAB_ENG_DCP: max = 6; break;
+	case HAB_ENG_CAAM: max = 8; break;
+	case HAB_ENG_RTIC: max = 2; break;
+	default: return 0;
+	}
+	if (cmd->nblocks <= max)
+		return 0;
+	const struct csf_arg *a = s->arg[CSF_ARG_BLOCKS];
+	if (ctx->strict)
+		return bs_csf_fail(ctx, BS_ERR_LIMIT, ARG_POS(a),
+				   "%zu blocks for engine %s, which hashes at most %zu; expected "
+				   "fewer blocks or Engine = ANY",
+				   cmd->nblocks, bs_csf_engine_name(cmd->engine), max);
+	bs_csf_warn(ctx, ARG_POS(a), "%zu blocks for engine %s, which hashes at most %zu",
+		    cmd->nblocks, bs_csf_engine_name(cmd->engine), max);
+	return 0;
 }
 
 static int add_bytes(struct csf_ctx *ctx, struct csf_state *st, const struct csf_section *s,
@@ -524,6 +552,8 @@ static int do_auth_data(struct csf_ctx *ctx, struct csf_state *st, const struct 
 	    (rc = blocks_arg(ctx, s->arg[CSF_ARG_BLOCKS], false, cmd)) != 0)
 		return rc;
 	cmd->tgt = (uint8_t)idx;
+	if ((rc = engine_block_limit(ctx, s, cmd)) != 0)
+		return rc;
 	return add_bytes(ctx, st, s, 12 + 8 * cmd->nblocks);
 }
 

@@ -157,7 +157,8 @@ static CK_RV find_slot(struct p11_tok *t, CK_SLOT_ID *slot)
 	return CKR_OK;
 }
 
-static CK_RV tok_init(struct p11_worker *w, CK_SESSION_HANDLE *out, int *where)
+/* Find the slot, open a session (unless `have`: reuse *out) and log in. */
+static CK_RV tok_init(struct p11_worker *w, CK_SESSION_HANDLE *out, bool have, int *where)
 {
 	struct p11_tok *t = w->tok;
 	struct bs_p11 *p = t->p11;
@@ -172,17 +173,21 @@ static CK_RV tok_init(struct p11_worker *w, CK_SESSION_HANDLE *out, int *where)
 		t->have_serial = true;
 	pthread_mutex_unlock(&p->lock);
 	*where = P11_STEP_OPEN;
-	CK_SESSION_HANDLE s;
-	rv = p->f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL, &s);
-	if (rv != CKR_OK)
-		return rv;
+	CK_SESSION_HANDLE s = *out;
+	if (!have) {
+		rv = p->f->C_OpenSession(slot, CKF_SERIAL_SESSION | CKF_RW_SESSION, NULL, NULL,
+					 &s);
+		if (rv != CKR_OK)
+			return rv;
+	}
 	if (p->pin != NULL) {
 		*where = P11_STEP_LOGIN;
 		rv = p->f->C_Login(s, CKU_USER, (CK_UTF8CHAR *)p->pin, (CK_ULONG)p->pin_len);
 		if (rv == CKR_USER_ALREADY_LOGGED_IN)
 			rv = CKR_OK;
 		if (rv != CKR_OK) {
-			(void)p->f->C_CloseSession(s);
+			if (!have)
+				(void)p->f->C_CloseSession(s);
 			return rv;
 		}
 	}
@@ -216,9 +221,13 @@ static CK_RV ensure_session(struct p11_worker *w, int *where)
 		uint64_t gen = t->gen;
 		CK_SESSION_HANDLE s = 0;
 		if (!t->ready) {
+			/* A session of the current generation (the token only lost its
+			 * login) is reused for the login. */
+			bool have = w->has_sess;
+			s = w->sess;
 			t->initing = true;
 			pthread_mutex_unlock(&p->lock);
-			rv = tok_init(w, &s, where);
+			rv = tok_init(w, &s, have, where);
 			pthread_mutex_lock(&p->lock);
 			t->initing = false;
 			if (rv == CKR_OK) {
@@ -351,6 +360,11 @@ static void *worker_main(void *a)
 				pthread_mutex_unlock(&p->lock);
 				(void)p->f->C_CloseSession(s);
 				pthread_mutex_lock(&p->lock);
+				/* If that was the last session the token logged us out: the
+				 * next job re-checks the slot and logs in again (sessions of
+				 * other workers stay valid; CKR_USER_ALREADY_LOGGED_IN is ok). */
+				if (t->gen == w->sess_gen && !t->initing)
+					t->ready = false;
 			}
 		} else {
 			pthread_cond_signal(&j->cond);
@@ -393,7 +407,16 @@ static int rv_to_err(struct p11_tok *t, CK_RV rv, int where, const char *what,
 int p11_run(struct p11_tok *t, p11_job_fn fn, void *arg, void (*arg_free)(void *),
 	    struct p11_job **job_out, const char *what, struct bs_error *err)
 {
+	return p11_run_timeout(t, fn, arg, arg_free, job_out, what, 0, err);
+}
+
+int p11_run_timeout(struct p11_tok *t, p11_job_fn fn, void *arg, void (*arg_free)(void *),
+		    struct p11_job **job_out, const char *what, unsigned timeout_ms,
+		    struct bs_error *err)
+{
 	struct bs_p11 *p = t->p11;
+	if (timeout_ms == 0)
+		timeout_ms = p->op_timeout_ms;
 	*job_out = NULL;
 	struct p11_job *j = calloc(1, sizeof(*j));
 	if (j == NULL) {
@@ -405,7 +428,7 @@ int p11_run(struct p11_tok *t, p11_job_fn fn, void *arg, void (*arg_free)(void *
 	j->arg = arg;
 	j->arg_free = arg_free;
 	cond_init_mono(&j->cond);
-	uint64_t deadline = bs_now_ms() + p->op_timeout_ms;
+	uint64_t deadline = bs_now_ms() + timeout_ms;
 	struct timespec ts;
 	deadline_ts(&ts, deadline);
 
@@ -432,7 +455,7 @@ int p11_run(struct p11_tok *t, p11_job_fn fn, void *arg, void (*arg_free)(void *
 			job_free(j);
 			return bs_error_set(err, BS_ERR_BUSY,
 					    "token '%s': all %zu sessions busy for %u ms", t->name,
-					    t->nworkers, p->op_timeout_ms);
+					    t->nworkers, timeout_ms);
 		}
 	}
 	w->state = W_BUSY;
@@ -446,10 +469,10 @@ int p11_run(struct p11_tok *t, p11_job_fn fn, void *arg, void (*arg_free)(void *
 			pthread_mutex_unlock(&p->lock);
 			bs_log(BS_LOG_WARN, NULL,
 			       "pkcs11: token '%s' did not answer within %u ms; session quarantined",
-			       t->name, p->op_timeout_ms);
+			       t->name, timeout_ms);
 			return bs_error_set(err, BS_ERR_TIMEOUT,
 					    "token '%s': %s timed out after %u ms", t->name, what,
-					    p->op_timeout_ms);
+					    timeout_ms);
 		}
 	}
 	pthread_mutex_unlock(&p->lock);

@@ -105,7 +105,17 @@ int p11_tok_get(struct bs_p11 *p11, P11KitUri *uri, const char *uri_text,
  * until p11_job_release. Returns 0 or BS_ERR_*; rv_out gets the final CK_RV. */
 int p11_run(struct p11_tok *t, p11_job_fn fn, void *arg, void (*arg_free)(void *),
 	    struct p11_job **job_out, const char *what, struct bs_error *err) BS_WUR;
+/* Same with an explicit deadline (0 = op_timeout_ms), e.g. for key generation. */
+int p11_run_timeout(struct p11_tok *t, p11_job_fn fn, void *arg, void (*arg_free)(void *),
+		    struct p11_job **job_out, const char *what, unsigned timeout_ms,
+		    struct bs_error *err) BS_WUR;
 void p11_job_release(struct bs_p11 *p11, struct p11_job *job);
+
+/* Wrap a token private key (handle h valid for generation gen) as a struct bs_key. Takes
+ * the reference to pub. */
+int p11_key_make(struct bs_p11 *p11, struct p11_tok *t, const char *label, const uint8_t *id,
+		 size_t id_len, CK_KEY_TYPE ktype, EVP_PKEY *pub, CK_OBJECT_HANDLE h,
+		 uint64_t gen, struct bs_key **out, struct bs_error *err) BS_WUR;
 
 /* CK_RV helpers. */
 const char *p11_rv_name(CK_RV rv);

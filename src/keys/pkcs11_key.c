@@ -72,6 +72,8 @@ CK_RV p11_get_attr(struct p11_worker *w, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE t
 	return CKR_OK;
 }
 
+static CK_RV check_logged_in(struct p11_worker *w);
+
 /* ---- object lookup job (certificate or private key) ---- */
 
 struct obj_arg {
@@ -105,6 +107,8 @@ static CK_RV obj_job(struct p11_worker *w, void *p)
 	a->value = NULL;
 	a->gen = w->sess_gen;
 	CK_RV rv = p11_find(w, a->cls, a->label, a->id, a->id_len, hs, P11_FIND_MAX, &a->n);
+	if (rv == CKR_OK && a->n == 0 && (rv = check_logged_in(w)) != CKR_OK)
+		return rv;
 	if (rv != CKR_OK || a->n != 1) {
 		if (rv == CKR_OK && a->n == 0 && a->cls == CKO_CERTIFICATE) {
 			CK_OBJECT_HANDLE k;
@@ -253,6 +257,20 @@ static void sign_arg_free(void *p)
 	free(p);
 }
 
+/* Private keys are invisible when the token logged us out (another application logged
+ * out, our last session was closed): report that as CKR_USER_NOT_LOGGED_IN (recovered). */
+static CK_RV check_logged_in(struct p11_worker *w)
+{
+	CK_SESSION_INFO si;
+	CK_RV rv = w->tok->p11->f->C_GetSessionInfo(w->sess, &si);
+	if (rv != CKR_OK)
+		return rv;
+	if (si.state != CKS_RO_USER_FUNCTIONS && si.state != CKS_RW_USER_FUNCTIONS &&
+	    w->tok->p11->pin != NULL)
+		return CKR_USER_NOT_LOGGED_IN;
+	return CKR_OK;
+}
+
 static CK_RV refind(struct p11_worker *w, struct sign_arg *a)
 {
 	size_t n = 0;
@@ -260,6 +278,8 @@ static CK_RV refind(struct p11_worker *w, struct sign_arg *a)
 	CK_RV rv = p11_find(w, CKO_PRIVATE_KEY, a->label, a->id, a->id_len, hs, P11_FIND_MAX,
 			    &n);
 	if (rv != CKR_OK)
+		return rv;
+	if (n == 0 && (rv = check_logged_in(w)) != CKR_OK)
 		return rv;
 	if (n != 1) {
 		a->not_found = true;
@@ -526,24 +546,43 @@ static int load_key(void *ctx, const char *uri, X509 *cert, struct bs_key **out,
 	rc = key_public(p11, uri, cert, &pub, err);
 	if (rc == 0)
 		rc = check_match(pub, a, name, &raw_len, err);
-	struct keyctx *k = NULL;
-	if (rc == 0 && (k = calloc(1, sizeof(*k))) == NULL)
-		rc = bs_error_set(err, BS_ERR_NOMEM, "out of memory");
-	if (rc != 0) {
+	if (rc == 0)
+		rc = p11_key_make(p11, t, a->label, a->id, a->id_len, a->ktype, pub, a->h, a->gen,
+				  out, err);
+	else
 		EVP_PKEY_free(pub);
-		p11_job_release(p11, j);
-		return rc;
+	p11_job_release(p11, j);
+	return rc;
+}
+
+int p11_key_make(struct bs_p11 *p11, struct p11_tok *t, const char *label, const uint8_t *id,
+		 size_t id_len, CK_KEY_TYPE ktype, EVP_PKEY *pub, CK_OBJECT_HANDLE h,
+		 uint64_t gen, struct bs_key **out, struct bs_error *err)
+{
+	*out = NULL;
+	struct keyctx *k = calloc(1, sizeof(*k));
+	if (k == NULL || strlen(label) >= sizeof(k->label) || id_len > sizeof(k->id)) {
+		free(k);
+		EVP_PKEY_free(pub);
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 	}
 	k->p11 = p11;
 	k->tok = t;
-	memcpy(k->label, a->label, sizeof(k->label));
-	memcpy(k->id, a->id, a->id_len);
-	k->id_len = a->id_len;
-	k->ktype = a->ktype;
-	k->raw_len = raw_len;
-	k->h = a->h;
-	k->h_gen = a->gen;
-	p11_job_release(p11, j);
+	memcpy(k->label, label, strlen(label) + 1);
+	if (id_len > 0)
+		memcpy(k->id, id, id_len);
+	k->id_len = id_len;
+	k->ktype = ktype;
+	if (ktype == CKK_EC)
+		k->raw_len = 2 * (((size_t)EVP_PKEY_get_bits(pub) + 7) / 8);
+	else
+		k->raw_len = (size_t)EVP_PKEY_get_size(pub);
+	k->h = h;
+	k->h_gen = gen;
+	char hex[2 * P11_ID_MAX + 1], name[300];
+	bs_hex(hex, k->id, k->id_len);
+	snprintf(name, sizeof(name), "%s/%s%s%s", t->name, k->label, id_len ? " id=" : "",
+		 id_len ? hex : "");
 	p11_ref(p11);
 	return bs_key_new(out, &g_p11_key_ops, k, pub, name, err);
 }

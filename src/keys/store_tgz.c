@@ -5,8 +5,8 @@
  * the bundle are refused (BS_ERR_PATH) when the bundle is opened, so a bad bundle fails
  * early and as a whole. If every entry sits under one top-level directory that is not
  * itself "crts" or "keys" (`tar czf x.tgz cst-tree/`), that directory is stripped so
- * "crts/..." resolves either way. Bounded by BS_STORE_BUNDLE_MAX (uncompressed total),
- * BS_STORE_ENTRIES_MAX and BS_STORE_FILE_MAX. */
+ * "crts/..." resolves either way (and "<dir>/crts/..." still does too). Bounded by
+ * BS_STORE_BUNDLE_MAX (uncompressed total), BS_STORE_ENTRIES_MAX and BS_STORE_FILE_MAX. */
 #include <archive.h>
 #include <archive_entry.h>
 #include <openssl/crypto.h>
@@ -33,6 +33,7 @@ struct bs_bundle {
 	struct entry *e;
 	size_t n;
 	size_t cap;
+	char *stripped; /* "<dir>/" removed from every name, or NULL */
 };
 
 int bs_store_norm_name(char **out, const char *name, struct bs_error *err)
@@ -147,6 +148,7 @@ void bs_bundle_free(struct bs_bundle *b)
 		bs_free_secret(b->e[i].data, b->e[i].len);
 	}
 	free(b->e);
+	free(b->stripped);
 	free(b);
 }
 
@@ -312,9 +314,12 @@ static int strip_single_top_dir(struct bs_bundle *b, struct bs_error *err)
 	for (size_t i = 1; i < b->n; i++)
 		if (strncmp(b->e[i].name, first, plen) != 0)
 			return 0;
-	char prefix[BS_STORE_NAME_MAX];
+	char *prefix = malloc(plen + 1);
+	if (prefix == NULL)
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 	memcpy(prefix, first, plen);
 	prefix[plen] = '\0';
+	b->stripped = prefix;
 	for (size_t i = 0; i < b->n; i++) {
 		struct entry *e = &b->e[i];
 		if (e->target != NULL) {
@@ -353,6 +358,13 @@ int bs_bundle_lookup(const struct bs_bundle *b, const char *name, const uint8_t 
 {
 	*data = NULL;
 	*len = 0;
+	/* A name that still carries the stripped top directory ("mytree/crts/x") is
+	 * accepted too, so CSFs written against the unpacked tree keep working. */
+	if (b->stripped != NULL && find(b, name) == NULL) {
+		size_t pl = strlen(b->stripped);
+		if (strncmp(name, b->stripped, pl) == 0 && name[pl] != '\0')
+			name += pl;
+	}
 	const char *cur = name;
 	for (int depth = 0; depth <= BS_STORE_LINK_DEPTH; depth++) {
 		const struct entry *e = find(b, cur);

@@ -54,6 +54,18 @@ grep -q "no keys for 'nokeys'" body.txt || srv_fail "404 body: $(cat body.txt)"
 srv_healthy
 srv_spool_empty
 srv_log_clean
+
+# SIGTERM during an upload: the in-flight request completes, then the server exits 0.
+cp imx-boot-sd.bin slow/imx-boot-sd.bin 2>/dev/null || { mkdir -p slow; cp imx-boot-sd.bin slow/; }
+head -c 400000 /dev/urandom >> slow/imx-boot-sd.bin
+curl --silent --fail --limit-rate 200K -X POST -F machine=imx8mp -F soctype=mx8m \
+	-F cstversion=3.3.2 -F "csf=@flash.csf;type=text/plain" \
+	-F "artifact=@slow/imx-boot-sd.bin" --output slow.bin "$URL/sign/imx" &
+cpid=$!
+sleep 0.7
 srv_stop
+wait "$cpid" || srv_fail "in-flight request failed during shutdown"
+verify_blob "$T/client/slow.bin" "$T/client/slow/imx-boot-sd.bin" "$T/vslow"
+grep -q "shutting down" "$SRV_LOG" || srv_fail "no shutdown log line"
 srv_spool_empty
 echo "test_server_imx: ok"

@@ -3,7 +3,8 @@
 # with the openssl CLI; tables and fuse files must be byte-identical (cmp), the printed
 # fuse words must match srktool's, and every error must leave no output behind.
 set -euo pipefail
-: "${BS_BIN:?BS_BIN not set}"
+: "${BS_BIN:?BS_BIN not set}" "${BS_FIXTURES:?BS_FIXTURES not set}"
+BS_FIXTURES=$(cd "$BS_FIXTURES" && pwd)
 command -v srktool >/dev/null || { echo "srktool not installed (imx-code-signing-tool)"; exit 1; }
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
@@ -78,6 +79,24 @@ side_by_side "non-CA" sha256 1 n1.pem,n2.der,%n1.der
 side_by_side "sha1" sha1 1 r2a.pem,%p256.pem
 side_by_side "sha1 format 0" sha1 0 %r4.pem,p384.pem
 side_by_side "digest upper case" SHA256 1 p256.pem
+
+# The CST reference vectors (tests/fixtures/hab4-vectors, made with CST 4.0.1).
+V=$BS_FIXTURES/hab4-vectors/rsa/crts
+"$BS_BIN" srk -h 4 -t v_t.bin -e v_f.bin -d sha256 \
+	-c "$V/SRK1_crt.pem,$V/SRK2_crt.pem,$V/SRK3_crt.pem,$V/SRK4_crt.pem" > v.out || true
+if cmp -s v_t.bin "$V/SRK_table.bin" && cmp -s v_f.bin "$V/SRK_fuse.bin" &&
+	grep -q '^SRKH\[0\] = 0x2D6C461E$' v.out; then
+	pass "CST vector: 4 RSA SRKs"
+else
+	bad "CST vector: 4 RSA SRKs"
+fi
+"$BS_BIN" srk -h 4 -t v_t.bin -e v_f.bin -d sha256 -f 0 \
+	-c "%$V/SRK1_crt.pem,$V/SRK2_crt.pem,%$V/SRK3_crt.pem" >/dev/null || true
+if cmp -s v_t.bin "$V/tblh.bin" && cmp -s v_f.bin "$V/fuseh.bin"; then
+	pass "CST vector: hash-only entries, format 0"
+else
+	bad "CST vector: hash-only entries, format 0"
+fi
 
 # Long option spellings, srktool's order, relative output names in the cwd.
 rm -f l_t.bin l_f.bin

@@ -7,6 +7,7 @@
  *   removed=1        device removed: real sessions closed at the epoch change, then every
  *                    call fails (CKR_DEVICE_REMOVED / CKR_TOKEN_NOT_PRESENT) until 0
  *   sleep_sign_ms=N  C_Sign sleeps N ms first (a slow or stuck token)
+ *   reset_counts=1   at the epoch change, zero the counters
  * Counters go to $P11SHIM_COUNT (rewritten after each counted call), one line:
  *   login=L open=O close=C close_all=A sign=S sessinfo=I */
 #include <dlfcn.h>
@@ -50,7 +51,7 @@ static void read_ctl(void)
 	FILE *f = fopen(path, "r");
 	if (f == NULL)
 		return;
-	long epoch = 0, fail = 0, removed = 0, sleep_ms = 0, close_all = 0;
+	long epoch = 0, fail = 0, removed = 0, sleep_ms = 0, close_all = 0, reset = 0;
 	char line[128];
 	while (fgets(line, sizeof(line), f) != NULL) {
 		long v;
@@ -64,12 +65,16 @@ static void read_ctl(void)
 			sleep_ms = v;
 		else if (sscanf(line, "close_all=%ld", &v) == 1)
 			close_all = v;
+		else if (sscanf(line, "reset_counts=%ld", &v) == 1)
+			reset = v;
 	}
 	fclose(f);
 	g_sleep_sign_ms = sleep_ms;
 	if (epoch != g_epoch) {
 		g_epoch = epoch;
 		g_fail_session = fail;
+		if (reset)
+			g_login = g_open = g_close = g_close_all = g_sign = g_sessinfo = 0;
 		if ((close_all || (removed && !g_removed)) && g_real != NULL)
 			close_everything();
 	}

@@ -631,9 +631,9 @@ static void test_csf_parse__grammar_errors(void **state)
 static void test_csf_parse__unknown_names(void **state)
 {
 	(void)state;
-	bad_msg(PRE "[Write Data]\nWidth = 4\n", BS_ERR_SYNTAX, "9:2", "unknown section [WRITEDATA]");
+	bad_msg(PRE "[Write Data]\nWidth = 4\n", BS_ERR_SYNTAX, "9:2", "unknown section [Write Data]");
 	bad_msg("[Header]\nVersion = 4.1\nColour = blue\n", BS_ERR_SYNTAX, "3:1",
-		"unknown argument 'COLOUR'");
+		"unknown argument 'Colour'");
 	/* a known argument in the wrong section lists what the section accepts */
 	bad_msg(PRE "[Install Key]\nBlocks = 0 0 4 \"f\"\n", BS_ERR_SYNTAX, "10:1",
 		"expected Hash Algorithm, Certificate Format, File, Source Index, Verification Index, Target Index");
@@ -791,6 +791,8 @@ static void test_csf_parse__srk_rules(void **state)
 		BS_ERR_SEMANTIC, "4:8", "PKCS#11");
 	bad_msg("[Header]\nVersion = 4.1\n[Install SRK]\nSource Index = 0\n", BS_ERR_SEMANTIC,
 		"3:1", "missing 'File'");
+	bad_msg("[Header]\nVersion = 4.1\n[Install SRK]\nFile = \"s\"\n", BS_ERR_SEMANTIC, "3:1",
+		"missing 'Source Index'");
 	bad_msg("[Header]\nVersion = 4.1\n[Install SRK]\nFile = \"\"\nSource Index = 0\n",
 		BS_ERR_SEMANTIC, "4:8", "empty name");
 	bad_msg("[Header]\nVersion = 4.1\n[Install SRK]\nFile = \" s.bin\"\nSource Index = 0\n",
@@ -1015,6 +1017,42 @@ static void test_csf_parse__limits(void **state)
 	free(b);
 }
 
+static void test_csf_parse__bom_ignored(void **state)
+{
+	(void)state;
+	struct bs_csf *csf = ok("\xEF\xBB\xBF" PRE);
+	assert_int_equal(csf->ncmds, 4);
+	assert_true(has_warning(csf, 1, "byte order mark"));
+	bs_csf_free(csf);
+	/* a BOM elsewhere is an ordinary bad byte */
+	bad_msg(PRE "\xEF\xBB\xBF[NOP]\n", BS_ERR_SYNTAX, "9:1", "0xEF");
+}
+
+static void test_csf_parse__engine_block_limit(void **state)
+{
+	(void)state;
+	/* DCP hashes at most 6 blocks: warning by default, error when strict */
+	char text[2048];
+	int n = snprintf(text, sizeof(text), "%s", PRE_KEY "[Authenticate Data]\n"
+						 "Verification Index = 2\nEngine = DCP\nBlocks = ");
+	for (int i = 0; i < 7; i++)
+		n += snprintf(text + n, sizeof(text) - (size_t)n, "%s%d 0 64 \"f\"", i ? ", " : "",
+			      i * 64);
+	snprintf(text + n, sizeof(text) - (size_t)n, "\n");
+	struct bs_csf *csf = ok(text);
+	assert_int_equal(csf->cmds[5].nblocks, 7);
+	assert_true(has_warning(csf, 16, "at most 6"));
+	bs_csf_free(csf);
+	bad_mode(text, true, BS_ERR_LIMIT, "16:1");
+}
+
+static void test_csf_parse__uid_needs_features(void **state)
+{
+	(void)state;
+	bad_msg(PRE "[Unlock]\nEngine = OCOTP\nUID = 1, 2, 3, 4, 5, 6, 7, 8\n", BS_ERR_SEMANTIC,
+		"11:1", "without 'Features'");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1060,6 +1098,9 @@ int main(void)
 		cmocka_unit_test(test_csf_parse__secret_key_rules),
 		cmocka_unit_test(test_csf_parse__install_key_hash_strict),
 		cmocka_unit_test(test_csf_parse__limits),
+		cmocka_unit_test(test_csf_parse__bom_ignored),
+		cmocka_unit_test(test_csf_parse__engine_block_limit),
+		cmocka_unit_test(test_csf_parse__uid_needs_features),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

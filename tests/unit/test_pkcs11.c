@@ -132,7 +132,7 @@ static unsigned long count(const char *key)
 
 static void reset_shim(void)
 {
-	ctl("");
+	ctl("reset_counts=1\n");
 	remove(g_count);
 }
 
@@ -413,6 +413,138 @@ static void test_pkcs11__bad_module_is_config_error(void **s)
 	assert_null(p);
 }
 
+/* ---- provisioning ---- */
+
+static EVP_PKEY *read_key(const char *name)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/%s.key", g_dir, name);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
+	fclose(f);
+	assert_non_null(k);
+	return k;
+}
+
+static X509 *read_cert(const char *name)
+{
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/%s.crt", g_dir, name);
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	assert_non_null(x);
+	return x;
+}
+
+static const struct bs_p11_object_info *find_info(const struct bs_p11_object_info *o,
+						  size_t n, const char *label, const char *type)
+{
+	for (size_t i = 0; i < n; i++)
+		if (strcmp(o[i].label, label) == 0 && strcmp(o[i].type, type) == 0)
+			return &o[i];
+	return NULL;
+}
+
+static void test_pkcs11__import_list_sign_roundtrip(void **s)
+{
+	(void)s;
+	struct bs_p11 *p = open_p11(SOFTHSM, PIN, 2, 10000);
+	struct bs_error e = {0};
+	const uint8_t id[] = {0x42, 0x01};
+	const char *tok = "pkcs11:token=YubiHSM";
+	struct {
+		const char *file, *label;
+		const char *kt;
+		unsigned bits;
+	} cases[] = {{"rsa2048", "imp-rsa", "RSA", 2048}, {"p256", "imp-ec", "EC", 256}};
+	for (size_t c = 0; c < 2; c++) {
+		EVP_PKEY *k = read_key(cases[c].file);
+		X509 *x = read_cert(cases[c].file);
+		uint8_t myid[2] = {id[0], (uint8_t)(id[1] + c)};
+		int rc = bs_p11_import(p, tok, k, x, cases[c].label, myid, 2, &e);
+		if (rc != 0)
+			fprintf(stderr, "import: %s\n", e.msg);
+		assert_int_equal(rc, 0);
+		/* a second import under the same label is refused, nothing overwritten */
+		assert_int_equal(bs_p11_import(p, tok, k, x, cases[c].label, myid, 2, &e),
+				 BS_ERR_INVALID);
+		EVP_PKEY_free(k);
+		X509_free(x);
+		X509 *cert = NULL;
+		struct bs_key *key = NULL;
+		load(p, cases[c].label, &cert, &key);
+		assert_int_equal(sign_verify(key, cert, BS_SIG_DEFAULT, &e), 0);
+		bs_key_free(key);
+		X509_free(cert);
+	}
+	struct bs_p11_object_info *objs = NULL;
+	size_t n = 0;
+	assert_int_equal(bs_p11_list(p, tok, &objs, &n, &e), 0);
+	for (size_t c = 0; c < 2; c++) {
+		const struct bs_p11_object_info *o = find_info(objs, n, cases[c].label, "private");
+		assert_non_null(o);
+		assert_string_equal(o->keytype, cases[c].kt);
+		assert_int_equal(o->bits, cases[c].bits);
+		assert_string_equal(o->usage, "sign");
+		assert_string_equal(o->id_hex, c == 0 ? "4201" : "4202");
+		assert_non_null(o = find_info(objs, n, cases[c].label, "public"));
+		assert_string_equal(o->usage, "verify");
+		assert_non_null(o = find_info(objs, n, cases[c].label, "cert"));
+		assert_int_equal(o->bits, cases[c].bits);
+	}
+	free(objs);
+	/* a key that does not match the certificate is refused before touching the token */
+	EVP_PKEY *k = read_key("rsa2048");
+	X509 *x = read_cert("rsa4096");
+	assert_int_equal(bs_p11_import(p, tok, k, x, "mismatch", NULL, 0, &e), BS_ERR_KEY);
+	EVP_PKEY_free(k);
+	X509_free(x);
+	bs_p11_close(p);
+}
+
+static void test_pkcs11__generate_signs_with_token_key(void **s)
+{
+	(void)s;
+	struct bs_p11 *p = open_p11(SOFTHSM, PIN, 2, 10000);
+	struct bs_error e = {0};
+	const char *tok = "pkcs11:token=YubiHSM";
+	const char *types[] = {"p256", "rsa2048"};
+	for (size_t i = 0; i < 2; i++) {
+		char label[32];
+		snprintf(label, sizeof(label), "gen-%s", types[i]);
+		uint8_t id = (uint8_t)(0x70 + i);
+		struct bs_key *key = NULL;
+		int rc = bs_p11_generate(p, tok, types[i], label, &id, 1, &key, &e);
+		if (rc != 0)
+			fprintf(stderr, "generate: %s\n", e.msg);
+		assert_int_equal(rc, 0);
+		uint8_t dg[32];
+		SHA256((const unsigned char *)"gen", 3, dg);
+		uint8_t *sig = NULL;
+		size_t sl = 0;
+		assert_int_equal(bs_key_sign_digest(key, NID_sha256, BS_SIG_DEFAULT, dg, 32, &sig,
+						    &sl, &e), 0);
+		EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(bs_key_public(key), NULL);
+		assert_int_equal(EVP_PKEY_verify_init(c), 1);
+		assert_int_equal(EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()), 1);
+		assert_int_equal(EVP_PKEY_verify(c, sig, sl, dg, 32), 1);
+		EVP_PKEY_CTX_free(c);
+		free(sig);
+		bs_key_free(key);
+		assert_int_equal(bs_p11_generate(p, tok, types[i], label, &id, 1, &key, &e),
+				 BS_ERR_INVALID);
+		assert_null(key);
+	}
+	struct bs_key *key = NULL;
+	assert_int_equal(bs_p11_generate(p, tok, "dsa1024", "x", NULL, 0, &key, &e),
+			 BS_ERR_INVALID);
+	assert_null(key);
+	bs_p11_close(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -429,6 +561,8 @@ int main(void)
 		cmocka_unit_test(test_pkcs11__key_certificate_mismatch),
 		cmocka_unit_test(test_pkcs11__token_absent),
 		cmocka_unit_test(test_pkcs11__bad_module_is_config_error),
+		cmocka_unit_test(test_pkcs11__import_list_sign_roundtrip),
+		cmocka_unit_test(test_pkcs11__generate_signs_with_token_key),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -656,6 +656,8 @@ static void test_store__tgz_layouts_and_links(void **state)
 		load_pair(s, "./crts/IMG1_crt.pem", 0);
 		load_pair(s, "crts/alias_crt.pem", 0); /* symlinks, cert and key */
 		load_pair(s, "crts/hard_crt.pem", 0);  /* hardlinks, cert and key */
+		if (strcmp(prefixes[i], "imx-cst-keys/") == 0)
+			load_pair(s, "imx-cst-keys/crts/CSF1_crt.pem", 0);
 		assert_true(bs_store_exists(s, "crts/alias_crt.pem"));
 		expect_read(s, "crts/missing", BS_ERR_NOT_FOUND, NULL);
 		expect_read(s, "../crts/CSF1_crt.pem", BS_ERR_PATH, NULL);

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# bootsign serve, backend=pkcs11 as digsigserver's HSM mode: the CSF names token objects
+# with the placeholder pin-value=password, the server logs in with its own PIN
+# (YUBIHSM_PASSWORD) on a SoftHSM2 token whose keys were imported with pkcs11-tool. The
+# result verifies; client PINs and module choices are refused; the PIN is never logged.
+set -euo pipefail
+. "$BS_SRCDIR/tests/e2e/lib/server_common.sh"
+srv_setup
+MOD=/usr/lib/softhsm/libsofthsm2.so
+[ -e "$MOD" ] || { echo "softhsm2 not installed: skipped"; exit 0; }
+mkdir -p "$T/hsm/tokens"
+printf 'directories.tokendir = %s/hsm/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
+	"$T" > "$T/hsm/softhsm2.conf"
+export SOFTHSM2_CONF=$T/hsm/softhsm2.conf
+softhsm2-util --init-token --free --label YubiHSM --so-pin 12345678 --pin "$TEST_PIN" >/dev/null
+p11() { pkcs11-tool --module "$MOD" --token-label YubiHSM --login --pin "$TEST_PIN" "$@" >/dev/null 2>&1; }
+id=1
+for k in CSF1 IMG1; do
+	openssl pkey -in "$FIX/keys/${k}_key.pem" -outform DER -out "$T/$k.key.der"
+	openssl x509 -in "$FIX/crts/${k}_crt.pem" -outform DER -out "$T/$k.crt.der"
+	openssl pkey -in "$FIX/keys/${k}_key.pem" -pubout -outform DER -out "$T/$k.pub.der"
+	p11 --write-object "$T/$k.key.der" --type privkey --id "0$id" --label "$k" --usage-sign
+	p11 --write-object "$T/$k.pub.der" --type pubkey --id "0$id" --label "$k"
+	p11 --write-object "$T/$k.crt.der" --type cert --id "0$id" --label "$k"
+	id=$((id + 1))
+done
+echo "pkcs11_module = $MOD" >> "$T/server.conf"
+srv_start
+
+cd "$T/client"
+sed -e 's#"crts/CSF1_crt.pem"#"pkcs11:token=YubiHSM;object=CSF1;type=cert;pin-value=password"#' \
+    -e 's#"crts/IMG1_crt.pem"#"pkcs11:token=YubiHSM;object=IMG1;type=cert;pin-value=password"#' \
+	flash.csf > hsm.csf
+grep -q pkcs11: hsm.csf || srv_fail "test CSF not rewritten"
+code=$(curl --silent -o csf.bin -w '%{http_code}' -X POST -F machine=imx8mp -F soctype=mx8m \
+	-F cstversion=3.3.2 -F backend=pkcs11 -F "csf=@hsm.csf;type=text/plain" \
+	-F "artifact=@imx-boot-sd.bin" "$URL/sign/imx")
+[ "$code" = 200 ] || srv_fail "pkcs11 signing: $code $(head -c 300 csf.bin)"
+verify_blob "$T/client/csf.bin" "$T/client/imx-boot-sd.bin" "$T/v1"
+grep -q 'keys=.*CSF1' "$SRV_LOG" || srv_fail "token key ids not logged"
+
+# Client-chosen PINs, PIN sources and modules are refused (400, policy).
+for bad in "pin-value=$TEST_PIN" "pin-source=/etc/passwd" "module-path=/tmp/evil.so"; do
+	sed "s#type=cert;pin-value=password#type=cert;$bad#" hsm.csf > bad.csf
+	code=$(curl --silent -o body.txt -w '%{http_code}' -X POST -F machine=imx8mp \
+		-F soctype=mx8m -F cstversion=3.3.2 -F backend=pkcs11 \
+		-F "csf=@bad.csf;type=text/plain" -F "artifact=@imx-boot-sd.bin" "$URL/sign/imx")
+	[ "$code" = 400 ] || srv_fail "URI with $bad: $code"
+	grep -q 'hsm.csf\|bad.csf' body.txt || srv_fail "policy message lacks the CSF position: $(cat body.txt)"
+done
+# A token object that does not exist.
+sed 's#object=IMG1#object=NOPE#' hsm.csf > nope.csf
+code=$(curl --silent -o body.txt -w '%{http_code}' -X POST -F machine=imx8mp -F soctype=mx8m \
+	-F cstversion=3.3.2 -F backend=pkcs11 -F "csf=@nope.csf;type=text/plain" \
+	-F "artifact=@imx-boot-sd.bin" "$URL/sign/imx")
+case "$code" in 400|404) ;; *) srv_fail "missing token object: $code $(cat body.txt)";; esac
+
+srv_healthy
+srv_spool_empty
+srv_log_clean
+srv_stop
+echo "test_server_pkcs11: ok"

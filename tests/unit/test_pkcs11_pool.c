@@ -1,0 +1,308 @@
+/* Session pool tests: fault recovery, timeouts and concurrency, driven through the
+ * fault-injecting shim module (tests/shim/p11shim.c, env BS_P11SHIM) in front of a private
+ * SoftHSM2 token created here. Every signature is verified with OpenSSL. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "core/error.h"
+#include "core/util.h"
+#include "keys/pkcs11.h"
+#include "testutil.h"
+
+#define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
+#define PIN "0001password"
+#define URI "pkcs11:token=YubiHSM;object=p256;type=cert;pin-value=password"
+
+static char *g_dir;
+static char g_ctl[1024], g_count[1024];
+
+static int run(const char *const *argv)
+{
+	return bs_run(argv, "/dev/null");
+}
+
+static int group_setup(void **state)
+{
+	(void)state;
+	if ((g_dir = bs_tmpdir()) == NULL)
+		return -1;
+	char conf[1024], path[1024], tok[1024], key[1024], crt[1024];
+	snprintf(conf, sizeof(conf), "directories.tokendir = %s/tokens\nobjectstore.backend = "
+		 "file\nlog.level = ERROR\n", g_dir);
+	snprintf(path, sizeof(path), "%s/softhsm2.conf", g_dir);
+	snprintf(tok, sizeof(tok), "%s/tokens", g_dir);
+	snprintf(key, sizeof(key), "%s/p256.key", g_dir);
+	snprintf(crt, sizeof(crt), "%s/p256.crt", g_dir);
+	struct bs_error e;
+	if (bs_write_file(path, conf, strlen(conf), 0600, false, &e) != 0)
+		return -1;
+	setenv("SOFTHSM2_CONF", path, 1);
+	const char *mk[] = {"mkdir", tok, NULL};
+	const char *init[] = {"softhsm2-util", "--init-token", "--free", "--label", "YubiHSM",
+			      "--pin", PIN, "--so-pin", "12345678", NULL};
+	const char *gen[] = {"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
+			     "ec_paramgen_curve:P-256", "-out", key, NULL};
+	const char *req[] = {"openssl", "req", "-x509", "-new", "-key", key, "-subj", "/CN=p",
+			     "-days", "2", "-out", crt, NULL};
+	const char *wk[] = {"pkcs11-tool", "--module", SOFTHSM, "--login", "--pin", PIN,
+			    "--write-object", key, "--type", "privkey", "--label", "p256", NULL};
+	const char *wc[] = {"pkcs11-tool", "--module", SOFTHSM, "--login", "--pin", PIN,
+			    "--write-object", crt, "--type", "cert", "--label", "p256", NULL};
+	if (run(mk) || run(init) || run(gen) || run(req) || run(wk) || run(wc))
+		return -1;
+	snprintf(g_ctl, sizeof(g_ctl), "%s/shim.ctl", g_dir);
+	snprintf(g_count, sizeof(g_count), "%s/shim.count", g_dir);
+	setenv("P11SHIM_CTL", g_ctl, 1);
+	setenv("P11SHIM_COUNT", g_count, 1);
+	return 0;
+}
+
+static int group_teardown(void **state)
+{
+	(void)state;
+	bs_tmpdir_remove(g_dir);
+	free(g_dir);
+	return 0;
+}
+
+static void ctl(const char *text)
+{
+	static int epoch = 1;
+	FILE *f = fopen(g_ctl, "w");
+	assert_non_null(f);
+	fprintf(f, "epoch=%d\n%s", epoch++, text);
+	fclose(f);
+}
+
+static unsigned long count(const char *key)
+{
+	FILE *f = fopen(g_count, "r");
+	if (f == NULL)
+		return 0;
+	char line[512] = "";
+	if (fgets(line, 256, f) == NULL)
+		line[0] = '\0';
+	fclose(f);
+	char pat[32];
+	snprintf(pat, sizeof(pat), " %s=", key);
+	memmove(line + 1, line, strlen(line) + 1);
+	line[0] = ' ';
+	const char *p = strstr(line, pat);
+	return p ? strtoul(p + strlen(pat), NULL, 10) : 0;
+}
+
+struct fix {
+	struct bs_p11 *p11;
+	X509 *cert;
+	struct bs_key *key;
+};
+
+static void fix_open(struct fix *f, size_t pool, unsigned timeout_ms)
+{
+	ctl("reset_counts=1\n");
+	remove(g_count);
+	const char *shim = getenv("BS_P11SHIM");
+	assert_non_null(shim);
+	struct bs_p11_opts o = {.module = shim, .pin = PIN, .pool_size = pool,
+				.op_timeout_ms = timeout_ms};
+	struct bs_error e = {0};
+	assert_int_equal(bs_p11_open(&f->p11, &o, &e), 0);
+	assert_int_equal(bs_p11_uri_loader.load_cert(f->p11, URI, &f->cert, &e), 0);
+	int rc = bs_p11_uri_loader.load_key(f->p11, URI, f->cert, &f->key, &e);
+	if (rc != 0)
+		fprintf(stderr, "load_key: %s\n", e.msg);
+	assert_int_equal(rc, 0);
+}
+
+static void fix_close(struct fix *f)
+{
+	bs_key_free(f->key);
+	X509_free(f->cert);
+	bs_p11_close(f->p11);
+}
+
+static int sign(struct fix *f, struct bs_error *e)
+{
+	uint8_t dg[32];
+	SHA256((const unsigned char *)"payload", 7, dg);
+	uint8_t *sig = NULL;
+	size_t sl = 0;
+	int rc = bs_key_sign_digest(f->key, NID_sha256, BS_SIG_DEFAULT, dg, sizeof(dg), &sig,
+				    &sl, e);
+	if (rc != 0) {
+		assert_null(sig);
+		return rc;
+	}
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(X509_get0_pubkey(f->cert), NULL);
+	int ok = c != NULL && EVP_PKEY_verify_init(c) == 1 &&
+		 EVP_PKEY_verify(c, sig, sl, dg, sizeof(dg)) == 1;
+	EVP_PKEY_CTX_free(c);
+	free(sig);
+	return ok ? 0 : -1000;
+}
+
+static void test_pkcs11_pool__session_invalidated_recovers_once(void **s)
+{
+	(void)s;
+	struct fix f;
+	struct bs_error e = {0};
+	fix_open(&f, 2, 5000);
+	assert_int_equal(sign(&f, &e), 0);
+	assert_int_equal(count("login"), 1);
+	ctl("fail_session=1\n");
+	assert_int_equal(sign(&f, &e), 0);     /* re-open, re-login, retried once */
+	assert_int_equal(count("login"), 2);
+	assert_int_equal(sign(&f, &e), 0);
+	assert_int_equal(count("login"), 2);
+	fix_close(&f);
+}
+
+static void test_pkcs11_pool__persistent_invalid_session_fails_then_recovers(void **s)
+{
+	(void)s;
+	struct fix f;
+	struct bs_error e = {0};
+	fix_open(&f, 2, 5000);
+	ctl("fail_session=1000\n");
+	assert_int_equal(sign(&f, &e), BS_ERR_TOKEN); /* retried once only */
+	assert_non_null(strstr(e.msg, "CKR_SESSION_HANDLE_INVALID"));
+	assert_true(count("login") <= 2);
+	ctl("");
+	assert_int_equal(sign(&f, &e), 0);
+	fix_close(&f);
+}
+
+static void test_pkcs11_pool__sessions_reclaimed_by_token(void **s)
+{
+	(void)s;
+	struct fix f;
+	struct bs_error e = {0};
+	fix_open(&f, 2, 5000);
+	assert_int_equal(sign(&f, &e), 0);
+	ctl("close_all=1\n"); /* the token really drops every session (idle reclaim) */
+	assert_int_equal(sign(&f, &e), 0);
+	assert_int_equal(count("login"), 2);
+	fix_close(&f);
+}
+
+static void test_pkcs11_pool__device_removed_then_restored(void **s)
+{
+	(void)s;
+	struct fix f;
+	struct bs_error e = {0};
+	fix_open(&f, 2, 5000);
+	assert_int_equal(sign(&f, &e), 0);
+	ctl("removed=1\n");
+	assert_int_equal(sign(&f, &e), BS_ERR_TOKEN);
+	assert_non_null(strstr(e.msg, "not present"));
+	assert_int_equal(sign(&f, &e), BS_ERR_TOKEN);
+	ctl("removed=0\n");
+	assert_int_equal(sign(&f, &e), 0);
+	assert_int_equal(sign(&f, &e), 0);
+	fix_close(&f);
+}
+
+static void test_pkcs11_pool__slow_token_times_out_and_recovers(void **s)
+{
+	(void)s;
+	struct fix f;
+	struct bs_error e = {0};
+	fix_open(&f, 1, 300);
+	assert_int_equal(sign(&f, &e), 0);
+	ctl("sleep_sign_ms=1500\n");
+	uint64_t t0 = bs_now_ms();
+	assert_int_equal(sign(&f, &e), BS_ERR_TIMEOUT);
+	uint64_t dt = bs_now_ms() - t0;
+	assert_true(dt >= 290 && dt < 1000);
+	ctl("");
+	/* The only session is quarantined while its call is stuck: callers are told busy,
+	 * they do not hang. */
+	t0 = bs_now_ms();
+	assert_int_equal(sign(&f, &e), BS_ERR_BUSY);
+	assert_true(bs_now_ms() - t0 < 1000);
+	/* Once the stuck call returns, a fresh session serves requests again. */
+	int rc = BS_ERR_BUSY;
+	for (int i = 0; i < 20 && rc != 0; i++)
+		rc = sign(&f, &e);
+	assert_int_equal(rc, 0);
+	assert_int_equal(sign(&f, &e), 0);
+	fix_close(&f);
+}
+
+static void test_pkcs11_pool__close_waits_for_stuck_call(void **s)
+{
+	(void)s;
+	struct fix f;
+	struct bs_error e = {0};
+	fix_open(&f, 2, 200);
+	ctl("sleep_sign_ms=600\n");
+	assert_int_equal(sign(&f, &e), BS_ERR_TIMEOUT);
+	uint64_t t0 = bs_now_ms();
+	fix_close(&f); /* joins the stuck worker; must not hang or crash */
+	assert_true(bs_now_ms() - t0 < 3000);
+	ctl("");
+}
+
+struct worker_arg {
+	struct fix *f;
+	int failures;
+};
+
+static void *signer(void *p)
+{
+	struct worker_arg *a = p;
+	for (int i = 0; i < 20; i++) {
+		struct bs_error e = {0};
+		if (sign(a->f, &e) != 0) {
+			fprintf(stderr, "sign: %s\n", e.msg);
+			a->failures++;
+		}
+	}
+	return NULL;
+}
+
+static void test_pkcs11_pool__sixteen_threads_share_four_sessions(void **s)
+{
+	(void)s;
+	struct fix f;
+	fix_open(&f, 4, 30000);
+	pthread_t th[16];
+	struct worker_arg args[16];
+	for (int i = 0; i < 16; i++) {
+		args[i] = (struct worker_arg){&f, 0};
+		assert_int_equal(pthread_create(&th[i], NULL, signer, &args[i]), 0);
+	}
+	int failures = 0;
+	for (int i = 0; i < 16; i++) {
+		pthread_join(th[i], NULL);
+		failures += args[i].failures;
+	}
+	assert_int_equal(failures, 0);
+	assert_int_equal(count("sign"), 16 * 20);
+	assert_int_equal(count("login"), 1);
+	assert_true(count("open") <= 4);
+	fix_close(&f);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_pkcs11_pool__session_invalidated_recovers_once),
+		cmocka_unit_test(test_pkcs11_pool__persistent_invalid_session_fails_then_recovers),
+		cmocka_unit_test(test_pkcs11_pool__sessions_reclaimed_by_token),
+		cmocka_unit_test(test_pkcs11_pool__device_removed_then_restored),
+		cmocka_unit_test(test_pkcs11_pool__slow_token_times_out_and_recovers),
+		cmocka_unit_test(test_pkcs11_pool__close_waits_for_stuck_call),
+		cmocka_unit_test(test_pkcs11_pool__sixteen_threads_share_four_sessions),
+	};
+	return cmocka_run_group_tests(tests, group_setup, group_teardown);
+}
