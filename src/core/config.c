@@ -21,7 +21,7 @@ int bs_config_init(struct bs_config *cfg, struct bs_error *err)
 	cfg->port = BS_CONFIG_DEFAULT_PORT;
 	cfg->max_request = BS_CONFIG_DEFAULT_MAX_REQUEST;
 	cfg->connection_limit = 64;
-	cfg->connection_timeout = 600;
+	cfg->connection_timeout = 120;
 	cfg->log_level = BS_LOG_INFO;
 	cfg->p11_pool_size = 4;
 	cfg->p11_timeout_ms = 30000;

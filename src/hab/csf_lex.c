@@ -287,11 +287,19 @@ int bs_csf_lex_next(struct csf_lexer *lx, struct csf_token *tok)
 			int rc = skip_continuation(lx);
 			if (rc != 0)
 				return rc;
+			minus = false; /* a sign does not carry over to the next line */
 			continue;
 		}
 		break;
 	}
 	char c = *lx->p;
+	if (minus && !is_alpha((unsigned char)c) && !is_digit((unsigned char)c)) {
+		/* a '-' that neither joins words nor signs a number: CST drops it */
+		if (lx->ctx->strict)
+			return bs_csf_fail(lx->ctx, BS_ERR_SYNTAX, lx->line, minus_col,
+					   "stray '-'; expected '-' only between words of a name");
+		bs_csf_warn(lx->ctx, lx->line, minus_col, "stray '-' ignored, as CST does");
+	}
 	tok->line = lx->line;
 	tok->col = col_of(lx, lx->p);
 	tok->text = lx->p;

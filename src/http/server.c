@@ -24,7 +24,9 @@
 #include "keys/pkcs11.h"
 #include "sign/signer.h"
 
-#define PP_BUFFER 16384
+#define PP_BUFFER 32768
+/* Per-connection read buffer: larger reads mean fewer wakeups per uploaded MiB. */
+#define CONN_MEMORY (128u * 1024)
 #define REQID_LEN 16
 
 struct bs_server {
@@ -414,6 +416,7 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 	struct MHD_OptionItem opts[] = {
 		{MHD_OPTION_SOCK_ADDR, 0, ai->ai_addr},
 		{MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit, NULL},
+		{MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY, NULL},
 		{MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout, NULL},
 		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
 		{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},

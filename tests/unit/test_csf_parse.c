@@ -1017,6 +1017,20 @@ static void test_csf_parse__limits(void **state)
 	free(b);
 }
 
+static void test_csf_parse__stray_minus(void **state)
+{
+	(void)state;
+	const char *text = PRE "[NOP] -\n";
+	struct bs_csf *csf = ok(text);
+	assert_true(has_warning(csf, 9, "stray '-'"));
+	bs_csf_free(csf);
+	bad_mode(text, true, BS_ERR_SYNTAX, "9:7");
+	/* between words it is a separator, also in strict mode */
+	csf = ok_strict(PRE "[Unlock]\nEngine = OCOTP\nFeatures = SRK-REVOKE\n");
+	assert_int_equal(csf->cmds[4].features, HAB_OCOTP_SRK_REVOKE);
+	bs_csf_free(csf);
+}
+
 static void test_csf_parse__bom_ignored(void **state)
 {
 	(void)state;
@@ -1098,6 +1112,7 @@ int main(void)
 		cmocka_unit_test(test_csf_parse__secret_key_rules),
 		cmocka_unit_test(test_csf_parse__install_key_hash_strict),
 		cmocka_unit_test(test_csf_parse__limits),
+		cmocka_unit_test(test_csf_parse__stray_minus),
 		cmocka_unit_test(test_csf_parse__bom_ignored),
 		cmocka_unit_test(test_csf_parse__engine_block_limit),
 		cmocka_unit_test(test_csf_parse__uid_needs_features),
