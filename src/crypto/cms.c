@@ -121,8 +121,9 @@ static int der_cert(struct bs_buf *out, X509 *cert)
 	return append_der(out, d, n);
 }
 
-/* RSASSA-PSS-params for md with MGF1(md) and salt = digest length. SHA-1 is every
- * field's DEFAULT, so DER leaves the SEQUENCE empty. */
+/* RSASSA-PSS-params for md with MGF1(md) and salt = digest length, hash AlgorithmIdentifiers
+ * with NULL parameters (RFC 4055; what OpenSSL emits). SHA-1 is every field's DEFAULT, so
+ * DER leaves the SEQUENCE empty. */
 static int der_pss_algid(struct bs_buf *out, int md_nid)
 {
 	struct bs_buf params, in, tmp, mgf;
@@ -133,13 +134,13 @@ static int der_pss_algid(struct bs_buf *out, int md_nid)
 	const EVP_MD *md = EVP_get_digestbynid(md_nid);
 	int rc = md ? 0 : BS_ERR_UNSUPPORTED;
 	if (rc == 0 && md_nid != NID_sha1) {
-		rc = der_algid(&tmp, md_nid, false);
+		rc = der_algid(&tmp, md_nid, true);
 		if (rc == 0)
 			rc = der_wrap(&params, TAG_CTX0, &tmp);
 		if (rc == 0)
 			rc = der_oid(&mgf, NID_mgf1);
 		if (rc == 0)
-			rc = der_algid(&mgf, md_nid, false);
+			rc = der_algid(&mgf, md_nid, true);
 		if (rc == 0)
 			rc = der_wrap(&tmp, TAG_SEQ, &mgf);
 		if (rc == 0)

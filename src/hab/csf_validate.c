@@ -538,7 +538,7 @@ static int do_auth_data(struct csf_ctx *ctx, struct csf_state *st, const struct 
 				   idx);
 	const struct csf_arg *ah = s->arg[CSF_ARG_HASH];
 	if (ah != NULL) {
-		uint8_t h;
+		uint8_t h = 0;
 		if ((rc = hash_arg(ctx, ah, &h)) != 0)
 			return rc;
 		if (h != st->hash)

@@ -256,6 +256,11 @@ static int auth_data_cms(struct bs_hab_vctx *v, const struct bs_hab_cmd *c, uint
 	if (rc != 0)
 		return rc;
 	engine_limit_note(v, c, what);
+	if (total > BS_HAB_HASH_TOTAL_MAX - v->hashed)
+		return bs_error_set(err, BS_ERR_LIMIT,
+				    "%s: blocks total 0x%" PRIx64 " bytes; more than 4 GiB signed "
+				    "in all", what, total);
+	v->hashed += total;
 	uint8_t *blob = NULL;
 	size_t blen;
 	int md_nid;

@@ -16,6 +16,9 @@
 
 #define BS_HAB_AUTH_RANGES_MAX 1024
 #define BS_HAB_SECRET_SLOTS 6
+/* Bytes hashed over all Authenticate Data commands: HAB addresses are 32-bit, so more
+ * than 4 GiB can only come from blocks repeated to make verification slow. */
+#define BS_HAB_HASH_TOTAL_MAX (1ull << 32)
 
 struct bs_hab_slot {
 	bool used;
@@ -43,6 +46,7 @@ struct bs_hab_vctx {
 	bool secret[BS_HAB_SECRET_SLOTS];
 	struct bs_hab_range auth[BS_HAB_AUTH_RANGES_MAX];
 	size_t nauth;
+	uint64_t hashed; /* bytes hashed so far */
 };
 
 void bs_hab_vlog(struct bs_hab_vctx *v, const char *fmt, ...) BS_PRINTF(2, 3);

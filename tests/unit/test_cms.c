@@ -536,6 +536,57 @@ static void test_cms__signing_time_changes_bytes(void **state)
 	bs_key_free(key);
 }
 
+/* RSA-PSS AlgorithmIdentifier: the same bytes OpenSSL's own CMS signer writes. */
+static void test_cms__pss_algid_matches_openssl(void **state)
+{
+	(void)state;
+	char *dir = bs_tmpdir();
+	char out[4200];
+	snprintf(out, sizeof(out), "%s/pss.der", dir);
+	const char *keyp = strdup(bs_fixture(RSA_DIR "/keys/CSF1_key.pem"));
+	const char *crtp = strdup(bs_fixture(RSA_DIR "/crts/CSF1_crt.pem"));
+	const char *datp = strdup(bs_fixture(RSA_DIR "/csfcmds.bin"));
+	static const uint8_t pss_oid[] = {0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d,
+					  0x01, 0x01, 0x0a};
+	const int mds[] = {NID_sha256, NID_sha512};
+	for (size_t i = 0; i < BS_ARRAY_SIZE(mds); i++) {
+		const char *argv[] = {"openssl", "cms", "-sign", "-binary", "-in", datp,
+				      "-signer", crtp, "-inkey", keyp, "-outform", "DER", "-out",
+				      out, "-nocerts", "-keyopt", "rsa_padding_mode:pss", "-keyopt",
+				      "rsa_pss_saltlen:digest", "-md", OBJ_nid2sn(mds[i]), NULL};
+		assert_int_equal(bs_run(argv, NULL), 0);
+		uint8_t *ref = NULL;
+		size_t rlen = 0;
+		assert_int_equal(bs_read_file(&ref, &rlen, out, 1u << 20, NULL), 0);
+		struct bs_key *key = NULL;
+		X509 *cert = NULL;
+		load_vector_key(RSA_DIR, "crts/CSF1_crt.pem", &key, &cert);
+		uint8_t dg[64] = {0};
+		struct bs_cms_sign_opts o = {.md_nid = mds[i], .scheme = BS_SIG_RSA_PSS};
+		uint8_t *sig = NULL;
+		size_t slen = 0;
+		assert_int_equal(bs_cms_sign_digest(&sig, &slen, key, cert, dg,
+						    (size_t)EVP_MD_get_size(EVP_get_digestbynid(mds[i])),
+						    &o, NULL), 0);
+		const uint8_t *a = memmem(ref, rlen, pss_oid, sizeof(pss_oid));
+		const uint8_t *b = memmem(sig, slen, pss_oid, sizeof(pss_oid));
+		assert_non_null(a);
+		assert_non_null(b);
+		/* OID + params SEQUENCE (short-form length) */
+		size_t n = sizeof(pss_oid) + 2 + a[sizeof(pss_oid) + 1];
+		assert_memory_equal(a, b, n);
+		free(sig);
+		free(ref);
+		X509_free(cert);
+		bs_key_free(key);
+	}
+	free((void *)keyp);
+	free((void *)crtp);
+	free((void *)datp);
+	bs_tmpdir_remove(dir);
+	free(dir);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -549,6 +600,7 @@ int main(void)
 		cmocka_unit_test(test_cms__verify_accepts_cst_vectors),
 		cmocka_unit_test(test_cms__verify_rejects_tampering),
 		cmocka_unit_test(test_cms__signing_time_changes_bytes),
+		cmocka_unit_test(test_cms__pss_algid_matches_openssl),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -289,6 +289,119 @@ static void test_csf_parse__vector_nocak_install_key_rejected(void **state)
 	assert_non_null(strstr(err.msg, "n2.csf:14:1: [Install Key] cannot be used with "));
 }
 
+/* Oracle: re-encode the resolved commands the way HAB4.md 2.3 lays them out and compare
+ * with the command region of the binary CST 4.0.1 produced for the same CSF (offset
+ * fields masked: they depend on blob sizes, not on the parser). */
+static size_t encode_cmd(const struct bs_csf_cmd *c, uint8_t *b)
+{
+	size_t n = 0;
+	switch (c->kind) {
+	case BS_CSF_HEADER: return 0;
+	case BS_CSF_INSTALL_NOCAK: return 0;
+	case BS_CSF_INSTALL_SRK:
+	case BS_CSF_INSTALL_CSFK:
+	case BS_CSF_INSTALL_KEY:
+	case BS_CSF_INSTALL_SECRET_KEY: {
+		bool srk = c->kind == BS_CSF_INSTALL_SRK, sec = c->kind == BS_CSF_INSTALL_SECRET_KEY;
+		uint8_t flags = c->kind == BS_CSF_INSTALL_CSFK ? HAB_CMD_INS_KEY_CSF
+				: sec ? HAB_CMD_INS_KEY_ABS : 0;
+		uint8_t pcl = srk ? HAB_PCL_SRK : sec ? HAB_PCL_BLOB : HAB_PCL_X509;
+		const uint8_t cmd[12] = {HAB_CMD_INS_KEY, 0, 12, flags, pcl, c->hash_alg, c->src,
+					 c->tgt, 0, 0, 0, 0};
+		memcpy(b, cmd, 12);
+		if (sec) {
+			b[8] = (uint8_t)(c->blob_address >> 24);
+			b[9] = (uint8_t)(c->blob_address >> 16);
+			b[10] = (uint8_t)(c->blob_address >> 8);
+			b[11] = (uint8_t)c->blob_address;
+		}
+		return 12;
+	}
+	case BS_CSF_AUTH_CSF:
+	case BS_CSF_AUTH_DATA:
+	case BS_CSF_DECRYPT_DATA: {
+		n = 12 + 8 * c->nblocks;
+		uint8_t pcl = c->kind == BS_CSF_DECRYPT_DATA ? HAB_PCL_AEAD : HAB_PCL_CMS;
+		const uint8_t cmd[12] = {HAB_CMD_AUT_DAT, 0, (uint8_t)n, 0, c->tgt, pcl, c->engine,
+					 c->engine_cfg, 0, 0, 0, 0};
+		memcpy(b, cmd, 12);
+		for (size_t i = 0; i < c->nblocks; i++) {
+			uint32_t v[2] = {c->blocks[i].addr, c->blocks[i].length};
+			for (int k = 0; k < 8; k++)
+				b[12 + 8 * i + k] = (uint8_t)(v[k / 4] >> (24 - 8 * (k % 4)));
+		}
+		return n;
+	}
+	case BS_CSF_NOP: memcpy(b, "\xC0\x00\x04\xAE", 4); return 4;
+	case BS_CSF_SET_ENGINE: {
+		const uint8_t cmd[8] = {HAB_CMD_SET, 0, 8, 3, 0, c->hash_alg, c->engine, c->engine_cfg};
+		memcpy(b, cmd, 8);
+		return 8;
+	}
+	case BS_CSF_UNLOCK:
+	case BS_CSF_INIT:
+		n = 4;
+		b[0] = c->kind == BS_CSF_UNLOCK ? HAB_CMD_UNLK : HAB_CMD_INIT;
+		b[3] = c->engine;
+		if (c->has_features) {
+			b[4] = (uint8_t)(c->features >> 24);
+			b[5] = (uint8_t)(c->features >> 16);
+			b[6] = (uint8_t)(c->features >> 8);
+			b[7] = (uint8_t)c->features;
+			n = 8;
+		}
+		memcpy(b + n, c->uid, c->uid_len);
+		n += c->uid_len;
+		b[1] = 0;
+		b[2] = (uint8_t)n;
+		return n;
+	}
+	return 0;
+}
+
+static void check_against_cst(const char *csf_rel, const char *bin_rel)
+{
+	struct bs_csf *csf = fixture(csf_rel);
+	size_t blen;
+	uint8_t *bin = bs_fixture_read(bin_rel, &blen);
+	uint8_t want[1024] = {HAB_TAG_CSF, 0, 0, csf->cmds[0].version};
+	size_t n = 4;
+	for (size_t i = 0; i < csf->ncmds; i++)
+		n += encode_cmd(&csf->cmds[i], want + n);
+	if (csf->auto_unlock_caam_rng) {
+		memcpy(want + n, "\xB2\x00\x08\x1D\x00\x00\x00\x02", 8);
+		n += 8;
+	}
+	want[1] = (uint8_t)(n >> 8);
+	want[2] = (uint8_t)n;
+	assert_true(blen >= n);
+	uint8_t *got = malloc(n);
+	memcpy(got, bin, n);
+	for (size_t off = 4; off < n; off += (size_t)(got[off + 1] << 8 | got[off + 2])) {
+		bool keyed = got[off] == HAB_CMD_AUT_DAT ||
+			     (got[off] == HAB_CMD_INS_KEY && got[off + 3] != HAB_CMD_INS_KEY_ABS);
+		if (keyed)
+			memset(got + off + 8, 0, 4); /* blob offset */
+		assert_true(got[off + 2] > 0);
+	}
+	assert_memory_equal(got, want, n);
+	free(got);
+	free(bin);
+	bs_csf_free(csf);
+}
+
+static void test_csf_parse__vectors_match_cst_command_bytes(void **state)
+{
+	(void)state;
+	check_against_cst("hab4-vectors/rsa/a.csf", "hab4-vectors/rsa/a_csf.bin");
+	check_against_cst("hab4-vectors/rsa/b.csf", "hab4-vectors/rsa/b_csf.bin");
+	check_against_cst("hab4-vectors/rsa/d.csf", "hab4-vectors/rsa/d.bin");
+	check_against_cst("hab4-vectors/rsa/nxp.csf", "hab4-vectors/rsa/nxp.bin");
+	check_against_cst("hab4-vectors/rsa/u.csf", "hab4-vectors/rsa/u_csf.bin");
+	check_against_cst("hab4-vectors/rsa/nocak/n.csf", "hab4-vectors/rsa/nocak/n.bin");
+	check_against_cst("hab4-vectors/ec/e.csf", "hab4-vectors/ec/e.bin");
+}
+
 /* ---- lexer ---- */
 
 static void test_csf_parse__case_and_word_separators(void **state)
@@ -1077,6 +1190,7 @@ int main(void)
 		cmocka_unit_test(test_csf_parse__vector_u_and_ec),
 		cmocka_unit_test(test_csf_parse__vector_nocak),
 		cmocka_unit_test(test_csf_parse__vector_nocak_install_key_rejected),
+		cmocka_unit_test(test_csf_parse__vectors_match_cst_command_bytes),
 		cmocka_unit_test(test_csf_parse__case_and_word_separators),
 		cmocka_unit_test(test_csf_parse__stray_character),
 		cmocka_unit_test(test_csf_parse__hash_algorithm_spellings),

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/util.h"
@@ -357,6 +358,40 @@ static void test_verify__coverage(void **state)
 	free(c);
 }
 
+static void test_verify__hash_total_bounded(void **state)
+{
+	/* Authenticate Data with 5 blocks of 1 GiB each over a sparse 1 GiB file: all map
+	 * into the image, but more than 4 GiB would be hashed, so it stops before hashing. */
+	struct fx *f = *state;
+	const size_t extra = 4 * 8, cmd_len = 0x48 + extra;
+	const size_t blobs_len = f->img_len - CSF_OFF - 0x48;
+	uint8_t *c = calloc(1, CSF_OFF + cmd_len + blobs_len);
+	assert_non_null(c);
+	memcpy(c, f->img, CSF_OFF + 0x40);
+	uint8_t *csf = c + CSF_OFF;
+	memcpy(csf + cmd_len, f->img + CSF_OFF + 0x48, blobs_len);
+	csf[2] = (uint8_t)cmd_len;
+	csf[0x36] = 0x34; /* Authenticate Data length 12 + 5 * 8 */
+	static const size_t offs[] = {0x0c, 0x18, 0x24, 0x30, 0x3c};
+	for (size_t i = 0; i < 5; i++)
+		bs_buf_put_be32(csf + offs[i], bs_get_be32(csf + offs[i]) + (uint32_t)extra);
+	for (size_t i = 0; i < 5; i++) {
+		bs_buf_put_be32(csf + 0x40 + 8 * i, 0x87800000);
+		bs_buf_put_be32(csf + 0x44 + 8 * i, 0x40000000);
+	}
+	resign(c, 0xc70 + extra, "crts/CSF1_crt.pem", csf, cmd_len);
+	write_image(f, c, CSF_OFF + cmd_len + blobs_len);
+	assert_int_equal(truncate(f->path, 1ll << 30), 0);
+	struct bs_hab_verify_opts o = {.fuse = f->fuse, .fuse_len = f->fuse_len};
+	struct bs_error err;
+	uint64_t t0 = bs_now_ms();
+	assert_int_equal(bs_hab_verify_image(f->path, &o, &err), BS_ERR_LIMIT);
+	assert_string_equal(err.msg, "Authenticate Data key 2: blocks total 0x140000000 bytes; "
+				     "more than 4 GiB signed in all");
+	assert_true(bs_now_ms() - t0 < 5000);
+	free(c);
+}
+
 static void test_verify__state_machine(void **state)
 {
 	struct fx *f = *state;
@@ -597,6 +632,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_verify__block_outside_image, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify__coverage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify__state_machine, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__hash_total_bounded, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify__truncated_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify__missing_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify__ivt_scan_finds_offset, setup, teardown),
