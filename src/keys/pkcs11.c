@@ -268,9 +268,12 @@ static void recover(struct p11_worker *w)
 	CK_SLOT_ID slot = 0;
 	pthread_mutex_lock(&p->lock);
 	/* A session of an older generation means someone else already recovered. */
-	if (t->ready && (!w->has_sess || w->sess_gen == t->gen)) {
+	if (t->ready && !t->initing && (!w->has_sess || w->sess_gen == t->gen)) {
 		t->gen++;
 		t->ready = false;
+		/* Hold off (re)initialisation until the old sessions are gone, or the close
+		 * below could kill a session another worker has just opened. */
+		t->initing = true;
 		slot = t->slot;
 		close_all = true;
 		p->n_recoveries++;
@@ -281,6 +284,10 @@ static void recover(struct p11_worker *w)
 		bs_log(BS_LOG_WARN, NULL, "pkcs11: token '%s' lost its sessions; re-opening",
 		       t->name);
 		(void)p->f->C_CloseAllSessions(slot);
+		pthread_mutex_lock(&p->lock);
+		t->initing = false;
+		pthread_cond_broadcast(&p->cond);
+		pthread_mutex_unlock(&p->lock);
 	}
 }
 
@@ -294,7 +301,14 @@ static void run_job(struct p11_worker *w, struct p11_job *j)
 			where = P11_STEP_OP;
 			rv = j->fn(w, j->arg);
 		}
-		if (rv == CKR_OK || p11_rv_pin_error(rv) || !p11_rv_recoverable(rv))
+		if (rv == CKR_OK || p11_rv_pin_error(rv))
+			break;
+		/* A session closed under the call by a recovery in another worker can fail
+		 * with any code (SoftHSM: CKR_GENERAL_ERROR): retry that too. */
+		pthread_mutex_lock(&w->tok->p11->lock);
+		bool stale = w->has_sess && w->sess_gen != w->tok->gen;
+		pthread_mutex_unlock(&w->tok->p11->lock);
+		if (!p11_rv_recoverable(rv) && !stale)
 			break;
 		if (attempt == 0)
 			recover(w);
@@ -322,8 +336,9 @@ static void *worker_main(void *a)
 	while (!p->stop) {
 		if (w->job == NULL) {
 			uint64_t now = bs_now_ms();
-			if (w->has_sess && w->state == W_IDLE &&
-			    now - w->last_used_ms >= P11_KEEPALIVE_MS) {
+			unsigned ka = p->keepalive_ms;
+			if (w->has_sess && w->state == W_IDLE && ka > 0 &&
+			    now - w->last_used_ms >= ka) {
 				/* YubiHSM reclaims sessions idle for 30 s: touch them. */
 				CK_SESSION_HANDLE s = w->sess;
 				w->state = W_BUSY;
@@ -339,7 +354,11 @@ static void *worker_main(void *a)
 				continue;
 			}
 			struct timespec ts;
-			deadline_ts(&ts, w->last_used_ms + P11_KEEPALIVE_MS + 10);
+			if (ka == 0) {
+				pthread_cond_wait(&w->cond, &p->lock);
+				continue;
+			}
+			deadline_ts(&ts, w->last_used_ms + ka + 10);
 			pthread_cond_timedwait(&w->cond, &p->lock, &ts);
 			continue;
 		}
@@ -675,6 +694,7 @@ int bs_p11_open(struct bs_p11 **out, const struct bs_p11_opts *opts, struct bs_e
 	pthread_mutex_init(&p->lock, NULL);
 	cond_init_mono(&p->cond);
 	p->refs = 1;
+	p->keepalive_ms = P11_KEEPALIVE_MS;
 	p->pool_size = pool;
 	p->op_timeout_ms = opts->op_timeout_ms == 0 ? P11_TIMEOUT_DEFAULT_MS : opts->op_timeout_ms;
 	int rc;
@@ -749,4 +769,25 @@ void p11_unref(struct bs_p11 *p11)
 void bs_p11_close(struct bs_p11 *p11)
 {
 	p11_unref(p11);
+}
+
+void bs_p11_set_keepalive(struct bs_p11 *p11, unsigned ms)
+{
+	pthread_mutex_lock(&p11->lock);
+	p11->keepalive_ms = ms;
+	for (struct p11_tok *t = p11->toks; t != NULL; t = t->next)
+		for (size_t i = 0; i < t->nworkers; i++)
+			pthread_cond_signal(&t->w[i].cond);
+	pthread_mutex_unlock(&p11->lock);
+}
+
+void bs_p11_stats(const struct bs_p11 *p11, unsigned long *recoveries, unsigned long *timeouts)
+{
+	struct bs_p11 *p = (struct bs_p11 *)p11;
+	pthread_mutex_lock(&p->lock);
+	if (recoveries != NULL)
+		*recoveries = p->n_recoveries;
+	if (timeouts != NULL)
+		*timeouts = p->n_timeouts;
+	pthread_mutex_unlock(&p->lock);
 }

@@ -34,7 +34,16 @@ struct bs_p11_opts {
 
 int bs_p11_open(struct bs_p11 **out, const struct bs_p11_opts *opts,
 		struct bs_error *err) BS_WUR;
+/* Drops the caller's reference; the module is finalised when the last token key made
+ * from this handle is freed too (keys keep it alive). Waits for token calls in flight. */
 void bs_p11_close(struct bs_p11 *p11);
+
+/* Sessions idle for `ms` get a C_GetSessionInfo so the token does not reclaim them
+ * (YubiHSM: 30 s). Default 20000; 0 = never. */
+void bs_p11_set_keepalive(struct bs_p11 *p11, unsigned ms);
+/* Counters since open: session-loss recoveries, operations that timed out. */
+void bs_p11_stats(const struct bs_p11 *p11, unsigned long *recoveries,
+		  unsigned long *timeouts);
 
 /* Loader for struct bs_store (ctx = struct bs_p11 *): certificates (type=cert) are read
  * from the token; keys are the private-key objects with the same token/object/id. */

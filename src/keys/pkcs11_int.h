@@ -86,6 +86,7 @@ struct bs_p11 {
 	size_t pin_len;
 	size_t pool_size;
 	unsigned op_timeout_ms;
+	unsigned keepalive_ms; /* touch sessions idle this long; 0 = never */
 	pthread_mutex_t lock;
 	pthread_cond_t cond; /* a worker became idle, a token (re)init finished */
 	struct p11_tok *toks;

@@ -3,7 +3,7 @@
 # behaviour, and token mode against a private SoftHSM2 token (checked with pkcs11-tool).
 set -euo pipefail
 
-: "${BS_BIN:?}"
+: "${BS_BIN:?}" "${BS_SRCDIR:?}"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 cd "$T"
@@ -164,4 +164,20 @@ grep -A6 '^Private Key Object' objects.txt | grep -q 'label:.*CSF1_1_sha256_prim
 pkcs11-tool --module "$MOD" --token-label YubiHSM --read-object --type cert \
 	--label CSF1_1_sha256_prime256v1_v3_usr -o tokcsf.der >/dev/null 2>&1
 cmp tokcsf.der $TC/CSF1_1_sha256_prime256v1_v3_usr_crt.der || fail "token cert differs"
+
+# sign with the token keys and verify against the fuse
+. "$BS_SRCDIR/tests/e2e/lib/hab4.sh"
+cd tok
+hab4_image image.bin
+hab4_csf_text crts/SRK_1_2_table.bin \
+	"pkcs11:token=YubiHSM;object=CSF1_1_sha256_prime256v1_v3_usr;type=cert" \
+	"pkcs11:token=YubiHSM;object=IMG1_1_sha256_prime256v1_v3_usr;type=cert" image.bin > csf.txt
+"$BS_BIN" hab sign -b pkcs11 --module "$MOD" --pin-file ../pin.txt -i csf.txt -o csf.bin \
+	2> sign.log || fail "token signing: $(cat sign.log)"
+cp image.bin signed.bin
+dd if=csf.bin of=signed.bin bs=1 seek=$HAB4_CSF conv=notrunc status=none
+"$BS_BIN" hab verify --fuse crts/SRK_1_2_fuse.bin signed.bin > verify.log 2>&1 ||
+	fail "token-signed image does not verify: $(cat verify.log)"
+echo "token mode: keys non-extractable, SRK table = srktool, token-signed image verifies"
+cd ..
 echo PASS

@@ -25,6 +25,9 @@ static CK_FUNCTION_LIST *g_real;
 static CK_FUNCTION_LIST g_list;
 static void *g_dl;
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
+/* Injected session loss happens between calls (like a token reclaiming idle sessions),
+ * never in the middle of one: forwarded calls hold this for reading. */
+static pthread_rwlock_t g_calls = PTHREAD_RWLOCK_INITIALIZER;
 
 static long g_epoch = -1;
 static long g_fail_session;
@@ -36,11 +39,20 @@ static void close_everything(void)
 {
 	CK_SLOT_ID ids[32];
 	CK_ULONG n = 32;
-	if (g_real->C_GetSlotList(CK_FALSE, ids, &n) != CKR_OK)
-		return;
-	for (CK_ULONG i = 0; i < n; i++)
-		(void)g_real->C_CloseAllSessions(ids[i]);
+	pthread_rwlock_wrlock(&g_calls);
+	if (g_real->C_GetSlotList(CK_FALSE, ids, &n) == CKR_OK)
+		for (CK_ULONG i = 0; i < n; i++)
+			(void)g_real->C_CloseAllSessions(ids[i]);
+	pthread_rwlock_unlock(&g_calls);
 }
+
+#define FWD(call)                                                                          \
+	do {                                                                               \
+		pthread_rwlock_rdlock(&g_calls);                                           \
+		CK_RV fwd_rv = (call);                                                     \
+		pthread_rwlock_unlock(&g_calls);                                           \
+		return fwd_rv;                                                             \
+	} while (0)
 
 /* Re-read the control file; called with g_lock held. */
 static void read_ctl(void)
@@ -124,57 +136,71 @@ static CK_RV fault(enum kind k, unsigned long *counter)
 static CK_RV shim_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO *info)
 {
 	CK_RV rv = fault(K_TOKEN, NULL);
-	return rv != CKR_OK ? rv : g_real->C_GetTokenInfo(slot, info);
+	if (rv != CKR_OK)
+		return rv;
+	FWD(g_real->C_GetTokenInfo(slot, info));
 }
 
 static CK_RV shim_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, void *app, CK_NOTIFY notify,
 			      CK_SESSION_HANDLE *s)
 {
 	CK_RV rv = fault(K_TOKEN, &g_open);
-	return rv != CKR_OK ? rv : g_real->C_OpenSession(slot, flags, app, notify, s);
+	if (rv != CKR_OK)
+		return rv;
+	FWD(g_real->C_OpenSession(slot, flags, app, notify, s));
 }
 
 static CK_RV shim_CloseSession(CK_SESSION_HANDLE s)
 {
 	(void)fault(K_NONE, &g_close);
-	return g_real->C_CloseSession(s);
+	FWD(g_real->C_CloseSession(s));
 }
 
 static CK_RV shim_CloseAllSessions(CK_SLOT_ID slot)
 {
 	(void)fault(K_NONE, &g_close_all);
-	return g_real->C_CloseAllSessions(slot);
+	FWD(g_real->C_CloseAllSessions(slot));
 }
 
 static CK_RV shim_GetSessionInfo(CK_SESSION_HANDLE s, CK_SESSION_INFO *info)
 {
 	CK_RV rv = fault(K_SESSION, &g_sessinfo);
-	return rv != CKR_OK ? rv : g_real->C_GetSessionInfo(s, info);
+	if (rv != CKR_OK)
+		return rv;
+	FWD(g_real->C_GetSessionInfo(s, info));
 }
 
 static CK_RV shim_Login(CK_SESSION_HANDLE s, CK_USER_TYPE u, CK_UTF8CHAR *pin, CK_ULONG len)
 {
 	CK_RV rv = fault(K_SESSION, &g_login);
-	return rv != CKR_OK ? rv : g_real->C_Login(s, u, pin, len);
+	if (rv != CKR_OK)
+		return rv;
+	FWD(g_real->C_Login(s, u, pin, len));
 }
 
 static CK_RV shim_FindObjectsInit(CK_SESSION_HANDLE s, CK_ATTRIBUTE *t, CK_ULONG n)
 {
 	CK_RV rv = fault(K_SESSION, NULL);
-	return rv != CKR_OK ? rv : g_real->C_FindObjectsInit(s, t, n);
+	if (rv != CKR_OK)
+		return rv;
+	FWD(g_real->C_FindObjectsInit(s, t, n));
 }
 
 static CK_RV shim_GetAttributeValue(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE *t,
 				    CK_ULONG n)
 {
 	CK_RV rv = fault(K_SESSION, NULL);
-	return rv != CKR_OK ? rv : g_real->C_GetAttributeValue(s, o, t, n);
+	if (rv != CKR_OK)
+		return rv;
+	FWD(g_real->C_GetAttributeValue(s, o, t, n));
 }
 
 static CK_RV shim_SignInit(CK_SESSION_HANDLE s, CK_MECHANISM *m, CK_OBJECT_HANDLE k)
 {
 	CK_RV rv = fault(K_SESSION, NULL);
-	return rv != CKR_OK ? rv : g_real->C_SignInit(s, m, k);
+	if (rv != CKR_OK)
+		return rv;
+	FWD(g_real->C_SignInit(s, m, k));
 }
 
 static CK_RV shim_Sign(CK_SESSION_HANDLE s, CK_BYTE *d, CK_ULONG dl, CK_BYTE *sig,
@@ -188,7 +214,9 @@ static CK_RV shim_Sign(CK_SESSION_HANDLE s, CK_BYTE *d, CK_ULONG dl, CK_BYTE *si
 		struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
 		nanosleep(&ts, NULL);
 	}
-	return rv != CKR_OK ? rv : g_real->C_Sign(s, d, dl, sig, sl);
+	if (rv != CKR_OK)
+		return rv;
+	FWD(g_real->C_Sign(s, d, dl, sig, sl));
 }
 
 CK_RV C_GetFunctionList(CK_FUNCTION_LIST **out);

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/error.h"
 #include "core/util.h"
@@ -161,6 +162,10 @@ static void test_pkcs11_pool__session_invalidated_recovers_once(void **s)
 	ctl("fail_session=1\n");
 	assert_int_equal(sign(&f, &e), 0);     /* re-open, re-login, retried once */
 	assert_int_equal(count("login"), 2);
+	unsigned long rec = 0, tmo = 0;
+	bs_p11_stats(f.p11, &rec, &tmo);
+	assert_int_equal(rec, 1);
+	assert_int_equal(tmo, 0);
 	assert_int_equal(sign(&f, &e), 0);
 	assert_int_equal(count("login"), 2);
 	fix_close(&f);
@@ -223,6 +228,9 @@ static void test_pkcs11_pool__slow_token_times_out_and_recovers(void **s)
 	assert_int_equal(sign(&f, &e), BS_ERR_TIMEOUT);
 	uint64_t dt = bs_now_ms() - t0;
 	assert_true(dt >= 290 && dt < 1000);
+	unsigned long tmo = 0;
+	bs_p11_stats(f.p11, NULL, &tmo);
+	assert_int_equal(tmo, 1);
 	ctl("");
 	/* The only session is quarantined while its call is stuck: callers are told busy,
 	 * they do not hang. */
@@ -293,6 +301,52 @@ static void test_pkcs11_pool__sixteen_threads_share_four_sessions(void **s)
 	fix_close(&f);
 }
 
+static void test_pkcs11_pool__keepalive_touches_idle_sessions(void **s)
+{
+	(void)s;
+	struct fix f;
+	struct bs_error e = {0};
+	fix_open(&f, 2, 5000);
+	bs_p11_set_keepalive(f.p11, 150);
+	assert_int_equal(sign(&f, &e), 0);
+	assert_int_equal(count("sessinfo"), 0);
+	struct timespec ts = {0, 700 * 1000000L};
+	nanosleep(&ts, NULL);
+	assert_true(count("sessinfo") >= 2); /* idle sessions were touched, repeatedly */
+	bs_p11_set_keepalive(f.p11, 0);
+	assert_int_equal(sign(&f, &e), 0);
+	assert_int_equal(count("login"), 1);
+	fix_close(&f);
+}
+
+static void test_pkcs11_pool__reclaim_during_concurrent_signing(void **s)
+{
+	(void)s;
+	struct fix f;
+	fix_open(&f, 4, 30000);
+	pthread_t th[8];
+	struct worker_arg args[8];
+	for (int i = 0; i < 8; i++) {
+		args[i] = (struct worker_arg){&f, 0};
+		assert_int_equal(pthread_create(&th[i], NULL, signer, &args[i]), 0);
+	}
+	struct timespec ts = {0, 1000000L};
+	for (int i = 0; i < 5000 && count("sign") < 16; i++)
+		nanosleep(&ts, NULL);
+	ctl("close_all=1\n"); /* the token drops every session while signatures run */
+	int failures = 0;
+	for (int i = 0; i < 8; i++) {
+		pthread_join(th[i], NULL);
+		failures += args[i].failures;
+	}
+	assert_int_equal(failures, 0);
+	unsigned long rec = 0;
+	bs_p11_stats(f.p11, &rec, NULL);
+	assert_true(rec >= 1);
+	assert_true(count("login") >= 2);
+	fix_close(&f);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -303,6 +357,8 @@ int main(void)
 		cmocka_unit_test(test_pkcs11_pool__slow_token_times_out_and_recovers),
 		cmocka_unit_test(test_pkcs11_pool__close_waits_for_stuck_call),
 		cmocka_unit_test(test_pkcs11_pool__sixteen_threads_share_four_sessions),
+		cmocka_unit_test(test_pkcs11_pool__keepalive_touches_idle_sessions),
+		cmocka_unit_test(test_pkcs11_pool__reclaim_during_concurrent_signing),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -98,6 +98,21 @@ static int verify_chain(X509 *leaf, X509 *root, X509 *inter)
 	return ok;
 }
 
+/* The outer and TBS signature algorithms agree; RSA carries a NULL parameter, ECDSA none. */
+static void check_sigalg(X509 *x, int want_nid, int want_ptype)
+{
+	const ASN1_BIT_STRING *sig = NULL;
+	const X509_ALGOR *outer = NULL;
+	X509_get0_signature(&sig, &outer, x);
+	const X509_ALGOR *tbs = X509_get0_tbs_sigalg(x);
+	assert_int_equal(X509_ALGOR_cmp(outer, tbs), 0);
+	const ASN1_OBJECT *obj = NULL;
+	int ptype = -1;
+	X509_ALGOR_get0(&obj, &ptype, NULL, outer);
+	assert_int_equal(OBJ_obj2nid(obj), want_nid);
+	assert_int_equal(ptype, want_ptype);
+}
+
 static void test_pki__file_tree_p256(void **state)
 {
 	(void)state;
@@ -126,6 +141,8 @@ static void test_pki__file_tree_p256(void **state)
 	X509 *csf1 = load_cert(out, "crts/CSF1_1_sha256_prime256v1_v3_usr_crt.pem");
 	assert_int_equal(X509_check_ca(srk2), 1);
 	assert_int_equal(X509_check_ca(img2), 0);
+	check_sigalg(ca, NID_ecdsa_with_SHA256, V_ASN1_UNDEF);
+	check_sigalg(img2, NID_ecdsa_with_SHA256, V_ASN1_UNDEF);
 	assert_true(X509_get_key_usage(srk2) & KU_KEY_CERT_SIGN);
 	assert_true(X509_get_key_usage(img2) & KU_DIGITAL_SIGNATURE);
 	assert_false(X509_get_key_usage(img2) & KU_KEY_CERT_SIGN);
@@ -182,6 +199,10 @@ static void test_pki__file_tree_rsa_generated_pass(void **state)
 	pass[48] = '\0';
 	EVP_PKEY *k = load_key(out, "keys/SRK1_sha256_2048_65537_v3_ca_key.pem", (char *)pass);
 	assert_non_null(k);
+	X509 *srk1 = load_cert(out, "crts/SRK1_sha256_2048_65537_v3_ca_crt.pem");
+	check_sigalg(srk1, NID_sha256WithRSAEncryption, V_ASN1_NULL);
+	assert_int_equal(X509_check_private_key(srk1, k), 1);
+	X509_free(srk1);
 	assert_int_equal(EVP_PKEY_get_bits(k), 2048);
 	EVP_PKEY_free(k);
 	bs_free_secret(pass, plen);
