@@ -21,6 +21,7 @@
 
 #define P11_POOL_MAX 16
 #define P11_POOL_DEFAULT 4
+#define P11_TOKENS_MAX 8 /* distinct token descriptions per handle */
 #define P11_TIMEOUT_DEFAULT_MS 30000u
 #define P11_KEEPALIVE_MS 20000u
 #define P11_LABEL_MAX 128
@@ -117,6 +118,13 @@ void p11_job_release(struct bs_p11 *p11, struct p11_job *job);
 int p11_key_make(struct bs_p11 *p11, struct p11_tok *t, const char *label, const uint8_t *id,
 		 size_t id_len, CK_KEY_TYPE ktype, EVP_PKEY *pub, CK_OBJECT_HANDLE h,
 		 uint64_t gen, struct bs_key **out, struct bs_error *err) BS_WUR;
+
+/* Vendor code for "several tokens match the URI". */
+#define P11_RV_AMBIGUOUS (CKR_VENDOR_DEFINED | 0x0b5001u)
+
+/* Module loading (pkcs11_module.c): sets p->f from p->module. */
+int p11_module_load(struct bs_p11 *p, struct bs_error *err) BS_WUR;
+void p11_module_unload(struct bs_p11 *p);
 
 /* CK_RV helpers. */
 const char *p11_rv_name(CK_RV rv);

@@ -396,7 +396,55 @@ static void test_pkcs11__token_absent(void **s)
 						     &x, &e), BS_ERR_TOKEN);
 	assert_non_null(strstr(e.msg, "not present"));
 	assert_null(x);
+	/* every distinct token description costs a pool: bounded */
+	int rc = 0;
+	for (int i = 0; i < 10 && rc == 0; i++) {
+		char uri[128];
+		snprintf(uri, sizeof(uri), "pkcs11:token=T%d;object=p256", i);
+		rc = bs_p11_uri_loader.load_cert(p, uri, &x, &e);
+		if (rc == BS_ERR_TOKEN)
+			rc = 0;
+	}
+	assert_int_equal(rc, BS_ERR_LIMIT);
+	assert_null(x);
 	bs_p11_close(p);
+}
+
+/* Log lines written during failures and recoveries never carry the PIN. */
+static void test_pkcs11__pin_never_logged(void **s)
+{
+	(void)s;
+	char path[1024];
+	snprintf(path, sizeof(path), "%s/log.txt", g_dir);
+	FILE *lf = fopen(path, "w+");
+	assert_non_null(lf);
+	bs_log_set_fd(fileno(lf));
+	bs_log_set_level(BS_LOG_DEBUG);
+	reset_shim();
+	struct bs_p11 *p = open_p11(shim(), PIN, 2, 300);
+	X509 *cert = NULL;
+	struct bs_key *key = NULL;
+	struct bs_error e = {0};
+	load(p, "p256", &cert, &key);
+	ctl("fail_session=1\n");
+	assert_int_equal(sign_verify(key, cert, BS_SIG_DEFAULT, &e), 0);
+	ctl("sleep_sign_ms=600\n");
+	assert_int_equal(sign_verify(key, cert, BS_SIG_DEFAULT, &e), BS_ERR_TIMEOUT);
+	assert_null(strstr(e.msg, PIN));
+	ctl("");
+	bs_key_free(key);
+	X509_free(cert);
+	bs_p11_close(p);
+	bs_log_set_fd(2);
+	bs_log_set_level(BS_LOG_INFO);
+	rewind(lf);
+	char buf[8192];
+	size_t n = fread(buf, 1, sizeof(buf) - 1, lf);
+	buf[n] = '\0';
+	fclose(lf);
+	assert_non_null(strstr(buf, "lost its sessions"));  /* the log did get lines */
+	assert_non_null(strstr(buf, "quarantined"));
+	assert_null(strstr(buf, PIN));
 }
 
 static void test_pkcs11__bad_module_is_config_error(void **s)
@@ -560,6 +608,7 @@ int main(void)
 		cmocka_unit_test(test_pkcs11__key_without_certificate),
 		cmocka_unit_test(test_pkcs11__key_certificate_mismatch),
 		cmocka_unit_test(test_pkcs11__token_absent),
+		cmocka_unit_test(test_pkcs11__pin_never_logged),
 		cmocka_unit_test(test_pkcs11__bad_module_is_config_error),
 		cmocka_unit_test(test_pkcs11__import_list_sign_roundtrip),
 		cmocka_unit_test(test_pkcs11__generate_signs_with_token_key),

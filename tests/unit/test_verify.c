@@ -358,29 +358,102 @@ static void test_verify__coverage(void **state)
 	free(c);
 }
 
+static void test_verify__dcd(void **state)
+{
+	struct fx *f = *state;
+	uint8_t *c = malloc(f->img_len);
+	assert_non_null(c);
+	struct bs_error err;
+	/* A DCD at 0x87800040 inside the signed block (image signature redone). */
+	memcpy(c, f->img, f->img_len);
+	static const uint8_t dcd[] = {0xD2, 0x00, 0x08, 0x41, 0xCC, 0x00, 0x04, 0x04};
+	memcpy(c + 0x40, dcd, sizeof(dcd));
+	bs_buf_put_be32(c + 12, 0x40008087); /* dcd = 0x87800040 (LE) */
+	resign(c, 0xa88, "crts/IMG1_crt.pem", c, 0x2000);
+	int rc = run(f, c, f->img_len, NULL, 0, 0, &err);
+	if (rc != 0)
+		fail_msg("%s\n%s", err.msg, f->log);
+	assert_non_null(strstr(f->log, "ok    coverage: DCD [0x87800040+0x8] inside"));
+	/* The DCD straddles the end of the signed block. */
+	memcpy(c, f->img, f->img_len);
+	memcpy(c + 0x1ffc, dcd, 4);
+	bs_buf_put_be32(c + 12, 0xfc1f8087); /* dcd = 0x87801ffc */
+	resign(c, 0xa88, "crts/IMG1_crt.pem", c, 0x2000);
+	assert_int_equal(run(f, c, f->img_len, NULL, 0, 0, &err), BS_ERR_VERIFY);
+	assert_string_equal(err.msg, "coverage: DCD [0x87801ffc+0x8] is not inside one "
+				     "authenticated block");
+	/* Not a DCD header. */
+	c[0x1ffc] = 0xD3;
+	assert_int_equal(run(f, c, f->img_len, NULL, 0, 0, &err), BS_ERR_FORMAT);
+	assert_string_equal(err.msg, "IVT: DCD header at 0x87801ffc is d3 00 08 41 (want D2 "
+				     "<len> 4x)");
+	free(c);
+}
+
+/* u_signed.bin with `extra` zero bytes inserted into the command region at CSF offset
+ * `at` (between commands), the header length and every blob offset moved accordingly.
+ * *len = new file length (the blobs follow the commands; the padding is dropped). */
+static uint8_t *grow_cmds(struct fx *f, size_t at, size_t extra, size_t *len)
+{
+	const size_t blobs_len = f->img_len - CSF_OFF - 0x48;
+	*len = CSF_OFF + 0x48 + extra + blobs_len;
+	uint8_t *c = calloc(1, *len);
+	assert_non_null(c);
+	memcpy(c, f->img, CSF_OFF + at);
+	uint8_t *csf = c + CSF_OFF;
+	memcpy(csf + at + extra, f->img + CSF_OFF + at, 0x48 - at + blobs_len);
+	csf[2] = (uint8_t)(0x48 + extra);
+	static const size_t offs[] = {0x04, 0x10, 0x1c, 0x28, 0x34}; /* command starts */
+	for (size_t i = 0; i < 5; i++) {
+		uint8_t *o = csf + offs[i] + (offs[i] >= at ? extra : 0) + 8;
+		bs_buf_put_be32(o, bs_get_be32(o) + (uint32_t)extra);
+	}
+	return c;
+}
+
+static void test_verify__install_key_hash(void **state)
+{
+	/* Install Key with HSH: the SHA-256 of the whole D7 certificate structure. */
+	struct fx *f = *state;
+	size_t len;
+	uint8_t *c = grow_cmds(f, 0x34, 32, &len);
+	uint8_t *csf = c + CSF_OFF;
+	csf[0x2a] = 0x2c; /* length 12 + 32 */
+	csf[0x2b] = 0x80; /* HSH */
+	csf[0x2d] = 0x17; /* sha256 */
+	const uint8_t *cert = csf + bs_get_be32(csf + 0x30);
+	assert_int_equal(cert[0], 0xD7);
+	assert_int_equal(EVP_Digest(cert, bs_get_be16(cert + 1), csf + 0x34, NULL, EVP_sha256(),
+				    NULL), 1);
+	resign(c, 0xc70 + 32, "crts/CSF1_crt.pem", csf, 0x48 + 32);
+	struct bs_error err;
+	int rc = run(f, c, len, NULL, 0, 0, &err);
+	if (rc != 0)
+		fail_msg("%s\n%s", err.msg, f->log);
+	/* A wrong digest (CSF re-signed, so only the hash check can catch it). */
+	csf[0x34] ^= 1;
+	resign(c, 0xc70 + 32, "crts/CSF1_crt.pem", csf, 0x48 + 32);
+	assert_int_equal(run(f, c, len, NULL, 0, 0, &err), BS_ERR_VERIFY);
+	assert_string_equal(err.msg, "Install Key slot 2: certificate does not match the hash in "
+				     "the command");
+	free(c);
+}
+
 static void test_verify__hash_total_bounded(void **state)
 {
 	/* Authenticate Data with 5 blocks of 1 GiB each over a sparse 1 GiB file: all map
 	 * into the image, but more than 4 GiB would be hashed, so it stops before hashing. */
 	struct fx *f = *state;
-	const size_t extra = 4 * 8, cmd_len = 0x48 + extra;
-	const size_t blobs_len = f->img_len - CSF_OFF - 0x48;
-	uint8_t *c = calloc(1, CSF_OFF + cmd_len + blobs_len);
-	assert_non_null(c);
-	memcpy(c, f->img, CSF_OFF + 0x40);
+	size_t len;
+	uint8_t *c = grow_cmds(f, 0x48, 32, &len);
 	uint8_t *csf = c + CSF_OFF;
-	memcpy(csf + cmd_len, f->img + CSF_OFF + 0x48, blobs_len);
-	csf[2] = (uint8_t)cmd_len;
 	csf[0x36] = 0x34; /* Authenticate Data length 12 + 5 * 8 */
-	static const size_t offs[] = {0x0c, 0x18, 0x24, 0x30, 0x3c};
-	for (size_t i = 0; i < 5; i++)
-		bs_buf_put_be32(csf + offs[i], bs_get_be32(csf + offs[i]) + (uint32_t)extra);
 	for (size_t i = 0; i < 5; i++) {
 		bs_buf_put_be32(csf + 0x40 + 8 * i, 0x87800000);
 		bs_buf_put_be32(csf + 0x44 + 8 * i, 0x40000000);
 	}
-	resign(c, 0xc70 + extra, "crts/CSF1_crt.pem", csf, cmd_len);
-	write_image(f, c, CSF_OFF + cmd_len + blobs_len);
+	resign(c, 0xc70 + 32, "crts/CSF1_crt.pem", csf, 0x48 + 32);
+	write_image(f, c, len);
 	assert_int_equal(truncate(f->path, 1ll << 30), 0);
 	struct bs_hab_verify_opts o = {.fuse = f->fuse, .fuse_len = f->fuse_len};
 	struct bs_error err;
@@ -633,6 +706,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_verify__coverage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify__state_machine, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify__hash_total_bounded, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__dcd, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__install_key_hash, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify__truncated_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify__missing_file, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify__ivt_scan_finds_offset, setup, teardown),
