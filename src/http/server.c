@@ -380,7 +380,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			rq->status = 499;
 	}
 	bs_log(rq->status >= 500 ? BS_LOG_ERROR : BS_LOG_INFO, rq->id,
-	       "request client=%s method=%s endpoint=%s subject=%s artifact_sha256=%s "
+	       "request client=%s method=%s endpoint=%s machine=%s artifact_sha256=%s "
 	       "bytes=%llu keys=%s status=%u duration_ms=%llu result=\"%s\"",
 	       rq->client, rq->method, rq->endpoint, rq->subject[0] ? rq->subject : "-", sha,
 	       (unsigned long long)rq->received, rq->keys[0] ? rq->keys : "-", rq->status,
