@@ -197,6 +197,21 @@ static int find_arg(const char *norm)
 	return -1;
 }
 
+/* Sections and arguments CST used to accept: a hint for the error message. */
+static const char *removed_hint(const char *norm)
+{
+	static const char *const removed[] = {"WRITEDATA",     "CLEARMASK",	"SETMASK",
+					      "CHECKDATA",     "CHECKALLCLEAR", "CHECKALLSET",
+					      "CHECKANYCLEAR", "CHECKANYSET",	"SETMID",
+					      "SECURITYCONFIGURATION"};
+	for (size_t i = 0; i < BS_ARRAY_SIZE(removed); i++)
+		if (strcmp(norm, removed[i]) == 0)
+			return " (removed from CST since 2.3.3)";
+	if (strcmp(norm, "INSTALLCERTIFICATE") == 0)
+		return " (AHAB only)";
+	return "";
+}
+
 static void list_sections(char *buf, size_t cap)
 {
 	size_t n = 0;
@@ -248,8 +263,8 @@ static int parse_arg_line(struct parser *p, const struct section_def *sd)
 		char list[256];
 		list_args(sd->args, list, sizeof(list));
 		return bs_csf_fail(p->ctx, BS_ERR_SYNTAX, line, col,
-				   "unknown argument '%.*s' in [%s]; expected %s", NAME_SHOWN(p),
-				   sd->name, list);
+				   "unknown argument '%.*s'%s in [%s]; expected %s", NAME_SHOWN(p),
+				   removed_hint(norm), sd->name, list);
 	}
 	if (p->tok.type != CSF_TOK_EQ) {
 		char what[96];
@@ -370,8 +385,8 @@ static int parse_sections(struct parser *p, struct bs_csf *csf, struct csf_state
 			char list[400];
 			list_sections(list, sizeof(list));
 			return bs_csf_fail(p->ctx, BS_ERR_SYNTAX, nl, nc,
-					   "unknown section [%.*s]; expected one of %s",
-					   NAME_SHOWN(p), list);
+					   "unknown section [%.*s]%s; expected one of %s",
+					   NAME_SHOWN(p), removed_hint(norm), list);
 		}
 		if ((rc = advance(p)) != 0)
 			return rc;

@@ -267,7 +267,7 @@ int bs_srk_table_build(uint8_t **table, size_t *table_len, uint8_t *fuse, size_t
 			goto fail;
 		}
 		uint8_t h[SRK_DIGEST_MAX];
-		size_t hlen;
+		size_t hlen = 0;
 		if ((rc = digest(h, &hlen, md, rec, rec_len, err)) != 0)
 			goto fail;
 		if ((rc = bs_buf_append(&hashes, h, hlen)) != 0)
@@ -505,7 +505,7 @@ int bs_srk_table_fuse(const struct bs_srk_table *t, int md_nid, uint8_t *fuse,
 	size_t off = 0;
 	for (size_t i = 0; i < t->n; i++) {
 		const struct bs_srk_entry *e = &t->e[i];
-		size_t hlen;
+		size_t hlen = 0;
 		if (e->tag == HAB_TAG_KEY_HASH) {
 			if (bs_hab_alg_to_nid(e->hash_alg) != md_nid)
 				return bs_error_set(err, BS_ERR_FORMAT,

@@ -38,7 +38,13 @@ struct bs_server {
 	atomic_int active; /* requests between first callback and completion */
 	pthread_mutex_t p11_lock;
 	struct bs_p11 *p11;
+	struct bs_error p11_err; /* last failed open */
+	uint64_t p11_failed_ms;
 };
+
+/* A wrong PIN (BS_ERR_CONFIG) is never retried: repeated logins would lock the token.
+ * Other open failures (token absent) are retried after this delay. */
+#define P11_RETRY_MS 5000
 
 struct request {
 	char id[REQID_LEN + 1];
@@ -149,14 +155,29 @@ static int get_p11(void *ctx, struct bs_p11 **out, struct bs_error *err)
 				    "(YUBIHSM_PASSWORD or pkcs11_pin_file)");
 	int rc = 0;
 	pthread_mutex_lock(&srv->p11_lock);
-	if (srv->p11 == NULL) {
+	if (srv->p11 == NULL && srv->p11_err.code != 0 &&
+	    (srv->p11_err.code == BS_ERR_CONFIG ||
+	     bs_now_ms() - srv->p11_failed_ms < P11_RETRY_MS)) {
+		rc = srv->p11_err.code;
+		if (err != NULL)
+			*err = srv->p11_err;
+	} else if (srv->p11 == NULL) {
 		struct bs_p11_opts o = {
 			.module = srv->cfg->p11_module,
 			.pin = srv->cfg->p11_pin,
 			.pool_size = srv->cfg->p11_pool_size,
 			.op_timeout_ms = srv->cfg->p11_timeout_ms,
 		};
-		rc = bs_p11_open(&srv->p11, &o, err);
+		rc = bs_p11_open(&srv->p11, &o, &srv->p11_err);
+		if (rc != 0) {
+			srv->p11 = NULL;
+			srv->p11_failed_ms = bs_now_ms();
+			bs_log(BS_LOG_ERROR, NULL, "pkcs11: cannot open the token%s: %s",
+			       rc == BS_ERR_CONFIG ? " (not retried until restart)" : "",
+			       srv->p11_err.msg);
+			if (err != NULL)
+				*err = srv->p11_err;
+		}
 	}
 	*out = srv->p11;
 	pthread_mutex_unlock(&srv->p11_lock);
@@ -359,7 +380,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			rq->status = 499;
 	}
 	bs_log(rq->status >= 500 ? BS_LOG_ERROR : BS_LOG_INFO, rq->id,
-	       "request client=%s method=%s endpoint=%s subject=%s artifact_sha256=%s "
+	       "request client=%s method=%s endpoint=%s machine=%s artifact_sha256=%s "
 	       "bytes=%llu keys=%s status=%u duration_ms=%llu result=\"%s\"",
 	       rq->client, rq->method, rq->endpoint, rq->subject[0] ? rq->subject : "-", sha,
 	       (unsigned long long)rq->received, rq->keys[0] ? rq->keys : "-", rq->status,

@@ -27,6 +27,7 @@
 #define PKCS11_PREFIX "pkcs11:"
 #define PASS_FILE "key_pass.txt"
 #define PASS_MAX 1024
+#define STORE_MEMO_MAX 16
 
 struct bs_store {
 	bool is_bundle;
@@ -35,6 +36,13 @@ struct bs_store {
 	struct bs_bundle *bundle;
 	const struct bs_uri_loader *loader;
 	void *loader_ctx;
+	/* Bundles are immutable once read, so decoded private keys are kept for the life of
+	 * the store: a server that reuses a store signs without decrypting keys again. */
+	struct {
+		char *key_name;
+		EVP_PKEY *pkey;
+	} memo[STORE_MEMO_MAX];
+	size_t nmemo;
 };
 
 static bool is_uri(const char *name)
@@ -124,6 +132,10 @@ void bs_store_free(struct bs_store *s)
 	if (s == NULL)
 		return;
 	bs_bundle_free(s->bundle);
+	for (size_t i = 0; i < s->nmemo; i++) {
+		EVP_PKEY_free(s->memo[i].pkey);
+		free(s->memo[i].key_name);
+	}
 	free(s->root);
 	free(s);
 }
@@ -472,6 +484,13 @@ static int load_file_key(struct bs_store *s, const char *cert_name, X509 *cert,
 	int rc = bs_store_key_name_for_cert(&key_name, cert_name, err);
 	if (rc != 0)
 		return rc;
+	for (size_t i = 0; i < s->nmemo; i++) {
+		if (strcmp(s->memo[i].key_name, key_name) == 0) {
+			pkey = s->memo[i].pkey;
+			EVP_PKEY_up_ref(pkey);
+			goto check;
+		}
+	}
 	rc = bs_store_read(s, key_name, BS_STORE_FILE_MAX, &data, &len, err);
 	if (rc == BS_ERR_NOT_FOUND) {
 		rc = bs_error_set(err, BS_ERR_NOT_FOUND, "private key %s for certificate %s "
@@ -499,6 +518,16 @@ static int load_file_key(struct bs_store *s, const char *cert_name, X509 *cert,
 					  pem ? "PEM" : "DER");
 		goto out;
 	}
+	if (s->is_bundle && s->nmemo < STORE_MEMO_MAX) {
+		char *memo_name = bs_strdup(key_name);
+		if (memo_name != NULL) {
+			EVP_PKEY_up_ref(pkey);
+			s->memo[s->nmemo].key_name = memo_name;
+			s->memo[s->nmemo].pkey = pkey;
+			s->nmemo++;
+		}
+	}
+check:;
 	EVP_PKEY *cpub = cert ? X509_get0_pubkey(cert) : NULL;
 	if (cert != NULL && (cpub == NULL || EVP_PKEY_eq(pkey, cpub) != 1)) {
 		ERR_clear_error();

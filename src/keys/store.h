@@ -16,7 +16,11 @@
  * four of the certificate name ("crt" in "..._crt.pem") become "key", the first "crts"
  * becomes "keys"; PEM if the name ends ".pem" (case-insensitive) else DER; PKCS#8,
  * possibly encrypted, with the passphrase from the first line of `key_pass.txt` in the
- * key's directory (absent file = unencrypted key). The key must match the certificate. */
+ * key's directory (absent file = unencrypted key). The key must match the certificate.
+ *
+ * A store is not thread-safe: use one store per thread at a time (the server keeps a pool
+ * of stores per bundle). Bundle stores keep decoded keys for their lifetime, so reusing a
+ * store avoids decrypting keys for every signature. */
 #ifndef BS_KEYS_STORE_H
 #define BS_KEYS_STORE_H
 

@@ -90,7 +90,7 @@ struct bs_sign_result {
 	const char *content_type;    /* default application/octet-stream */
 	char filename[64];           /* Content-Disposition filename */
 	char keys[BS_SIGN_KEYS_LOG_MAX]; /* log-safe key ids used, comma-separated */
-	char subject[80];            /* machine or distro, for logs */
+	char subject[80];            /* machine (or distro), logged as machine= */
 };
 
 struct bs_signer {

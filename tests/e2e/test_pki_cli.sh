@@ -129,6 +129,17 @@ softhsm2-util --init-token --free --label YubiHSM --so-pin 12345678 --pin 0001pa
 	>/dev/null
 printf '0001password' > pin.txt
 URI='pkcs11:token=YubiHSM'
+# a wrong PIN is a configuration error, and leaves no directory behind
+printf 'wrong-pin' > badpin.txt
+if "$BS_BIN" pki create --out badtok --key p256 --srks 1 --token "$URI" --module "$MOD" \
+	--pin-file badpin.txt 2> badtok.log; then
+	fail "wrong PIN accepted"
+fi
+if ! grep -q 'not built yet' badtok.log; then
+	grep -q '(config)' badtok.log || fail "wrong PIN: $(cat badtok.log)"
+	grep -q wrong-pin badtok.log && fail "PIN appears in the output"
+	[ -z "$(ls -d badtok badtok.tmp* 2>/dev/null)" ] || fail "wrong PIN left a directory"
+fi
 if ! "$BS_BIN" pki create --out tok --key p256 --srks 2 --token "$URI" --module "$MOD" \
 	--pin-file pin.txt 2> tok.log; then
 	if grep -q 'not built yet' tok.log; then

@@ -32,7 +32,7 @@ grep -qi '^content-disposition: attachment; filename="artifact.signed"$' h.txt |
 grep -qi '^content-type: application/octet-stream$' h.txt || srv_fail "Content-Type wrong"
 rid=$(sed -n 's/^[Xx]-[Rr]equest-[Ii]d: //p' h.txt)
 [ -n "$rid" ] || srv_fail "no X-Request-Id"
-grep -q "\[$rid\] request .*endpoint=/sign/imx subject=imx8mp artifact_sha256=$(sha256sum imx-boot-sd.bin | cut -d' ' -f1) .*status=200" \
+grep -q "\[$rid\] request .*endpoint=/sign/imx machine=imx8mp artifact_sha256=$(sha256sum imx-boot-sd.bin | cut -d' ' -f1) .*status=200" \
 	"$SRV_LOG" || srv_fail "log line for $rid incomplete"
 verify_blob "$T/client/csf2.bin" "$T/client/imx-boot-sd.bin" "$T/v2"
 

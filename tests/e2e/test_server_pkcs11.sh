@@ -59,4 +59,23 @@ srv_healthy
 srv_spool_empty
 srv_log_clean
 srv_stop
+
+# A wrong server PIN: 500 "server configuration error" with a request id, and the
+# detail (wrong PIN, not retried) is in the log, not in the response.
+SRV_PIN=wrong-pin-4711 srv_start
+for i in 1 2 3; do
+	code=$(curl --silent -o body.txt -w '%{http_code}' -X POST -F machine=imx8mp \
+		-F soctype=mx8m -F cstversion=3.3.2 -F backend=pkcs11 \
+		-F "csf=@hsm.csf;type=text/plain" -F "artifact=@imx-boot-sd.bin" "$URL/sign/imx")
+	[ "$code" = 500 ] || srv_fail "wrong PIN: $code $(cat body.txt)"
+	grep -q '^server configuration error (request id [0-9a-f]*)$' body.txt ||
+		srv_fail "wrong PIN body: $(cat body.txt)"
+done
+grep -q "login failed: wrong PIN" "$SRV_LOG" || srv_fail "no log detail for the wrong PIN"
+! grep -q wrong-pin-4711 "$SRV_LOG" || srv_fail "wrong PIN logged"
+# file-backed signing is unaffected
+curl --silent --fail -X POST -F machine=imx8mp -F soctype=mx8m -F cstversion=3.3.2 \
+	-F "csf=@flash.csf;type=text/plain" -F "artifact=@imx-boot-sd.bin" --output f.bin \
+	"$URL/sign/imx" || srv_fail "ssl backend broken by a token failure"
+srv_stop
 echo "test_server_pkcs11: ok"

@@ -744,7 +744,10 @@ static void test_csf_parse__grammar_errors(void **state)
 static void test_csf_parse__unknown_names(void **state)
 {
 	(void)state;
-	bad_msg(PRE "[Write Data]\nWidth = 4\n", BS_ERR_SYNTAX, "9:2", "unknown section [Write Data]");
+	bad_msg(PRE "[Write Data]\nWidth = 4\n", BS_ERR_SYNTAX, "9:2",
+		"unknown section [Write Data] (removed from CST since 2.3.3)");
+	bad_msg("[Header]\nVersion = 4.1\nSecurity Configuration = Open\n", BS_ERR_SYNTAX, "3:1",
+		"'Security Configuration' (removed");
 	bad_msg("[Header]\nVersion = 4.1\nColour = blue\n", BS_ERR_SYNTAX, "3:1",
 		"unknown argument 'Colour'");
 	/* a known argument in the wrong section lists what the section accepts */

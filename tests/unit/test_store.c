@@ -671,6 +671,29 @@ static void test_store__tgz_layouts_and_links(void **state)
 	}
 }
 
+/* A bundle store keeps decoded keys: a second load is served from memory and is still
+ * checked against the certificate it is asked for. */
+static void test_store__tgz_key_reuse_still_checks_cert(void **state)
+{
+	(void)state;
+	struct tw w;
+	tw_open(&w, 1u << 20);
+	fill_good(&w, "");
+	struct bs_store *s = NULL;
+	struct bs_error err = {0};
+	assert_int_equal(open_tw(&w, &s, &err), 0);
+	load_pair(s, "crts/CSF1_crt.pem", 0);
+	load_pair(s, "crts/CSF1_crt.pem", 0); /* from the store's memory */
+	X509 *img = NULL;
+	struct bs_key *key = NULL;
+	assert_int_equal(bs_store_load_cert(s, "crts/IMG1_crt.pem", &img, &err), 0);
+	assert_int_equal(bs_store_load_key(s, "crts/CSF1_crt.pem", img, &key, &err), BS_ERR_KEY);
+	assert_null(key);
+	assert_non_null(strstr(err.msg, "does not match"));
+	X509_free(img);
+	bs_store_free(s);
+}
+
 /* Bundles made by GNU tar the ways users make them, from a copy of the vector tree. */
 static void test_store__tgz_from_gnu_tar_and_corruption(void **state)
 {
@@ -737,6 +760,7 @@ static void test_store__tgz_from_gnu_tar_and_corruption(void **state)
 #define TGZ_TESTS                                                        \
 	cmocka_unit_test(test_store__tgz_rejects_bad_bundles),            \
 	cmocka_unit_test(test_store__tgz_layouts_and_links),              \
+	cmocka_unit_test(test_store__tgz_key_reuse_still_checks_cert),    \
 	cmocka_unit_test(test_store__tgz_from_gnu_tar_and_corruption),
 
 int main(void)

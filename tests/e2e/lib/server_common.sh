@@ -38,7 +38,7 @@ CONF
 # srv_start [extra serve args...]: start on a free port, wait until it answers.
 srv_start() {
 	: > "$SRV_LOG"
-	YUBIHSM_PASSWORD=$TEST_PIN "$BS_BIN" serve --port 0 --config "$T/server.conf" "$@" \
+	YUBIHSM_PASSWORD=${SRV_PIN:-$TEST_PIN} "$BS_BIN" serve --port 0 --config "$T/server.conf" "$@" \
 		2>>"$SRV_LOG" >"$T/server.out" &
 	SRV_PID=$!
 	PORT=
