@@ -18,7 +18,6 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
-#include "core/log.h"
 #include "core/util.h"
 #include "keys/pkcs11.h"
 
@@ -134,7 +133,6 @@ static int open_token(struct bs_p11 **out, const char *module, const char *pin_f
 	char *pin = NULL;
 	if (get_pin(&pin, pin_file) != 0)
 		return -1;
-	bs_log_add_secret(pin);
 	struct bs_p11_opts o = {.module = module, .pin = pin, .pool_size = 1,
 				.op_timeout_ms = 600000};
 	struct bs_error err = {0};
@@ -391,6 +389,10 @@ static int cmd_list(int argc, char **argv)
 		printf("%-8s %-10s %-28s %-16s %s\n", "TYPE", "KEY", "USAGE", "ID", "LABEL");
 		for (size_t i = 0; i < n; i++) {
 			char key[32] = "-";
+			/* labels come from the token: no control bytes to the terminal */
+			for (char *c = objs[i].label; *c != '\0'; c++)
+				if ((unsigned char)*c < 0x20 || *c == 0x7f)
+					*c = '?';
 			if (objs[i].keytype[0] != '\0')
 				snprintf(key, sizeof(key), "%s-%u", objs[i].keytype, objs[i].bits);
 			printf("%-8s %-10s %-28s %-16s %s\n", objs[i].type, key,
