@@ -12,7 +12,7 @@ trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 V=$BS_FIXTURES/hab4-vectors/rsa
 MOD=/usr/lib/softhsm/libsofthsm2.so
-[ -e "$MOD" ] || { echo "SKIPPED: no SoftHSM2"; exit 0; }
+[ -e "$MOD" ] || { echo "FAIL: SoftHSM2 module $MOD missing (scripts/deps.sh test installs it)" >&2; exit 1; }
 
 mkdir -p "$T/tokens"
 printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \

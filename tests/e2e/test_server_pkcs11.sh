@@ -7,7 +7,7 @@ set -euo pipefail
 . "$BS_SRCDIR/tests/e2e/lib/server_common.sh"
 srv_setup
 MOD=/usr/lib/softhsm/libsofthsm2.so
-[ -e "$MOD" ] || { echo "softhsm2 not installed: skipped"; exit 0; }
+[ -e "$MOD" ] || { echo "FAIL: SoftHSM2 module $MOD missing (scripts/deps.sh test installs it)" >&2; exit 1; }
 mkdir -p "$T/hsm/tokens"
 printf 'directories.tokendir = %s/hsm/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
 	"$T" > "$T/hsm/softhsm2.conf"
