@@ -235,6 +235,12 @@ static int imx_sign(const struct bs_sign_env *env, const struct bs_form *form,
 	struct bs_hab_sign_report report;
 	memset(&report, 0, sizeof(report));
 	rc = bs_hab_sign(&blob, &blob_len, csf, &opts, &report, err);
+	if (rc == BS_ERR_NOT_FOUND) {
+		/* The machine exists (its bundle was found): a file or token object the CSF
+		 * names is missing, which the client fixes in its CSF -> 400, not 404. */
+		err->code = rc = BS_ERR_INVALID;
+		bs_error_prefix(err, "key store of machine '%s'", machine);
+	}
 	if (rc != 0)
 		goto out;
 	for (size_t i = 0; i < report.nkeys && i < BS_ARRAY_SIZE(report.keys); i++) {

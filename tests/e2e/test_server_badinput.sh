@@ -92,7 +92,7 @@ expect 400 "relative to the key bundle" -X POST "${ok[@]}" -F "csf=@abs.csf;type
 sed 's#"crts/CSF1_crt.pem"#"crts/../../x_crt.pem"#' flash.csf > trav2.csf
 expect 400 "relative to the key bundle" -X POST "${ok[@]}" -F "csf=@trav2.csf;type=text/plain" "${art[@]}" "$S"
 sed 's#"crts/CSF1_crt.pem"#"crts/NOPE_crt.pem"#' flash.csf > missing.csf
-expect 404 "crts/NOPE_crt.pem" -X POST "${ok[@]}" -F "csf=@missing.csf;type=text/plain" "${art[@]}" "$S"
+expect 400 "crts/NOPE_crt.pem" -X POST "${ok[@]}" -F "csf=@missing.csf;type=text/plain" "${art[@]}" "$S"
 sed 's#"crts/CSF1_crt.pem"#"pkcs11:token=t;object=CSF1;type=cert"#' flash.csf > p11.csf
 expect 400 "needs backend=pkcs11" -X POST "${ok[@]}" -F "csf=@p11.csf;type=text/plain" "${art[@]}" "$S"
 expect 404 "no keys for 'nokeys'" -X POST -F machine=nokeys -F soctype=mx8m -F cstversion=3.3.2 "${csf[@]}" "${art[@]}" "$S"
