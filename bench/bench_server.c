@@ -6,6 +6,11 @@
  *
  *   bench_server --url URL --csf F --artifact F [--machine M] [-c N] [-n R]
  *                [--server-pid PID] [--key PEM --pass P] [--label TEXT]
+ *                [--backend pkcs11] [--raw-rate SIGS_PER_S]
+ *
+ * --backend adds -F backend=VALUE (pkcs11: the CSF names token objects). --raw-rate
+ * gives a signing rate measured elsewhere (e.g. bench_token's raw C_Sign loop) to
+ * compare with instead of --key.
  */
 #include <curl/curl.h>
 #include <openssl/evp.h>
@@ -18,8 +23,9 @@
 #include <time.h>
 
 struct opts {
-	const char *url, *csf, *artifact, *machine, *key, *pass, *label;
+	const char *url, *csf, *artifact, *machine, *key, *pass, *label, *backend;
 	int conc, reqs;
+	double raw_rate;
 	long server_pid;
 };
 
@@ -58,6 +64,11 @@ static void *run(void *arg)
 			p = curl_mime_addpart(m);
 			curl_mime_name(p, fields[f][0]);
 			curl_mime_data(p, fields[f][1], CURL_ZERO_TERMINATED);
+		}
+		if (o->backend != NULL) {
+			p = curl_mime_addpart(m);
+			curl_mime_name(p, "backend");
+			curl_mime_data(p, o->backend, CURL_ZERO_TERMINATED);
 		}
 		p = curl_mime_addpart(m);
 		curl_mime_name(p, "csf");
@@ -153,6 +164,8 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--key")) o.key = v;
 		else if (!strcmp(a, "--pass")) o.pass = v;
 		else if (!strcmp(a, "--label")) o.label = v;
+		else if (!strcmp(a, "--backend")) o.backend = v;
+		else if (!strcmp(a, "--raw-rate")) o.raw_rate = atof(v);
 		else {
 			fprintf(stderr, "unknown option %s\n", a);
 			return 2;
@@ -160,10 +173,11 @@ int main(int argc, char **argv)
 	}
 	if (o.url == NULL || o.csf == NULL || o.artifact == NULL || o.conc < 1 || o.reqs < 1) {
 		fprintf(stderr, "usage: bench_server --url URL --csf F --artifact F [-c N] [-n R] "
-				"[--server-pid PID] [--key PEM --pass P] [--label L]\n");
+				"[--server-pid PID] [--key PEM --pass P] [--label L] "
+				"[--backend B] [--raw-rate R]\n");
 		return 2;
 	}
-	double rate = o.key != NULL ? rsa_rate(o.key, o.pass) : -1;
+	double rate = o.key != NULL ? rsa_rate(o.key, o.pass) : o.raw_rate > 0 ? o.raw_rate : -1;
 	curl_global_init(CURL_GLOBAL_DEFAULT);
 	struct worker *w = calloc((size_t)o.conc, sizeof(*w));
 	for (int i = 0; i < o.conc; i++) {
@@ -192,8 +206,9 @@ int main(int argc, char **argv)
 	       o.label, o.conc, o.conc * o.reqs, total, failed, total / secs, p50, p99,
 	       hwm / 1024.0);
 	if (rate > 0)
-		printf("  | raw RSA sign %7.1f/s -> ceiling %6.1f req/s (2 sigs/req), %3.0f%%",
-		       rate, rate / 2, 100.0 * (total / secs) / (rate / 2));
+		printf("  | raw %s sign %7.1f/s -> ceiling %6.1f req/s (2 sigs/req), %3.0f%%",
+		       o.key != NULL ? "RSA" : "token", rate, rate / 2,
+		       100.0 * (total / secs) / (rate / 2));
 	printf("\n");
 	free(all);
 	free(w);
