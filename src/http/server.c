@@ -23,6 +23,7 @@
 #include "http/status.h"
 #include "keys/pkcs11.h"
 #include "sign/signer.h"
+#include "sign/tokcache.h"
 
 #define PP_BUFFER 32768
 /* Per-connection read buffer: larger reads mean fewer wakeups per uploaded MiB. */
@@ -38,6 +39,7 @@ struct bs_server {
 	atomic_int active; /* requests between first callback and completion */
 	pthread_mutex_t p11_lock;
 	struct bs_p11 *p11;
+	struct bs_tokcache *tokcache; /* token certificates/keys reused for TOKCACHE_TTL_MS */
 	struct bs_error p11_err; /* last failed open */
 	uint64_t p11_failed_ms;
 };
@@ -45,6 +47,8 @@ struct bs_server {
 /* A wrong PIN (BS_ERR_CONFIG) is never retried: repeated logins would lock the token.
  * Other open failures (token absent) are retried after this delay. */
 #define P11_RETRY_MS 5000
+/* Token objects found by URI are reused this long (see sign/tokcache.h). */
+#define TOKCACHE_TTL_MS 10000
 
 struct request {
 	char id[REQID_LEN + 1];
@@ -281,6 +285,7 @@ static enum MHD_Result finish(struct bs_server *srv, struct MHD_Connection *conn
 		.keys = srv->keys,
 		.get_p11 = get_p11,
 		.p11_ctx = srv,
+		.tokcache = srv->tokcache,
 		.reqid = rq->id,
 	};
 	struct bs_sign_result res;
@@ -431,6 +436,12 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 	srv->keys = keys;
 	srv->spool = spool;
 	bs_spool_set_memory(spool, cfg->spool_mem_max, cfg->spool_mem_total);
+	int rc = bs_tokcache_new(&srv->tokcache, TOKCACHE_TTL_MS, err);
+	if (rc != 0) {
+		freeaddrinfo(ai);
+		free(srv);
+		return rc;
+	}
 	pthread_mutex_init(&srv->p11_lock, NULL);
 	unsigned threads = cfg->threads ? cfg->threads : default_threads();
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
@@ -451,6 +462,7 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 				    opts, MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (srv->mhd == NULL) {
+		bs_tokcache_free(srv->tokcache);
 		pthread_mutex_destroy(&srv->p11_lock);
 		free(srv);
 		return bs_error_set(err, BS_ERR_IO, "cannot listen on %s port %s", cfg->address,
@@ -485,6 +497,7 @@ void bs_server_stop(struct bs_server *srv, unsigned grace_ms)
 	if (left > 0)
 		bs_log(BS_LOG_WARN, NULL, "stopping with %d request(s) still in flight", left);
 	MHD_stop_daemon(srv->mhd);
+	bs_tokcache_free(srv->tokcache); /* holds token keys: before the token closes */
 	bs_p11_close(srv->p11);
 	pthread_mutex_destroy(&srv->p11_lock);
 	free(srv);

@@ -18,6 +18,7 @@
 #include "keys/store.h"
 #include "sign/keycache.h"
 #include "sign/signer.h"
+#include "sign/tokcache.h"
 
 static const char *const g_backends[] = {"ssl", "pkcs11", NULL};
 
@@ -232,7 +233,11 @@ static int imx_sign(const struct bs_sign_env *env, const struct bs_form *form,
 							 "backend=pkcs11 but no token configured");
 		if (rc != 0)
 			goto out;
-		bs_store_set_uri_loader(store, &bs_p11_uri_loader, p11);
+		if (env->tokcache != NULL)
+			bs_store_set_uri_loader(store, bs_tokcache_loader(env->tokcache, p11),
+						env->tokcache);
+		else
+			bs_store_set_uri_loader(store, &bs_p11_uri_loader, p11);
 	} else {
 		bs_store_set_uri_loader(store, NULL, NULL);
 	}

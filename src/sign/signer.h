@@ -72,6 +72,7 @@ const char *bs_form_value(const struct bs_form *form, const char *name);
 
 struct bs_p11;
 struct bs_keycache;
+struct bs_tokcache;
 struct bs_config;
 
 /* What the server hands to a signer. */
@@ -81,6 +82,7 @@ struct bs_sign_env {
 	/* The shared PKCS#11 context (opened lazily); BS_ERR_CONFIG when no PIN is set. */
 	int (*get_p11)(void *ctx, struct bs_p11 **out, struct bs_error *err);
 	void *p11_ctx;
+	struct bs_tokcache *tokcache; /* token objects reused across requests, or NULL */
 	const char *reqid;
 };
 
