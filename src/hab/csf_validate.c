@@ -54,15 +54,11 @@ static bool hash_engine(uint8_t eng)
 static int engine_arg(struct csf_ctx *ctx, const struct csf_arg *a, bool hashing, uint8_t *out)
 {
 	struct csf_kwbuf kw;
-	int rc = bs_csf_val_keyword(ctx, a, &kw);
+	const struct csf_kw *k;
+	int rc = bs_csf_val_engine(ctx, a, "an engine such as ANY, CAAM, DCP, SNVS, OCOTP or SRTC",
+				   &k, &kw);
 	if (rc != 0)
 		return rc;
-	const struct csf_kw *k = bs_csf_kw_find(bs_csf_engine_kw, BS_CSF_ENGINE_KW, kw.norm);
-	if (k == NULL)
-		return bs_csf_fail(ctx, BS_ERR_SEMANTIC, kw.line, kw.col,
-				   "unknown engine '%s'; expected an engine such as ANY, CAAM, DCP, "
-				   "SNVS, OCOTP or SRTC",
-				   kw.orig);
 	if (hashing && !hash_engine(k->val))
 		return bs_csf_fail(ctx, BS_ERR_SEMANTIC, kw.line, kw.col,
 				   "engine %s cannot be used for hashing; expected ANY, CAAM, DCP, "
