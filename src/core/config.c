@@ -299,15 +299,20 @@ int bs_config_load_env(struct bs_config *cfg, struct bs_error *err)
 		cfg->cst_base_ignored = true;
 	static const char *const pin_vars[] = {"DIGSIGSERVER_YUBIHSM_PASSWORD", "YUBIHSM_PASSWORD"};
 	for (size_t i = 0; i < BS_ARRAY_SIZE(pin_vars); i++) {
-		v = getenv(pin_vars[i]);
-		if (v == NULL || v[0] == '\0')
+		char *pv = getenv(pin_vars[i]);
+		if (pv == NULL)
 			continue;
-		if (cfg->p11_pin == NULL) {
-			cfg->p11_pin = strdup(v);
+		if (pv[0] != '\0' && cfg->p11_pin == NULL) {
+			cfg->p11_pin = strdup(pv);
 			if (cfg->p11_pin == NULL)
 				return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 		}
-		/* Children must not inherit the PIN. */
+		/* unsetenv() only drops the pointer: the bytes stay in the process's initial
+		 * environment block, readable in /proc/<pid>/environ (and in core dumps).
+		 * Overwrite them in place first; children must not inherit the PIN either. */
+		volatile char *vp = pv;
+		while (*vp != '\0')
+			*vp++ = '\0';
 		unsetenv(pin_vars[i]);
 	}
 	return 0;

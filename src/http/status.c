@@ -31,7 +31,9 @@ static const struct {
 	{BS_ERR_VERIFY, 500, true},
 	{BS_ERR_INTERNAL, 500, true},
 	{BS_ERR_TOOL, 500, true},
-	{BS_ERR_TOKEN, 502, true},
+	/* Token messages name the token, the step and the CKR code (never a PIN): the
+	 * client needs them to tell "no such token" from "token unplugged" from "busy". */
+	{BS_ERR_TOKEN, 502, false},
 	{BS_ERR_TIMEOUT, 503, false},
 	{BS_ERR_BUSY, 503, false},
 };

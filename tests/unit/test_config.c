@@ -126,6 +126,32 @@ static void test_config__env_layer_and_pin_removed(void **state)
 	bs_config_free(&cfg);
 }
 
+/* unsetenv() alone leaves the value in the environment block (/proc/<pid>/environ shows
+ * the initial one): the bytes themselves must be overwritten. */
+static void test_config__env_pin_bytes_wiped(void **state)
+{
+	(void)state;
+	static char var1[] = "DIGSIGSERVER_YUBIHSM_PASSWORD=0001password";
+	static char var2[] = "YUBIHSM_PASSWORD=0002other";
+	assert_int_equal(putenv(var1), 0);
+	assert_int_equal(putenv(var2), 0);
+	struct bs_config cfg;
+	struct bs_error err = {0};
+	assert_int_equal(bs_config_init(&cfg, NULL), 0);
+	assert_int_equal(bs_config_load_env(&cfg, &err), 0);
+	assert_string_equal(cfg.p11_pin, "0001password"); /* the digsigserver name wins */
+	assert_null(getenv("DIGSIGSERVER_YUBIHSM_PASSWORD"));
+	assert_null(getenv("YUBIHSM_PASSWORD"));
+	const char *name1 = "DIGSIGSERVER_YUBIHSM_PASSWORD=", *name2 = "YUBIHSM_PASSWORD=";
+	assert_memory_equal(var1, name1, strlen(name1));
+	assert_memory_equal(var2, name2, strlen(name2));
+	for (size_t i = strlen(name1); i < sizeof(var1); i++)
+		assert_int_equal(var1[i], 0);
+	for (size_t i = strlen(name2); i < sizeof(var2); i++)
+		assert_int_equal(var2[i], 0);
+	bs_config_free(&cfg);
+}
+
 static void test_config__pin_file_must_be_private(void **state)
 {
 	(void)state;
@@ -162,6 +188,7 @@ int main(void)
 		cmocka_unit_test(test_config__sizes),
 		cmocka_unit_test(test_config__keyfile_uris),
 		cmocka_unit_test(test_config__env_layer_and_pin_removed),
+		cmocka_unit_test(test_config__env_pin_bytes_wiped),
 		cmocka_unit_test(test_config__pin_file_must_be_private),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -267,6 +267,11 @@ static void test_http_status__table(void **state)
 	assert_true(bs_http_status_hides_detail(BS_ERR_CONFIG));
 	assert_true(bs_http_status_hides_detail(BS_ERR_INTERNAL));
 	assert_false(bs_http_status_hides_detail(BS_ERR_SYNTAX));
+	/* Token failures and a stuck/busy token tell the client why (token, step, CKR). */
+	assert_int_equal(bs_http_status(BS_ERR_TOKEN), 502);
+	assert_false(bs_http_status_hides_detail(BS_ERR_TOKEN));
+	assert_false(bs_http_status_hides_detail(BS_ERR_TIMEOUT));
+	assert_false(bs_http_status_hides_detail(BS_ERR_BUSY));
 	/* Every defined code maps somewhere deliberate (no accidental 200). */
 	for (int code = BS_ERR_TOOL; code < 0; code++)
 		assert_true(bs_http_status(code) >= 400);
