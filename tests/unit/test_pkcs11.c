@@ -22,46 +22,15 @@
 #include "keys/pkcs11.h"
 #include "testutil.h"
 
-#define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
+#define SOFTHSM BS_SOFTHSM_MODULE
 #define PIN "0001password"
 
 static char *g_dir;
 static char g_ctl[1024], g_count[1024];
 
-static char *path_in(const char *name)
-{
-	static char bufs[8][1024];
-	static int slot;
-	char *b = bufs[slot++ % 8];
-	snprintf(b, 1024, "%s/%s", g_dir, name);
-	return b;
-}
-
-static int run(const char *const *argv)
-{
-	return bs_run(argv, "/dev/null");
-}
-
-/* Make key `name` (openssl genpkey args) + self-signed cert, write both to the token. */
 static int make_key(const char *name, const char *alg, const char *opt, bool with_cert)
 {
-	char key[1024], crt[1024], cn[64];
-	snprintf(key, sizeof(key), "%s/%s.key", g_dir, name);
-	snprintf(crt, sizeof(crt), "%s/%s.crt", g_dir, name);
-	snprintf(cn, sizeof(cn), "/CN=%s", name);
-	const char *gen[] = {"openssl", "genpkey", "-algorithm", alg, "-pkeyopt", opt, "-out", key,
-			     NULL};
-	const char *req[] = {"openssl", "req", "-x509", "-new", "-key", key, "-subj", cn,
-			     "-days", "2", "-out", crt, NULL};
-	const char *wk[] = {"pkcs11-tool", "--module", SOFTHSM, "--login", "--pin", PIN,
-			    "--write-object", key, "--type", "privkey", "--label", name, NULL};
-	const char *wc[] = {"pkcs11-tool", "--module", SOFTHSM, "--login", "--pin", PIN,
-			    "--write-object", crt, "--type", "cert", "--label", name, NULL};
-	if (run(gen) != 0 || run(req) != 0 || run(wk) != 0)
-		return -1;
-	if (with_cert && run(wc) != 0)
-		return -1;
-	return 0;
+	return bs_softhsm_add_key(g_dir, name, alg, opt, PIN, with_cert);
 }
 
 static int group_setup(void **state)
@@ -70,19 +39,7 @@ static int group_setup(void **state)
 	g_dir = bs_tmpdir();
 	if (g_dir == NULL)
 		return -1;
-	char conf[1024];
-	snprintf(conf, sizeof(conf), "directories.tokendir = %s/tokens\nobjectstore.backend = "
-		 "file\nlog.level = ERROR\n", g_dir);
-	struct bs_error e;
-	if (bs_write_file(path_in("softhsm2.conf"), conf, strlen(conf), 0600, false, &e) != 0)
-		return -1;
-	const char *mk[] = {"mkdir", path_in("tokens"), NULL};
-	if (run(mk) != 0)
-		return -1;
-	setenv("SOFTHSM2_CONF", path_in("softhsm2.conf"), 1);
-	const char *init[] = {"softhsm2-util", "--init-token", "--free", "--label", "YubiHSM",
-			      "--pin", PIN, "--so-pin", "12345678", NULL};
-	if (run(init) != 0)
+	if (bs_softhsm_init(g_dir, "YubiHSM", PIN) != 0)
 		return -1;
 	if (make_key("rsa2048", "RSA", "rsa_keygen_bits:2048", true) != 0 ||
 	    make_key("rsa4096", "RSA", "rsa_keygen_bits:4096", true) != 0 ||
@@ -106,28 +63,12 @@ static int group_teardown(void **state)
 
 static void ctl(const char *text)
 {
-	static int epoch = 1;
-	char buf[512];
-	snprintf(buf, sizeof(buf), "epoch=%d\n%s", epoch++, text);
-	FILE *f = fopen(g_ctl, "w");
-	assert_non_null(f);
-	fputs(buf, f);
-	fclose(f);
+	bs_shim_ctl(g_ctl, text);
 }
 
 static unsigned long count(const char *key)
 {
-	FILE *f = fopen(g_count, "r");
-	if (f == NULL)
-		return 0;
-	char line[256] = "";
-	if (fgets(line, sizeof(line), f) == NULL)
-		line[0] = '\0';
-	fclose(f);
-	char pat[32];
-	snprintf(pat, sizeof(pat), "%s=", key);
-	const char *p = strstr(line, pat);
-	return p ? strtoul(p + strlen(pat), NULL, 10) : 0;
+	return bs_shim_count(g_count, key);
 }
 
 static void reset_shim(void)
