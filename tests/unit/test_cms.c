@@ -203,14 +203,6 @@ static X509 *self_signed(EVP_PKEY *k, long serial)
 	return x;
 }
 
-static void write_file(const char *path, const void *d, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(d, 1, n, f), n);
-	fclose(f);
-}
-
 static void write_cert(const char *path, X509 *x)
 {
 	FILE *f = fopen(path, "wb");
@@ -228,8 +220,8 @@ static int openssl_verify(const char *dir, const uint8_t *sig, size_t slen,
 	snprintf(dp, sizeof(dp), "%s/data.bin", dir);
 	snprintf(cp, sizeof(cp), "%s/cert.pem", dir);
 	snprintf(op, sizeof(op), "%s/out.bin", dir);
-	write_file(sp, sig, slen);
-	write_file(dp, data, dlen);
+	bs_write(sp, sig, slen);
+	bs_write(dp, data, dlen);
 	write_cert(cp, cert);
 	const char *argv[] = {"openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", sp,
 			      "-content", dp, "-noverify", "-certfile", cp, "-out", op, NULL};
@@ -554,7 +546,7 @@ static void test_cms__pss_algid_matches_openssl(void **state)
 				      "-signer", crtp, "-inkey", keyp, "-outform", "DER", "-out",
 				      out, "-nocerts", "-keyopt", "rsa_padding_mode:pss", "-keyopt",
 				      "rsa_pss_saltlen:digest", "-md", OBJ_nid2sn(mds[i]), NULL};
-		assert_int_equal(bs_run(argv, NULL), 0);
+		bs_run_ok(argv);
 		uint8_t *ref = NULL;
 		size_t rlen = 0;
 		assert_int_equal(bs_read_file(&ref, &rlen, out, 1u << 20, NULL), 0);

@@ -207,14 +207,6 @@ static void compare_with_cst(const uint8_t *ours, size_t olen, const uint8_t *cs
 
 /* ---- the openssl oracle ---- */
 
-static void write_file(const char *path, const void *d, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(d, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
-}
-
 static int openssl_verify(const char *tmp, const uint8_t *cms, size_t cms_len,
 			  const uint8_t *content, size_t clen, const char *content_path,
 			  const char *cert)
@@ -222,9 +214,9 @@ static int openssl_verify(const char *tmp, const uint8_t *cms, size_t cms_len,
 	char sig[4096], con[4096];
 	snprintf(sig, sizeof(sig), "%s/sig.der", tmp);
 	snprintf(con, sizeof(con), "%s/content.bin", tmp);
-	write_file(sig, cms, cms_len);
+	bs_write(sig, cms, cms_len);
 	if (content_path == NULL) {
-		write_file(con, content, clen);
+		bs_write(con, content, clen);
 		content_path = con;
 	}
 	const char *argv[] = { "openssl", "cms", "-verify", "-binary", "-inform", "DER",
@@ -633,7 +625,7 @@ static char *copy_store(void)
 		snprintf(q, sizeof(q), "hab4-vectors/rsa/%s", files[i]);
 		uint8_t *d = bs_fixture_read(q, &n);
 		snprintf(p, sizeof(p), "%s/%s", tmp, files[i]);
-		write_file(p, d, n);
+		bs_write(p, d, n);
 		free(d);
 	}
 	return tmp;
@@ -666,7 +658,7 @@ static void test_csf_sign__missing_key(void **state)
 	size_t n;
 	uint8_t *d = bs_fixture_read("hab4-vectors/rsa/crts/IMG1_crt.pem", &n);
 	snprintf(p, sizeof(p), "%s/crts/NOKEY_crt.pem", tmp);
-	write_file(p, d, n);
+	bs_write(p, d, n);
 	free(d);
 	struct hand h;
 	hand_a(&h);
@@ -684,7 +676,7 @@ static void test_csf_sign__oversized_srk_table(void **state)
 	uint8_t big[9000] = { HAB_TAG_CRT, 0x23, 0x28, 0x40 };
 	snprintf(p, sizeof(p), "%s/crts/SRK_table.bin", tmp);
 	assert_int_equal(unlink(p), 0);
-	write_file(p, big, sizeof(big));
+	bs_write(p, big, sizeof(big));
 	struct hand h;
 	hand_a(&h);
 	expect_fail_in(tmp, &h, BS_ERR_LIMIT, "hand.csf:3:12");

@@ -35,10 +35,7 @@ static char *path2(const char *a, const char *b)
 static void put(const char *dir, const char *rel, const void *d, size_t n)
 {
 	char *p = path2(dir, rel);
-	FILE *f = fopen(p, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(d, 1, n, f), n);
-	fclose(f);
+	bs_write(p, d, n);
 	free(p);
 }
 
@@ -55,11 +52,6 @@ static void copy_fixture(const char *dir, const char *rel_dst, const char *fixtu
 	uint8_t *d = bs_fixture_read(fixture, &n);
 	put(dir, rel_dst, d, n);
 	free(d);
-}
-
-static int run(const char *const *argv)
-{
-	return bs_run(argv, "/dev/null");
 }
 
 /* ---- CST naming ---- */
@@ -281,11 +273,6 @@ static void test_store__key_mismatch_and_missing(void **state)
 
 /* ---- encrypted keys ---- */
 
-static void openssl_ok(const char *const *argv)
-{
-	assert_int_equal(run(argv), 0);
-}
-
 /* A store with CSF1's certificate and key in the requested encoding/encryption. */
 static char *make_key_store(const char *tmp, const char *pass_file_content, bool der,
 			    const char *key_pass_for_openssl, const char *trad)
@@ -303,7 +290,7 @@ static char *make_key_store(const char *tmp, const char *pass_file_content, bool
 	{
 		const char *a[] = {"openssl", "x509", "-in", crt_src, "-outform", der ? "DER" : "PEM",
 				   "-out", crt, NULL};
-		openssl_ok(a);
+		bs_run_ok(a);
 	}
 	if (key_pass_for_openssl != NULL) {
 		put(tmp, "openssl_pass", key_pass_for_openssl, strlen(key_pass_for_openssl));
@@ -312,15 +299,15 @@ static char *make_key_store(const char *tmp, const char *pass_file_content, bool
 		const char *a[] = {"openssl", "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in",
 				   srcdup, "-outform", der ? "DER" : "PEM", "-out", key,
 				   "-passout", passarg, NULL};
-		openssl_ok(a);
+		bs_run_ok(a);
 	} else if (trad != NULL) {
 		const char *a[] = {"openssl", "rsa", "-traditional", "-in", srcdup, "-out", key,
 				   NULL};
-		openssl_ok(a);
+		bs_run_ok(a);
 	} else {
 		const char *a[] = {"openssl", "pkcs8", "-topk8", "-nocrypt", "-in", srcdup,
 				   "-outform", der ? "DER" : "PEM", "-out", key, NULL};
-		openssl_ok(a);
+		bs_run_ok(a);
 	}
 	if (pass_file_content != NULL)
 		put(root, "keys/key_pass.txt", pass_file_content, strlen(pass_file_content));
@@ -718,9 +705,9 @@ static void test_store__tgz_from_gnu_tar_and_corruption(void **state)
 	const char *c1[] = {"tar", "czf", a1, "-C", tree, "crts", "keys", NULL};
 	const char *c2[] = {"tar", "czf", a2, "-C", tree, ".", NULL};
 	const char *c3[] = {"tar", "czf", a3, "-C", tmp, "mytree", NULL};
-	assert_int_equal(run(c1), 0);
-	assert_int_equal(run(c2), 0);
-	assert_int_equal(run(c3), 0);
+	bs_run_ok(c1);
+	bs_run_ok(c2);
+	bs_run_ok(c3);
 	const char *arcs[] = {a1, a2, a3};
 	for (size_t i = 0; i < 3; i++) {
 		struct bs_store *s = NULL;
