@@ -267,8 +267,7 @@ static void run_combos(const char *kind, const struct combo *cs, size_t n)
 	for (size_t i = 0; i < n; i++)
 		sign_and_check(&cs[i], k, dir);
 	EVP_PKEY_free(k);
-	bs_tmpdir_remove(dir);
-	free(dir);
+	bs_tmpdir_free(dir);
 }
 
 static void test_cms__rsa2048_verifies_with_openssl(void **state)
@@ -551,8 +550,7 @@ static void test_cms__pss_algid_matches_openssl(void **state)
 	free((void *)keyp);
 	free((void *)crtp);
 	free((void *)datp);
-	bs_tmpdir_remove(dir);
-	free(dir);
+	bs_tmpdir_free(dir);
 }
 
 int main(void)

@@ -307,8 +307,7 @@ static void verify_all_signatures(const char *dir, const struct bs_csf *csf,
 	for (size_t i = 0; i < nr; i++)
 		nd8 += r[i].tag == HAB_TAG_SIG;
 	assert_int_equal(nsig, nd8);
-	bs_tmpdir_remove(tmp);
-	free(tmp);
+	bs_tmpdir_free(tmp);
 }
 
 /* signingTime of the last (CSF) signature of a CST output. */
@@ -664,8 +663,7 @@ static void test_csf_sign__missing_key(void **state)
 	hand_a(&h);
 	h.cmds[4].file = "crts/NOKEY_crt.pem";
 	expect_fail_in(tmp, &h, BS_ERR_NOT_FOUND, "hand.csf:8:12");
-	bs_tmpdir_remove(tmp);
-	free(tmp);
+	bs_tmpdir_free(tmp);
 }
 
 static void test_csf_sign__oversized_srk_table(void **state)
@@ -680,8 +678,7 @@ static void test_csf_sign__oversized_srk_table(void **state)
 	struct hand h;
 	hand_a(&h);
 	expect_fail_in(tmp, &h, BS_ERR_LIMIT, "hand.csf:3:12");
-	bs_tmpdir_remove(tmp);
-	free(tmp);
+	bs_tmpdir_free(tmp);
 }
 
 /* The server's shape: one uploaded artifact behind bs_data_single. */
@@ -841,8 +838,7 @@ static void test_csf_sign__streams_large_files(void **state)
 	assert_int_equal(openssl_verify(tmp, img + 4, rr[nr - 2].len - 4, NULL, 0, path,
 					bs_fixture("hab4-vectors/rsa/crts/IMG1_crt.pem")), 0);
 	free(out);
-	bs_tmpdir_remove(tmp);
-	free(tmp);
+	bs_tmpdir_free(tmp);
 }
 
 /* ---- data sources ---- */

@@ -44,8 +44,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	(void)state;
-	bs_tmpdir_remove(g_dir);
-	free(g_dir);
+	bs_tmpdir_free(g_dir);
 	return 0;
 }
 

@@ -98,8 +98,7 @@ static void tree_make(struct tree *t)
 
 static void tree_free(struct tree *t)
 {
-	bs_tmpdir_remove(t->tmp);
-	free(t->tmp);
+	bs_tmpdir_free(t->tmp);
 	free(t->root);
 }
 
@@ -365,8 +364,7 @@ static void test_store__encrypted_pkcs8_with_key_pass(void **state)
 	assert_int_equal(try_load(root, "crts/CSF1_crt.der", &err), BS_ERR_KEY);
 	assert_non_null(strstr(err.msg, "wrong passphrase"));
 	free(root);
-	bs_tmpdir_remove(tmp);
-	free(tmp);
+	bs_tmpdir_free(tmp);
 }
 
 static void test_store__unencrypted_key_forms(void **state)
@@ -385,8 +383,7 @@ static void test_store__unencrypted_key_forms(void **state)
 	put(root, "keys/CSF1_key.der", "garbage", 7);
 	assert_int_equal(try_load(root, "crts/CSF1_crt.der", &err), BS_ERR_KEY);
 	free(root);
-	bs_tmpdir_remove(tmp);
-	free(tmp);
+	bs_tmpdir_free(tmp);
 }
 
 /* ---- pkcs11: dispatch ---- */
@@ -747,8 +744,7 @@ static void test_store__tgz_from_gnu_tar_and_corruption(void **state)
 	free(a2);
 	free(a3);
 	free(tree);
-	bs_tmpdir_remove(tmp);
-	free(tmp);
+	bs_tmpdir_free(tmp);
 }
 
 #define TGZ_TESTS                                                        \

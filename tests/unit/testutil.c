@@ -60,6 +60,12 @@ void bs_tmpdir_remove(const char *dir)
 		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+void bs_tmpdir_free(char *dir)
+{
+	bs_tmpdir_remove(dir);
+	free(dir);
+}
+
 int bs_run(const char *const *argv, const char *out_path)
 {
 	pid_t pid = fork();

@@ -16,6 +16,8 @@ uint8_t *bs_fixture_read(const char *rel, size_t *len);
 /* Create a fresh private temp directory (removed by bs_tmpdir_remove). Caller frees. */
 char *bs_tmpdir(void);
 void bs_tmpdir_remove(const char *dir);
+/* bs_tmpdir_remove, then free the name; NULL is a no-op. */
+void bs_tmpdir_free(char *dir);
 /* Run a command (argv array, NULL-terminated) and return its exit status, -1 on error.
  * stdout goes to `out_path` if not NULL. */
 int bs_run(const char *const *argv, const char *out_path);
