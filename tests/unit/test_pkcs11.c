@@ -46,10 +46,7 @@ static int group_setup(void **state)
 	    make_key("p256", "EC", "ec_paramgen_curve:P-256", true) != 0 ||
 	    make_key("nocert", "EC", "ec_paramgen_curve:P-256", false) != 0)
 		return -1;
-	snprintf(g_ctl, sizeof(g_ctl), "%s/shim.ctl", g_dir);
-	snprintf(g_count, sizeof(g_count), "%s/shim.count", g_dir);
-	setenv("P11SHIM_CTL", g_ctl, 1);
-	setenv("P11SHIM_COUNT", g_count, 1);
+	bs_shim_env(g_ctl, g_count, sizeof(g_ctl), g_dir);
 	return 0;
 }
 

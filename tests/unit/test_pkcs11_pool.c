@@ -34,10 +34,7 @@ static int group_setup(void **state)
 	if (bs_softhsm_init(g_dir, "YubiHSM", PIN) != 0 ||
 	    bs_softhsm_add_key(g_dir, "p256", "EC", "ec_paramgen_curve:P-256", PIN, true) != 0)
 		return -1;
-	snprintf(g_ctl, sizeof(g_ctl), "%s/shim.ctl", g_dir);
-	snprintf(g_count, sizeof(g_count), "%s/shim.count", g_dir);
-	setenv("P11SHIM_CTL", g_ctl, 1);
-	setenv("P11SHIM_COUNT", g_count, 1);
+	bs_shim_env(g_ctl, g_count, sizeof(g_ctl), g_dir);
 	return 0;
 }
 

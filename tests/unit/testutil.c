@@ -144,6 +144,14 @@ int bs_softhsm_add_key(const char *dir, const char *name, const char *alg, const
 	return 0;
 }
 
+void bs_shim_env(char *ctl, char *count, size_t cap, const char *dir)
+{
+	snprintf(ctl, cap, "%s/shim.ctl", dir);
+	snprintf(count, cap, "%s/shim.count", dir);
+	setenv("P11SHIM_CTL", ctl, 1);
+	setenv("P11SHIM_COUNT", count, 1);
+}
+
 void bs_shim_ctl(const char *ctl_path, const char *text)
 {
 	static int epoch = 1;
