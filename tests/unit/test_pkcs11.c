@@ -111,29 +111,6 @@ static void load(struct bs_p11 *p, const char *name, X509 **cert, struct bs_key 
 }
 
 /* Sign SHA-256("msg") and verify with OpenSSL and the certificate's public key. */
-static int sign_verify(struct bs_key *key, X509 *cert, enum bs_sig_scheme scheme,
-		       struct bs_error *e)
-{
-	uint8_t dg[32];
-	SHA256((const unsigned char *)"msg", 3, dg);
-	uint8_t *sig = NULL;
-	size_t sl = 0;
-	int rc = bs_key_sign_digest(key, NID_sha256, scheme, dg, sizeof(dg), &sig, &sl, e);
-	if (rc != 0)
-		return rc;
-	EVP_PKEY *pub = X509_get0_pubkey(cert);
-	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(pub, NULL);
-	int ok = c != NULL && EVP_PKEY_verify_init(c) == 1 &&
-		 EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()) == 1;
-	if (ok && scheme == BS_SIG_RSA_PSS)
-		ok = EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PSS_PADDING) == 1 &&
-		     EVP_PKEY_CTX_set_rsa_pss_saltlen(c, RSA_PSS_SALTLEN_DIGEST) == 1;
-	ok = ok && EVP_PKEY_verify(c, sig, sl, dg, sizeof(dg)) == 1;
-	EVP_PKEY_CTX_free(c);
-	free(sig);
-	return ok ? 0 : -1000;
-}
-
 static void check_sign(const char *module, const char *name, enum bs_sig_scheme scheme)
 {
 	struct bs_p11 *p = open_p11(module, PIN, 2, 10000);
@@ -141,7 +118,7 @@ static void check_sign(const char *module, const char *name, enum bs_sig_scheme 
 	struct bs_key *key = NULL;
 	load(p, name, &cert, &key);
 	struct bs_error e = {0};
-	int rc = sign_verify(key, cert, scheme, &e);
+	int rc = bs_sign_verify(key, X509_get0_pubkey(cert), scheme, &e);
 	if (rc != 0)
 		fprintf(stderr, "sign: %s\n", e.msg);
 	assert_int_equal(rc, 0);
@@ -364,9 +341,9 @@ static void test_pkcs11__pin_never_logged(void **s)
 	struct bs_error e = {0};
 	load(p, "p256", &cert, &key);
 	ctl("fail_session=1\n");
-	assert_int_equal(sign_verify(key, cert, BS_SIG_DEFAULT, &e), 0);
+	assert_int_equal(bs_sign_verify(key, X509_get0_pubkey(cert), BS_SIG_DEFAULT, &e), 0);
 	ctl("sleep_sign_ms=600\n");
-	assert_int_equal(sign_verify(key, cert, BS_SIG_DEFAULT, &e), BS_ERR_TIMEOUT);
+	assert_int_equal(bs_sign_verify(key, X509_get0_pubkey(cert), BS_SIG_DEFAULT, &e), BS_ERR_TIMEOUT);
 	assert_null(strstr(e.msg, PIN));
 	ctl("");
 	bs_key_free(key);
@@ -461,7 +438,7 @@ static void test_pkcs11__import_list_sign_roundtrip(void **s)
 		X509 *cert = NULL;
 		struct bs_key *key = NULL;
 		load(p, cases[c].label, &cert, &key);
-		assert_int_equal(sign_verify(key, cert, BS_SIG_DEFAULT, &e), 0);
+		assert_int_equal(bs_sign_verify(key, X509_get0_pubkey(cert), BS_SIG_DEFAULT, &e), 0);
 		bs_key_free(key);
 		X509_free(cert);
 	}
@@ -506,18 +483,7 @@ static void test_pkcs11__generate_signs_with_token_key(void **s)
 		if (rc != 0)
 			fprintf(stderr, "generate: %s\n", e.msg);
 		assert_int_equal(rc, 0);
-		uint8_t dg[32];
-		SHA256((const unsigned char *)"gen", 3, dg);
-		uint8_t *sig = NULL;
-		size_t sl = 0;
-		assert_int_equal(bs_key_sign_digest(key, NID_sha256, BS_SIG_DEFAULT, dg, 32, &sig,
-						    &sl, &e), 0);
-		EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(bs_key_public(key), NULL);
-		assert_int_equal(EVP_PKEY_verify_init(c), 1);
-		assert_int_equal(EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()), 1);
-		assert_int_equal(EVP_PKEY_verify(c, sig, sl, dg, 32), 1);
-		EVP_PKEY_CTX_free(c);
-		free(sig);
+		assert_int_equal(bs_sign_verify(key, bs_key_public(key), BS_SIG_DEFAULT, &e), 0);
 		bs_key_free(key);
 		assert_int_equal(bs_p11_generate(p, tok, types[i], label, &id, 1, &key, &e),
 				 BS_ERR_INVALID);

@@ -10,6 +10,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <openssl/rsa.h>
+#include <openssl/sha.h>
 #include <unistd.h>
 
 #include "core/util.h"
@@ -101,6 +103,28 @@ void bs_write(const char *path, const void *data, size_t len)
 	assert_non_null(f);
 	assert_int_equal(fwrite(data, 1, len, f), len);
 	assert_int_equal(fclose(f), 0);
+}
+
+int bs_sign_verify(struct bs_key *key, EVP_PKEY *pub, enum bs_sig_scheme scheme,
+		   struct bs_error *e)
+{
+	uint8_t dg[32];
+	SHA256((const unsigned char *)"msg", 3, dg);
+	uint8_t *sig = NULL;
+	size_t sl = 0;
+	int rc = bs_key_sign_digest(key, NID_sha256, scheme, dg, sizeof(dg), &sig, &sl, e);
+	if (rc != 0)
+		return rc;
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(pub, NULL);
+	int ok = c != NULL && EVP_PKEY_verify_init(c) == 1 &&
+		 EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()) == 1;
+	if (ok && scheme == BS_SIG_RSA_PSS)
+		ok = EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PSS_PADDING) == 1 &&
+		     EVP_PKEY_CTX_set_rsa_pss_saltlen(c, RSA_PSS_SALTLEN_DIGEST) == 1;
+	ok = ok && EVP_PKEY_verify(c, sig, sl, dg, sizeof(dg)) == 1;
+	EVP_PKEY_CTX_free(c);
+	free(sig);
+	return ok ? 0 : -1000;
 }
 
 int bs_softhsm_init(const char *dir, const char *label, const char *pin)

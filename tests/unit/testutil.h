@@ -2,9 +2,13 @@
 #ifndef BS_TESTUTIL_H
 #define BS_TESTUTIL_H
 
+#include <openssl/evp.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "core/error.h"
+#include "keys/key.h"
 
 #define BS_SOFTHSM_MODULE "/usr/lib/softhsm/libsofthsm2.so"
 
@@ -25,6 +29,12 @@ int bs_run(const char *const *argv, const char *out_path);
 void bs_run_ok(const char *const *argv);
 /* Write a whole file (created or truncated); fails the test on any error. */
 void bs_write(const char *path, const void *data, size_t len);
+
+/* Sign SHA-256("msg") with key (scheme) and verify the signature with OpenSSL under pub
+ * (PSS: salt length = digest length). Returns 0, the signing error, or -1000 when the
+ * signature does not verify. */
+int bs_sign_verify(struct bs_key *key, EVP_PKEY *pub, enum bs_sig_scheme scheme,
+		   struct bs_error *e);
 
 /* A private SoftHSM2 token labelled `label` (user PIN `pin`, SO PIN 12345678): config
  * dir/softhsm2.conf, exported as SOFTHSM2_CONF, token files under dir/tokens.
