@@ -352,7 +352,15 @@ post hsm-b b.csf
 expect 200 "second request after the slow token"
 no_pin_in "$T"/c/resp*.bin "$T"/c/hdrs*.txt "$SRV_LOG" "$T/server.out"
 srv_spool_empty
+# SIGTERM while a token call is stuck: the server still exits 0, promptly
+shim "sleep_sign_ms=3000
+"
+post hsm-a a.csf
+expect 503 "slow token before shutdown"
+t_stop=$(date +%s)
 stop
+[ $(($(date +%s) - t_stop)) -lt 10 ] || srv_fail "shutdown with a stuck token call took too long"
+shim ""
 
 # === run 3: wrong PIN in DIGSIGSERVER_YUBIHSM_PASSWORD: 500, one login, not locked =====
 conf "$BS_P11SHIM" "pkcs11_pool_size = 2"
