@@ -2,7 +2,9 @@
  * keys, next to the raw cost measured in the same run (SHA-256 of the image bytes + two
  * RSA signatures of a digest with EVP), plus the peak memory (ru_maxrss) of the process
  * that signed. Every (key, size) case runs in its own child process so that its peak
- * memory is its own.
+ * memory is its own. Signing goes the way the server does it: keys from the machine's
+ * imx-cst-keys.tar.gz in a store that is reused; "cold" is the first signature of a
+ * fresh store (it includes decrypting the keys).
  *
  * usage: bench_sign [WORKDIR]   (default: a fresh directory under $TMPDIR or /tmp)
  * Targets: signing within 1.5x of raw; peak memory independent of the image size
@@ -37,7 +39,7 @@
 struct result {
 	double sign_ms, sign_cpu;
 	double raw_ms, raw_cpu;
-	double keyload_cpu; /* loading + decrypting the two keys (part of every signing) */
+	double cold_cpu; /* the first signature with a fresh store: keys decrypted */
 	long maxrss_kib;
 	int ok;
 };
@@ -137,30 +139,17 @@ static void child(int fd, const char *pkidir, const char *tag, const char *image
 	struct bs_csf *csf = NULL;
 	if (bs_csf_parse(&csf, text, strlen(text), "bench.csf", NULL, &err) != 0)
 		die("parse", &err);
+	/* The server's path: the machine's imx-cst-keys.tar.gz read into a store once and
+	 * reused; the artifact is the only Blocks file. The first signature decrypts the keys
+	 * (reported as "cold"), later ones reuse them. */
 	struct bs_store *store = NULL;
-	if (bs_store_open_dir(&store, pkidir, false, &err) != 0)
+	if (bs_store_open_tgz_file(&store, "imx-cst-keys.tar.gz", &err) != 0)
 		die("store", &err);
-	struct bs_hab_sign_opts o = { .store = store, .data = bs_data_source_cwd };
-	double best[3] = { 1e30, 1e30, 1e30 };
-	char names[2][160];
-	snprintf(names[0], sizeof(names[0]), "crts/CSF1_1_sha256_%s_v3_usr_crt.pem", tag);
-	snprintf(names[1], sizeof(names[1]), "crts/IMG1_1_sha256_%s_v3_usr_crt.pem", tag);
-	for (int i = 0; i < runs; i++) {
-		double c0 = cpu_ms();
-		for (int k = 0; k < 2; k++) {
-			X509 *x = NULL;
-			struct bs_key *key = NULL;
-			if (bs_store_load_cert(store, names[k], &x, &err) != 0 ||
-			    bs_store_load_key(store, names[k], x, &key, &err) != 0)
-				die("key load", &err);
-			bs_key_free(key);
-			X509_free(x);
-		}
-		double c = cpu_ms() - c0;
-		if (c < best[2])
-			best[2] = c;
-	}
-	for (int i = 0; i < runs; i++) {
+	struct bs_data_single src = { .name = image, .path = image };
+	struct bs_hab_sign_opts o = { .store = store,
+				      .data = { .open = bs_data_single_open, .ctx = &src } };
+	double best[3] = { 1e30, 1e30, 0 };
+	for (int i = 0; i <= runs; i++) {
 		uint8_t *out = NULL;
 		size_t out_len = 0;
 		double t0 = now_ms(), c0 = cpu_ms();
@@ -168,6 +157,10 @@ static void child(int fd, const char *pkidir, const char *tag, const char *image
 			die("bs_hab_sign", &err);
 		double t = now_ms() - t0, c = cpu_ms() - c0;
 		free(out);
+		if (i == 0) {
+			best[2] = c; /* cold: includes decrypting the two keys */
+			continue;
+		}
 		if (t < best[0])
 			best[0] = t;
 		if (c < best[1])
@@ -208,7 +201,7 @@ static struct result run_case(const char *pkidir, const char *tag, const char *i
 	}
 	r.sign_ms = best[0];
 	r.sign_cpu = best[1];
-	r.keyload_cpu = best[2];
+	r.cold_cpu = best[2];
 	r.maxrss_kib = ru.ru_maxrss;
 	r.raw_ms = r.raw_cpu = 1e30;
 	for (int i = 0; i < runs; i++) {
@@ -261,13 +254,13 @@ int main(int argc, char **argv)
 		make_image(images[s], sizes[s].size);
 	}
 	printf("%-9s %-7s %19s %19s %11s %12s %13s\n", "key", "image", "sign ms (wall/cpu)",
-	       "raw ms (wall/cpu)", "ratio (cpu)", "peak RSS MiB", "key load cpu");
+	       "raw ms (wall/cpu)", "ratio (cpu)", "peak RSS MiB", "cold cpu ms");
 	int missed = 0;
 	for (size_t k = 0; k < 2; k++) {
 		char pki[4096];
 		snprintf(pki, sizeof(pki), "%s/pki-%s", work, keys[k].tag);
 		struct bs_pki_opts o = { .outdir = pki, .keytype = keys[k].kt, .nsrk = 1,
-					 .passphrase = PASS };
+					 .passphrase = PASS, .write_tgz = true };
 		struct bs_error err = { 0 };
 		if (bs_pki_create(&o, &err) != 0)
 			die("pki", &err);
@@ -279,7 +272,7 @@ int main(int argc, char **argv)
 			double rss = (double)r.maxrss_kib / 1024.0;
 			printf("%-9s %-7s %9.2f/%9.2f %9.2f/%9.2f %11.2f %12.1f %13.2f\n",
 			       keys[k].name, sizes[s].name, r.sign_ms, r.sign_cpu, r.raw_ms,
-			       r.raw_cpu, ratio, rss, r.keyload_cpu);
+			       r.raw_cpu, ratio, rss, r.cold_cpu);
 			if (ratio > 1.5 || (sizes[s].size == (64u << 20) && rss >= 16.0))
 				missed = 1;
 		}

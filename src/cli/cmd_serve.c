@@ -54,6 +54,7 @@ struct demo {
 	char image[2200];
 	char fuse_hex[129];
 	char fuse_words[200];
+	char fuse_path[2300];
 };
 
 static int mkdir_p(const char *path, unsigned mode, struct bs_error *err)
@@ -191,6 +192,7 @@ static int demo_setup(struct bs_config *cfg, struct demo *demo, struct bs_error 
 	if ((rc = bs_read_file(&f, &flen, fuse, 64, err)) != 0)
 		return rc;
 	bs_hex(demo->fuse_hex, f, flen);
+	snprintf(demo->fuse_path, sizeof(demo->fuse_path), "%s", fuse);
 	size_t off = 0;
 	for (size_t i = 0; i + 4 <= flen && off < sizeof(demo->fuse_words); i += 4)
 		off += (size_t)snprintf(demo->fuse_words + off, sizeof(demo->fuse_words) - off,
@@ -212,9 +214,13 @@ static void demo_banner(const struct demo *demo, const char *address, unsigned p
 	       "    curl --silent --fail -X POST -F machine=demo -F soctype=mx8m "
 	       "-F cstversion=3.3.2 -F \"csf=@%s;type=text/plain\" -F \"artifact=@%s\" "
 	       "--output csf.bin http://%s:%u/sign/imx\n"
-	       "  then place csf.bin at offset 0x%x of the image (the IVT's CSF pointer).\n",
+	       "  then place csf.bin at offset 0x%x of the image (the IVT's CSF pointer) and\n"
+	       "  check the result the way the boot ROM would:\n"
+	       "    cp %s signed.bin && dd if=csf.bin of=signed.bin bs=1 seek=%u "
+	       "conv=notrunc status=none\n"
+	       "    bootsign hab verify --fuse %s signed.bin\n",
 	       demo->dir, demo->fuse_hex, demo->fuse_words, demo->csf, demo->image, address,
-	       port, DEMO_IMAGE_SIZE);
+	       port, DEMO_IMAGE_SIZE, demo->image, DEMO_IMAGE_SIZE, demo->fuse_path);
 	fflush(stdout);
 }
 

@@ -10,6 +10,7 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <stdbool.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -20,6 +21,7 @@ struct bs_key {
 	void *ctx;
 	EVP_PKEY *pub;
 	char *id;
+	atomic_int refs;
 };
 
 int bs_key_new(struct bs_key **out, const struct bs_key_ops *ops, void *ctx, EVP_PKEY *pub,
@@ -43,6 +45,7 @@ int bs_key_new(struct bs_key **out, const struct bs_key_ops *ops, void *ctx, EVP
 		EVP_PKEY_free(pub);
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 	}
+	atomic_init(&k->refs, 1);
 	k->ops = ops;
 	k->ctx = ctx;
 	k->pub = pub;
@@ -204,9 +207,16 @@ int bs_key_type(const struct bs_key *key)
 	return t == EVP_PKEY_RSA_PSS ? EVP_PKEY_RSA : t;
 }
 
+struct bs_key *bs_key_ref(struct bs_key *key)
+{
+	if (key != NULL)
+		atomic_fetch_add(&key->refs, 1);
+	return key;
+}
+
 void bs_key_free(struct bs_key *key)
 {
-	if (key == NULL)
+	if (key == NULL || atomic_fetch_sub(&key->refs, 1) > 1)
 		return;
 	if (key->ops->free != NULL)
 		key->ops->free(key->ctx);

@@ -49,6 +49,9 @@ const char *bs_key_id(const struct bs_key *key);
 /* EVP_PKEY_RSA or EVP_PKEY_EC. */
 int bs_key_type(const struct bs_key *key);
 
+/* Keys are reference-counted: bs_key_ref adds a reference (returns key), bs_key_free
+ * drops one and frees the key with the last. */
+struct bs_key *bs_key_ref(struct bs_key *key);
 void bs_key_free(struct bs_key *key);
 
 #endif

@@ -37,12 +37,19 @@ struct bs_store {
 	const struct bs_uri_loader *loader;
 	void *loader_ctx;
 	/* Bundles are immutable once read, so decoded private keys are kept for the life of
-	 * the store: a server that reuses a store signs without decrypting keys again. */
+	 * the store: a server that reuses a store signs without decrypting keys again.
+	 * Certificates are kept the same way (callers must not modify them). */
 	struct {
 		char *key_name;
-		EVP_PKEY *pkey;
+		struct bs_key *key;
+		X509 *checked; /* the certificate the key was last matched against */
 	} memo[STORE_MEMO_MAX];
 	size_t nmemo;
+	struct {
+		char *name;
+		X509 *cert;
+	} certs[STORE_MEMO_MAX];
+	size_t ncerts;
 };
 
 static bool is_uri(const char *name)
@@ -133,8 +140,13 @@ void bs_store_free(struct bs_store *s)
 		return;
 	bs_bundle_free(s->bundle);
 	for (size_t i = 0; i < s->nmemo; i++) {
-		EVP_PKEY_free(s->memo[i].pkey);
+		bs_key_free(s->memo[i].key);
+		X509_free(s->memo[i].checked);
 		free(s->memo[i].key_name);
+	}
+	for (size_t i = 0; i < s->ncerts; i++) {
+		X509_free(s->certs[i].cert);
+		free(s->certs[i].name);
 	}
 	free(s->root);
 	free(s);
@@ -346,6 +358,13 @@ int bs_store_load_cert(struct bs_store *s, const char *name, X509 **out,
 					    "configured", "pkcs11: certificate");
 		return s->loader->load_cert(s->loader_ctx, name, out, err);
 	}
+	for (size_t i = 0; i < s->ncerts; i++) {
+		if (strcmp(s->certs[i].name, name) == 0) {
+			X509_up_ref(s->certs[i].cert);
+			*out = s->certs[i].cert;
+			return 0;
+		}
+	}
 	uint8_t *data = NULL;
 	size_t len = 0;
 	int rc = bs_store_read(s, name, BS_STORE_FILE_MAX, &data, &len, err);
@@ -369,6 +388,15 @@ int bs_store_load_cert(struct bs_store *s, const char *name, X509 **out,
 	if (x == NULL)
 		return bs_error_ssl(err, BS_ERR_FORMAT, "%s: not a %s X.509 certificate", name,
 				    bs_ends_with_ci(name, ".pem") ? "PEM" : "DER");
+	if (s->is_bundle && s->ncerts < STORE_MEMO_MAX) {
+		char *memo_name = bs_strdup(name);
+		if (memo_name != NULL) {
+			X509_up_ref(x);
+			s->certs[s->ncerts].name = memo_name;
+			s->certs[s->ncerts].cert = x;
+			s->ncerts++;
+		}
+	}
 	*out = x;
 	return 0;
 }
@@ -485,11 +513,24 @@ static int load_file_key(struct bs_store *s, const char *cert_name, X509 *cert,
 	if (rc != 0)
 		return rc;
 	for (size_t i = 0; i < s->nmemo; i++) {
-		if (strcmp(s->memo[i].key_name, key_name) == 0) {
-			pkey = s->memo[i].pkey;
-			EVP_PKEY_up_ref(pkey);
-			goto check;
+		if (strcmp(s->memo[i].key_name, key_name) != 0)
+			continue;
+		struct bs_key *k = s->memo[i].key;
+		if (cert != NULL && (s->memo[i].checked == NULL ||
+				     X509_cmp(cert, s->memo[i].checked) != 0)) {
+			EVP_PKEY *cpub = X509_get0_pubkey(cert);
+			if (cpub == NULL || EVP_PKEY_eq(bs_key_public(k), cpub) != 1) {
+				ERR_clear_error();
+				rc = bs_error_set(err, BS_ERR_KEY, "key %s does not match "
+						  "certificate %s", key_name, cert_name);
+				goto out;
+			}
+			X509_up_ref(cert);
+			X509_free(s->memo[i].checked);
+			s->memo[i].checked = cert;
 		}
+		*out = bs_key_ref(k);
+		goto out;
 	}
 	rc = bs_store_read(s, key_name, BS_STORE_FILE_MAX, &data, &len, err);
 	if (rc == BS_ERR_NOT_FOUND) {
@@ -518,16 +559,6 @@ static int load_file_key(struct bs_store *s, const char *cert_name, X509 *cert,
 					  pem ? "PEM" : "DER");
 		goto out;
 	}
-	if (s->is_bundle && s->nmemo < STORE_MEMO_MAX) {
-		char *memo_name = bs_strdup(key_name);
-		if (memo_name != NULL) {
-			EVP_PKEY_up_ref(pkey);
-			s->memo[s->nmemo].key_name = memo_name;
-			s->memo[s->nmemo].pkey = pkey;
-			s->nmemo++;
-		}
-	}
-check:;
 	EVP_PKEY *cpub = cert ? X509_get0_pubkey(cert) : NULL;
 	if (cert != NULL && (cpub == NULL || EVP_PKEY_eq(pkey, cpub) != 1)) {
 		ERR_clear_error();
@@ -537,6 +568,15 @@ check:;
 	}
 	rc = bs_key_from_pkey(out, pkey, key_name, err);
 	pkey = NULL;
+	if (rc == 0 && s->is_bundle && s->nmemo < STORE_MEMO_MAX) {
+		char *memo_name = bs_strdup(key_name);
+		if (memo_name != NULL) {
+			s->memo[s->nmemo].key_name = memo_name;
+			s->memo[s->nmemo].key = bs_key_ref(*out);
+			s->memo[s->nmemo].checked = cert != NULL && X509_up_ref(cert) ? cert : NULL;
+			s->nmemo++;
+		}
+	}
 out:
 	EVP_PKEY_free(pkey);
 	bs_free_secret(data, len);

@@ -214,8 +214,14 @@ static void test_key__backend_table(void **state)
 					    &err), BS_ERR_INTERNAL);
 	assert_null(sig);
 	assert_int_equal(m->calls, 2);
+	/* references: the backend is released with the last one only */
+	assert_ptr_equal(bs_key_ref(k), k);
+	bs_key_free(k);
+	assert_int_equal(freed, 0);
+	assert_string_equal(bs_key_id(k), "token:CSF1");
 	bs_key_free(k);
 	assert_int_equal(freed, 1);
+	assert_null(bs_key_ref(NULL));
 	/* no public key: ctx and ops are released right away */
 	m = calloc(1, sizeof(*m));
 	m->freed = &freed;

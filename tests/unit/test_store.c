@@ -684,6 +684,13 @@ static void test_store__tgz_key_reuse_still_checks_cert(void **state)
 	assert_int_equal(open_tw(&w, &s, &err), 0);
 	load_pair(s, "crts/CSF1_crt.pem", 0);
 	load_pair(s, "crts/CSF1_crt.pem", 0); /* from the store's memory */
+	/* a kept certificate is the same certificate, and outlives the caller's reference */
+	X509 *c1 = NULL, *c2 = NULL;
+	assert_int_equal(bs_store_load_cert(s, "crts/CSF1_crt.pem", &c1, &err), 0);
+	assert_int_equal(bs_store_load_cert(s, "crts/CSF1_crt.pem", &c2, &err), 0);
+	assert_int_equal(X509_cmp(c1, c2), 0);
+	X509_free(c1);
+	X509_free(c2);
 	X509 *img = NULL;
 	struct bs_key *key = NULL;
 	assert_int_equal(bs_store_load_cert(s, "crts/IMG1_crt.pem", &img, &err), 0);
