@@ -320,10 +320,10 @@ post hsm-b b.csf
 expect 200 "device restored"
 verify_signed "$BODY" "$T/pkiB" "$T/pkiB/$B_CSFCRT" "$T/pkiB/$B_IMGCRT"
 
-# slow token: C_Sign sleeps 6 s, op timeout 1.5 s. Each of two requests times out on its
+# slow token: C_Sign sleeps 8 s, op timeout 1.5 s. Each of two requests times out on its
 # own session (503 + Retry-After, no hang); both sessions stay quarantined until their
 # stuck call returns, so a third request finds the pool busy: 503 + Retry-After too.
-shim "sleep_sign_ms=6000
+shim "sleep_sign_ms=8000
 "
 for i in 1 2; do
 	post hsm-a a.csf
@@ -339,7 +339,7 @@ grep -q 'sessions busy' "$BODY" || srv_fail "busy body: $(cat "$BODY")"
 [ "$SECS" -lt 4 ] || srv_fail "busy token: request took ${SECS}s"
 shim ""
 ok=0
-for _ in $(seq 1 12); do
+for _ in $(seq 1 16); do
 	post hsm-a a.csf
 	if [ "$CODE" = 200 ]; then ok=1; break; fi
 	[ "$CODE" = 503 ] || srv_fail "after the slow token: HTTP $CODE $(cat "$BODY")"
