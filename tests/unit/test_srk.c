@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/util.h"
+#include "crypto/x509.h"
 #include "hab/hab.h"
 #include "hab/srk.h"
 #include "testutil.h"
@@ -126,17 +126,10 @@ static X509 *load_cert(const char *path)
 	if (bs_read_file(&data, &len, path, 1 << 20, &err) != 0)
 		fail_msg("%s", err.msg);
 	X509 *x = NULL;
-	if (strstr((char *)data, "-----BEGIN") != NULL) {
-		BIO *bio = BIO_new_mem_buf(data, (int)len);
-		x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-		BIO_free(bio);
-	} else {
-		const uint8_t *p = data;
-		x = d2i_X509(NULL, &p, (long)len);
-	}
+	bool pem = strstr((char *)data, "-----BEGIN") != NULL;
+	if (bs_x509_from_bytes(&x, data, len, pem, path, &err) != 0)
+		fail_msg("cannot load %s: %s", path, err.msg);
 	free(data);
-	if (x == NULL)
-		fail_msg("cannot load %s", path);
 	return x;
 }
 
