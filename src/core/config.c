@@ -26,6 +26,8 @@ int bs_config_init(struct bs_config *cfg, struct bs_error *err)
 	cfg->p11_pool_size = 4;
 	cfg->p11_timeout_ms = 30000;
 	cfg->key_cache_size = 32;
+	cfg->spool_mem_max = BS_CONFIG_DEFAULT_SPOOL_MEM_MAX;
+	cfg->spool_mem_total = BS_CONFIG_DEFAULT_SPOOL_MEM_TOTAL;
 	return 0;
 }
 
@@ -145,6 +147,14 @@ int bs_config_set(struct bs_config *cfg, const char *key, const char *value,
 		int rc = bs_config_parse_size(&cfg->max_request, value, err);
 		if (rc == 0 && cfg->max_request < 1024)
 			rc = bs_error_set(err, BS_ERR_INVALID, "must be at least 1024 bytes");
+		return rc != 0 ? bs_error_prefix(err, "%s: %s", where, key) : 0;
+	}
+	if (strcmp(key, "spool_memory_max") == 0 || strcmp(key, "spool_memory_total") == 0) {
+		bool per_upload = strcmp(key, "spool_memory_max") == 0;
+		uint64_t *dst = per_upload ? &cfg->spool_mem_max : &cfg->spool_mem_total;
+		int rc = bs_config_parse_size(dst, value, err);
+		if (rc == 0 && *dst > (1ull << 32))
+			rc = bs_error_set(err, BS_ERR_INVALID, "at most 4G");
 		return rc != 0 ? bs_error_prefix(err, "%s: %s", where, key) : 0;
 	}
 	if (strcmp(key, "threads") == 0)

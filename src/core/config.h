@@ -7,7 +7,7 @@
  *   max_request_size (bytes, suffixes K/M/G), threads, connection_limit,
  *   connection_timeout (seconds), log_level (debug|info|warn|error),
  *   pkcs11_module, pkcs11_pin_file (0600 file, first line), pkcs11_pool_size,
- *   pkcs11_timeout_ms, key_cache_size.
+ *   pkcs11_timeout_ms, key_cache_size, spool_memory_max, spool_memory_total (sizes).
  * Environment: DIGSIGSERVER_KEYFILE_URI, DIGSIGSERVER_REQUEST_MAX_SIZE,
  *   DIGSIGSERVER_IMX_CST_BASE (accepted, ignored: no external CST is run),
  *   DIGSIGSERVER_YUBIHSM_PASSWORD or YUBIHSM_PASSWORD (the token PIN; removed from the
@@ -25,6 +25,8 @@
 #define BS_CONFIG_FILE_MAX (64u * 1024)
 #define BS_CONFIG_DEFAULT_PORT 9999
 #define BS_CONFIG_DEFAULT_MAX_REQUEST (600ull * 1000 * 1000) /* digsigserver: 600 MB */
+#define BS_CONFIG_DEFAULT_SPOOL_MEM_MAX (4ull << 20)
+#define BS_CONFIG_DEFAULT_SPOOL_MEM_TOTAL (32ull << 20)
 
 struct bs_config {
 	char *address;            /* bind address, default 127.0.0.1 */
@@ -42,6 +44,8 @@ struct bs_config {
 	unsigned p11_pool_size;
 	unsigned p11_timeout_ms;
 	unsigned key_cache_size;  /* machines whose bundles stay parsed */
+	uint64_t spool_mem_max;   /* an upload up to this size stays in memory (0 = always file) */
+	uint64_t spool_mem_total; /* memory spool budget shared by all requests */
 	bool cst_base_ignored;    /* DIGSIGSERVER_IMX_CST_BASE was set */
 };
 

@@ -1,6 +1,7 @@
 #include "http/multipart.h"
 
 #include <errno.h>
+#include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -17,7 +18,9 @@
 struct slot {
 	struct bs_buf buf;   /* MEM (room for the terminator) */
 	size_t max;          /* MEM: value bound */
-	int fd;              /* SPOOL */
+	int fd;              /* SPOOL in a file */
+	uint8_t *mem;        /* SPOOL in memory: mem_cap bytes reserved from the spool budget */
+	size_t mem_cap;
 	EVP_MD_CTX *md;
 	bool started;
 };
@@ -27,6 +30,7 @@ struct bs_upload {
 	struct bs_spool *spool;
 	char reqid[40];
 	uint64_t max_request;
+	uint64_t size_hint;  /* Content-Length, 0 = unknown */
 	uint64_t bytes;
 	struct bs_form form;
 	struct slot slots[BS_FORM_FIELDS_MAX];
@@ -106,6 +110,76 @@ static int set_meta(struct bs_upload *up, struct bs_form_field *f, const char *f
 	return 0;
 }
 
+void bs_upload_set_size_hint(struct bs_upload *up, uint64_t content_length)
+{
+	up->size_hint = content_length;
+}
+
+/* Chunked bodies (no Content-Length) start with this much memory and grow by doubling. */
+#define MEM_SPOOL_FIRST (64u * 1024)
+
+static void mem_drop(struct bs_upload *up, struct slot *s, size_t used)
+{
+	if (s->mem == NULL)
+		return;
+	OPENSSL_cleanse(s->mem, used);
+	free(s->mem);
+	bs_spool_mem_release(up->spool, s->mem_cap);
+	s->mem = NULL;
+	s->mem_cap = 0;
+}
+
+/* A memory buffer of cap bytes taken from the budget; false (nothing held) if refused. */
+static bool mem_take(struct bs_upload *up, struct slot *s, size_t cap)
+{
+	if (!bs_spool_mem_reserve(up->spool, cap))
+		return false;
+	s->mem = malloc(cap);
+	if (s->mem == NULL) {
+		bs_spool_mem_release(up->spool, cap);
+		return false;
+	}
+	s->mem_cap = cap;
+	return true;
+}
+
+/* Make room for `need` bytes in memory (true), or say the field must go to a file. */
+static bool mem_grow(struct bs_upload *up, struct slot *s, size_t used, uint64_t need)
+{
+	uint64_t max = bs_spool_mem_max(up->spool);
+	if (need > max)
+		return false;
+	size_t cap = s->mem_cap * 2 > need ? s->mem_cap * 2 : (size_t)need;
+	if (cap > max)
+		cap = (size_t)max;
+	struct slot bigger = {0};
+	if (!mem_take(up, &bigger, cap))
+		return false;
+	memcpy(bigger.mem, s->mem, used);
+	mem_drop(up, s, used);
+	s->mem = bigger.mem;
+	s->mem_cap = bigger.mem_cap;
+	return true;
+}
+
+static int write_all(int fd, const char *data, size_t size);
+
+/* Move a memory-spooled field into a new 0600 spool file. */
+static int spill(struct bs_upload *up, int i)
+{
+	struct bs_form_field *f = &up->form.f[i];
+	struct slot *s = &up->slots[i];
+	int rc = bs_spool_create(up->spool, up->reqid, f->spec->name, &s->fd, &f->path,
+				 &up->err);
+	if (rc != 0)
+		return rc;
+	if (f->size > 0 && write_all(s->fd, (const char *)s->mem, (size_t)f->size) != 0)
+		return bs_error_set(&up->err, BS_ERR_IO, "spool write failed: %s",
+				    strerror(errno));
+	mem_drop(up, s, (size_t)f->size);
+	return 0;
+}
+
 /* Start receiving a new value for field i. */
 static int start_field(struct bs_upload *up, int i, const char *filename,
 		       const char *content_type)
@@ -121,10 +195,16 @@ static int start_field(struct bs_upload *up, int i, const char *filename,
 	if (rc != 0)
 		return rc;
 	if (f->spec->store == BS_FIELD_SPOOL) {
-		rc = bs_spool_create(up->spool, up->reqid, f->spec->name, &s->fd, &f->path,
-				     &up->err);
-		if (rc != 0)
-			return rc;
+		uint64_t max = bs_spool_mem_max(up->spool);
+		uint64_t first = up->size_hint != 0 ? up->size_hint : MEM_SPOOL_FIRST;
+		if (first > max)
+			first = up->size_hint != 0 ? 0 : max; /* known too big: straight to disk */
+		if (first == 0 || !mem_take(up, s, (size_t)first)) {
+			rc = bs_spool_create(up->spool, up->reqid, f->spec->name, &s->fd,
+					     &f->path, &up->err);
+			if (rc != 0)
+				return rc;
+		}
 		s->md = EVP_MD_CTX_new();
 		if (s->md == NULL || EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1)
 			return bs_error_set(&up->err, BS_ERR_CRYPTO, "sha256 init failed");
@@ -186,7 +266,15 @@ int bs_upload_feed(struct bs_upload *up, const char *key, const char *filename,
 	if (f->spec->max != 0 && f->size + size > f->spec->max)
 		return bs_error_set(&up->err, BS_ERR_LIMIT, "%s: larger than %zu bytes",
 				    f->spec->name, f->spec->max);
-	if (write_all(s->fd, data, size) != 0)
+	if (s->mem != NULL && f->size + size > s->mem_cap &&
+	    !mem_grow(up, s, (size_t)f->size, f->size + size)) {
+		int rc = spill(up, i);
+		if (rc != 0)
+			return rc;
+	}
+	if (s->mem != NULL)
+		memcpy(s->mem + f->size, data, size);
+	else if (write_all(s->fd, data, size) != 0)
 		return bs_error_set(&up->err, BS_ERR_IO, "spool write failed: %s",
 				    strerror(errno));
 	if (EVP_DigestUpdate(s->md, data, size) != 1)
@@ -321,18 +409,20 @@ int bs_upload_finish(struct bs_upload *up, struct bs_error *err)
 	for (size_t i = 0; i < up->form.n; i++) {
 		struct bs_form_field *f = &up->form.f[i];
 		struct slot *s = &up->slots[i];
-		if (f->spec->store == BS_FIELD_SPOOL && s->fd >= 0) {
-			if (close(s->fd) != 0) {
-				s->fd = -1;
-				return bs_error_set(err, BS_ERR_IO, "spool close failed");
-			}
+		if (f->spec->store != BS_FIELD_SPOOL || s->md == NULL)
+			continue;
+		if (s->fd >= 0) {
+			int c = close(s->fd);
 			s->fd = -1;
-			uint8_t md[32];
-			unsigned mdlen = 0;
-			if (EVP_DigestFinal_ex(s->md, md, &mdlen) != 1)
-				return bs_error_set(err, BS_ERR_CRYPTO, "sha256 failed");
-			bs_hex(f->sha256, md, 32);
+			if (c != 0)
+				return bs_error_set(err, BS_ERR_IO, "spool close failed");
 		}
+		uint8_t md[32];
+		unsigned mdlen = 0;
+		if (EVP_DigestFinal_ex(s->md, md, &mdlen) != 1)
+			return bs_error_set(err, BS_ERR_CRYPTO, "sha256 failed");
+		bs_hex(f->sha256, md, 32);
+		f->data = s->mem;
 	}
 	for (size_t i = 0; i < up->form.n; i++) {
 		struct bs_form_field *f = &up->form.f[i];
@@ -382,6 +472,8 @@ void bs_upload_free(struct bs_upload *up)
 		struct slot *s = &up->slots[i];
 		if (s->fd >= 0)
 			close(s->fd);
+		mem_drop(up, s, (size_t)f->size);
+		f->data = NULL;
 		EVP_MD_CTX_free(s->md);
 		if (f->path != NULL) {
 			unlink(f->path);

@@ -2,9 +2,11 @@
  *
  * The MHD post processor hands us chunks (key, filename, content type, data, offset);
  * bs_upload_feed routes them: small fields into bounded memory, file fields into a spool
- * file (0600) while hashing them with SHA-256. Undeclared fields are discarded (counted
+ * file (0600) while hashing them with SHA-256 - or, when the spool allows it, into a
+ * bounded memory buffer that spills to a spool file once it would outgrow the per-upload
+ * limit or the shared budget. Undeclared fields are discarded (counted
  * against the request size only). The first error sticks; later chunks are ignored.
- * bs_upload_free closes and removes every spool file. */
+ * bs_upload_free closes and removes every spool file and wipes every memory buffer. */
 #ifndef BS_HTTP_MULTIPART_H
 #define BS_HTTP_MULTIPART_H
 
@@ -20,6 +22,9 @@ struct bs_upload;
 int bs_upload_new(struct bs_upload **out, const struct bs_signer *signer,
 		  struct bs_spool *spool, const char *reqid, uint64_t max_request,
 		  struct bs_error *err) BS_WUR;
+/* Request body length from Content-Length (0 = unknown): no file field can be larger,
+ * so a body under the spool's memory limit is received in one right-sized buffer. */
+void bs_upload_set_size_hint(struct bs_upload *up, uint64_t content_length);
 /* One chunk of field `key`; off = offset of data within the field's value (0 starts a
  * new value). Returns 0, or the (sticky) error code. */
 int bs_upload_feed(struct bs_upload *up, const char *key, const char *filename,

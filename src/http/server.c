@@ -225,8 +225,9 @@ static enum MHD_Result begin(struct bs_server *srv, struct MHD_Connection *conn,
 	char msg[256];
 	const char *clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						       MHD_HTTP_HEADER_CONTENT_LENGTH);
+	unsigned long long n = 0;
 	if (clen != NULL) {
-		unsigned long long n = strtoull(clen, NULL, 10);
+		n = strtoull(clen, NULL, 10);
 		if (n > srv->cfg->max_request) {
 			snprintf(msg, sizeof(msg),
 				 "request body of %llu bytes exceeds the limit of %llu bytes", n,
@@ -248,6 +249,7 @@ static enum MHD_Result begin(struct bs_server *srv, struct MHD_Connection *conn,
 			       &err);
 	if (rc != 0)
 		return respond_error(conn, rq, rc, &err);
+	bs_upload_set_size_hint(rq->up, n);
 	rq->pp = MHD_create_post_processor(conn, PP_BUFFER, on_part, rq);
 	if (rq->pp == NULL)
 		return respond_status(conn, rq, 400,
@@ -428,6 +430,7 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 	srv->cfg = cfg;
 	srv->keys = keys;
 	srv->spool = spool;
+	bs_spool_set_memory(spool, cfg->spool_mem_max, cfg->spool_mem_total);
 	pthread_mutex_init(&srv->p11_lock, NULL);
 	unsigned threads = cfg->threads ? cfg->threads : default_threads();
 	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |

@@ -16,6 +16,9 @@ struct bs_spool {
 	char *dir;
 	bool created;
 	atomic_uint seq;
+	uint64_t mem_max;   /* per upload */
+	uint64_t mem_total; /* budget */
+	_Atomic uint64_t mem_used;
 };
 
 /* Remove our files (SPOOL_PREFIX*) from the directory. */
@@ -112,6 +115,37 @@ int bs_spool_create(struct bs_spool *sp, const char *reqid, const char *field, i
 const char *bs_spool_dir(const struct bs_spool *sp)
 {
 	return sp->dir;
+}
+
+void bs_spool_set_memory(struct bs_spool *sp, uint64_t per_upload, uint64_t total)
+{
+	sp->mem_max = per_upload < total ? per_upload : total;
+	sp->mem_total = total;
+}
+
+uint64_t bs_spool_mem_max(const struct bs_spool *sp)
+{
+	return sp->mem_max;
+}
+
+bool bs_spool_mem_reserve(struct bs_spool *sp, size_t n)
+{
+	uint64_t cur = atomic_load(&sp->mem_used);
+	do {
+		if (n > sp->mem_total || cur > sp->mem_total - n)
+			return false;
+	} while (!atomic_compare_exchange_weak(&sp->mem_used, &cur, cur + n));
+	return true;
+}
+
+void bs_spool_mem_release(struct bs_spool *sp, size_t n)
+{
+	atomic_fetch_sub(&sp->mem_used, n);
+}
+
+uint64_t bs_spool_mem_used(const struct bs_spool *sp)
+{
+	return atomic_load(&sp->mem_used);
 }
 
 void bs_spool_close(struct bs_spool *sp)

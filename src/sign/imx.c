@@ -81,7 +81,9 @@ static int check_cstversion(const char *v, struct bs_error *err)
 
 struct artifact_src {
 	const char *filename; /* multipart file name */
-	const char *path;     /* spool file */
+	const char *path;     /* spool file, or */
+	const uint8_t *data;  /* the upload kept in memory */
+	uint64_t size;
 };
 
 static bool names_artifact(const char *filename, const char *name)
@@ -99,6 +101,14 @@ static int artifact_open(void *ctx, const char *name, FILE **out, uint64_t *size
 		return bs_error_set(err, BS_ERR_INVALID,
 				    "Blocks name '%s' but the uploaded artifact is '%s'", name,
 				    a->filename);
+	if (a->data != NULL) {
+		*out = a->size > 0 ? fmemopen((void *)a->data, (size_t)a->size, "rb") : NULL;
+		if (*out == NULL)
+			return bs_error_set(err, BS_ERR_IO, "artifact '%s': cannot open the "
+					    "in-memory upload", a->filename);
+		*size = a->size;
+		return 0;
+	}
 	struct bs_data_single single = {.name = name, .path = a->path, .match_basename = 0};
 	return bs_data_single_open(&single, name, out, size, err);
 }
@@ -227,7 +237,8 @@ static int imx_sign(const struct bs_sign_env *env, const struct bs_form *form,
 		bs_store_set_uri_loader(store, NULL, NULL);
 	}
 
-	struct artifact_src src = {.filename = art->filename, .path = art->path};
+	struct artifact_src src = {.filename = art->filename, .path = art->path,
+				   .data = art->data, .size = art->size};
 	struct bs_hab_sign_opts opts = {
 		.store = store,
 		.data = {.open = artifact_open, .ctx = &src},

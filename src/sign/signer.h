@@ -24,7 +24,8 @@
 
 enum bs_field_store {
 	BS_FIELD_MEM,   /* kept in memory, NUL-terminated (max bytes, default 256) */
-	BS_FIELD_SPOOL, /* streamed to a 0600 spool file, sha256 computed on the fly */
+	BS_FIELD_SPOOL, /* streamed to a 0600 spool file (small ones may stay in bounded
+			 * memory, see http/spool.h), sha256 computed on the fly */
 };
 
 enum bs_field_check {
@@ -53,7 +54,8 @@ struct bs_form_field {
 	size_t len;
 	char *filename;     /* multipart filename, if any */
 	char *content_type; /* part content type, if any */
-	char *path;         /* SPOOL: the spool file */
+	char *path;         /* SPOOL: the spool file, or NULL when kept in memory */
+	const uint8_t *data; /* SPOOL kept in memory: the contents (size bytes) */
 	uint64_t size;      /* SPOOL: bytes received */
 	char sha256[65];    /* SPOOL: hex digest of the contents */
 };

@@ -362,6 +362,97 @@ static void test_http_keycache__cache_and_reload(void **state)
 	free(root);
 }
 
+/* FIPS 180-2 two-block test vector (56 bytes). */
+#define ABC56 "abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq"
+#define ABC56_SHA256 "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"
+
+static void feed_fields(struct fx *fx)
+{
+	assert_int_equal(feed(fx, "machine", NULL, "imx8mp", 0), 0);
+	assert_int_equal(feed(fx, "csf", "a.csf", "[Header]", 0), 0);
+}
+
+/* Without Content-Length an upload starts in memory and grows; no spool file. */
+static void test_http_multipart__memory_spool_small_upload(void **state)
+{
+	struct fx *fx = *state;
+	bs_spool_set_memory(fx->spool, 64, 1000);
+	feed_fields(fx);
+	assert_int_equal(feed(fx, "artifact", "img.bin", "abcdbcdecdefdefgefgh", 0), 0);
+	assert_int_equal(feed(fx, "artifact", "img.bin", "fghighijhijkijkljklmklmnlmnomnopnopq", 20),
+			 0);
+	struct bs_error err = {0};
+	assert_int_equal(bs_upload_finish(fx->up, &err), 0);
+	const struct bs_form_field *a = bs_form_get(bs_upload_form(fx->up), "artifact");
+	assert_null(a->path);
+	assert_non_null(a->data);
+	assert_int_equal(a->size, 56);
+	assert_memory_equal(a->data, ABC56, 56);
+	assert_string_equal(a->sha256, ABC56_SHA256);
+	assert_int_equal(spool_entries(fx), 0);
+	assert_true(bs_spool_mem_used(fx->spool) >= 56);
+	bs_upload_free(fx->up);
+	fx->up = NULL;
+	assert_int_equal(bs_spool_mem_used(fx->spool), 0);
+}
+
+/* Beyond the per-upload limit the bytes so far move to a 0600 spool file. */
+static void test_http_multipart__memory_spool_spills_to_file(void **state)
+{
+	struct fx *fx = *state;
+	bs_spool_set_memory(fx->spool, 16, 1000);
+	feed_fields(fx);
+	assert_int_equal(feed(fx, "artifact", "img.bin", "abcdbcdecdef", 0), 0);
+	assert_int_equal(spool_entries(fx), 0);
+	assert_int_equal(feed(fx, "artifact", "img.bin", "defgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+			      12), 0);
+	assert_int_equal(spool_entries(fx), 1);
+	assert_int_equal(bs_spool_mem_used(fx->spool), 0); /* memory given back at the spill */
+	struct bs_error err = {0};
+	assert_int_equal(bs_upload_finish(fx->up, &err), 0);
+	const struct bs_form_field *a = bs_form_get(bs_upload_form(fx->up), "artifact");
+	assert_null(a->data);
+	assert_non_null(a->path);
+	assert_string_equal(a->sha256, ABC56_SHA256);
+	struct stat st;
+	assert_int_equal(stat(a->path, &st), 0);
+	assert_int_equal(st.st_mode & 0777, 0600);
+	size_t len = 0;
+	uint8_t *back = NULL;
+	assert_int_equal(bs_read_file(&back, &len, a->path, 1000, NULL), 0);
+	assert_int_equal(len, 56);
+	assert_memory_equal(back, ABC56, 56);
+	free(back);
+}
+
+/* The budget is shared: a second upload that does not fit goes to disk; a Content-Length
+ * above the per-upload limit goes to disk directly; freeing returns the budget. */
+static void test_http_multipart__memory_spool_budget_shared(void **state)
+{
+	struct fx *fx = *state;
+	bs_spool_set_memory(fx->spool, 100, 150);
+	bs_upload_set_size_hint(fx->up, 80);
+	assert_int_equal(feed(fx, "artifact", "a.bin", ABC56, 0), 0);
+	assert_int_equal(bs_spool_mem_used(fx->spool), 80);
+	struct bs_upload *up2 = NULL, *up3 = NULL;
+	assert_int_equal(bs_upload_new(&up2, &g_signer, fx->spool, "req2", 4096, NULL), 0);
+	bs_upload_set_size_hint(up2, 80);
+	assert_int_equal(bs_upload_feed(up2, "artifact", "b.bin", NULL, ABC56, 0, 56), 0);
+	assert_int_equal(bs_spool_mem_used(fx->spool), 80);
+	assert_int_equal(spool_entries(fx), 1);
+	assert_int_equal(bs_upload_new(&up3, &g_signer, fx->spool, "req3", 4096, NULL), 0);
+	bs_upload_set_size_hint(up3, 101);
+	assert_int_equal(bs_upload_feed(up3, "artifact", "c.bin", NULL, "x", 0, 1), 0);
+	assert_int_equal(spool_entries(fx), 2);
+	/* an aborted request (no finish) frees everything */
+	bs_upload_free(up2);
+	bs_upload_free(up3);
+	bs_upload_free(fx->up);
+	fx->up = NULL;
+	assert_int_equal(bs_spool_mem_used(fx->spool), 0);
+	assert_int_equal(spool_entries(fx), 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -388,6 +479,12 @@ int main(void)
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_multipart__empty_artifact, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_http_multipart__memory_spool_small_upload,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_http_multipart__memory_spool_spills_to_file,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_http_multipart__memory_spool_budget_shared,
+						setup, teardown),
 		cmocka_unit_test(test_http_multipart__utf8_checker),
 		cmocka_unit_test(test_http_status__table),
 		cmocka_unit_test(test_http_spool__private_and_swept),

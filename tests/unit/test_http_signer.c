@@ -10,9 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/util.h"
+#include "hab/verify.h"
 #include "sign/keycache.h"
 #include "sign/signer.h"
 #include "testutil.h"
@@ -237,6 +239,72 @@ static void test_http_signer__key_names_confined(void **state)
 	free(p11);
 }
 
+/* An artifact kept in memory (no spool file) is what gets hashed and signed: the blob
+ * placed at the IVT's CSF offset (0x2000) of u.bin passes the offline HAB verifier with
+ * the vector SRK fuse; signing a copy with one flipped byte makes the verifier fail. */
+static int sign_in_memory(struct fx *fx, const uint8_t *data, size_t len, uint8_t **img,
+			  size_t *img_len)
+{
+	const struct bs_signer *s = bs_signer_find("imx");
+	struct bs_form form;
+	form_init(&form, s, "mx8m", "3.3.2", fx->csf, fx->csf_len, NULL, "u.bin", len, "ssl");
+	for (size_t i = 0; i < form.n; i++)
+		if (form.f[i].spec->store == BS_FIELD_SPOOL)
+			form.f[i].data = data;
+	struct bs_sign_env env = {.keys = fx->kc, .reqid = "t"};
+	struct bs_sign_result res;
+	memset(&res, 0, sizeof(res));
+	struct bs_error err = {0};
+	assert_int_equal(s->sign(&env, &form, &res, &err), 0);
+	*img_len = len + res.len;
+	*img = malloc(*img_len);
+	memcpy(*img, data, len);
+	memcpy(*img + len, res.data, res.len);
+	bs_sign_result_free(&res);
+	return 0;
+}
+
+static int verify_bytes(const char *dir, const uint8_t *img, size_t len, struct bs_error *err)
+{
+	char path[4300];
+	snprintf(path, sizeof(path), "%s/signed.bin", dir);
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(img, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+	size_t fuse_len = 0;
+	uint8_t *fuse = bs_fixture_read("hab4-vectors/rsa/crts/SRK_fuse.bin", &fuse_len);
+	struct bs_hab_verify_opts o = {.fuse = fuse, .fuse_len = fuse_len,
+				       .has_ivt_offset = true, .ivt_offset = 0};
+	int rc = bs_hab_verify_image(path, &o, err);
+	free(fuse);
+	unlink(path);
+	return rc;
+}
+
+static void test_http_signer__imx_signs_in_memory_artifact(void **state)
+{
+	struct fx *fx = *state;
+	size_t len = 0;
+	uint8_t *u = bs_fixture_read("hab4-vectors/rsa/u.bin", &len);
+	assert_int_equal(len, 0x2000);
+	uint8_t *img = NULL;
+	size_t img_len = 0;
+	struct bs_error err = {0};
+	sign_in_memory(fx, u, len, &img, &img_len);
+	assert_int_equal(verify_bytes(fx->root, img, img_len, &err), 0);
+	free(img);
+	/* the signature covers the bytes in memory: sign a changed copy, verify it against
+	 * the original image bytes -> the data digest no longer matches */
+	u[0x1000] ^= 1;
+	sign_in_memory(fx, u, len, &img, &img_len);
+	u[0x1000] ^= 1;
+	memcpy(img, u, len);
+	assert_int_equal(verify_bytes(fx->root, img, img_len, &err), BS_ERR_VERIFY);
+	free(img);
+	free(u);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -248,6 +316,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_http_signer__key_names_confined, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_http_signer__imx_signs_in_memory_artifact,
+						setup, teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
