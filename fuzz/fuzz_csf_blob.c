@@ -3,10 +3,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "core/error.h"
+#include "fuzzutil.h"
 #include "hab/csf_walk.h"
 #include "hab/verify.h"
 
@@ -40,18 +40,8 @@ static void walk(const uint8_t *data, size_t size)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	walk(data, size);
-	int fd = memfd_create("csf_blob", MFD_CLOEXEC);
-	if (fd < 0)
-		abort();
-	size_t done = 0;
-	while (done < size) {
-		ssize_t n = write(fd, data + done, size - done);
-		if (n <= 0)
-			abort();
-		done += (size_t)n;
-	}
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	int fd = bs_fuzz_memfd(path, sizeof(path), "csf_blob", data, size);
 	FILE *null = fopen("/dev/null", "w");
 	if (null == NULL)
 		abort();

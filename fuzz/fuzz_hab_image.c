@@ -5,10 +5,10 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include "core/error.h"
+#include "fuzzutil.h"
 #include "hab/verify.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -20,18 +20,8 @@ static const uint8_t fuse[32] = {
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	int fd = memfd_create("hab_image", MFD_CLOEXEC);
-	if (fd < 0)
-		abort();
-	size_t done = 0;
-	while (done < size) {
-		ssize_t n = write(fd, data + done, size - done);
-		if (n <= 0)
-			abort();
-		done += (size_t)n;
-	}
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	int fd = bs_fuzz_memfd(path, sizeof(path), "hab_image", data, size);
 	struct bs_hab_verify_opts o = {.fuse = fuse, .fuse_len = sizeof(fuse)};
 	struct bs_error err;
 	int vrc = bs_hab_verify_image(path, &o, &err);

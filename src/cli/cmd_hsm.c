@@ -19,6 +19,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/util.h"
+#include "crypto/x509.h"
 #include "keys/pkcs11.h"
 
 #define HSM_SECRET_MAX 4096
@@ -226,18 +227,10 @@ static X509 *load_cert(const char *path)
 		return NULL;
 	}
 	X509 *x = NULL;
-	if (bs_ends_with_ci(path, ".pem")) {
-		BIO *bio = BIO_new_mem_buf(data, (int)len);
-		x = bio != NULL ? PEM_read_bio_X509(bio, NULL, NULL, NULL) : NULL;
-		BIO_free(bio);
-	} else {
-		const unsigned char *p = data;
-		x = d2i_X509(NULL, &p, (long)len);
-	}
-	free(data);
-	if (x == NULL)
+	if (bs_x509_from_bytes(&x, data, len, bs_ends_with_ci(path, ".pem"), path, NULL) != 0)
 		fprintf(stderr, "bootsign hsm: %s is not a %s X.509 certificate\n", path,
 			bs_ends_with_ci(path, ".pem") ? "PEM" : "DER");
+	free(data);
 	return x;
 }
 

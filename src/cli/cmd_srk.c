@@ -4,9 +4,7 @@
 #include <ctype.h>
 #include <getopt.h>
 #include <stdarg.h>
-#include <openssl/err.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "core/util.h"
+#include "crypto/x509.h"
 #include "hab/hab.h"
 #include "hab/srk.h"
 
@@ -192,23 +191,10 @@ static X509 *load_cert(const char *path)
 		return NULL;
 	}
 	X509 *x = NULL;
-	if (memmem(data, len, "-----BEGIN", 10) != NULL) {
-		BIO *bio = BIO_new_mem_buf(data, (int)len);
-		if (bio != NULL)
-			x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-		BIO_free(bio);
-	} else {
-		const unsigned char *p = data;
-		x = d2i_X509(NULL, &p, (long)len);
-		if (x != NULL && p != data + len) {
-			X509_free(x);
-			x = NULL;
-		}
-	}
-	free(data);
-	ERR_clear_error();
-	if (x == NULL)
+	bool pem = memmem(data, len, "-----BEGIN", 10) != NULL;
+	if (bs_x509_from_bytes(&x, data, len, pem, path, NULL) != 0)
 		fail(1, "%s: not a PEM or DER X.509 certificate", path);
+	free(data);
 	return x;
 }
 

@@ -9,6 +9,7 @@
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/pem.h>
 #include <openssl/rand.h>
 #include <openssl/x509v3.h>
 #include <stdint.h>
@@ -221,4 +222,31 @@ fail:
 	X509_free(x);
 	X509_free(clean);
 	return rc;
+}
+
+int bs_x509_from_bytes(X509 **out, const uint8_t *data, size_t len, bool pem,
+		       const char *name, struct bs_error *err)
+{
+	*out = NULL;
+	X509 *x = NULL;
+	if (len > INT_MAX) {
+		/* nothing to parse: too large for the BIO/d2i length types */
+	} else if (pem) {
+		BIO *bio = BIO_new_mem_buf(data, (int)len);
+		if (bio != NULL)
+			x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
+		BIO_free(bio);
+	} else {
+		const unsigned char *p = data;
+		x = d2i_X509(NULL, &p, (long)len);
+		if (x != NULL && p != data + len) {
+			X509_free(x);
+			x = NULL;
+		}
+	}
+	if (x == NULL)
+		return bs_error_ssl(err, BS_ERR_FORMAT, "%s: not a %s X.509 certificate", name,
+				    pem ? "PEM" : "DER");
+	*out = x;
+	return 0;
 }

@@ -6,6 +6,8 @@
 
 #include <openssl/x509.h>
 #include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
 
 #include "core/error.h"
 #include "keys/key.h"
@@ -28,5 +30,11 @@ struct bs_x509_params {
  * X509_verify against the signer's public key before it is returned. */
 int bs_x509_issue(X509 **out, const struct bs_x509_params *p, struct bs_key *signer,
 		  struct bs_error *err) BS_WUR;
+
+/* Parse one certificate from `data`: PEM when `pem`, else DER that must span all `len`
+ * bytes. On failure returns BS_ERR_FORMAT with "<name>: not a PEM|DER X.509 certificate"
+ * (plus the drained OpenSSL reason) and leaves *out NULL. */
+int bs_x509_from_bytes(X509 **out, const uint8_t *data, size_t len, bool pem,
+		       const char *name, struct bs_error *err) BS_WUR;
 
 #endif

@@ -146,14 +146,10 @@ int bs_csf_validate_unlock(struct csf_ctx *ctx, struct csf_state *st, const stru
 	if (ae == NULL)
 		return bs_csf_fail(ctx, BS_ERR_SEMANTIC, s->line, s->col,
 				   "[%s] is missing 'Engine'; expected e.g. Engine = CAAM", name);
-	if ((rc = bs_csf_val_keyword(ctx, ae, &kw)) != 0)
+	const struct csf_kw *k;
+	if ((rc = bs_csf_val_engine(ctx, ae, "CAAM, SNVS, OCOTP, SRTC or another engine name",
+				    &k, &kw)) != 0)
 		return rc;
-	const struct csf_kw *k = bs_csf_kw_find(bs_csf_engine_kw, BS_CSF_ENGINE_KW, kw.norm);
-	if (k == NULL)
-		return bs_csf_fail(ctx, BS_ERR_SEMANTIC, kw.line, kw.col,
-				   "unknown engine '%s'; expected CAAM, SNVS, OCOTP, SRTC or "
-				   "another engine name",
-				   kw.orig);
 	cmd->engine = k->val;
 	if (af != NULL) {
 		if ((rc = features_arg(ctx, af, cmd->engine, &cmd->features)) != 0)

@@ -54,15 +54,11 @@ static bool hash_engine(uint8_t eng)
 static int engine_arg(struct csf_ctx *ctx, const struct csf_arg *a, bool hashing, uint8_t *out)
 {
 	struct csf_kwbuf kw;
-	int rc = bs_csf_val_keyword(ctx, a, &kw);
+	const struct csf_kw *k;
+	int rc = bs_csf_val_engine(ctx, a, "an engine such as ANY, CAAM, DCP, SNVS, OCOTP or SRTC",
+				   &k, &kw);
 	if (rc != 0)
 		return rc;
-	const struct csf_kw *k = bs_csf_kw_find(bs_csf_engine_kw, BS_CSF_ENGINE_KW, kw.norm);
-	if (k == NULL)
-		return bs_csf_fail(ctx, BS_ERR_SEMANTIC, kw.line, kw.col,
-				   "unknown engine '%s'; expected an engine such as ANY, CAAM, DCP, "
-				   "SNVS, OCOTP or SRTC",
-				   kw.orig);
 	if (hashing && !hash_engine(k->val))
 		return bs_csf_fail(ctx, BS_ERR_SEMANTIC, kw.line, kw.col,
 				   "engine %s cannot be used for hashing; expected ANY, CAAM, DCP, "
@@ -174,34 +170,31 @@ static int engine_cfg(struct csf_ctx *ctx, const struct csf_state *st,
 	return 0;
 }
 
-static int certfmt(struct csf_ctx *ctx, const struct csf_section *s)
+/* An optional argument whose only valid value is `want` (Certificate/Signature Format). */
+static int fixed_keyword(struct csf_ctx *ctx, const struct csf_section *s, int id,
+			 const char *want, const char *what)
 {
-	const struct csf_arg *a = s->arg[CSF_ARG_CERTFMT];
+	const struct csf_arg *a = s->arg[id];
 	if (a == NULL)
 		return 0;
 	struct csf_kwbuf kw;
 	int rc = bs_csf_val_keyword(ctx, a, &kw);
 	if (rc != 0)
 		return rc;
-	if (strcmp(kw.norm, "X509") != 0)
+	if (strcmp(kw.norm, want) != 0)
 		return bs_csf_fail(ctx, BS_ERR_SEMANTIC, kw.line, kw.col,
-				   "unsupported Certificate Format '%s'; expected X509", kw.orig);
+				   "unsupported %s '%s'; expected %s", what, kw.orig, want);
 	return 0;
+}
+
+static int certfmt(struct csf_ctx *ctx, const struct csf_section *s)
+{
+	return fixed_keyword(ctx, s, CSF_ARG_CERTFMT, "X509", "Certificate Format");
 }
 
 static int sigfmt(struct csf_ctx *ctx, const struct csf_section *s)
 {
-	const struct csf_arg *a = s->arg[CSF_ARG_SIGFMT];
-	if (a == NULL)
-		return 0;
-	struct csf_kwbuf kw;
-	int rc = bs_csf_val_keyword(ctx, a, &kw);
-	if (rc != 0)
-		return rc;
-	if (strcmp(kw.norm, "CMS") != 0)
-		return bs_csf_fail(ctx, BS_ERR_SEMANTIC, kw.line, kw.col,
-				   "unsupported Signature Format '%s'; expected CMS", kw.orig);
-	return 0;
+	return fixed_keyword(ctx, s, CSF_ARG_SIGFMT, "CMS", "Signature Format");
 }
 
 static int number_in(struct csf_ctx *ctx, const struct csf_section *s, int id, uint32_t lo,

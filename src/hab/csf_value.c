@@ -172,6 +172,20 @@ int bs_csf_val_keyword(struct csf_ctx *ctx, const struct csf_arg *a, struct csf_
 	return bs_csf_val_item_keyword(ctx, a, &it, kw);
 }
 
+int bs_csf_val_engine(struct csf_ctx *ctx, const struct csf_arg *a, const char *expected,
+		      const struct csf_kw **out, struct csf_kwbuf *kw)
+{
+	*out = NULL;
+	int rc = bs_csf_val_keyword(ctx, a, kw);
+	if (rc != 0)
+		return rc;
+	*out = bs_csf_kw_find(bs_csf_engine_kw, BS_CSF_ENGINE_KW, kw->norm);
+	if (*out == NULL)
+		return bs_csf_fail(ctx, BS_ERR_SEMANTIC, kw->line, kw->col,
+				   "unknown engine '%s'; expected %s", kw->orig, expected);
+	return 0;
+}
+
 const struct csf_kw *bs_csf_kw_find(const struct csf_kw *tab, size_t n, const char *norm)
 {
 	for (size_t i = 0; i < n; i++)

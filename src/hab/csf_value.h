@@ -60,6 +60,10 @@ int bs_csf_val_item_keyword(struct csf_ctx *ctx, const struct csf_arg *a,
 			    const struct csf_item *it, struct csf_kwbuf *kw) BS_WUR;
 /* Exactly one keyword (no list). */
 int bs_csf_val_keyword(struct csf_ctx *ctx, const struct csf_arg *a, struct csf_kwbuf *kw) BS_WUR;
+/* Exactly one engine keyword; an unknown name fails with "unknown engine '<kw>'; expected
+ * <expected>". *out points into bs_csf_engine_kw. */
+int bs_csf_val_engine(struct csf_ctx *ctx, const struct csf_arg *a, const char *expected,
+		      const struct csf_kw **out, struct csf_kwbuf *kw) BS_WUR;
 
 /* [Unlock] and [Init] (csf_unlock.c): engine, features, UID rules. */
 int bs_csf_validate_unlock(struct csf_ctx *ctx, struct csf_state *st, const struct csf_section *s,

@@ -538,6 +538,19 @@ int p11_tok_get(struct bs_p11 *p11, P11KitUri *uri, const char *uri_text,
 	return 0;
 }
 
+int p11_tok_get_text(struct bs_p11 *p11, const char *uri_text, struct p11_tok **out,
+		     struct bs_error *err)
+{
+	*out = NULL;
+	P11KitUri *u = NULL;
+	int rc = p11_uri_parse(&u, uri_text, err);
+	if (rc != 0)
+		return rc;
+	rc = p11_tok_get(p11, u, uri_text, out, err);
+	p11_kit_uri_free(u);
+	return rc;
+}
+
 /* ---- open / close ---- */
 
 int bs_p11_open(struct bs_p11 **out, const struct bs_p11_opts *opts, struct bs_error *err)

@@ -275,18 +275,6 @@ static CK_RV create_job(struct p11_worker *w, void *p)
 	return rv;
 }
 
-static int token_of(struct bs_p11 *p11, const char *token_uri, struct p11_tok **out,
-		    struct bs_error *err)
-{
-	P11KitUri *u = NULL;
-	int rc = p11_uri_parse(&u, token_uri, err);
-	if (rc != 0)
-		return rc;
-	rc = p11_tok_get(p11, u, token_uri, out, err);
-	p11_kit_uri_free(u);
-	return rc;
-}
-
 static int check_label_id(const char *label, const uint8_t *id, size_t id_len,
 			  struct bs_error *err)
 {
@@ -308,7 +296,7 @@ static int run_create(struct bs_p11 *p11, const char *token_uri, struct create_a
 		if (a->t[i].fail)
 			rc = bs_error_ssl(err, BS_ERR_CRYPTO, "%s: cannot encode the objects", what);
 	if (rc == 0)
-		rc = token_of(p11, token_uri, &t, err);
+		rc = p11_tok_get_text(p11, token_uri, &t, err);
 	if (rc != 0) {
 		create_arg_free(a);
 		return rc;

@@ -102,6 +102,9 @@ struct bs_p11 {
 /* Token pool for the token named by a URI (created on first use). Borrowed. */
 int p11_tok_get(struct bs_p11 *p11, P11KitUri *uri, const char *uri_text,
 		struct p11_tok **out, struct bs_error *err) BS_WUR;
+/* Same from the URI text (parsed with p11_uri_parse). */
+int p11_tok_get_text(struct bs_p11 *p11, const char *uri_text, struct p11_tok **out,
+		     struct bs_error *err) BS_WUR;
 /* Run fn(arg) on a pooled, logged-in session with the recovery policy. The job takes
  * ownership of arg (freed with arg_free) on every path; on success *arg is still valid
  * until p11_job_release. Returns 0 or BS_ERR_*; rv_out gets the final CK_RV. */

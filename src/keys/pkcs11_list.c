@@ -157,13 +157,8 @@ int bs_p11_list(struct bs_p11 *p11, const char *token_uri, struct bs_p11_object_
 {
 	*out = NULL;
 	*n = 0;
-	P11KitUri *u = NULL;
 	struct p11_tok *t;
-	int rc = p11_uri_parse(&u, token_uri, err);
-	if (rc != 0)
-		return rc;
-	rc = p11_tok_get(p11, u, token_uri, &t, err);
-	p11_kit_uri_free(u);
+	int rc = p11_tok_get_text(p11, token_uri, &t, err);
 	if (rc != 0)
 		return rc;
 	struct list_arg *a = calloc(1, sizeof(*a));
@@ -331,13 +326,8 @@ int bs_p11_generate(struct bs_p11 *p11, const char *token_uri, const char *keyty
 	if (label == NULL || label[0] == '\0' || strlen(label) >= P11_LABEL_MAX ||
 	    id_len > P11_ID_MAX)
 		return bs_error_set(err, BS_ERR_INVALID, "token key label/id out of range");
-	P11KitUri *u = NULL;
 	struct p11_tok *t;
-	int rc = p11_uri_parse(&u, token_uri, err);
-	if (rc != 0)
-		return rc;
-	rc = p11_tok_get(p11, u, token_uri, &t, err);
-	p11_kit_uri_free(u);
+	int rc = p11_tok_get_text(p11, token_uri, &t, err);
 	if (rc != 0)
 		return rc;
 	struct gen_arg *a = calloc(1, sizeof(*a));

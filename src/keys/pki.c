@@ -118,7 +118,10 @@ static int write_bio(struct pki *p, const char *rel, BIO *bio, unsigned mode,
 	return write_in(p, rel, data, (size_t)len, mode, err);
 }
 
-static int save_cert(struct pki *p, const struct pki_node *n, struct bs_error *err)
+/* Encode obj as PEM and DER with `enc`, then write <stem>.pem and <stem>.der. */
+static int save_pem_der(struct pki *p, const char *stem, unsigned mode,
+			int (*enc)(BIO *pem, BIO *der, void *obj, const char *pass), void *obj,
+			const struct pki_node *n, const char *what, struct bs_error *err)
 {
 	char rel[PKI_PATH_MAX];
 	int rc = 0;
@@ -128,49 +131,51 @@ static int save_cert(struct pki *p, const struct pki_node *n, struct bs_error *e
 		rc = bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 		goto out;
 	}
-	if (!PEM_write_bio_X509(pem, n->cert) || !i2d_X509_bio(der, n->cert)) {
-		rc = bs_error_ssl(err, BS_ERR_CRYPTO, "%s: encoding the certificate", n->base);
+	if (!enc(pem, der, obj, p->pass)) {
+		rc = bs_error_ssl(err, BS_ERR_CRYPTO, "%s: %s", n->base, what);
 		goto out;
 	}
-	snprintf(rel, sizeof(rel), "crts/%s_crt.pem", n->base);
-	if ((rc = write_bio(p, rel, pem, 0644, err)) != 0)
+	snprintf(rel, sizeof(rel), "%s.pem", stem);
+	if ((rc = write_bio(p, rel, pem, mode, err)) != 0)
 		goto out;
-	snprintf(rel, sizeof(rel), "crts/%s_crt.der", n->base);
-	rc = write_bio(p, rel, der, 0644, err);
+	snprintf(rel, sizeof(rel), "%s.der", stem);
+	rc = write_bio(p, rel, der, mode, err);
 out:
 	BIO_free(pem);
 	BIO_free(der);
 	return rc;
 }
 
-/* keys/<base>_key.pem and .der: PKCS#8 encrypted with PBES2/AES-256-CBC. */
+static int enc_cert(BIO *pem, BIO *der, void *obj, const char *pass)
+{
+	(void)pass;
+	return PEM_write_bio_X509(pem, obj) && i2d_X509_bio(der, obj);
+}
+
+/* PKCS#8 encrypted with PBES2/AES-256-CBC. */
+static int enc_key(BIO *pem, BIO *der, void *obj, const char *pass)
+{
+	int plen = (int)strlen(pass);
+	return PEM_write_bio_PKCS8PrivateKey(pem, obj, EVP_aes_256_cbc(), pass, plen, NULL,
+					     NULL) &&
+	       i2d_PKCS8PrivateKey_bio(der, obj, EVP_aes_256_cbc(), pass, plen, NULL, NULL);
+}
+
+/* crts/<base>_crt.pem and .der. */
+static int save_cert(struct pki *p, const struct pki_node *n, struct bs_error *err)
+{
+	char stem[PKI_PATH_MAX];
+	snprintf(stem, sizeof(stem), "crts/%s_crt", n->base);
+	return save_pem_der(p, stem, 0644, enc_cert, n->cert, n, "encoding the certificate", err);
+}
+
+/* keys/<base>_key.pem and .der, encrypted with the PKI passphrase. */
 static int save_key(struct pki *p, const struct pki_node *n, EVP_PKEY *priv,
 		    struct bs_error *err)
 {
-	char rel[PKI_PATH_MAX];
-	int plen = (int)strlen(p->pass);
-	int rc = 0;
-	BIO *pem = BIO_new(BIO_s_mem());
-	BIO *der = BIO_new(BIO_s_mem());
-	if (pem == NULL || der == NULL) {
-		rc = bs_error_set(err, BS_ERR_NOMEM, "out of memory");
-		goto out;
-	}
-	if (!PEM_write_bio_PKCS8PrivateKey(pem, priv, EVP_aes_256_cbc(), p->pass, plen, NULL,
-					   NULL) ||
-	    !i2d_PKCS8PrivateKey_bio(der, priv, EVP_aes_256_cbc(), p->pass, plen, NULL, NULL)) {
-		rc = bs_error_ssl(err, BS_ERR_CRYPTO, "%s: encrypting the key", n->base);
-		goto out;
-	}
-	snprintf(rel, sizeof(rel), "keys/%s_key.pem", n->base);
-	if ((rc = write_bio(p, rel, pem, 0600, err)) != 0)
-		goto out;
-	snprintf(rel, sizeof(rel), "keys/%s_key.der", n->base);
-	rc = write_bio(p, rel, der, 0600, err);
-out:
-	BIO_free(pem);
-	BIO_free(der);
-	return rc;
+	char stem[PKI_PATH_MAX];
+	snprintf(stem, sizeof(stem), "keys/%s_key", n->base);
+	return save_pem_der(p, stem, 0600, enc_key, priv, n, "encrypting the key", err);
 }
 
 static int gen_file_key(struct pki *p, struct pki_node *n, EVP_PKEY **priv_out,

@@ -15,13 +15,13 @@
 #include <openssl/crypto.h>
 #include <openssl/decoder.h>
 #include <openssl/err.h>
-#include <openssl/pem.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/util.h"
+#include "crypto/x509.h"
 #include "keys/store_int.h"
 
 #define PKCS11_PREFIX "pkcs11:"
@@ -370,24 +370,11 @@ int bs_store_load_cert(struct bs_store *s, const char *name, X509 **out,
 	int rc = bs_store_read(s, name, BS_STORE_FILE_MAX, &data, &len, err);
 	if (rc != 0)
 		return rc;
-	X509 *x = NULL;
-	if (bs_ends_with_ci(name, ".pem")) {
-		BIO *bio = BIO_new_mem_buf(data, (int)len);
-		if (bio != NULL)
-			x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-		BIO_free(bio);
-	} else {
-		const unsigned char *p = data;
-		x = d2i_X509(NULL, &p, (long)len);
-		if (x != NULL && p != data + len) {
-			X509_free(x);
-			x = NULL;
-		}
-	}
+	rc = bs_x509_from_bytes(out, data, len, bs_ends_with_ci(name, ".pem"), name, err);
 	free(data);
-	if (x == NULL)
-		return bs_error_ssl(err, BS_ERR_FORMAT, "%s: not a %s X.509 certificate", name,
-				    bs_ends_with_ci(name, ".pem") ? "PEM" : "DER");
+	if (rc != 0)
+		return rc;
+	X509 *x = *out;
 	if (s->is_bundle && s->ncerts < STORE_MEMO_MAX) {
 		char *memo_name = bs_strdup(name);
 		if (memo_name != NULL) {
@@ -397,7 +384,6 @@ int bs_store_load_cert(struct bs_store *s, const char *name, X509 **out,
 			s->ncerts++;
 		}
 	}
-	*out = x;
 	return 0;
 }
 

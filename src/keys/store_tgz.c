@@ -36,6 +36,36 @@ struct bs_bundle {
 	char *stripped; /* "<dir>/" removed from every name, or NULL */
 };
 
+/* Append the '/'-separated components of `path` to the normalised name res[0..*o):
+ * empty and "." components are skipped; ".." drops the last component when `dotdot` is
+ * allowed. False when ".." is not allowed or has nothing left to drop. `res` must hold
+ * *o + strlen(path) + 2 bytes. */
+static bool append_path(char *res, size_t *o, const char *path, bool dotdot)
+{
+	const char *p = path;
+	while (*p != '\0') {
+		const char *s = strchr(p, '/');
+		size_t cl = s ? (size_t)(s - p) : strlen(p);
+		if (cl == 2 && p[0] == '.' && p[1] == '.') {
+			if (!dotdot || *o == 0)
+				return false;
+			while (*o > 0 && res[*o - 1] != '/')
+				(*o)--;
+			if (*o > 0)
+				(*o)--; /* drop the separator */
+		} else if (cl > 0 && !(cl == 1 && p[0] == '.')) {
+			if (*o > 0)
+				res[(*o)++] = '/';
+			memcpy(res + *o, p, cl);
+			*o += cl;
+		}
+		p += cl;
+		if (*p == '/')
+			p++;
+	}
+	return true;
+}
+
 int bs_store_norm_name(char **out, const char *name, struct bs_error *err)
 {
 	*out = NULL;
@@ -50,23 +80,9 @@ int bs_store_norm_name(char **out, const char *name, struct bs_error *err)
 	if (res == NULL)
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 	size_t o = 0;
-	const char *p = name;
-	while (*p != '\0') {
-		const char *s = strchr(p, '/');
-		size_t cl = s ? (size_t)(s - p) : strlen(p);
-		if (cl == 2 && p[0] == '.' && p[1] == '.') {
-			free(res);
-			return bs_error_set(err, BS_ERR_PATH, "%s: '..' is not allowed", name);
-		}
-		if (cl > 0 && !(cl == 1 && p[0] == '.')) {
-			if (o > 0)
-				res[o++] = '/';
-			memcpy(res + o, p, cl);
-			o += cl;
-		}
-		p += cl;
-		if (*p == '/')
-			p++;
+	if (!append_path(res, &o, name, false)) {
+		free(res);
+		return bs_error_set(err, BS_ERR_PATH, "%s: '..' is not allowed", name);
 	}
 	res[o] = '\0';
 	if (o == 0) {
@@ -96,29 +112,10 @@ static int resolve_link(char **out, const char *link, const char *target,
 	const char *slash = strrchr(link, '/');
 	size_t o = slash ? (size_t)(slash - link) : 0;
 	memcpy(res, link, o);
-	const char *p = target;
-	while (*p != '\0') {
-		const char *s = strchr(p, '/');
-		size_t cl = s ? (size_t)(s - p) : strlen(p);
-		if (cl == 2 && p[0] == '.' && p[1] == '.') {
-			if (o == 0) {
-				free(res);
-				return bs_error_set(err, BS_ERR_PATH, "%s: symlink target %s leaves "
-						    "the bundle", link, target);
-			}
-			while (o > 0 && res[o - 1] != '/')
-				o--;
-			if (o > 0)
-				o--; /* drop the separator */
-		} else if (cl > 0 && !(cl == 1 && p[0] == '.')) {
-			if (o > 0)
-				res[o++] = '/';
-			memcpy(res + o, p, cl);
-			o += cl;
-		}
-		p += cl;
-		if (*p == '/')
-			p++;
+	if (!append_path(res, &o, target, true)) {
+		free(res);
+		return bs_error_set(err, BS_ERR_PATH, "%s: symlink target %s leaves the bundle",
+				    link, target);
 	}
 	res[o] = '\0';
 	if (o == 0) {

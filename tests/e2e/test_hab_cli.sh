@@ -9,7 +9,8 @@
 #  - a 256 MiB sparse image signed and verified with bounded memory (streaming).
 set -euo pipefail
 
-: "${BS_BIN:?}" "${BS_FIXTURES:?}"
+: "${BS_BIN:?}" "${BS_FIXTURES:?}" "${BS_SRCDIR:?}"
+. "$BS_SRCDIR/tests/e2e/lib/common.sh"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -23,14 +24,6 @@ expect_rc() {
 	"$@" > "$T/out.txt" 2>&1 || rc=$?
 	[ "$rc" = "$want" ] || fail "$*: exit $rc, expected $want: $(cat "$T/out.txt")"
 	[ -z "$pat" ] || grep -Eq -- "$pat" "$T/out.txt" || fail "$*: output lacks '$pat': $(cat "$T/out.txt")"
-}
-
-# flip FILE OFFSET OUT
-flip() {
-	local v
-	cp "$1" "$3"
-	v=$(od -An -j "$2" -N1 -tu1 "$1" | tr -d ' ')
-	printf "\\x$(printf %02x $((v ^ 0xff)))" | dd of="$3" bs=1 seek="$2" conv=notrunc status=none
 }
 
 echo "== verify / dump"

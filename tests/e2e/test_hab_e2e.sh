@@ -9,6 +9,7 @@ set -euo pipefail
 
 : "${BS_BIN:?}" "${BS_SRCDIR:?}"
 . "$BS_SRCDIR/tests/e2e/lib/hab4.sh"
+. "$BS_SRCDIR/tests/e2e/lib/common.sh"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -92,14 +93,6 @@ must_fail() {
 	[ "$rc" = 1 ] || fail "$1: hab verify exit $rc, expected 1 ($(cat "$T/vout.txt"))"
 	grep -Eqi "$2" "$T/vout.txt" || fail "$1: message does not name the check: $(cat "$T/vout.txt")"
 	echo "rejected as expected: $1: $(grep -Ei "$2" "$T/vout.txt" | grep -Ei 'fail|error|not|mismatch' | head -n1)"
-}
-
-# flip FILE OFFSET OUT: copy with the byte at OFFSET inverted
-flip() {
-	local v
-	cp "$1" "$3"
-	v=$(od -An -j "$2" -N1 -tu1 "$1" | tr -d ' ')
-	printf "\\x$(printf %02x $((v ^ 0xff)))" | dd of="$3" bs=1 seek="$2" conv=notrunc status=none
 }
 
 for kt in $KEYTYPES; do

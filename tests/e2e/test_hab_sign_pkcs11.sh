@@ -6,7 +6,8 @@
 # `bootsign hab verify` once inserted in the image, and pass openssl cms -verify.
 set -euo pipefail
 
-: "${BS_BIN:?}" "${BS_FIXTURES:?}"
+: "${BS_BIN:?}" "${BS_FIXTURES:?}" "${BS_SRCDIR:?}"
+. "$BS_SRCDIR/tests/e2e/lib/common.sh"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -14,12 +15,8 @@ V=$BS_FIXTURES/hab4-vectors/rsa
 MOD=/usr/lib/softhsm/libsofthsm2.so
 [ -e "$MOD" ] || { echo "FAIL: SoftHSM2 module $MOD missing (scripts/deps.sh test installs it)" >&2; exit 1; }
 
-mkdir -p "$T/tokens"
-printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
-	"$T" > "$T/softhsm2.conf"
-export SOFTHSM2_CONF=$T/softhsm2.conf
 PIN=4711pin
-softhsm2-util --init-token --free --label hab --so-pin 12345678 --pin "$PIN" > /dev/null
+softhsm_token "$T" hab "$PIN"
 imp() { # NAME ID
 	openssl pkey -in "$V/keys/$1_key.pem" -outform DER -out "$T/$1.key.der"
 	openssl x509 -in "$V/crts/$1_crt.pem" -outform DER -out "$T/$1.crt.der"

@@ -2,7 +2,8 @@
 # bootsign hsm import|list against a private SoftHSM2 token. Independent checks with
 # pkcs11-tool (object attributes, a signature made by the imported key) and openssl.
 set -euo pipefail
-: "${BS_BIN:?}" "${BS_FIXTURES:?}"
+: "${BS_BIN:?}" "${BS_FIXTURES:?}" "${BS_SRCDIR:?}"
+. "$BS_SRCDIR/tests/e2e/lib/common.sh"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
@@ -10,11 +11,8 @@ SOFTHSM=/usr/lib/softhsm/libsofthsm2.so
 PIN=0001password
 V=$BS_FIXTURES/hab4-vectors
 
-mkdir -p "$T/tokens" "$T/pki/keys" "$T/pki/crts" "$T/out"
-printf 'directories.tokendir = %s/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
-	"$T" >"$T/softhsm2.conf"
-export SOFTHSM2_CONF=$T/softhsm2.conf
-softhsm2-util --init-token --free --label YubiHSM --pin "$PIN" --so-pin 12345678 >/dev/null
+mkdir -p "$T/pki/keys" "$T/pki/crts" "$T/out"
+softhsm_token "$T" YubiHSM "$PIN"
 printf '%s\n' "$PIN" >"$T/pin.txt"   # trailing newline on purpose
 chmod 600 "$T/pin.txt"
 

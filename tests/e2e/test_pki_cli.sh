@@ -4,6 +4,7 @@
 set -euo pipefail
 
 : "${BS_BIN:?}" "${BS_SRCDIR:?}"
+. "$BS_SRCDIR/tests/e2e/lib/common.sh"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 cd "$T"
@@ -120,13 +121,8 @@ if [ -n "${BS_PKI_SKIP_TOKEN:-}" ]; then
 	echo PASS
 	exit 0
 fi
-mkdir -p hsm/tokens
-printf 'directories.tokendir = %s/hsm/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
-	"$T" > hsm/softhsm2.conf
-export SOFTHSM2_CONF=$T/hsm/softhsm2.conf
+softhsm_token "$T/hsm" YubiHSM 0001password
 MOD=/usr/lib/softhsm/libsofthsm2.so
-softhsm2-util --init-token --free --label YubiHSM --so-pin 12345678 --pin 0001password \
-	>/dev/null
 printf '0001password' > pin.txt
 URI='pkcs11:token=YubiHSM'
 # a wrong PIN is a configuration error, and leaves no directory behind

@@ -320,17 +320,26 @@ post hsm-b b.csf
 expect 200 "device restored"
 verify_signed "$BODY" "$T/pkiB" "$T/pkiB/$B_CSFCRT" "$T/pkiB/$B_IMGCRT"
 
-# slow token: C_Sign sleeps 4 s, op timeout 1.5 s -> 503 + Retry-After, no hang
-shim "sleep_sign_ms=4000
+# slow token: C_Sign sleeps 8 s, op timeout 1.5 s. Each of two requests times out on its
+# own session (503 + Retry-After, no hang); both sessions stay quarantined until their
+# stuck call returns, so a third request finds the pool busy: 503 + Retry-After too.
+shim "sleep_sign_ms=8000
 "
+for i in 1 2; do
+	post hsm-a a.csf
+	expect 503 "slow token ($i)"
+	grep -qi '^Retry-After: *[0-9]' "$HDRS" || srv_fail "503 without Retry-After: $(cat "$HDRS")"
+	grep -q 'timed out after 1500 ms' "$BODY" || srv_fail "slow token body: $(cat "$BODY")"
+	[ "$SECS" -lt 4 ] || srv_fail "slow token: request took ${SECS}s"
+done
 post hsm-a a.csf
-expect 503 "slow token"
-grep -qi '^Retry-After: *[0-9]' "$HDRS" || srv_fail "503 without Retry-After: $(cat "$HDRS")"
-grep -q 'timed out\|busy' "$BODY" || srv_fail "slow token body: $(cat "$BODY")"
-[ "$SECS" -lt 5 ] || srv_fail "slow token: request took ${SECS}s"
+expect 503 "pool busy with stuck sessions"
+grep -qi '^Retry-After: *[0-9]' "$HDRS" || srv_fail "503 (busy) without Retry-After: $(cat "$HDRS")"
+grep -q 'sessions busy' "$BODY" || srv_fail "busy body: $(cat "$BODY")"
+[ "$SECS" -lt 4 ] || srv_fail "busy token: request took ${SECS}s"
 shim ""
 ok=0
-for _ in $(seq 1 12); do
+for _ in $(seq 1 16); do
 	post hsm-a a.csf
 	if [ "$CODE" = 200 ]; then ok=1; break; fi
 	[ "$CODE" = 503 ] || srv_fail "after the slow token: HTTP $CODE $(cat "$BODY")"
@@ -343,7 +352,15 @@ post hsm-b b.csf
 expect 200 "second request after the slow token"
 no_pin_in "$T"/c/resp*.bin "$T"/c/hdrs*.txt "$SRV_LOG" "$T/server.out"
 srv_spool_empty
+# SIGTERM while a token call is stuck: the server still exits 0, promptly
+shim "sleep_sign_ms=3000
+"
+post hsm-a a.csf
+expect 503 "slow token before shutdown"
+t_stop=$(date +%s)
 stop
+[ $(($(date +%s) - t_stop)) -lt 10 ] || srv_fail "shutdown with a stuck token call took too long"
+shim ""
 
 # === run 3: wrong PIN in DIGSIGSERVER_YUBIHSM_PASSWORD: 500, one login, not locked =====
 conf "$BS_P11SHIM" "pkcs11_pool_size = 2"

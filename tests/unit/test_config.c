@@ -175,8 +175,7 @@ static void test_config__pin_file_must_be_private(void **state)
 	assert_null(strstr(msg, "1234"));
 	bs_log_clear_secrets();
 	bs_config_free(&cfg);
-	bs_tmpdir_remove(dir);
-	free(dir);
+	bs_tmpdir_free(dir);
 }
 
 int main(void)

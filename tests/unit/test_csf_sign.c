@@ -207,14 +207,6 @@ static void compare_with_cst(const uint8_t *ours, size_t olen, const uint8_t *cs
 
 /* ---- the openssl oracle ---- */
 
-static void write_file(const char *path, const void *d, size_t n)
-{
-	FILE *f = fopen(path, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(d, 1, n, f), n);
-	assert_int_equal(fclose(f), 0);
-}
-
 static int openssl_verify(const char *tmp, const uint8_t *cms, size_t cms_len,
 			  const uint8_t *content, size_t clen, const char *content_path,
 			  const char *cert)
@@ -222,9 +214,9 @@ static int openssl_verify(const char *tmp, const uint8_t *cms, size_t cms_len,
 	char sig[4096], con[4096];
 	snprintf(sig, sizeof(sig), "%s/sig.der", tmp);
 	snprintf(con, sizeof(con), "%s/content.bin", tmp);
-	write_file(sig, cms, cms_len);
+	bs_write(sig, cms, cms_len);
 	if (content_path == NULL) {
-		write_file(con, content, clen);
+		bs_write(con, content, clen);
 		content_path = con;
 	}
 	const char *argv[] = { "openssl", "cms", "-verify", "-binary", "-inform", "DER",
@@ -315,8 +307,7 @@ static void verify_all_signatures(const char *dir, const struct bs_csf *csf,
 	for (size_t i = 0; i < nr; i++)
 		nd8 += r[i].tag == HAB_TAG_SIG;
 	assert_int_equal(nsig, nd8);
-	bs_tmpdir_remove(tmp);
-	free(tmp);
+	bs_tmpdir_free(tmp);
 }
 
 /* signingTime of the last (CSF) signature of a CST output. */
@@ -633,7 +624,7 @@ static char *copy_store(void)
 		snprintf(q, sizeof(q), "hab4-vectors/rsa/%s", files[i]);
 		uint8_t *d = bs_fixture_read(q, &n);
 		snprintf(p, sizeof(p), "%s/%s", tmp, files[i]);
-		write_file(p, d, n);
+		bs_write(p, d, n);
 		free(d);
 	}
 	return tmp;
@@ -666,14 +657,13 @@ static void test_csf_sign__missing_key(void **state)
 	size_t n;
 	uint8_t *d = bs_fixture_read("hab4-vectors/rsa/crts/IMG1_crt.pem", &n);
 	snprintf(p, sizeof(p), "%s/crts/NOKEY_crt.pem", tmp);
-	write_file(p, d, n);
+	bs_write(p, d, n);
 	free(d);
 	struct hand h;
 	hand_a(&h);
 	h.cmds[4].file = "crts/NOKEY_crt.pem";
 	expect_fail_in(tmp, &h, BS_ERR_NOT_FOUND, "hand.csf:8:12");
-	bs_tmpdir_remove(tmp);
-	free(tmp);
+	bs_tmpdir_free(tmp);
 }
 
 static void test_csf_sign__oversized_srk_table(void **state)
@@ -684,12 +674,11 @@ static void test_csf_sign__oversized_srk_table(void **state)
 	uint8_t big[9000] = { HAB_TAG_CRT, 0x23, 0x28, 0x40 };
 	snprintf(p, sizeof(p), "%s/crts/SRK_table.bin", tmp);
 	assert_int_equal(unlink(p), 0);
-	write_file(p, big, sizeof(big));
+	bs_write(p, big, sizeof(big));
 	struct hand h;
 	hand_a(&h);
 	expect_fail_in(tmp, &h, BS_ERR_LIMIT, "hand.csf:3:12");
-	bs_tmpdir_remove(tmp);
-	free(tmp);
+	bs_tmpdir_free(tmp);
 }
 
 /* The server's shape: one uploaded artifact behind bs_data_single. */
@@ -849,8 +838,7 @@ static void test_csf_sign__streams_large_files(void **state)
 	assert_int_equal(openssl_verify(tmp, img + 4, rr[nr - 2].len - 4, NULL, 0, path,
 					bs_fixture("hab4-vectors/rsa/crts/IMG1_crt.pem")), 0);
 	free(out);
-	bs_tmpdir_remove(tmp);
-	free(tmp);
+	bs_tmpdir_free(tmp);
 }
 
 /* ---- data sources ---- */

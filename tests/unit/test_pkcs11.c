@@ -22,46 +22,15 @@
 #include "keys/pkcs11.h"
 #include "testutil.h"
 
-#define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
+#define SOFTHSM BS_SOFTHSM_MODULE
 #define PIN "0001password"
 
 static char *g_dir;
 static char g_ctl[1024], g_count[1024];
 
-static char *path_in(const char *name)
-{
-	static char bufs[8][1024];
-	static int slot;
-	char *b = bufs[slot++ % 8];
-	snprintf(b, 1024, "%s/%s", g_dir, name);
-	return b;
-}
-
-static int run(const char *const *argv)
-{
-	return bs_run(argv, "/dev/null");
-}
-
-/* Make key `name` (openssl genpkey args) + self-signed cert, write both to the token. */
 static int make_key(const char *name, const char *alg, const char *opt, bool with_cert)
 {
-	char key[1024], crt[1024], cn[64];
-	snprintf(key, sizeof(key), "%s/%s.key", g_dir, name);
-	snprintf(crt, sizeof(crt), "%s/%s.crt", g_dir, name);
-	snprintf(cn, sizeof(cn), "/CN=%s", name);
-	const char *gen[] = {"openssl", "genpkey", "-algorithm", alg, "-pkeyopt", opt, "-out", key,
-			     NULL};
-	const char *req[] = {"openssl", "req", "-x509", "-new", "-key", key, "-subj", cn,
-			     "-days", "2", "-out", crt, NULL};
-	const char *wk[] = {"pkcs11-tool", "--module", SOFTHSM, "--login", "--pin", PIN,
-			    "--write-object", key, "--type", "privkey", "--label", name, NULL};
-	const char *wc[] = {"pkcs11-tool", "--module", SOFTHSM, "--login", "--pin", PIN,
-			    "--write-object", crt, "--type", "cert", "--label", name, NULL};
-	if (run(gen) != 0 || run(req) != 0 || run(wk) != 0)
-		return -1;
-	if (with_cert && run(wc) != 0)
-		return -1;
-	return 0;
+	return bs_softhsm_add_key(g_dir, name, alg, opt, PIN, with_cert);
 }
 
 static int group_setup(void **state)
@@ -70,64 +39,32 @@ static int group_setup(void **state)
 	g_dir = bs_tmpdir();
 	if (g_dir == NULL)
 		return -1;
-	char conf[1024];
-	snprintf(conf, sizeof(conf), "directories.tokendir = %s/tokens\nobjectstore.backend = "
-		 "file\nlog.level = ERROR\n", g_dir);
-	struct bs_error e;
-	if (bs_write_file(path_in("softhsm2.conf"), conf, strlen(conf), 0600, false, &e) != 0)
-		return -1;
-	const char *mk[] = {"mkdir", path_in("tokens"), NULL};
-	if (run(mk) != 0)
-		return -1;
-	setenv("SOFTHSM2_CONF", path_in("softhsm2.conf"), 1);
-	const char *init[] = {"softhsm2-util", "--init-token", "--free", "--label", "YubiHSM",
-			      "--pin", PIN, "--so-pin", "12345678", NULL};
-	if (run(init) != 0)
+	if (bs_softhsm_init(g_dir, "YubiHSM", PIN) != 0)
 		return -1;
 	if (make_key("rsa2048", "RSA", "rsa_keygen_bits:2048", true) != 0 ||
 	    make_key("rsa4096", "RSA", "rsa_keygen_bits:4096", true) != 0 ||
 	    make_key("p256", "EC", "ec_paramgen_curve:P-256", true) != 0 ||
 	    make_key("nocert", "EC", "ec_paramgen_curve:P-256", false) != 0)
 		return -1;
-	snprintf(g_ctl, sizeof(g_ctl), "%s/shim.ctl", g_dir);
-	snprintf(g_count, sizeof(g_count), "%s/shim.count", g_dir);
-	setenv("P11SHIM_CTL", g_ctl, 1);
-	setenv("P11SHIM_COUNT", g_count, 1);
+	bs_shim_env(g_ctl, g_count, sizeof(g_ctl), g_dir);
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	bs_tmpdir_remove(g_dir);
-	free(g_dir);
+	bs_tmpdir_free(g_dir);
 	return 0;
 }
 
 static void ctl(const char *text)
 {
-	static int epoch = 1;
-	char buf[512];
-	snprintf(buf, sizeof(buf), "epoch=%d\n%s", epoch++, text);
-	FILE *f = fopen(g_ctl, "w");
-	assert_non_null(f);
-	fputs(buf, f);
-	fclose(f);
+	bs_shim_ctl(g_ctl, text);
 }
 
 static unsigned long count(const char *key)
 {
-	FILE *f = fopen(g_count, "r");
-	if (f == NULL)
-		return 0;
-	char line[256] = "";
-	if (fgets(line, sizeof(line), f) == NULL)
-		line[0] = '\0';
-	fclose(f);
-	char pat[32];
-	snprintf(pat, sizeof(pat), "%s=", key);
-	const char *p = strstr(line, pat);
-	return p ? strtoul(p + strlen(pat), NULL, 10) : 0;
+	return bs_shim_count(g_count, key);
 }
 
 static void reset_shim(void)
@@ -174,29 +111,6 @@ static void load(struct bs_p11 *p, const char *name, X509 **cert, struct bs_key 
 }
 
 /* Sign SHA-256("msg") and verify with OpenSSL and the certificate's public key. */
-static int sign_verify(struct bs_key *key, X509 *cert, enum bs_sig_scheme scheme,
-		       struct bs_error *e)
-{
-	uint8_t dg[32];
-	SHA256((const unsigned char *)"msg", 3, dg);
-	uint8_t *sig = NULL;
-	size_t sl = 0;
-	int rc = bs_key_sign_digest(key, NID_sha256, scheme, dg, sizeof(dg), &sig, &sl, e);
-	if (rc != 0)
-		return rc;
-	EVP_PKEY *pub = X509_get0_pubkey(cert);
-	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(pub, NULL);
-	int ok = c != NULL && EVP_PKEY_verify_init(c) == 1 &&
-		 EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()) == 1;
-	if (ok && scheme == BS_SIG_RSA_PSS)
-		ok = EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PSS_PADDING) == 1 &&
-		     EVP_PKEY_CTX_set_rsa_pss_saltlen(c, RSA_PSS_SALTLEN_DIGEST) == 1;
-	ok = ok && EVP_PKEY_verify(c, sig, sl, dg, sizeof(dg)) == 1;
-	EVP_PKEY_CTX_free(c);
-	free(sig);
-	return ok ? 0 : -1000;
-}
-
 static void check_sign(const char *module, const char *name, enum bs_sig_scheme scheme)
 {
 	struct bs_p11 *p = open_p11(module, PIN, 2, 10000);
@@ -204,7 +118,7 @@ static void check_sign(const char *module, const char *name, enum bs_sig_scheme 
 	struct bs_key *key = NULL;
 	load(p, name, &cert, &key);
 	struct bs_error e = {0};
-	int rc = sign_verify(key, cert, scheme, &e);
+	int rc = bs_sign_verify(key, X509_get0_pubkey(cert), scheme, &e);
 	if (rc != 0)
 		fprintf(stderr, "sign: %s\n", e.msg);
 	assert_int_equal(rc, 0);
@@ -427,9 +341,9 @@ static void test_pkcs11__pin_never_logged(void **s)
 	struct bs_error e = {0};
 	load(p, "p256", &cert, &key);
 	ctl("fail_session=1\n");
-	assert_int_equal(sign_verify(key, cert, BS_SIG_DEFAULT, &e), 0);
+	assert_int_equal(bs_sign_verify(key, X509_get0_pubkey(cert), BS_SIG_DEFAULT, &e), 0);
 	ctl("sleep_sign_ms=600\n");
-	assert_int_equal(sign_verify(key, cert, BS_SIG_DEFAULT, &e), BS_ERR_TIMEOUT);
+	assert_int_equal(bs_sign_verify(key, X509_get0_pubkey(cert), BS_SIG_DEFAULT, &e), BS_ERR_TIMEOUT);
 	assert_null(strstr(e.msg, PIN));
 	ctl("");
 	bs_key_free(key);
@@ -524,7 +438,7 @@ static void test_pkcs11__import_list_sign_roundtrip(void **s)
 		X509 *cert = NULL;
 		struct bs_key *key = NULL;
 		load(p, cases[c].label, &cert, &key);
-		assert_int_equal(sign_verify(key, cert, BS_SIG_DEFAULT, &e), 0);
+		assert_int_equal(bs_sign_verify(key, X509_get0_pubkey(cert), BS_SIG_DEFAULT, &e), 0);
 		bs_key_free(key);
 		X509_free(cert);
 	}
@@ -569,18 +483,7 @@ static void test_pkcs11__generate_signs_with_token_key(void **s)
 		if (rc != 0)
 			fprintf(stderr, "generate: %s\n", e.msg);
 		assert_int_equal(rc, 0);
-		uint8_t dg[32];
-		SHA256((const unsigned char *)"gen", 3, dg);
-		uint8_t *sig = NULL;
-		size_t sl = 0;
-		assert_int_equal(bs_key_sign_digest(key, NID_sha256, BS_SIG_DEFAULT, dg, 32, &sig,
-						    &sl, &e), 0);
-		EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(bs_key_public(key), NULL);
-		assert_int_equal(EVP_PKEY_verify_init(c), 1);
-		assert_int_equal(EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()), 1);
-		assert_int_equal(EVP_PKEY_verify(c, sig, sl, dg, 32), 1);
-		EVP_PKEY_CTX_free(c);
-		free(sig);
+		assert_int_equal(bs_sign_verify(key, bs_key_public(key), BS_SIG_DEFAULT, &e), 0);
 		bs_key_free(key);
 		assert_int_equal(bs_p11_generate(p, tok, types[i], label, &id, 1, &key, &e),
 				 BS_ERR_INVALID);

@@ -19,86 +19,40 @@
 #include "keys/pkcs11.h"
 #include "testutil.h"
 
-#define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
+#define SOFTHSM BS_SOFTHSM_MODULE
 #define PIN "0001password"
 #define URI "pkcs11:token=YubiHSM;object=p256;type=cert;pin-value=password"
 
 static char *g_dir;
 static char g_ctl[1024], g_count[1024];
 
-static int run(const char *const *argv)
-{
-	return bs_run(argv, "/dev/null");
-}
-
 static int group_setup(void **state)
 {
 	(void)state;
 	if ((g_dir = bs_tmpdir()) == NULL)
 		return -1;
-	char conf[1024], path[1024], tok[1024], key[1024], crt[1024];
-	snprintf(conf, sizeof(conf), "directories.tokendir = %s/tokens\nobjectstore.backend = "
-		 "file\nlog.level = ERROR\n", g_dir);
-	snprintf(path, sizeof(path), "%s/softhsm2.conf", g_dir);
-	snprintf(tok, sizeof(tok), "%s/tokens", g_dir);
-	snprintf(key, sizeof(key), "%s/p256.key", g_dir);
-	snprintf(crt, sizeof(crt), "%s/p256.crt", g_dir);
-	struct bs_error e;
-	if (bs_write_file(path, conf, strlen(conf), 0600, false, &e) != 0)
+	if (bs_softhsm_init(g_dir, "YubiHSM", PIN) != 0 ||
+	    bs_softhsm_add_key(g_dir, "p256", "EC", "ec_paramgen_curve:P-256", PIN, true) != 0)
 		return -1;
-	setenv("SOFTHSM2_CONF", path, 1);
-	const char *mk[] = {"mkdir", tok, NULL};
-	const char *init[] = {"softhsm2-util", "--init-token", "--free", "--label", "YubiHSM",
-			      "--pin", PIN, "--so-pin", "12345678", NULL};
-	const char *gen[] = {"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt",
-			     "ec_paramgen_curve:P-256", "-out", key, NULL};
-	const char *req[] = {"openssl", "req", "-x509", "-new", "-key", key, "-subj", "/CN=p",
-			     "-days", "2", "-out", crt, NULL};
-	const char *wk[] = {"pkcs11-tool", "--module", SOFTHSM, "--login", "--pin", PIN,
-			    "--write-object", key, "--type", "privkey", "--label", "p256", NULL};
-	const char *wc[] = {"pkcs11-tool", "--module", SOFTHSM, "--login", "--pin", PIN,
-			    "--write-object", crt, "--type", "cert", "--label", "p256", NULL};
-	if (run(mk) || run(init) || run(gen) || run(req) || run(wk) || run(wc))
-		return -1;
-	snprintf(g_ctl, sizeof(g_ctl), "%s/shim.ctl", g_dir);
-	snprintf(g_count, sizeof(g_count), "%s/shim.count", g_dir);
-	setenv("P11SHIM_CTL", g_ctl, 1);
-	setenv("P11SHIM_COUNT", g_count, 1);
+	bs_shim_env(g_ctl, g_count, sizeof(g_ctl), g_dir);
 	return 0;
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
-	bs_tmpdir_remove(g_dir);
-	free(g_dir);
+	bs_tmpdir_free(g_dir);
 	return 0;
 }
 
 static void ctl(const char *text)
 {
-	static int epoch = 1;
-	FILE *f = fopen(g_ctl, "w");
-	assert_non_null(f);
-	fprintf(f, "epoch=%d\n%s", epoch++, text);
-	fclose(f);
+	bs_shim_ctl(g_ctl, text);
 }
 
 static unsigned long count(const char *key)
 {
-	FILE *f = fopen(g_count, "r");
-	if (f == NULL)
-		return 0;
-	char line[512] = "";
-	if (fgets(line, 256, f) == NULL)
-		line[0] = '\0';
-	fclose(f);
-	char pat[32];
-	snprintf(pat, sizeof(pat), " %s=", key);
-	memmove(line + 1, line, strlen(line) + 1);
-	line[0] = ' ';
-	const char *p = strstr(line, pat);
-	return p ? strtoul(p + strlen(pat), NULL, 10) : 0;
+	return bs_shim_count(g_count, key);
 }
 
 struct fix {

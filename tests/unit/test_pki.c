@@ -173,8 +173,7 @@ static void test_pki__file_tree_p256(void **state)
 	X509_free(img2);
 	X509_free(csf1);
 	free(out);
-	bs_tmpdir_remove(tmp);
-	free(tmp);
+	bs_tmpdir_free(tmp);
 }
 
 /* Generated passphrase, RSA, 1 SRK, no bundle; the table matches srktool's. */
@@ -212,20 +211,19 @@ static void test_pki__file_tree_rsa_generated_pass(void **state)
 	char *t = join(tmp, "t.bin"), *f = join(tmp, "f.bin");
 	const char *argv[] = { "srktool", "-h", "4", "-t", t, "-e", f, "-d", "sha256",
 			       "-f", "1", "-c", crt, NULL };
-	assert_int_equal(bs_run(argv, "/dev/null"), 0);
+	bs_run_ok(argv);
 	char *mt = join(out, "crts/SRK_1_table.bin"), *mf = join(out, "crts/SRK_1_fuse.bin");
 	const char *c1[] = { "cmp", t, mt, NULL };
 	const char *c2[] = { "cmp", f, mf, NULL };
-	assert_int_equal(bs_run(c1, NULL), 0);
-	assert_int_equal(bs_run(c2, NULL), 0);
+	bs_run_ok(c1);
+	bs_run_ok(c2);
 	free(crt);
 	free(t);
 	free(f);
 	free(mt);
 	free(mf);
 	free(out);
-	bs_tmpdir_remove(tmp);
-	free(tmp);
+	bs_tmpdir_free(tmp);
 }
 
 static void test_pki__bad_options(void **state)
@@ -251,8 +249,7 @@ static void test_pki__bad_options(void **state)
 	assert_int_equal(bs_pki_create(NULL, &err), BS_ERR_INVALID);
 	assert_int_equal(count_entries(tmp), 0);
 	free(out);
-	bs_tmpdir_remove(tmp);
-	free(tmp);
+	bs_tmpdir_free(tmp);
 }
 
 /* Failures after the working directory exists leave nothing behind. */
@@ -286,8 +283,7 @@ static void test_pki__failure_leaves_nothing(void **state)
 	free(deep);
 	free(marker);
 	free(out);
-	bs_tmpdir_remove(tmp);
-	free(tmp);
+	bs_tmpdir_free(tmp);
 }
 
 static void test_pki__pack_tgz_roundtrip(void **state)
@@ -341,8 +337,7 @@ static void test_pki__pack_tgz_roundtrip(void **state)
 	free(f1);
 	free(f2);
 	free(sub);
-	bs_tmpdir_remove(tmp);
-	free(tmp);
+	bs_tmpdir_free(tmp);
 }
 
 /* bs_x509_issue refuses a signer that does not own the issuer certificate, and the

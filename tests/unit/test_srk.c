@@ -7,7 +7,6 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -15,6 +14,7 @@
 #include <unistd.h>
 
 #include "core/util.h"
+#include "crypto/x509.h"
 #include "hab/hab.h"
 #include "hab/srk.h"
 #include "testutil.h"
@@ -31,13 +31,6 @@ static const char *tp(const char *name)
 	return p;
 }
 
-static void run_ok(const char *const *argv)
-{
-	int rc = bs_run(argv, "/dev/null");
-	if (rc != 0)
-		fail_msg("%s %s failed (%d)", argv[0], argv[1], rc);
-}
-
 /* name.key/.pem/.der; keyopt "rsa:2048" or a curve name; ext = openssl.cnf section. */
 static void gen_cert(const char *name, const char *keyopt, const char *ext)
 {
@@ -50,33 +43,33 @@ static void gen_cert(const char *name, const char *keyopt, const char *ext)
 		snprintf(opt, sizeof(opt), "rsa_keygen_bits:%s", keyopt + 4);
 		const char *a[] = {"openssl", "genpkey", "-quiet", "-algorithm", "RSA", "-pkeyopt",
 				   opt, "-out", key, NULL};
-		run_ok(a);
+		bs_run_ok(a);
 	} else if (strcmp(keyopt, "ed25519") == 0) {
 		const char *a[] = {"openssl", "genpkey", "-algorithm", "ED25519", "-out", key, NULL};
-		run_ok(a);
+		bs_run_ok(a);
 	} else {
 		snprintf(opt, sizeof(opt), "ec_paramgen_curve:%s", keyopt);
 		const char *a[] = {"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", opt,
 				   "-out", key, NULL};
-		run_ok(a);
+		bs_run_ok(a);
 	}
 	if (strcmp(ext, "v1") == 0) {
 		char csr[4096];
 		snprintf(csr, sizeof(csr), "%s/%s.csr", g_dir, name);
 		const char *a[] = {"openssl", "req", "-new", "-key", key, "-subj", subj, "-config",
 				   tp("cnf"), "-out", csr, NULL};
-		run_ok(a);
+		bs_run_ok(a);
 		const char *b[] = {"openssl", "x509", "-req", "-in", csr, "-signkey", key, "-days",
 				   "30", "-out", pem, NULL};
-		run_ok(b);
+		bs_run_ok(b);
 	} else {
 		const char *a[] = {"openssl", "req", "-new", "-x509", "-key", key, "-subj", subj,
 				   "-days", "30", "-config", tp("cnf"), "-extensions", ext, "-out",
 				   pem, NULL};
-		run_ok(a);
+		bs_run_ok(a);
 	}
 	const char *c[] = {"openssl", "x509", "-in", pem, "-outform", "DER", "-out", der, NULL};
-	run_ok(c);
+	bs_run_ok(c);
 }
 
 static int group_setup(void **state)
@@ -113,8 +106,7 @@ static int group_setup(void **state)
 static int group_teardown(void **state)
 {
 	(void)state;
-	bs_tmpdir_remove(g_dir);
-	free(g_dir);
+	bs_tmpdir_free(g_dir);
 	return 0;
 }
 
@@ -126,17 +118,10 @@ static X509 *load_cert(const char *path)
 	if (bs_read_file(&data, &len, path, 1 << 20, &err) != 0)
 		fail_msg("%s", err.msg);
 	X509 *x = NULL;
-	if (strstr((char *)data, "-----BEGIN") != NULL) {
-		BIO *bio = BIO_new_mem_buf(data, (int)len);
-		x = PEM_read_bio_X509(bio, NULL, NULL, NULL);
-		BIO_free(bio);
-	} else {
-		const uint8_t *p = data;
-		x = d2i_X509(NULL, &p, (long)len);
-	}
+	bool pem = strstr((char *)data, "-----BEGIN") != NULL;
+	if (bs_x509_from_bytes(&x, data, len, pem, path, &err) != 0)
+		fail_msg("cannot load %s: %s", path, err.msg);
 	free(data);
-	if (x == NULL)
-		fail_msg("cannot load %s", path);
 	return x;
 }
 
@@ -380,11 +365,11 @@ static void test_srk__rsa_pss_record(void **state)
 	/* srktool 3.3.1 rejects RSA-PSS keys; CST 4.x writes them as algorithm 0x22. */
 	const char *a[] = {"openssl", "genpkey", "-quiet", "-algorithm", "RSA-PSS", "-out",
 			   tp("pss.key"), NULL};
-	run_ok(a);
+	bs_run_ok(a);
 	const char *b[] = {"openssl", "req", "-new", "-x509", "-key", tp("pss.key"), "-subj",
 			   "/CN=pss", "-days", "30", "-config", tp("cnf"), "-extensions", "ca",
 			   "-out", tp("pss.pem"), NULL};
-	run_ok(b);
+	bs_run_ok(b);
 	X509 *x = load_cert(tp("pss.pem"));
 	uint8_t *tbl = NULL, fuse[64];
 	size_t tlen, flen;

@@ -35,10 +35,7 @@ static char *path2(const char *a, const char *b)
 static void put(const char *dir, const char *rel, const void *d, size_t n)
 {
 	char *p = path2(dir, rel);
-	FILE *f = fopen(p, "wb");
-	assert_non_null(f);
-	assert_int_equal(fwrite(d, 1, n, f), n);
-	fclose(f);
+	bs_write(p, d, n);
 	free(p);
 }
 
@@ -55,11 +52,6 @@ static void copy_fixture(const char *dir, const char *rel_dst, const char *fixtu
 	uint8_t *d = bs_fixture_read(fixture, &n);
 	put(dir, rel_dst, d, n);
 	free(d);
-}
-
-static int run(const char *const *argv)
-{
-	return bs_run(argv, "/dev/null");
 }
 
 /* ---- CST naming ---- */
@@ -106,8 +98,7 @@ static void tree_make(struct tree *t)
 
 static void tree_free(struct tree *t)
 {
-	bs_tmpdir_remove(t->tmp);
-	free(t->tmp);
+	bs_tmpdir_free(t->tmp);
 	free(t->root);
 }
 
@@ -222,17 +213,8 @@ static void load_pair(struct bs_store *s, const char *cert_name, int want)
 		assert_non_null(key);
 		assert_int_equal(EVP_PKEY_eq(bs_key_public(key), X509_get0_pubkey(cert)), 1);
 		/* it signs, and the signature verifies under the certificate */
-		uint8_t dg[32] = {1, 2, 3};
-		uint8_t *sig = NULL;
-		size_t slen = 0;
-		assert_int_equal(bs_key_sign_digest(key, NID_sha256, BS_SIG_DEFAULT, dg, 32, &sig,
-						    &slen, &err), 0);
-		EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(X509_get0_pubkey(cert), NULL);
-		assert_int_equal(EVP_PKEY_verify_init(c), 1);
-		assert_int_equal(EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()), 1);
-		assert_int_equal(EVP_PKEY_verify(c, sig, slen, dg, 32), 1);
-		EVP_PKEY_CTX_free(c);
-		free(sig);
+		assert_int_equal(bs_sign_verify(key, X509_get0_pubkey(cert), BS_SIG_DEFAULT, &err),
+				 0);
 	} else {
 		assert_null(key);
 	}
@@ -281,11 +263,6 @@ static void test_store__key_mismatch_and_missing(void **state)
 
 /* ---- encrypted keys ---- */
 
-static void openssl_ok(const char *const *argv)
-{
-	assert_int_equal(run(argv), 0);
-}
-
 /* A store with CSF1's certificate and key in the requested encoding/encryption. */
 static char *make_key_store(const char *tmp, const char *pass_file_content, bool der,
 			    const char *key_pass_for_openssl, const char *trad)
@@ -303,7 +280,7 @@ static char *make_key_store(const char *tmp, const char *pass_file_content, bool
 	{
 		const char *a[] = {"openssl", "x509", "-in", crt_src, "-outform", der ? "DER" : "PEM",
 				   "-out", crt, NULL};
-		openssl_ok(a);
+		bs_run_ok(a);
 	}
 	if (key_pass_for_openssl != NULL) {
 		put(tmp, "openssl_pass", key_pass_for_openssl, strlen(key_pass_for_openssl));
@@ -312,15 +289,15 @@ static char *make_key_store(const char *tmp, const char *pass_file_content, bool
 		const char *a[] = {"openssl", "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in",
 				   srcdup, "-outform", der ? "DER" : "PEM", "-out", key,
 				   "-passout", passarg, NULL};
-		openssl_ok(a);
+		bs_run_ok(a);
 	} else if (trad != NULL) {
 		const char *a[] = {"openssl", "rsa", "-traditional", "-in", srcdup, "-out", key,
 				   NULL};
-		openssl_ok(a);
+		bs_run_ok(a);
 	} else {
 		const char *a[] = {"openssl", "pkcs8", "-topk8", "-nocrypt", "-in", srcdup,
 				   "-outform", der ? "DER" : "PEM", "-out", key, NULL};
-		openssl_ok(a);
+		bs_run_ok(a);
 	}
 	if (pass_file_content != NULL)
 		put(root, "keys/key_pass.txt", pass_file_content, strlen(pass_file_content));
@@ -378,8 +355,7 @@ static void test_store__encrypted_pkcs8_with_key_pass(void **state)
 	assert_int_equal(try_load(root, "crts/CSF1_crt.der", &err), BS_ERR_KEY);
 	assert_non_null(strstr(err.msg, "wrong passphrase"));
 	free(root);
-	bs_tmpdir_remove(tmp);
-	free(tmp);
+	bs_tmpdir_free(tmp);
 }
 
 static void test_store__unencrypted_key_forms(void **state)
@@ -398,8 +374,7 @@ static void test_store__unencrypted_key_forms(void **state)
 	put(root, "keys/CSF1_key.der", "garbage", 7);
 	assert_int_equal(try_load(root, "crts/CSF1_crt.der", &err), BS_ERR_KEY);
 	free(root);
-	bs_tmpdir_remove(tmp);
-	free(tmp);
+	bs_tmpdir_free(tmp);
 }
 
 /* ---- pkcs11: dispatch ---- */
@@ -718,9 +693,9 @@ static void test_store__tgz_from_gnu_tar_and_corruption(void **state)
 	const char *c1[] = {"tar", "czf", a1, "-C", tree, "crts", "keys", NULL};
 	const char *c2[] = {"tar", "czf", a2, "-C", tree, ".", NULL};
 	const char *c3[] = {"tar", "czf", a3, "-C", tmp, "mytree", NULL};
-	assert_int_equal(run(c1), 0);
-	assert_int_equal(run(c2), 0);
-	assert_int_equal(run(c3), 0);
+	bs_run_ok(c1);
+	bs_run_ok(c2);
+	bs_run_ok(c3);
 	const char *arcs[] = {a1, a2, a3};
 	for (size_t i = 0; i < 3; i++) {
 		struct bs_store *s = NULL;
@@ -760,8 +735,7 @@ static void test_store__tgz_from_gnu_tar_and_corruption(void **state)
 	free(a2);
 	free(a3);
 	free(tree);
-	bs_tmpdir_remove(tmp);
-	free(tmp);
+	bs_tmpdir_free(tmp);
 }
 
 #define TGZ_TESTS                                                        \

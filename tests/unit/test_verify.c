@@ -53,8 +53,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *f = *state;
-	bs_tmpdir_remove(f->dir);
-	free(f->dir);
+	bs_tmpdir_free(f->dir);
 	free(f->img);
 	free(f->fuse);
 	free(f);

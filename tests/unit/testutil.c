@@ -1,5 +1,8 @@
 #include "testutil.h"
 
+#include <setjmp.h>
+#include <stdarg.h>
+#include <cmocka.h>
 #include <ftw.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,6 +10,8 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <openssl/rsa.h>
+#include <openssl/sha.h>
 #include <unistd.h>
 
 #include "core/util.h"
@@ -57,6 +62,12 @@ void bs_tmpdir_remove(const char *dir)
 		nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+void bs_tmpdir_free(char *dir)
+{
+	bs_tmpdir_remove(dir);
+	free(dir);
+}
+
 int bs_run(const char *const *argv, const char *out_path)
 {
 	pid_t pid = fork();
@@ -77,4 +88,114 @@ int bs_run(const char *const *argv, const char *out_path)
 	if (waitpid(pid, &status, 0) < 0)
 		return -1;
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+}
+
+void bs_run_ok(const char *const *argv)
+{
+	int rc = bs_run(argv, "/dev/null");
+	if (rc != 0)
+		fail_msg("%s %s failed (%d)", argv[0], argv[1] ? argv[1] : "", rc);
+}
+
+void bs_write(const char *path, const void *data, size_t len)
+{
+	FILE *f = fopen(path, "wb");
+	assert_non_null(f);
+	assert_int_equal(fwrite(data, 1, len, f), len);
+	assert_int_equal(fclose(f), 0);
+}
+
+int bs_sign_verify(struct bs_key *key, EVP_PKEY *pub, enum bs_sig_scheme scheme,
+		   struct bs_error *e)
+{
+	uint8_t dg[32];
+	SHA256((const unsigned char *)"msg", 3, dg);
+	uint8_t *sig = NULL;
+	size_t sl = 0;
+	int rc = bs_key_sign_digest(key, NID_sha256, scheme, dg, sizeof(dg), &sig, &sl, e);
+	if (rc != 0)
+		return rc;
+	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(pub, NULL);
+	int ok = c != NULL && EVP_PKEY_verify_init(c) == 1 &&
+		 EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()) == 1;
+	if (ok && scheme == BS_SIG_RSA_PSS)
+		ok = EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PSS_PADDING) == 1 &&
+		     EVP_PKEY_CTX_set_rsa_pss_saltlen(c, RSA_PSS_SALTLEN_DIGEST) == 1;
+	ok = ok && EVP_PKEY_verify(c, sig, sl, dg, sizeof(dg)) == 1;
+	EVP_PKEY_CTX_free(c);
+	free(sig);
+	return ok ? 0 : -1000;
+}
+
+int bs_softhsm_init(const char *dir, const char *label, const char *pin)
+{
+	char conf[4096], path[4096], tok[4096];
+	snprintf(conf, sizeof(conf), "directories.tokendir = %s/tokens\nobjectstore.backend = "
+		 "file\nlog.level = ERROR\n", dir);
+	snprintf(path, sizeof(path), "%s/softhsm2.conf", dir);
+	snprintf(tok, sizeof(tok), "%s/tokens", dir);
+	struct bs_error e;
+	if (bs_write_file(path, conf, strlen(conf), 0600, false, &e) != 0)
+		return -1;
+	if (mkdir(tok, 0700) != 0)
+		return -1;
+	setenv("SOFTHSM2_CONF", path, 1);
+	const char *init[] = {"softhsm2-util", "--init-token", "--free", "--label", label,
+			      "--pin", pin, "--so-pin", "12345678", NULL};
+	return bs_run(init, "/dev/null") == 0 ? 0 : -1;
+}
+
+int bs_softhsm_add_key(const char *dir, const char *name, const char *alg, const char *opt,
+		       const char *pin, bool with_cert)
+{
+	char key[4096], crt[4096], cn[256];
+	snprintf(key, sizeof(key), "%s/%s.key", dir, name);
+	snprintf(crt, sizeof(crt), "%s/%s.crt", dir, name);
+	snprintf(cn, sizeof(cn), "/CN=%s", name);
+	const char *gen[] = {"openssl", "genpkey", "-algorithm", alg, "-pkeyopt", opt, "-out", key,
+			     NULL};
+	const char *req[] = {"openssl", "req", "-x509", "-new", "-key", key, "-subj", cn,
+			     "-days", "2", "-out", crt, NULL};
+	const char *wk[] = {"pkcs11-tool", "--module", BS_SOFTHSM_MODULE, "--login", "--pin", pin,
+			    "--write-object", key, "--type", "privkey", "--label", name, NULL};
+	const char *wc[] = {"pkcs11-tool", "--module", BS_SOFTHSM_MODULE, "--login", "--pin", pin,
+			    "--write-object", crt, "--type", "cert", "--label", name, NULL};
+	if (bs_run(gen, "/dev/null") != 0 || bs_run(req, "/dev/null") != 0 ||
+	    bs_run(wk, "/dev/null") != 0)
+		return -1;
+	if (with_cert && bs_run(wc, "/dev/null") != 0)
+		return -1;
+	return 0;
+}
+
+void bs_shim_env(char *ctl, char *count, size_t cap, const char *dir)
+{
+	snprintf(ctl, cap, "%s/shim.ctl", dir);
+	snprintf(count, cap, "%s/shim.count", dir);
+	setenv("P11SHIM_CTL", ctl, 1);
+	setenv("P11SHIM_COUNT", count, 1);
+}
+
+void bs_shim_ctl(const char *ctl_path, const char *text)
+{
+	static int epoch = 1;
+	FILE *f = fopen(ctl_path, "w");
+	assert_non_null(f);
+	fprintf(f, "epoch=%d\n%s", epoch++, text);
+	fclose(f);
+}
+
+unsigned long bs_shim_count(const char *count_path, const char *key)
+{
+	FILE *f = fopen(count_path, "r");
+	if (f == NULL)
+		return 0;
+	char line[512] = " "; /* leading blank: every counter is matched as " key=" */
+	if (fgets(line + 1, 256, f) == NULL)
+		line[1] = '\0';
+	fclose(f);
+	char pat[64];
+	snprintf(pat, sizeof(pat), " %s=", key);
+	const char *p = strstr(line, pat);
+	return p ? strtoul(p + strlen(pat), NULL, 10) : 0;
 }

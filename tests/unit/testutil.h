@@ -2,8 +2,15 @@
 #ifndef BS_TESTUTIL_H
 #define BS_TESTUTIL_H
 
+#include <openssl/evp.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "core/error.h"
+#include "keys/key.h"
+
+#define BS_SOFTHSM_MODULE "/usr/lib/softhsm/libsofthsm2.so"
 
 /* Path of a fixture under tests/fixtures (env BS_FIXTURES). Returns a static buffer
  * (one per call slot: up to 8 live results). */
@@ -13,8 +20,39 @@ uint8_t *bs_fixture_read(const char *rel, size_t *len);
 /* Create a fresh private temp directory (removed by bs_tmpdir_remove). Caller frees. */
 char *bs_tmpdir(void);
 void bs_tmpdir_remove(const char *dir);
+/* bs_tmpdir_remove, then free the name; NULL is a no-op. */
+void bs_tmpdir_free(char *dir);
 /* Run a command (argv array, NULL-terminated) and return its exit status, -1 on error.
  * stdout goes to `out_path` if not NULL. */
 int bs_run(const char *const *argv, const char *out_path);
+/* bs_run with stdout to /dev/null; fails the test unless the command exits 0. */
+void bs_run_ok(const char *const *argv);
+/* Write a whole file (created or truncated); fails the test on any error. */
+void bs_write(const char *path, const void *data, size_t len);
+
+/* Sign SHA-256("msg") with key (scheme) and verify the signature with OpenSSL under pub
+ * (PSS: salt length = digest length). Returns 0, the signing error, or -1000 when the
+ * signature does not verify. */
+int bs_sign_verify(struct bs_key *key, EVP_PKEY *pub, enum bs_sig_scheme scheme,
+		   struct bs_error *e);
+
+/* A private SoftHSM2 token labelled `label` (user PIN `pin`, SO PIN 12345678): config
+ * dir/softhsm2.conf, exported as SOFTHSM2_CONF, token files under dir/tokens.
+ * Returns 0 or -1. */
+int bs_softhsm_init(const char *dir, const char *label, const char *pin);
+/* dir/name.key from `openssl genpkey -algorithm alg -pkeyopt opt` and a self-signed
+ * dir/name.crt (CN=name); the key, and the certificate when with_cert, are written to the
+ * SoftHSM2 token with label `name` (pkcs11-tool). Returns 0 or -1. */
+int bs_softhsm_add_key(const char *dir, const char *name, const char *alg, const char *opt,
+		       const char *pin, bool with_cert);
+
+/* tests/shim (libp11shim): its control and count files are dir/shim.ctl and
+ * dir/shim.count; their paths go to ctl[cap] and count[cap] and to the environment
+ * (P11SHIM_CTL, P11SHIM_COUNT). */
+void bs_shim_env(char *ctl, char *count, size_t cap, const char *dir);
+/* tests/shim: write `text` to the control file with a fresh epoch line. */
+void bs_shim_ctl(const char *ctl_path, const char *text);
+/* A counter ("login", "sign", ...) from the shim's count file; 0 if there is none. */
+unsigned long bs_shim_count(const char *count_path, const char *key);
 
 #endif
