@@ -68,4 +68,35 @@ wait "$cpid" || srv_fail "in-flight request failed during shutdown"
 verify_blob "$T/client/slow.bin" "$T/client/slow/imx-boot-sd.bin" "$T/vslow"
 grep -q "shutting down" "$SRV_LOG" || srv_fail "no shutdown log line"
 srv_spool_empty
+
+# Spool: an upload within spool_memory_max never touches the disk; a larger one (here
+# with a 16K limit) spills to a 0600 file in the 0700 spool while it arrives; a chunked
+# upload (no Content-Length) grows in memory up to the limit. All sign and verify, and
+# the spool ends empty.
+echo "spool_memory_max = 16K" >> "$T/server.conf"
+srv_start
+curl --silent --fail --limit-rate 200K -X POST -F machine=imx8mp -F soctype=mx8m \
+	-F cstversion=3.3.2 -F "csf=@flash.csf;type=text/plain" \
+	-F "artifact=@slow/imx-boot-sd.bin" --output spill.bin "$URL/sign/imx" &
+cpid=$!
+seen=
+for _ in $(seq 1 40); do
+	f=$(find "$T/spool" -type f -name 'bs-up-*' | head -n1)
+	if [ -n "$f" ]; then seen=$(stat -c %a "$f" 2>/dev/null || true); [ -n "$seen" ] && break; fi
+	sleep 0.05
+done
+wait "$cpid" || srv_fail "spilled upload failed"
+[ "$seen" = 600 ] || srv_fail "no 0600 spool file while a large upload arrived (mode '$seen')"
+[ "$(stat -c %a "$T/spool")" = 700 ] || srv_fail "spool directory is not 0700"
+verify_blob "$T/client/spill.bin" "$T/client/slow/imx-boot-sd.bin" "$T/vspill"
+srv_spool_empty
+curl --silent --fail -H "Transfer-Encoding: chunked" -X POST -F machine=imx8mp \
+	-F soctype=mx8m -F cstversion=3.3.2 -F "csf=@flash.csf;type=text/plain" \
+	-F "artifact=@imx-boot-sd.bin" --output chunked.bin "$URL/sign/imx" ||
+	srv_fail "chunked upload failed"
+verify_blob "$T/client/chunked.bin" "$T/client/imx-boot-sd.bin" "$T/vchunked"
+sha=$(sha256sum imx-boot-sd.bin | cut -d' ' -f1)
+grep -q "artifact_sha256=$sha" "$SRV_LOG" || srv_fail "log lacks the artifact's sha256"
+srv_spool_empty
+srv_stop
 echo "test_server_imx: ok"
