@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 struct opts {
 	const char *url, *csf, *artifact, *machine, *key, *pass, *label, *backend;
@@ -120,6 +121,25 @@ static long vmhwm_kb(long pid)
 	return kb;
 }
 
+/* utime + stime of a process in seconds (-1 if unknown). */
+static double cpu_s(long pid)
+{
+	char path[64], buf[1024];
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	FILE *f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	size_t n = fread(buf, 1, sizeof(buf) - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	const char *p = strrchr(buf, ')'); /* comm may contain spaces */
+	unsigned long ut = 0, st = 0;
+	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu",
+				&ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
 /* RSA PKCS#1 v1.5 signatures of a SHA-256 digest per second, for ~1.5 s. */
 static double rsa_rate(const char *keyfile, const char *pass)
 {
@@ -184,12 +204,14 @@ int main(int argc, char **argv)
 		w[i].o = &o;
 		w[i].lat = calloc((size_t)o.reqs, sizeof(double));
 	}
+	double c0 = o.server_pid ? cpu_s(o.server_pid) : -1;
 	double t0 = now_ms();
 	for (int i = 0; i < o.conc; i++)
 		pthread_create(&w[i].th, NULL, run, &w[i]);
 	for (int i = 0; i < o.conc; i++)
 		pthread_join(w[i].th, NULL);
 	double secs = (now_ms() - t0) / 1e3;
+	double c1 = o.server_pid ? cpu_s(o.server_pid) : -1;
 	int total = 0, failed = 0;
 	double *all = calloc((size_t)o.conc * (size_t)o.reqs, sizeof(double));
 	for (int i = 0; i < o.conc; i++) {
@@ -205,6 +227,8 @@ int main(int argc, char **argv)
 	       "  server VmHWM %6.1f MiB",
 	       o.label, o.conc, o.conc * o.reqs, total, failed, total / secs, p50, p99,
 	       hwm / 1024.0);
+	if (c0 >= 0 && c1 >= 0 && total > 0)
+		printf("  server CPU %5.2f ms/req", (c1 - c0) * 1e3 / total);
 	if (rate > 0)
 		printf("  | raw %s sign %7.1f/s -> ceiling %6.1f req/s (2 sigs/req), %3.0f%%",
 		       o.key != NULL ? "RSA" : "token", rate, rate / 2,
