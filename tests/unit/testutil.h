@@ -47,12 +47,13 @@ int bs_softhsm_add_key(const char *dir, const char *name, const char *alg, const
 		       const char *pin, bool with_cert);
 
 /* tests/shim (libp11shim): its control and count files are dir/shim.ctl and
- * dir/shim.count; their paths go to ctl[cap] and count[cap] and to the environment
- * (P11SHIM_CTL, P11SHIM_COUNT). */
-void bs_shim_env(char *ctl, char *count, size_t cap, const char *dir);
-/* tests/shim: write `text` to the control file with a fresh epoch line. */
-void bs_shim_ctl(const char *ctl_path, const char *text);
+ * dir/shim.count (exported as P11SHIM_CTL, P11SHIM_COUNT). */
+void bs_shim_env(const char *dir);
+/* Write `text` to the shim's control file with a fresh epoch line. */
+void bs_shim_ctl(const char *text);
 /* A counter ("login", "sign", ...) from the shim's count file; 0 if there is none. */
-unsigned long bs_shim_count(const char *count_path, const char *key);
+unsigned long bs_shim_count(const char *key);
+/* Remove the count file (counters restart from 0 once reset_counts is in effect). */
+void bs_shim_count_remove(void);
 
 #endif
