@@ -332,7 +332,8 @@ static void test_pkcs11__pin_never_logged(void **s)
 	bs_shim_ctl("fail_session=1\n");
 	assert_int_equal(bs_sign_verify(key, X509_get0_pubkey(cert), BS_SIG_DEFAULT, &e), 0);
 	bs_shim_ctl("sleep_sign_ms=600\n");
-	assert_int_equal(bs_sign_verify(key, X509_get0_pubkey(cert), BS_SIG_DEFAULT, &e), BS_ERR_TIMEOUT);
+	assert_int_equal(bs_sign_verify(key, X509_get0_pubkey(cert), BS_SIG_DEFAULT, &e),
+			 BS_ERR_TIMEOUT);
 	assert_null(strstr(e.msg, PIN));
 	bs_shim_ctl("");
 	bs_key_free(key);
@@ -427,7 +428,8 @@ static void test_pkcs11__import_list_sign_roundtrip(void **s)
 		X509 *cert = NULL;
 		struct bs_key *key = NULL;
 		load(p, cases[c].label, &cert, &key);
-		assert_int_equal(bs_sign_verify(key, X509_get0_pubkey(cert), BS_SIG_DEFAULT, &e), 0);
+		assert_int_equal(bs_sign_verify(key, X509_get0_pubkey(cert), BS_SIG_DEFAULT, &e),
+				 0);
 		bs_key_free(key);
 		X509_free(cert);
 	}
