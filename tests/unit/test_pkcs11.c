@@ -371,10 +371,7 @@ static EVP_PKEY *read_key(const char *name)
 {
 	char path[1024];
 	snprintf(path, sizeof(path), "%s/%s.key", g_dir, name);
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-	fclose(f);
+	EVP_PKEY *k = bs_read_pem_key(path, NULL);
 	assert_non_null(k);
 	return k;
 }
@@ -383,12 +380,7 @@ static X509 *read_cert(const char *name)
 {
 	char path[1024];
 	snprintf(path, sizeof(path), "%s/%s.crt", g_dir, name);
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
-	assert_non_null(x);
-	return x;
+	return bs_read_pem_cert(path);
 }
 
 static const struct bs_p11_object_info *find_info(const struct bs_p11_object_info *o,

@@ -3,6 +3,7 @@
 #define BS_TESTUTIL_H
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -29,6 +30,12 @@ int bs_run(const char *const *argv, const char *out_path);
 void bs_run_ok(const char *const *argv);
 /* Write a whole file (created or truncated); fails the test on any error. */
 void bs_write(const char *path, const void *data, size_t len);
+
+/* A PEM certificate read with OpenSSL; fails the test unless there is one. */
+X509 *bs_read_pem_cert(const char *path);
+/* A PEM private key read with OpenSSL (pass may be NULL); NULL if it does not decode.
+ * Fails the test if the file cannot be opened. */
+EVP_PKEY *bs_read_pem_key(const char *path, const char *pass);
 
 /* Sign SHA-256("msg") with key (scheme) and verify the signature with OpenSSL under pub
  * (PSS: salt length = digest length). Returns 0, the signing error, or -1000 when the
