@@ -13,7 +13,6 @@ set -euo pipefail
 . "$BS_SRCDIR/tests/e2e/lib/common.sh"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 V=$BS_FIXTURES/hab4-vectors/rsa
 FUSE=$V/crts/SRK_fuse.bin
 

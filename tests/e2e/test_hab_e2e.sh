@@ -12,7 +12,6 @@ set -euo pipefail
 . "$BS_SRCDIR/tests/e2e/lib/common.sh"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 KEYTYPES=${BS_E2E_KEYTYPES:-"rsa2048 rsa4096 p256"}
 
 

@@ -10,7 +10,6 @@ set -euo pipefail
 . "$BS_SRCDIR/tests/e2e/lib/common.sh"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 V=$BS_FIXTURES/hab4-vectors/rsa
 MOD=/usr/lib/softhsm/libsofthsm2.so
 [ -e "$MOD" ] || { echo "FAIL: SoftHSM2 module $MOD missing (scripts/deps.sh test installs it)" >&2; exit 1; }

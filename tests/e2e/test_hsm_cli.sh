@@ -6,7 +6,6 @@ set -euo pipefail
 . "$BS_SRCDIR/tests/e2e/lib/common.sh"
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
-fail() { echo "FAIL: $*" >&2; exit 1; }
 SOFTHSM=/usr/lib/softhsm/libsofthsm2.so
 PIN=0001password
 V=$BS_FIXTURES/hab4-vectors

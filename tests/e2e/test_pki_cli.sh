@@ -8,7 +8,6 @@ set -euo pipefail
 T=$(mktemp -d)
 trap 'rm -rf "$T"' EXIT
 cd "$T"
-fail() { echo "FAIL: $*" >&2; exit 1; }
 mode() { stat -c %a "$1"; }
 
 # --- file mode, RSA-2048, 4 SRKs, passphrase from a file ---------------------------------

@@ -53,6 +53,15 @@ static void close_everything(void)
 		pthread_rwlock_unlock(&g_calls);                                           \
 		return fwd_rv;                                                             \
 	} while (0)
+/* The injected fault for `kind` (counting the call in *counter unless NULL), else the real
+ * call. */
+#define FAULT_FWD(kind, counter, call)                                                     \
+	do {                                                                               \
+		CK_RV fault_rv = fault(kind, counter);                                     \
+		if (fault_rv != CKR_OK)                                                    \
+			return fault_rv;                                                   \
+		FWD(call);                                                                 \
+	} while (0)
 
 /* Re-read the control file; called with g_lock held. */
 static void read_ctl(void)
@@ -135,19 +144,13 @@ static CK_RV fault(enum kind k, unsigned long *counter)
 
 static CK_RV shim_GetTokenInfo(CK_SLOT_ID slot, CK_TOKEN_INFO *info)
 {
-	CK_RV rv = fault(K_TOKEN, NULL);
-	if (rv != CKR_OK)
-		return rv;
-	FWD(g_real->C_GetTokenInfo(slot, info));
+	FAULT_FWD(K_TOKEN, NULL, g_real->C_GetTokenInfo(slot, info));
 }
 
 static CK_RV shim_OpenSession(CK_SLOT_ID slot, CK_FLAGS flags, void *app, CK_NOTIFY notify,
 			      CK_SESSION_HANDLE *s)
 {
-	CK_RV rv = fault(K_TOKEN, &g_open);
-	if (rv != CKR_OK)
-		return rv;
-	FWD(g_real->C_OpenSession(slot, flags, app, notify, s));
+	FAULT_FWD(K_TOKEN, &g_open, g_real->C_OpenSession(slot, flags, app, notify, s));
 }
 
 static CK_RV shim_CloseSession(CK_SESSION_HANDLE s)
@@ -164,43 +167,28 @@ static CK_RV shim_CloseAllSessions(CK_SLOT_ID slot)
 
 static CK_RV shim_GetSessionInfo(CK_SESSION_HANDLE s, CK_SESSION_INFO *info)
 {
-	CK_RV rv = fault(K_SESSION, &g_sessinfo);
-	if (rv != CKR_OK)
-		return rv;
-	FWD(g_real->C_GetSessionInfo(s, info));
+	FAULT_FWD(K_SESSION, &g_sessinfo, g_real->C_GetSessionInfo(s, info));
 }
 
 static CK_RV shim_Login(CK_SESSION_HANDLE s, CK_USER_TYPE u, CK_UTF8CHAR *pin, CK_ULONG len)
 {
-	CK_RV rv = fault(K_SESSION, &g_login);
-	if (rv != CKR_OK)
-		return rv;
-	FWD(g_real->C_Login(s, u, pin, len));
+	FAULT_FWD(K_SESSION, &g_login, g_real->C_Login(s, u, pin, len));
 }
 
 static CK_RV shim_FindObjectsInit(CK_SESSION_HANDLE s, CK_ATTRIBUTE *t, CK_ULONG n)
 {
-	CK_RV rv = fault(K_SESSION, NULL);
-	if (rv != CKR_OK)
-		return rv;
-	FWD(g_real->C_FindObjectsInit(s, t, n));
+	FAULT_FWD(K_SESSION, NULL, g_real->C_FindObjectsInit(s, t, n));
 }
 
 static CK_RV shim_GetAttributeValue(CK_SESSION_HANDLE s, CK_OBJECT_HANDLE o, CK_ATTRIBUTE *t,
 				    CK_ULONG n)
 {
-	CK_RV rv = fault(K_SESSION, NULL);
-	if (rv != CKR_OK)
-		return rv;
-	FWD(g_real->C_GetAttributeValue(s, o, t, n));
+	FAULT_FWD(K_SESSION, NULL, g_real->C_GetAttributeValue(s, o, t, n));
 }
 
 static CK_RV shim_SignInit(CK_SESSION_HANDLE s, CK_MECHANISM *m, CK_OBJECT_HANDLE k)
 {
-	CK_RV rv = fault(K_SESSION, NULL);
-	if (rv != CKR_OK)
-		return rv;
-	FWD(g_real->C_SignInit(s, m, k));
+	FAULT_FWD(K_SESSION, NULL, g_real->C_SignInit(s, m, k));
 }
 
 static CK_RV shim_Sign(CK_SESSION_HANDLE s, CK_BYTE *d, CK_ULONG dl, CK_BYTE *sig,

@@ -26,7 +26,6 @@
 #define PIN "0001password"
 
 static char *g_dir;
-static char g_ctl[1024], g_count[1024];
 
 static int make_key(const char *name, const char *alg, const char *opt, bool with_cert)
 {
@@ -46,7 +45,7 @@ static int group_setup(void **state)
 	    make_key("p256", "EC", "ec_paramgen_curve:P-256", true) != 0 ||
 	    make_key("nocert", "EC", "ec_paramgen_curve:P-256", false) != 0)
 		return -1;
-	bs_shim_env(g_ctl, g_count, sizeof(g_ctl), g_dir);
+	bs_shim_env(g_dir);
 	return 0;
 }
 
@@ -57,20 +56,10 @@ static int group_teardown(void **state)
 	return 0;
 }
 
-static void ctl(const char *text)
-{
-	bs_shim_ctl(g_ctl, text);
-}
-
-static unsigned long count(const char *key)
-{
-	return bs_shim_count(g_count, key);
-}
-
 static void reset_shim(void)
 {
-	ctl("reset_counts=1\n");
-	remove(g_count);
+	bs_shim_ctl("reset_counts=1\n");
+	bs_shim_count_remove();
 }
 
 static struct bs_p11 *open_p11(const char *module, const char *pin, size_t pool,
@@ -240,7 +229,7 @@ static void test_pkcs11__wrong_pin_is_config_error_and_not_retried(void **s)
 	assert_non_null(strstr(e.msg, "wrong PIN"));
 	assert_null(strstr(e.msg, "0001wrong"));
 	assert_int_equal(bs_p11_uri_loader.load_cert(p, uri, &x, &e), BS_ERR_CONFIG);
-	assert_int_equal(count("login"), 1); /* never retried */
+	assert_int_equal(bs_shim_count("login"), 1); /* never retried */
 	bs_p11_close(p);
 	/* The token is not locked: the right PIN works afterwards. */
 	p = open_p11(SOFTHSM, PIN, 1, 5000);
@@ -340,12 +329,13 @@ static void test_pkcs11__pin_never_logged(void **s)
 	struct bs_key *key = NULL;
 	struct bs_error e = {0};
 	load(p, "p256", &cert, &key);
-	ctl("fail_session=1\n");
+	bs_shim_ctl("fail_session=1\n");
 	assert_int_equal(bs_sign_verify(key, X509_get0_pubkey(cert), BS_SIG_DEFAULT, &e), 0);
-	ctl("sleep_sign_ms=600\n");
-	assert_int_equal(bs_sign_verify(key, X509_get0_pubkey(cert), BS_SIG_DEFAULT, &e), BS_ERR_TIMEOUT);
+	bs_shim_ctl("sleep_sign_ms=600\n");
+	assert_int_equal(bs_sign_verify(key, X509_get0_pubkey(cert), BS_SIG_DEFAULT, &e),
+			 BS_ERR_TIMEOUT);
 	assert_null(strstr(e.msg, PIN));
-	ctl("");
+	bs_shim_ctl("");
 	bs_key_free(key);
 	X509_free(cert);
 	bs_p11_close(p);
@@ -381,10 +371,7 @@ static EVP_PKEY *read_key(const char *name)
 {
 	char path[1024];
 	snprintf(path, sizeof(path), "%s/%s.key", g_dir, name);
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, NULL);
-	fclose(f);
+	EVP_PKEY *k = bs_read_pem_key(path, NULL);
 	assert_non_null(k);
 	return k;
 }
@@ -393,12 +380,7 @@ static X509 *read_cert(const char *name)
 {
 	char path[1024];
 	snprintf(path, sizeof(path), "%s/%s.crt", g_dir, name);
-	FILE *f = fopen(path, "r");
-	assert_non_null(f);
-	X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
-	assert_non_null(x);
-	return x;
+	return bs_read_pem_cert(path);
 }
 
 static const struct bs_p11_object_info *find_info(const struct bs_p11_object_info *o,
@@ -438,7 +420,8 @@ static void test_pkcs11__import_list_sign_roundtrip(void **s)
 		X509 *cert = NULL;
 		struct bs_key *key = NULL;
 		load(p, cases[c].label, &cert, &key);
-		assert_int_equal(bs_sign_verify(key, X509_get0_pubkey(cert), BS_SIG_DEFAULT, &e), 0);
+		assert_int_equal(bs_sign_verify(key, X509_get0_pubkey(cert), BS_SIG_DEFAULT, &e),
+				 0);
 		bs_key_free(key);
 		X509_free(cert);
 	}

@@ -24,7 +24,6 @@
 #define URI "pkcs11:token=YubiHSM;object=p256;type=cert;pin-value=password"
 
 static char *g_dir;
-static char g_ctl[1024], g_count[1024];
 
 static int group_setup(void **state)
 {
@@ -34,7 +33,7 @@ static int group_setup(void **state)
 	if (bs_softhsm_init(g_dir, "YubiHSM", PIN) != 0 ||
 	    bs_softhsm_add_key(g_dir, "p256", "EC", "ec_paramgen_curve:P-256", PIN, true) != 0)
 		return -1;
-	bs_shim_env(g_ctl, g_count, sizeof(g_ctl), g_dir);
+	bs_shim_env(g_dir);
 	return 0;
 }
 
@@ -45,16 +44,6 @@ static int group_teardown(void **state)
 	return 0;
 }
 
-static void ctl(const char *text)
-{
-	bs_shim_ctl(g_ctl, text);
-}
-
-static unsigned long count(const char *key)
-{
-	return bs_shim_count(g_count, key);
-}
-
 struct fix {
 	struct bs_p11 *p11;
 	X509 *cert;
@@ -63,8 +52,8 @@ struct fix {
 
 static void fix_open(struct fix *f, size_t pool, unsigned timeout_ms)
 {
-	ctl("reset_counts=1\n");
-	remove(g_count);
+	bs_shim_ctl("reset_counts=1\n");
+	bs_shim_count_remove();
 	const char *shim = getenv("BS_P11SHIM");
 	assert_non_null(shim);
 	struct bs_p11_opts o = {.module = shim, .pin = PIN, .pool_size = pool,
@@ -112,16 +101,16 @@ static void test_pkcs11_pool__session_invalidated_recovers_once(void **s)
 	struct bs_error e = {0};
 	fix_open(&f, 2, 5000);
 	assert_int_equal(sign(&f, &e), 0);
-	assert_int_equal(count("login"), 1);
-	ctl("fail_session=1\n");
+	assert_int_equal(bs_shim_count("login"), 1);
+	bs_shim_ctl("fail_session=1\n");
 	assert_int_equal(sign(&f, &e), 0);     /* re-open, re-login, retried once */
-	assert_int_equal(count("login"), 2);
+	assert_int_equal(bs_shim_count("login"), 2);
 	unsigned long rec = 0, tmo = 0;
 	bs_p11_stats(f.p11, &rec, &tmo);
 	assert_int_equal(rec, 1);
 	assert_int_equal(tmo, 0);
 	assert_int_equal(sign(&f, &e), 0);
-	assert_int_equal(count("login"), 2);
+	assert_int_equal(bs_shim_count("login"), 2);
 	fix_close(&f);
 }
 
@@ -131,11 +120,11 @@ static void test_pkcs11_pool__persistent_invalid_session_fails_then_recovers(voi
 	struct fix f;
 	struct bs_error e = {0};
 	fix_open(&f, 2, 5000);
-	ctl("fail_session=1000\n");
+	bs_shim_ctl("fail_session=1000\n");
 	assert_int_equal(sign(&f, &e), BS_ERR_TOKEN); /* retried once only */
 	assert_non_null(strstr(e.msg, "CKR_SESSION_HANDLE_INVALID"));
-	assert_true(count("login") <= 2);
-	ctl("");
+	assert_true(bs_shim_count("login") <= 2);
+	bs_shim_ctl("");
 	assert_int_equal(sign(&f, &e), 0);
 	fix_close(&f);
 }
@@ -147,9 +136,9 @@ static void test_pkcs11_pool__sessions_reclaimed_by_token(void **s)
 	struct bs_error e = {0};
 	fix_open(&f, 2, 5000);
 	assert_int_equal(sign(&f, &e), 0);
-	ctl("close_all=1\n"); /* the token really drops every session (idle reclaim) */
+	bs_shim_ctl("close_all=1\n"); /* the token really drops every session (idle reclaim) */
 	assert_int_equal(sign(&f, &e), 0);
-	assert_int_equal(count("login"), 2);
+	assert_int_equal(bs_shim_count("login"), 2);
 	fix_close(&f);
 }
 
@@ -160,11 +149,11 @@ static void test_pkcs11_pool__device_removed_then_restored(void **s)
 	struct bs_error e = {0};
 	fix_open(&f, 2, 5000);
 	assert_int_equal(sign(&f, &e), 0);
-	ctl("removed=1\n");
+	bs_shim_ctl("removed=1\n");
 	assert_int_equal(sign(&f, &e), BS_ERR_TOKEN);
 	assert_non_null(strstr(e.msg, "not present"));
 	assert_int_equal(sign(&f, &e), BS_ERR_TOKEN);
-	ctl("removed=0\n");
+	bs_shim_ctl("removed=0\n");
 	assert_int_equal(sign(&f, &e), 0);
 	assert_int_equal(sign(&f, &e), 0);
 	fix_close(&f);
@@ -177,7 +166,7 @@ static void test_pkcs11_pool__slow_token_times_out_and_recovers(void **s)
 	struct bs_error e = {0};
 	fix_open(&f, 1, 300);
 	assert_int_equal(sign(&f, &e), 0);
-	ctl("sleep_sign_ms=1500\n");
+	bs_shim_ctl("sleep_sign_ms=1500\n");
 	uint64_t t0 = bs_now_ms();
 	assert_int_equal(sign(&f, &e), BS_ERR_TIMEOUT);
 	uint64_t dt = bs_now_ms() - t0;
@@ -185,7 +174,7 @@ static void test_pkcs11_pool__slow_token_times_out_and_recovers(void **s)
 	unsigned long tmo = 0;
 	bs_p11_stats(f.p11, NULL, &tmo);
 	assert_int_equal(tmo, 1);
-	ctl("");
+	bs_shim_ctl("");
 	/* The only session is quarantined while its call is stuck: callers are told busy,
 	 * they do not hang. */
 	t0 = bs_now_ms();
@@ -206,12 +195,12 @@ static void test_pkcs11_pool__close_waits_for_stuck_call(void **s)
 	struct fix f;
 	struct bs_error e = {0};
 	fix_open(&f, 2, 200);
-	ctl("sleep_sign_ms=600\n");
+	bs_shim_ctl("sleep_sign_ms=600\n");
 	assert_int_equal(sign(&f, &e), BS_ERR_TIMEOUT);
 	uint64_t t0 = bs_now_ms();
 	fix_close(&f); /* joins the stuck worker; must not hang or crash */
 	assert_true(bs_now_ms() - t0 < 3000);
-	ctl("");
+	bs_shim_ctl("");
 }
 
 struct worker_arg {
@@ -249,9 +238,9 @@ static void test_pkcs11_pool__sixteen_threads_share_four_sessions(void **s)
 		failures += args[i].failures;
 	}
 	assert_int_equal(failures, 0);
-	assert_int_equal(count("sign"), 16 * 20);
-	assert_int_equal(count("login"), 1);
-	assert_true(count("open") <= 4);
+	assert_int_equal(bs_shim_count("sign"), 16 * 20);
+	assert_int_equal(bs_shim_count("login"), 1);
+	assert_true(bs_shim_count("open") <= 4);
 	fix_close(&f);
 }
 
@@ -263,13 +252,13 @@ static void test_pkcs11_pool__keepalive_touches_idle_sessions(void **s)
 	fix_open(&f, 2, 5000);
 	bs_p11_set_keepalive(f.p11, 150);
 	assert_int_equal(sign(&f, &e), 0);
-	assert_int_equal(count("sessinfo"), 0);
+	assert_int_equal(bs_shim_count("sessinfo"), 0);
 	struct timespec ts = {0, 700 * 1000000L};
 	nanosleep(&ts, NULL);
-	assert_true(count("sessinfo") >= 2); /* idle sessions were touched, repeatedly */
+	assert_true(bs_shim_count("sessinfo") >= 2); /* idle sessions were touched, repeatedly */
 	bs_p11_set_keepalive(f.p11, 0);
 	assert_int_equal(sign(&f, &e), 0);
-	assert_int_equal(count("login"), 1);
+	assert_int_equal(bs_shim_count("login"), 1);
 	fix_close(&f);
 }
 
@@ -285,9 +274,9 @@ static void test_pkcs11_pool__reclaim_during_concurrent_signing(void **s)
 		assert_int_equal(pthread_create(&th[i], NULL, signer, &args[i]), 0);
 	}
 	struct timespec ts = {0, 1000000L};
-	for (int i = 0; i < 5000 && count("sign") < 16; i++)
+	for (int i = 0; i < 5000 && bs_shim_count("sign") < 16; i++)
 		nanosleep(&ts, NULL);
-	ctl("close_all=1\n"); /* the token drops every session while signatures run */
+	bs_shim_ctl("close_all=1\n"); /* the token drops every session while signatures run */
 	int failures = 0;
 	for (int i = 0; i < 8; i++) {
 		pthread_join(th[i], NULL);
@@ -297,7 +286,7 @@ static void test_pkcs11_pool__reclaim_during_concurrent_signing(void **s)
 	unsigned long rec = 0;
 	bs_p11_stats(f.p11, &rec, NULL);
 	assert_true(rec >= 1);
-	assert_true(count("login") >= 2);
+	assert_true(bs_shim_count("login") >= 2);
 	fix_close(&f);
 }
 

@@ -38,22 +38,15 @@ static char *join(const char *a, const char *b)
 static X509 *load_cert(const char *dir, const char *rel)
 {
 	char *p = join(dir, rel);
-	FILE *f = fopen(p, "r");
-	assert_non_null(f);
-	X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
-	fclose(f);
+	X509 *x = bs_read_pem_cert(p);
 	free(p);
-	assert_non_null(x);
 	return x;
 }
 
 static EVP_PKEY *load_key(const char *dir, const char *rel, const char *pass)
 {
 	char *p = join(dir, rel);
-	FILE *f = fopen(p, "r");
-	assert_non_null(f);
-	EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, (void *)pass);
-	fclose(f);
+	EVP_PKEY *k = bs_read_pem_key(p, pass);
 	free(p);
 	return k;
 }

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/sha.h>
 #include <unistd.h>
@@ -105,6 +106,25 @@ void bs_write(const char *path, const void *data, size_t len)
 	assert_int_equal(fclose(f), 0);
 }
 
+X509 *bs_read_pem_cert(const char *path)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	X509 *x = PEM_read_X509(f, NULL, NULL, NULL);
+	fclose(f);
+	assert_non_null(x);
+	return x;
+}
+
+EVP_PKEY *bs_read_pem_key(const char *path, const char *pass)
+{
+	FILE *f = fopen(path, "r");
+	assert_non_null(f);
+	EVP_PKEY *k = PEM_read_PrivateKey(f, NULL, NULL, (void *)pass);
+	fclose(f);
+	return k;
+}
+
 int bs_sign_verify(struct bs_key *key, EVP_PKEY *pub, enum bs_sig_scheme scheme,
 		   struct bs_error *e)
 {
@@ -168,26 +188,28 @@ int bs_softhsm_add_key(const char *dir, const char *name, const char *alg, const
 	return 0;
 }
 
-void bs_shim_env(char *ctl, char *count, size_t cap, const char *dir)
+static char g_shim_ctl[4096], g_shim_count[4096];
+
+void bs_shim_env(const char *dir)
 {
-	snprintf(ctl, cap, "%s/shim.ctl", dir);
-	snprintf(count, cap, "%s/shim.count", dir);
-	setenv("P11SHIM_CTL", ctl, 1);
-	setenv("P11SHIM_COUNT", count, 1);
+	snprintf(g_shim_ctl, sizeof(g_shim_ctl), "%s/shim.ctl", dir);
+	snprintf(g_shim_count, sizeof(g_shim_count), "%s/shim.count", dir);
+	setenv("P11SHIM_CTL", g_shim_ctl, 1);
+	setenv("P11SHIM_COUNT", g_shim_count, 1);
 }
 
-void bs_shim_ctl(const char *ctl_path, const char *text)
+void bs_shim_ctl(const char *text)
 {
 	static int epoch = 1;
-	FILE *f = fopen(ctl_path, "w");
+	FILE *f = fopen(g_shim_ctl, "w");
 	assert_non_null(f);
 	fprintf(f, "epoch=%d\n%s", epoch++, text);
 	fclose(f);
 }
 
-unsigned long bs_shim_count(const char *count_path, const char *key)
+unsigned long bs_shim_count(const char *key)
 {
-	FILE *f = fopen(count_path, "r");
+	FILE *f = fopen(g_shim_count, "r");
 	if (f == NULL)
 		return 0;
 	char line[512] = " "; /* leading blank: every counter is matched as " key=" */
@@ -198,4 +220,9 @@ unsigned long bs_shim_count(const char *count_path, const char *key)
 	snprintf(pat, sizeof(pat), " %s=", key);
 	const char *p = strstr(line, pat);
 	return p ? strtoul(p + strlen(pat), NULL, 10) : 0;
+}
+
+void bs_shim_count_remove(void)
+{
+	remove(g_shim_count);
 }

@@ -3,6 +3,7 @@
 #define BS_TESTUTIL_H
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -30,6 +31,12 @@ void bs_run_ok(const char *const *argv);
 /* Write a whole file (created or truncated); fails the test on any error. */
 void bs_write(const char *path, const void *data, size_t len);
 
+/* A PEM certificate read with OpenSSL; fails the test unless there is one. */
+X509 *bs_read_pem_cert(const char *path);
+/* A PEM private key read with OpenSSL (pass may be NULL); NULL if it does not decode.
+ * Fails the test if the file cannot be opened. */
+EVP_PKEY *bs_read_pem_key(const char *path, const char *pass);
+
 /* Sign SHA-256("msg") with key (scheme) and verify the signature with OpenSSL under pub
  * (PSS: salt length = digest length). Returns 0, the signing error, or -1000 when the
  * signature does not verify. */
@@ -47,12 +54,13 @@ int bs_softhsm_add_key(const char *dir, const char *name, const char *alg, const
 		       const char *pin, bool with_cert);
 
 /* tests/shim (libp11shim): its control and count files are dir/shim.ctl and
- * dir/shim.count; their paths go to ctl[cap] and count[cap] and to the environment
- * (P11SHIM_CTL, P11SHIM_COUNT). */
-void bs_shim_env(char *ctl, char *count, size_t cap, const char *dir);
-/* tests/shim: write `text` to the control file with a fresh epoch line. */
-void bs_shim_ctl(const char *ctl_path, const char *text);
+ * dir/shim.count (exported as P11SHIM_CTL, P11SHIM_COUNT). */
+void bs_shim_env(const char *dir);
+/* Write `text` to the shim's control file with a fresh epoch line. */
+void bs_shim_ctl(const char *text);
 /* A counter ("login", "sign", ...) from the shim's count file; 0 if there is none. */
-unsigned long bs_shim_count(const char *count_path, const char *key);
+unsigned long bs_shim_count(const char *key);
+/* Remove the count file (counters restart from 0 once reset_counts is in effect). */
+void bs_shim_count_remove(void);
 
 #endif

@@ -1,5 +1,8 @@
 # Small helpers shared by the e2e tests (sourced). No bootsign code is used here.
 
+# fail MSG...: report and end the test with status 1
+fail() { echo "FAIL: $*" >&2; exit 1; }
+
 # softhsm_token DIR LABEL PIN: a private SoftHSM2 token labelled LABEL (user PIN PIN, SO PIN
 # 12345678) with its files under DIR/tokens; the config DIR/softhsm2.conf is exported as
 # SOFTHSM2_CONF.
