@@ -35,7 +35,7 @@ struct bs_config {
 	char *state_dir;          /* demo key store location; NULL = XDG default */
 	char *spool_dir;          /* upload spool; NULL = private dir under $TMPDIR */
 	uint64_t max_request;     /* bytes */
-	unsigned threads;         /* 0 = number of CPUs */
+	unsigned threads;         /* 0 = a thread per connection; N = pool of N event loops */
 	unsigned connection_limit;
 	unsigned connection_timeout; /* seconds of inactivity */
 	int log_level;            /* enum bs_log_level */

@@ -408,12 +408,6 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 	bs_log(BS_LOG_DEBUG, NULL, "microhttpd: %s", msg);
 }
 
-static unsigned default_threads(void)
-{
-	long n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
-}
-
 int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 		    struct bs_keycache *keys, struct bs_spool *spool, struct bs_error *err)
 {
@@ -443,9 +437,15 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 		return rc;
 	}
 	pthread_mutex_init(&srv->p11_lock, NULL);
-	unsigned threads = cfg->threads ? cfg->threads : default_threads();
-	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-			 MHD_USE_ERROR_LOG;
+	/* Default: one thread per connection (at most connection_limit). Signing may block
+	 * (a token operation waits up to the PKCS#11 timeout, an HSM signs in ~100 ms), and a
+	 * blocked request must hold up only its own connection, never /healthz or file-key
+	 * requests sharing an event loop. threads = N selects a pool of N event-loop threads
+	 * instead, for servers that sign with file keys only. */
+	unsigned threads = cfg->threads;
+	unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG |
+			 (threads == 0 ? MHD_USE_THREAD_PER_CONNECTION | MHD_USE_POLL
+				       : MHD_USE_EPOLL);
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
 	struct MHD_OptionItem opts[] = {
@@ -470,8 +470,14 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = di != NULL ? di->port : cfg->port;
-	bs_log(BS_LOG_INFO, NULL, "listening on %s port %u (%u threads, max request %llu bytes)",
-	       cfg->address, srv->port, threads, (unsigned long long)cfg->max_request);
+	if (threads == 0)
+		bs_log(BS_LOG_INFO, NULL, "listening on %s port %u (a thread per connection, at "
+		       "most %u connections, max request %llu bytes)", cfg->address, srv->port,
+		       cfg->connection_limit, (unsigned long long)cfg->max_request);
+	else
+		bs_log(BS_LOG_INFO, NULL, "listening on %s port %u (%u event-loop threads, max "
+		       "request %llu bytes)", cfg->address, srv->port, threads,
+		       (unsigned long long)cfg->max_request);
 	*out = srv;
 	return 0;
 }

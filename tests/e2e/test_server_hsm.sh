@@ -326,7 +326,26 @@ verify_signed "$BODY" "$T/pkiB" "$T/pkiB/$B_CSFCRT" "$T/pkiB/$B_IMGCRT"
 shim "sleep_sign_ms=8000
 "
 for i in 1 2; do
+	if [ "$i" = 1 ]; then
+		# while this request waits on the stuck token, other connections are served at
+		# once: the health check does not queue behind it
+		(for _ in 1 2 3; do
+			sleep 0.3
+			h0=$(date +%s%N)
+			hc=$(curl --silent --max-time 3 -o /dev/null -w '%{http_code}' "$URL/healthz")
+			echo "$hc $((($(date +%s%N) - h0) / 1000000))"
+		done) > "$T/healthz.txt" &
+		HZ=$!
+	fi
 	post hsm-a a.csf
+	if [ "$i" = 1 ]; then
+		wait "$HZ"
+		while read -r hc hms; do
+			[ "$hc" = 200 ] && [ "$hms" -lt 1000 ] ||
+				srv_fail "healthz during a stuck token call: HTTP $hc after ${hms} ms"
+		done < "$T/healthz.txt"
+		[ "$(wc -l < "$T/healthz.txt")" = 3 ] || srv_fail "healthz probes missing"
+	fi
 	expect 503 "slow token ($i)"
 	grep -qi '^Retry-After: *[0-9]' "$HDRS" || srv_fail "503 without Retry-After: $(cat "$HDRS")"
 	grep -q 'timed out after 1500 ms' "$BODY" || srv_fail "slow token body: $(cat "$BODY")"
