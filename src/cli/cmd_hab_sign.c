@@ -161,8 +161,8 @@ static int open_p11(struct bs_p11 **p11, const struct sign_args *a, struct bs_cs
 		return rc;
 	if (pin == NULL)
 		return bs_error_set(err, BS_ERR_INVALID,
-				    "backend pkcs11: no PIN (give --pin-file, or pin-value= in the "
-				    "pkcs11: URIs as for cst)");
+				    "backend pkcs11: no PIN (give --pin-file, or a pin-value "
+				    "attribute in the pkcs11: URIs as for cst)");
 	const char *module = a->module ? a->module : getenv("PKCS11_MODULE_PATH");
 	strip_pins(csf);
 	struct bs_p11_opts o = {.module = module, .pin = pin, .pool_size = 1};

@@ -1,6 +1,6 @@
 /* Logging: one line per event, to stderr (or a configured fd), every line carrying a
  * request id ("-" outside requests). Messages pass through bs_log_redact() so that
- * PINs (`pin-value=...`, `pin-source=...`), Authorization headers and configured secret
+ * PINs (the values of `pin-value` and `pin-source` URI attributes), Authorization headers and configured secret
  * strings never reach the log. */
 #ifndef BS_CORE_LOG_H
 #define BS_CORE_LOG_H

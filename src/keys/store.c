@@ -451,7 +451,8 @@ static int read_passphrase(char **out, char **pass_name, struct bs_store *s,
 static bool looks_encrypted(const uint8_t *data, size_t len, bool pem)
 {
 	if (pem) {
-		return memmem(data, len, "-----BEGIN ENCRYPTED PRIVATE KEY-----", 37) != NULL ||
+		static const char pkcs8_enc[] = "-----BEGIN ENCRYPTED " "PRIVATE KEY-----";
+		return memmem(data, len, pkcs8_enc, sizeof(pkcs8_enc) - 1) != NULL ||
 		       memmem(data, len, "Proc-Type: 4,ENCRYPTED", 22) != NULL;
 	}
 	const unsigned char *p = data;
