@@ -1,5 +1,6 @@
 #include "core/log.h"
 
+#include <ctype.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
 #include <stdarg.h>
@@ -73,28 +74,61 @@ static void splice(char *s, size_t start, size_t end)
 static const char *const g_keys[] = {"pin-value=", "pin-source=", "password=",
 				     "authorization:", "pin=", "passphrase="};
 
+static int hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+/* Length of the text at s spelling `key` (case-insensitive, any character possibly
+ * percent-encoded, as in "pin%2Dvalue="), or 0 if it does not. */
+static size_t match_key(const char *s, const char *key)
+{
+	size_t i = 0;
+	for (const char *k = key; *k != '\0'; k++) {
+		int c = (unsigned char)s[i];
+		size_t step = 1;
+		if (c == '%' && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
+			c = hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]);
+			step = 3;
+		}
+		if (c == '\0' || tolower(c) != tolower((unsigned char)*k))
+			return 0;
+		i += step;
+	}
+	return i;
+}
+
 char *bs_log_redact(char *s, size_t cap)
 {
 	(void)cap;
 	/* key=value forms: the value runs to ; & " ' whitespace or end. */
 	for (size_t k = 0; k < sizeof(g_keys) / sizeof(g_keys[0]); k++) {
-		size_t klen = strlen(g_keys[k]);
-		char *p = s;
-		while ((p = strcasestr(p, g_keys[k])) != NULL) {
-			size_t start = (size_t)(p - s) + klen;
-			if (g_keys[k][klen - 1] == ':')
+		int header = g_keys[k][strlen(g_keys[k]) - 1] == ':';
+		size_t pos = 0;
+		while (s[pos] != '\0') {
+			size_t klen = match_key(s + pos, g_keys[k]);
+			if (klen == 0) {
+				pos++;
+				continue;
+			}
+			size_t start = pos + klen;
+			if (header)
 				while (s[start] == ' ')
 					start++;
 			size_t end = start;
-			int header = g_keys[k][klen - 1] == ':';
 			while (s[end] && s[end] != ';' && s[end] != '&' && s[end] != '"' &&
 			       s[end] != '\'' && s[end] != '\n' && (header || s[end] != ' '))
 				end++;
 			if (end > start && !(end - start == 3 && strncmp(s + start, "***", 3) == 0))
 				splice(s, start, end);
-			p = s + start + (end > start ? 3 : 0);
-			if ((size_t)(p - s) > strlen(s))
-				break;
+			/* past the mask ("***", or as many '*' as a shorter value had) */
+			pos = start + (end - start < 3 ? end - start : 3);
 		}
 	}
 	pthread_mutex_lock(&g_lock);
@@ -102,9 +136,13 @@ char *bs_log_redact(char *s, size_t cap)
 		if (g_secrets[i] == NULL)
 			continue;
 		size_t slen = strlen(g_secrets[i]);
-		char *p;
-		while ((p = strstr(s, g_secrets[i])) != NULL)
-			splice(s, (size_t)(p - s), (size_t)(p - s) + slen);
+		char *p = s;
+		while ((p = strstr(p, g_secrets[i])) != NULL) {
+			size_t at = (size_t)(p - s);
+			splice(s, at, at + slen);
+			/* resume after the mask: a secret made of '*' must not match it again */
+			p = s + at + (slen < 3 ? slen : 3);
+		}
 	}
 	pthread_mutex_unlock(&g_lock);
 	return s;

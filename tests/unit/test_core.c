@@ -4,7 +4,9 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <signal.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/error.h"
@@ -79,6 +81,36 @@ static void test_core__redact_registered_secret(void **state)
 	assert_string_equal(t, "s3cr3tPIN");
 }
 
+static void test_core__redact_percent_encoded_and_repeated_keys(void **state)
+{
+	(void)state;
+	char s[256] = "pkcs11:token=a;pin%2Dvalue=4711 PIN%2dVALUE=4712 %70in-value=4713 "
+		      "pin-value%3D4714 pin=1;pin=2 end pin-value=4715";
+	bs_log_redact(s, sizeof(s));
+	assert_string_equal(s, "pkcs11:token=a;pin%2Dvalue=*** PIN%2dVALUE=*** %70in-value=*** "
+			       "pin-value%3D*** pin=*;pin=* end pin-value=***");
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+	_exit(3); /* redaction looped: fail the test */
+}
+
+static void test_core__redact_secret_of_asterisks_terminates(void **state)
+{
+	(void)state;
+	signal(SIGALRM, on_alarm);
+	alarm(10);
+	bs_log_add_secret("**");
+	bs_log_add_secret("***");
+	char s[64] = "pin ** or *** here";
+	bs_log_redact(s, sizeof(s));
+	assert_string_equal(s, "pin ** or *** here");
+	bs_log_clear_secrets();
+	alarm(0);
+}
+
 static void test_core__hex(void **state)
 {
 	(void)state;
@@ -95,6 +127,8 @@ int main(void)
 		cmocka_unit_test(test_core__error_set_returns_code),
 		cmocka_unit_test(test_core__redact_pin_value),
 		cmocka_unit_test(test_core__redact_registered_secret),
+		cmocka_unit_test(test_core__redact_percent_encoded_and_repeated_keys),
+		cmocka_unit_test(test_core__redact_secret_of_asterisks_terminates),
 		cmocka_unit_test(test_core__hex),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
