@@ -36,6 +36,14 @@ static int read_sig(struct bs_hab_vctx *v, const struct bs_hab_cmd *c, const cha
 				  info.md_nid ? OBJ_nid2sn(info.md_nid) : "unknown");
 		goto fail;
 	}
+	if (!info.has_signed_attrs) {
+		/* HAB4 notes 3.4 step 7: CST's CMS always signs contentType, signingTime and
+		 * messageDigest; a bare signature over the content digest is not that format. */
+		rc = bs_error_set(err, BS_ERR_VERIFY,
+				  "%s: no signed attributes (contentType and messageDigest are "
+				  "required)", what);
+		goto fail;
+	}
 	*md_nid = info.md_nid;
 	return 0;
 fail:

@@ -265,8 +265,8 @@ static void test_verify__csf_offset_out_of_bounds(void **state)
  * length, as RSA-2048 CMS from the same signer always is) over `msg` with the vector key
  * whose certificate is `cert_name`. Lets a test change signed content and still pass the
  * signature checks, to reach the later checks. */
-static void resign(uint8_t *c, size_t blob_off, const char *cert_name, const uint8_t *msg,
-		   size_t msg_len)
+static void resign_ex(uint8_t *c, size_t blob_off, const char *cert_name, const uint8_t *msg,
+		      size_t msg_len, bool no_attrs)
 {
 	struct bs_store *st = NULL;
 	struct bs_error err;
@@ -279,9 +279,14 @@ static void resign(uint8_t *c, size_t blob_off, const char *cert_name, const uin
 	assert_int_equal(bs_store_load_cert(st, cert_name, &cert, &err), 0);
 	assert_int_equal(bs_store_load_key(st, cert_name, cert, &key, &err), 0);
 	assert_int_equal(EVP_Digest(msg, msg_len, dig, NULL, EVP_sha256(), NULL), 1);
-	struct bs_cms_sign_opts o = {.md_nid = NID_sha256, .signing_time = 1700000000};
+	struct bs_cms_sign_opts o = {.md_nid = NID_sha256, .signing_time = 1700000000,
+				     .no_attrs = no_attrs};
 	assert_int_equal(bs_cms_sign_digest(&sig, &sig_len, key, cert, dig, 32, &o, &err), 0);
 	uint8_t *b = c + CSF_OFF + blob_off;
+	if (no_attrs) { /* shorter: only for the last blob (the CSF signature) */
+		assert_true(sig_len + 4 < bs_get_be16(b + 1));
+		bs_buf_put_be16(b + 1, (uint16_t)(sig_len + 4));
+	}
 	assert_int_equal(bs_get_be16(b + 1), sig_len + 4);
 	memcpy(b + 4, sig, sig_len);
 	free(sig);
@@ -290,9 +295,32 @@ static void resign(uint8_t *c, size_t blob_off, const char *cert_name, const uin
 	bs_store_free(st);
 }
 
+static void resign(uint8_t *c, size_t blob_off, const char *cert_name, const uint8_t *msg,
+		   size_t msg_len)
+{
+	resign_ex(c, blob_off, cert_name, msg, msg_len, false);
+}
+
 static void resign_csf(uint8_t *c)
 {
 	resign(c, 0xc70, "crts/CSF1_crt.pem", c + CSF_OFF, 0x48);
+}
+
+static void test_verify__cms_without_signed_attributes(void **state)
+{
+	/* The CSF signature replaced by a valid CSFK signature over the same CSF digest but
+	 * with no signed attributes (RSA over DigestInfo directly): not CST's CMS format
+	 * (HAB4 notes 2.6, 3.4 step 7), so the verifier must not pass it. */
+	struct fx *f = *state;
+	uint8_t *c = malloc(f->img_len);
+	assert_non_null(c);
+	memcpy(c, f->img, f->img_len);
+	resign_ex(c, 0xc70, "crts/CSF1_crt.pem", c + CSF_OFF, 0x48, true);
+	struct bs_error err;
+	assert_int_equal(run(f, c, f->img_len, NULL, 0, 0, &err), BS_ERR_VERIFY);
+	assert_string_equal(err.msg, "CSF signature: no signed attributes (contentType and "
+				     "messageDigest are required)");
+	free(c);
 }
 
 static void test_verify__resigned_csf_still_verifies(void **state)
@@ -749,6 +777,8 @@ int main(void)
 						teardown),
 		cmocka_unit_test_setup_teardown(test_verify__block_outside_image, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify__block_wraps_address_space, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_verify__cms_without_signed_attributes, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_verify__coverage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify__state_machine, setup, teardown),
