@@ -88,7 +88,9 @@ int bs_hab_image_blob(const struct bs_hab_image *img, uint64_t off, uint8_t want
 bool bs_hab_image_map(const struct bs_hab_image *img, uint64_t addr, uint64_t len,
 		      uint64_t *off)
 {
-	if (addr < img->base)
+	/* HAB addresses are 32-bit: a range past 0xFFFFFFFF wraps to low memory at boot,
+	 * which is not the file's continuation. */
+	if (addr < img->base || addr > BS_HAB_ADDR_END || len > BS_HAB_ADDR_END - addr)
 		return false;
 	uint64_t o = addr - img->base;
 	if (o > img->size || len > img->size - o)
@@ -176,6 +178,11 @@ static int load_boot_data(struct bs_hab_image *img, struct bs_error *err)
 	/* The ROM loads [start, start+length): the IVT and the CSF must be inside it. The
 	 * file itself may start after `start` (u-boot.imx) and end before the CSF padding. */
 	uint64_t start = img->bd_start, end = start + img->bd_length;
+	if (end > BS_HAB_ADDR_END)
+		return bs_error_set(err, BS_ERR_FORMAT,
+				    "IVT: boot data image [0x%08" PRIx32 "+0x%" PRIx32
+				    "] wraps past the end of the 32-bit address space",
+				    img->bd_start, img->bd_length);
 	if (v->self < start || (uint64_t)v->self + BS_HAB_IVT_LEN > end)
 		return bs_error_set(err, BS_ERR_FORMAT,
 				    "IVT: IVT at 0x%08" PRIx32

@@ -164,6 +164,11 @@ static int map_blocks(struct bs_hab_vctx *v, const struct bs_hab_cmd *c, uint64_
 	for (size_t i = 0; i < c->nblocks; i++) {
 		uint32_t addr, len;
 		bs_hab_cmd_block(c, i, &addr, &len);
+		if ((uint64_t)addr + len > BS_HAB_ADDR_END)
+			return bs_error_set(err, BS_ERR_VERIFY,
+					    "%s: block %zu [0x%08" PRIx32 "+0x%" PRIx32
+					    "] wraps past the end of the 32-bit address space",
+					    what, i, addr, len);
 		if (!bs_hab_image_map(&v->img, addr, len, &offs[i]))
 			return bs_error_set(err, BS_ERR_VERIFY,
 					    "%s: block %zu [0x%08" PRIx32 "+0x%" PRIx32

@@ -330,6 +330,52 @@ static void test_verify__block_outside_image(void **state)
 	free(c);
 }
 
+static void put_le32(uint8_t *p, uint32_t v)
+{
+	for (size_t b = 0; b < 4; b++)
+		p[b] = (uint8_t)(v >> (8 * b));
+}
+
+static void test_verify__block_wraps_address_space(void **state)
+{
+	/* The vector moved to self = 0xFFFFD800: the file then spans [0xFFFFD800,
+	 * 0x100000800). A block [0xFFFFD800+0x2810) maps to file [0, 0x2810) by 64-bit
+	 * arithmetic, but at boot its last 0x10 bytes are addresses 0-0xF (32-bit wrap),
+	 * not the file. Ending exactly at 0xFFFFFFFF is fine (the control). */
+	struct fx *f = *state;
+	uint8_t *c = malloc(f->img_len);
+	assert_non_null(c);
+	memcpy(c, f->img, f->img_len);
+	put_le32(c + 4, 0xffffe800);  /* entry (file 0x1000, as in the vector) */
+	put_le32(c + 16, 0xffffd820); /* boot data */
+	put_le32(c + 20, 0xffffd800); /* self */
+	put_le32(c + 24, 0xfffff800); /* csf (file 0x2000) */
+	put_le32(c + 0x20, 0xffffd800); /* boot data start */
+	put_le32(c + 0x24, 0x2800);     /* length: up to the end of the address space */
+	struct bs_error err;
+	static const uint32_t lens[] = {0x2800, 0x2810};
+	for (size_t i = 0; i < 2; i++) {
+		bs_buf_put_be32(c + CSF_OFF + 0x40, 0xffffd800);
+		bs_buf_put_be32(c + CSF_OFF + 0x44, lens[i]);
+		resign_csf(c);
+		resign(c, 0xa88, "crts/IMG1_crt.pem", c, lens[i]);
+		int rc = run(f, c, f->img_len, NULL, 0, 0, &err);
+		if (i == 0 && rc != 0)
+			fail_msg("control: %s\n%s", err.msg, f->log);
+		if (i == 0)
+			continue;
+		assert_int_equal(rc, BS_ERR_VERIFY);
+		assert_string_equal(err.msg, "Authenticate Data key 2: block 0 [0xffffd800+0x2810] "
+					     "wraps past the end of the 32-bit address space");
+	}
+	/* Boot data image running past 0xFFFFFFFF. */
+	put_le32(c + 0x24, 0x2801);
+	assert_int_equal(run(f, c, f->img_len, NULL, 0, 0, &err), BS_ERR_FORMAT);
+	assert_string_equal(err.msg, "IVT: boot data image [0xffffd800+0x2801] wraps past the end "
+				     "of the 32-bit address space");
+	free(c);
+}
+
 static void test_verify__coverage(void **state)
 {
 	struct fx *f = *state;
@@ -702,6 +748,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_verify__resigned_csf_still_verifies, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_verify__block_outside_image, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__block_wraps_address_space, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_verify__coverage, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify__state_machine, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_verify__hash_total_bounded, setup, teardown),
