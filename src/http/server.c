@@ -386,6 +386,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		if (rq->status == 0)
 			rq->status = 499;
 	}
+	/* Keep the line's key=value structure: client-influenced text cannot close the
+	 * quoted result or add fields through the endpoint. */
+	for (char *p = rq->result; *p; p++)
+		if (*p == '"')
+			*p = '\'';
+	for (char *p = rq->endpoint; *p; p++)
+		if (*p == '"' || *p == ' ' || *p == '=')
+			*p = '_';
 	bs_log(rq->status >= 500 ? BS_LOG_ERROR : BS_LOG_INFO, rq->id,
 	       "request client=%s method=%s endpoint=%s machine=%s artifact_sha256=%s "
 	       "bytes=%llu keys=%s status=%u duration_ms=%llu result=\"%s\"",

@@ -70,6 +70,8 @@ expect 400 "soctype" -X POST -F machine=imx8mp -F soctype=foo -F cstversion=3.3.
 expect 400 "cstversion" -X POST -F machine=imx8mp -F soctype=mx8m -F cstversion=9.9 "${csf[@]}" "${art[@]}" "$S"
 expect 400 "cstversion: invalid character" -X POST -F machine=imx8mp -F soctype=mx8m --form-string "cstversion=3.3.2; rm -rf /" "${csf[@]}" "${art[@]}" "$S"
 expect 400 "backend: 'tpm' is not one of: ssl, pkcs11" -X POST "${ok[@]}" -F backend=tpm "${csf[@]}" "${art[@]}" "$S"
+expect 400 "backend: 'x\"status=200' is not one of" -X POST "${ok[@]}" -F 'backend=x"status=200' "${csf[@]}" "${art[@]}" "$S"
+! grep -q 'x"status=200' "$SRV_LOG" || srv_fail "case $n: a client quote closed the log's result field"
 : > empty.bin
 expect 400 "artifact: empty" -X POST "${ok[@]}" "${csf[@]}" -F "artifact=@empty.bin" "$S"
 expect 400 "artifact: must be sent as a file upload" -X POST "${ok[@]}" "${csf[@]}" -F artifact=inline "$S"
