@@ -159,10 +159,13 @@ void bs_log(enum bs_log_level level, const char *reqid, const char *fmt, ...)
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
 	bs_log_redact(msg, sizeof(msg));
-	/* One line per event: fold embedded newlines. */
+	/* One line per event: fold embedded newlines; no other control byte (terminal
+	 * escapes from a client's file name) reaches the log either. */
 	for (char *p = msg; *p; p++)
-		if (*p == '\n' || *p == '\r')
+		if (*p == '\n' || *p == '\r' || *p == '\t')
 			*p = ' ';
+		else if ((unsigned char)*p < ' ' || *p == 0x7f)
+			*p = '?';
 	char ts[32];
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);

@@ -95,6 +95,11 @@ sed 's#"crts/CSF1_crt.pem"#"crts/NOPE_crt.pem"#' flash.csf > missing.csf
 expect 400 "crts/NOPE_crt.pem" -X POST "${ok[@]}" -F "csf=@missing.csf;type=text/plain" "${art[@]}" "$S"
 sed 's#"crts/CSF1_crt.pem"#"pkcs11:token=t;object=CSF1;type=cert"#' flash.csf > p11.csf
 expect 400 "needs backend=pkcs11" -X POST "${ok[@]}" -F "csf=@p11.csf;type=text/plain" "${art[@]}" "$S"
+# a PIN in a URI-looking key name, its key percent-encoded: answered, never logged
+sed 's#"crts/CSF1_crt.pem"#"PKCS11:token=t;object=CSF1;pin%2Dvalue=4711topsecret"#' flash.csf > pinenc.csf
+expect 400 "not found" -X POST "${ok[@]}" -F "csf=@pinenc.csf;type=text/plain" "${art[@]}" "$S"
+sleep 0.2
+! grep -q 4711topsecret "$SRV_LOG" || srv_fail "case $n: percent-encoded pin-value reached the log"
 expect 404 "no keys for 'nokeys'" -X POST -F machine=nokeys -F soctype=mx8m -F cstversion=3.3.2 "${csf[@]}" "${art[@]}" "$S"
 expect 500 "server configuration error (request id " -X POST -F machine=evil -F soctype=mx8m -F cstversion=3.3.2 "${csf[@]}" "${art[@]}" "$S"
 ! grep -q root: body.txt || srv_fail "case $n: symlink followed out of the bundle"

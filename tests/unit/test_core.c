@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <cmocka.h>
 #include <signal.h>
+#include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -111,6 +112,21 @@ static void test_core__redact_secret_of_asterisks_terminates(void **state)
 	alarm(0);
 }
 
+static void test_core__log_line_has_no_control_bytes(void **state)
+{
+	(void)state;
+	FILE *f = tmpfile();
+	assert_non_null(f);
+	bs_log_set_fd(fileno(f));
+	bs_log(BS_LOG_ERROR, "rq1", "artifact is '%s'", "a\x1b]0;owned\x07" "b\tc\nd\x7f");
+	bs_log_set_fd(2);
+	char line[512] = "";
+	rewind(f);
+	assert_non_null(fgets(line, sizeof(line), f));
+	fclose(f);
+	assert_non_null(strstr(line, "Z error [rq1] artifact is 'a?]0;owned?b c d?'\n"));
+}
+
 static void test_core__hex(void **state)
 {
 	(void)state;
@@ -129,6 +145,7 @@ int main(void)
 		cmocka_unit_test(test_core__redact_registered_secret),
 		cmocka_unit_test(test_core__redact_percent_encoded_and_repeated_keys),
 		cmocka_unit_test(test_core__redact_secret_of_asterisks_terminates),
+		cmocka_unit_test(test_core__log_line_has_no_control_bytes),
 		cmocka_unit_test(test_core__hex),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
