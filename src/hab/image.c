@@ -73,6 +73,12 @@ int bs_hab_image_blob(const struct bs_hab_image *img, uint64_t off, uint8_t want
 				    "%s: header at file offset 0x%" PRIx64
 				    " is %02x %02x %02x %02x (want %02X <len> 4x)",
 				    what, off, h[0], h[1], h[2], h[3], want_tag);
+	/* The ROM reads the blob at address base + off: past 0xFFFFFFFF that wraps to low
+	 * memory, not the rest of the file. */
+	if (img->base + off + len > BS_HAB_ADDR_END)
+		return bs_error_set(err, BS_ERR_FORMAT,
+				    "%s: blob [address 0x%08" PRIx64 "+0x%x] wraps past the end of "
+				    "the 32-bit address space", what, img->base + off, len);
 	uint8_t *b = malloc(len);
 	if (b == NULL)
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");

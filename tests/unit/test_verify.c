@@ -358,49 +358,90 @@ static void test_verify__block_outside_image(void **state)
 	free(c);
 }
 
+static uint8_t *grow_cmds(struct fx *f, size_t at, size_t extra, size_t *len);
+
 static void put_le32(uint8_t *p, uint32_t v)
 {
 	for (size_t b = 0; b < 4; b++)
 		p[b] = (uint8_t)(v >> (8 * b));
 }
 
-static void test_verify__block_wraps_address_space(void **state)
+/* Move the image (IVT at file 0) to load address `base`: entry at file 0x1000, boot data
+ * at file 0x20 describing [base, base+bd_len), CSF at file 0x2000. */
+static void rebase(uint8_t *c, uint32_t base, uint32_t bd_len)
 {
-	/* The vector moved to self = 0xFFFFD800: the file then spans [0xFFFFD800,
-	 * 0x100000800). A block [0xFFFFD800+0x2810) maps to file [0, 0x2810) by 64-bit
-	 * arithmetic, but at boot its last 0x10 bytes are addresses 0-0xF (32-bit wrap),
-	 * not the file. Ending exactly at 0xFFFFFFFF is fine (the control). */
+	put_le32(c + 4, base + 0x1000);  /* entry */
+	put_le32(c + 16, base + 0x20);   /* boot data */
+	put_le32(c + 20, base);          /* self */
+	put_le32(c + 24, base + 0x2000); /* csf */
+	put_le32(c + 0x20, base);        /* boot data start */
+	put_le32(c + 0x24, bd_len);
+}
+
+static void test_verify__blob_wraps_address_space(void **state)
+{
+	/* At self = 0xFFFFD800 the file spans [0xFFFFD800, 0x100000800): the CSF signature
+	 * at file 0x2c70 lies past 0xFFFFFFFF, so at boot it is read from low addresses
+	 * (32-bit wrap), not from the file. Everything else is re-signed to stay valid. */
 	struct fx *f = *state;
 	uint8_t *c = malloc(f->img_len);
 	assert_non_null(c);
 	memcpy(c, f->img, f->img_len);
-	put_le32(c + 4, 0xffffe800);  /* entry (file 0x1000, as in the vector) */
-	put_le32(c + 16, 0xffffd820); /* boot data */
-	put_le32(c + 20, 0xffffd800); /* self */
-	put_le32(c + 24, 0xfffff800); /* csf (file 0x2000) */
-	put_le32(c + 0x20, 0xffffd800); /* boot data start */
-	put_le32(c + 0x24, 0x2800);     /* length: up to the end of the address space */
+	rebase(c, 0xffffd800, 0x2800);
+	bs_buf_put_be32(c + CSF_OFF + 0x40, 0xffffd800);
+	resign_csf(c);
+	resign(c, 0xa88, "crts/IMG1_crt.pem", c, 0x2000);
 	struct bs_error err;
-	static const uint32_t lens[] = {0x2800, 0x2810};
-	for (size_t i = 0; i < 2; i++) {
-		bs_buf_put_be32(c + CSF_OFF + 0x40, 0xffffd800);
-		bs_buf_put_be32(c + CSF_OFF + 0x44, lens[i]);
-		resign_csf(c);
-		resign(c, 0xa88, "crts/IMG1_crt.pem", c, lens[i]);
-		int rc = run(f, c, f->img_len, NULL, 0, 0, &err);
-		if (i == 0 && rc != 0)
-			fail_msg("control: %s\n%s", err.msg, f->log);
-		if (i == 0)
-			continue;
-		assert_int_equal(rc, BS_ERR_VERIFY);
-		assert_string_equal(err.msg, "Authenticate Data key 2: block 0 [0xffffd800+0x2810] "
-					     "wraps past the end of the 32-bit address space");
-	}
+	assert_int_equal(run(f, c, f->img_len, NULL, 0, 0, &err), BS_ERR_FORMAT);
+	assert_string_equal(err.msg, "CSF signature: blob [address 0x100000470+0x1e7] wraps past "
+				     "the end of the 32-bit address space");
 	/* Boot data image running past 0xFFFFFFFF. */
 	put_le32(c + 0x24, 0x2801);
 	assert_int_equal(run(f, c, f->img_len, NULL, 0, 0, &err), BS_ERR_FORMAT);
 	assert_string_equal(err.msg, "IVT: boot data image [0xffffd800+0x2801] wraps past the end "
 				     "of the 32-bit address space");
+	free(c);
+}
+
+static void test_verify__block_wraps_address_space(void **state)
+{
+	/* A second block [base+0x2e70, +0x20) in the zero padding after the last blob, with
+	 * base = 0xFFFFD180: the file spans [base, 0x100000180) and every blob ends below
+	 * 0x100000000. By 64-bit arithmetic the block maps to file [0x2e70, 0x2e90), but at
+	 * boot its last 0x10 bytes are addresses 0-0xF. Ending exactly at 0xFFFFFFFF
+	 * ([base+0x2e64, +0x1c), the control) verifies. */
+	struct fx *f = *state;
+	size_t len;
+	uint8_t *g = grow_cmds(f, 0x48, 8, &len);
+	const uint32_t base = 0xffffd180;
+	uint8_t *c = calloc(1, 0x3000);
+	assert_non_null(c);
+	memcpy(c, g, len < 0x3000 ? len : 0x3000);
+	free(g);
+	uint8_t *csf = c + CSF_OFF;
+	assert_true(CSF_OFF + 0xc78 + bs_get_be16(csf + 0xc78 + 1) <= 0x2e64); /* last blob */
+	csf[0x36] = 0x1c; /* Authenticate Data: 12 + 2 * 8 */
+	rebase(c, base, 0x2e80);
+	bs_buf_put_be32(csf + 0x40, base);
+	static const uint32_t b1[2][2] = {{0x2e64, 0x1c}, {0x2e70, 0x20}};
+	uint8_t *msg = malloc(0x2000 + 0x20);
+	assert_non_null(msg);
+	struct bs_error err;
+	for (size_t i = 0; i < 2; i++) {
+		bs_buf_put_be32(csf + 0x48, base + b1[i][0]);
+		bs_buf_put_be32(csf + 0x4c, b1[i][1]);
+		resign(c, 0xc70 + 8, "crts/CSF1_crt.pem", csf, 0x48 + 8);
+		memcpy(msg, c, 0x2000);
+		memcpy(msg + 0x2000, c + b1[i][0], b1[i][1]);
+		resign(c, 0xa88 + 8, "crts/IMG1_crt.pem", msg, 0x2000 + b1[i][1]);
+		int rc = run(f, c, 0x3000, NULL, 0, 0, &err);
+		if (i == 0 && rc != 0)
+			fail_msg("control: %s\n%s", err.msg, f->log);
+	}
+	assert_int_equal(run(f, c, 0x3000, NULL, 0, 0, &err), BS_ERR_VERIFY);
+	assert_string_equal(err.msg, "Authenticate Data key 2: block 1 [0xfffffff0+0x20] wraps "
+				     "past the end of the 32-bit address space");
+	free(msg);
 	free(c);
 }
 
@@ -776,6 +817,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_verify__resigned_csf_still_verifies, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_verify__block_outside_image, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_verify__blob_wraps_address_space, setup,
+						teardown),
 		cmocka_unit_test_setup_teardown(test_verify__block_wraps_address_space, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_verify__cms_without_signed_attributes, setup,
