@@ -4,7 +4,9 @@
  * from a key store (confined with --keys, else CST-like from the working directory),
  * signs and writes the binary CSF atomically. Nothing is left behind on failure. */
 #include <getopt.h>
+#include <p11-kit/uri.h>
 #include <openssl/crypto.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -59,17 +61,6 @@ static int open_store(struct bs_store **store, const struct sign_args *a, struct
 	return bs_store_open_dir(store, a->keys, true, err);
 }
 
-static int hexdigit(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* cst passes the URI to libp11, which logs in with its pin-value: do the same with the
  * first pkcs11: URI of the CSF that carries one. *out malloc'd (NULL if none). */
 static int pin_from_csf(char **out, const struct bs_csf *csf, struct bs_error *err)
@@ -79,25 +70,20 @@ static int pin_from_csf(char **out, const struct bs_csf *csf, struct bs_error *e
 		const char *f = csf->cmds[i].file;
 		if (f == NULL || strncmp(f, "pkcs11:", 7) != 0)
 			continue;
-		const char *p = strstr(f, "pin-value=");
-		if (p == NULL)
+		/* p11-kit parses the URI and percent-decodes the PIN. */
+		P11KitUri *uri = p11_kit_uri_new();
+		if (uri == NULL)
+			return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+		const char *v = NULL;
+		if (p11_kit_uri_parse(f, P11_KIT_URI_FOR_ANY, uri) == P11_KIT_URI_OK)
+			v = p11_kit_uri_get_pin_value(uri);
+		bool found = v != NULL;
+		char *pin = found ? bs_strdup(v) : NULL;
+		p11_kit_uri_free(uri);
+		if (!found)
 			continue;
-		p += strlen("pin-value=");
-		size_t n = strcspn(p, ";?&");
-		char *pin = calloc(1, n + 1);
 		if (pin == NULL)
 			return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
-		size_t o = 0;
-		for (size_t k = 0; k < n; k++) {
-			int hi, lo;
-			if (p[k] == '%' && k + 2 < n && (hi = hexdigit(p[k + 1])) >= 0 &&
-			    (lo = hexdigit(p[k + 2])) >= 0) {
-				pin[o++] = (char)(hi * 16 + lo);
-				k += 2;
-			} else {
-				pin[o++] = p[k];
-			}
-		}
 		*out = pin;
 		return 0;
 	}

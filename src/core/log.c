@@ -1,5 +1,7 @@
 #include "core/log.h"
 
+#include "core/util.h"
+
 #include <ctype.h>
 #include <openssl/crypto.h>
 #include <pthread.h>
@@ -74,17 +76,6 @@ static void splice(char *s, size_t start, size_t end)
 static const char *const g_keys[] = {"pin-value=", "pin-source=", "password=",
 				     "authorization:", "pin=", "passphrase="};
 
-static int hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Length of the text at s spelling `key` (case-insensitive, any character possibly
  * percent-encoded, as in "pin%2Dvalue="), or 0 if it does not. */
 static size_t match_key(const char *s, const char *key)
@@ -93,8 +84,10 @@ static size_t match_key(const char *s, const char *key)
 	for (const char *k = key; *k != '\0'; k++) {
 		int c = (unsigned char)s[i];
 		size_t step = 1;
-		if (c == '%' && hex_digit(s[i + 1]) >= 0 && hex_digit(s[i + 2]) >= 0) {
-			c = hex_digit(s[i + 1]) * 16 + hex_digit(s[i + 2]);
+		int hi = c == '%' ? bs_hex_digit((unsigned char)s[i + 1]) : -1;
+		int lo = hi >= 0 ? bs_hex_digit((unsigned char)s[i + 2]) : -1;
+		if (lo >= 0) {
+			c = hi * 16 + lo;
 			step = 3;
 		}
 		if (c == '\0' || tolower(c) != tolower((unsigned char)*k))

@@ -143,6 +143,17 @@ char *bs_hex(char *out, const uint8_t *data, size_t len)
 	return out;
 }
 
+int bs_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 char *bs_strdup(const char *s)
 {
 	return s == NULL ? NULL : strdup(s);

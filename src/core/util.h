@@ -30,6 +30,9 @@ void bs_free_secret_str(char *s);
 /* Lower-case hex of data into out (must hold 2*len+1). Returns out. */
 char *bs_hex(char *out, const uint8_t *data, size_t len);
 
+/* Value of a hex digit (either case), or -1. */
+int bs_hex_digit(int c);
+
 /* strdup that returns NULL only on allocation failure, and NULL for NULL. */
 char *bs_strdup(const char *s);
 

@@ -19,16 +19,6 @@ static const char *const g_path_ok[] = {
 	"slot-description", "slot-manufacturer",
 };
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
 /* Percent-decode s[0..n) and compare with lit; false on bad encoding. */
 static bool decoded_equals(const char *s, size_t n, const char *lit)
 {
@@ -38,7 +28,8 @@ static bool decoded_equals(const char *s, size_t n, const char *lit)
 		if (c == '%') {
 			if (i + 2 >= n)
 				return false;
-			int h = hexval(s[i + 1]), l = hexval(s[i + 2]);
+			int h = bs_hex_digit((unsigned char)s[i + 1]);
+			int l = bs_hex_digit((unsigned char)s[i + 2]);
 			if (h < 0 || l < 0)
 				return false;
 			c = h * 16 + l;
