@@ -4,18 +4,9 @@
 # to CPU 1, next to the raw RSA signing rate; then the server's peak RSS with 16
 # concurrent 64 MiB uploads.   Usage: bench/bench_server.sh
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BS_BENCH_BUILD:-$ROOT/build-release}
-cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBS_TESTS=OFF -DBS_SANITIZE=OFF \
-	-DCMAKE_C_FLAGS=-Wno-error=maybe-uninitialized >/dev/null
-cmake --build "$BUILD" -j2 --target bootsign >/dev/null
-BIN=$BUILD/bootsign
-W=$(mktemp -d)
-PID=
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; rm -rf "$W"; }
-trap cleanup EXIT
-cc -std=c17 -O2 -D_GNU_SOURCE -Wall -Wextra -o "$W/bench_server" "$ROOT/bench/bench_server.c" \
-	$(pkg-config --libs libcurl libcrypto) -lpthread
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_server_setup
 FIX=$ROOT/tests/fixtures/hab4-vectors/rsa
 
 # image: the test IVT image grown to SIZE bytes; CSF signing its first SIGNED bytes

@@ -13,21 +13,12 @@
 # session instead of failing). Server and raw loop on CPU 0, load generator on CPU 1.
 #   Usage: bench/bench_server_token.sh [requests per client at c=1 (default 300)]
 set -euo pipefail
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BS_BENCH_BUILD:-$ROOT/build-release}
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
 N1=${1:-300}
 MOD=/usr/lib/softhsm/libsofthsm2.so
 [ -e "$MOD" ] || { echo "SoftHSM2 module $MOD missing (apt-get install softhsm2)" >&2; exit 1; }
-cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBS_TESTS=OFF -DBS_SANITIZE=OFF \
-	-DCMAKE_C_FLAGS=-Wno-error=maybe-uninitialized >/dev/null
-cmake --build "$BUILD" -j2 --target bootsign >/dev/null
-BIN=$BUILD/bootsign
-W=$(mktemp -d)
-PID=
-cleanup() { [ -n "$PID" ] && kill "$PID" 2>/dev/null && wait "$PID" 2>/dev/null; rm -rf "$W"; }
-trap cleanup EXIT
-cc -std=c17 -O2 -D_GNU_SOURCE -Wall -Wextra -o "$W/bench_server" "$ROOT/bench/bench_server.c" \
-	$(pkg-config --libs libcurl libcrypto) -lpthread
+bench_server_setup
 
 # private token
 PIN=0001password

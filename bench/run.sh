@@ -1,22 +1,20 @@
 #!/bin/bash
 # Benchmarks against a release build of bootsign_core.
 #   bench/run.sh [sign]
-# Builds build-release/ (Release, no tests) under the repository root, then each bench
+# Uses the release build (bench/lib.sh), then builds each bench
 # program with cc against libbootsign_core.a, and runs it in a private temp directory.
 set -euo pipefail
 
-ROOT=$(cd "$(dirname "$0")/.." && pwd)
-BUILD=${BS_BENCH_BUILD:-$ROOT/build-release}
-cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBS_TESTS=OFF >/dev/null
-cmake --build "$BUILD" -j2 --target bootsign_core >/dev/null
-LIBS="$(pkg-config --libs libmicrohttpd libarchive p11-kit-1 libp11 libssl libcrypto) -lpthread -ldl"
+# shellcheck source=bench/lib.sh
+. "$(dirname "$0")/lib.sh"
+bench_build bootsign_core
 W=$(mktemp -d)
 trap 'rm -rf "$W"' EXIT
 
 build_bench() { # NAME
 	# shellcheck disable=SC2086
 	cc -std=c17 -O2 -D_GNU_SOURCE -DOPENSSL_SUPPRESS_DEPRECATED -Wall -Wextra -Werror -Wno-format-truncation \
-		-I"$ROOT/src" -o "$W/$1" "$ROOT/bench/$1.c" "$BUILD/libbootsign_core.a" $LIBS
+		-I"$ROOT/src" -o "$W/$1" "$ROOT/bench/$1.c" "$BUILD/libbootsign_core.a" $BENCH_CORE_LIBS
 }
 
 what=${1:-all}

@@ -1,0 +1,25 @@
+# Shared by the bench scripts (sourced). Benchmarks use the release build that
+# scripts/run.sh makes (build/release; override with BS_BENCH_BUILD), which compiles
+# warning-free at -O2 (scripts/test.sh checks it).
+ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+BUILD=${BS_BENCH_BUILD:-$ROOT/build/release}
+# Everything a program linked against libbootsign_core.a needs.
+BENCH_CORE_LIBS="$(pkg-config --libs libmicrohttpd libarchive p11-kit-1 libp11 libssl libcrypto) -lpthread -ldl"
+
+# bench_build TARGET...: configure the release build and (re)build the targets.
+bench_build() {
+	cmake -S "$ROOT" -B "$BUILD" -DCMAKE_BUILD_TYPE=Release -DBS_TESTS=OFF >/dev/null
+	cmake --build "$BUILD" -j2 --target "$@" >/dev/null
+}
+
+# bench_server_setup: build bootsign and the libcurl load generator; sets BIN, W (a work
+# directory removed on exit) and PID (a server the exit trap stops when set).
+bench_server_setup() {
+	bench_build bootsign
+	BIN=$BUILD/bootsign
+	W=$(mktemp -d)
+	PID=
+	trap 'if [ -n "$PID" ]; then kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; fi; rm -rf "$W"' EXIT
+	cc -std=c17 -O2 -D_GNU_SOURCE -Wall -Wextra -o "$W/bench_server" \
+		"$ROOT/bench/bench_server.c" $(pkg-config --libs libcurl libcrypto) -lpthread
+}
