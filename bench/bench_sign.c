@@ -25,10 +25,10 @@
 #include "core/error.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "hab/csf.h"
-#include "hab/csf_sign.h"
-#include "keys/key.h"
-#include "keys/pki.h"
+#include "formats/hab/csf.h"
+#include "formats/hab/csf_sign.h"
+#include "crypto/key.h"
+#include "formats/hab/pki.h"
 #include "keys/store.h"
 
 #define PASS "bench-passphrase"
@@ -146,7 +146,7 @@ static void child(int fd, const char *pkidir, const char *tag, const char *image
 	if (bs_store_open_tgz_file(&store, "imx-cst-keys.tar.gz", &err) != 0)
 		die("store", &err);
 	struct bs_data_single src = { .name = image, .path = image };
-	struct bs_hab_sign_opts o = { .store = store,
+	struct bs_hab_sign_opts o = { .keys = bs_store_key_source(store),
 				      .data = { .open = bs_data_single_open, .ctx = &src } };
 	double best[3] = { 1e30, 1e30, 0 };
 	for (int i = 0; i <= runs; i++) {

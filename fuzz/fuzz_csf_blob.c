@@ -7,8 +7,8 @@
 
 #include "core/error.h"
 #include "fuzzutil.h"
-#include "hab/csf_walk.h"
-#include "hab/verify.h"
+#include "formats/hab/csf_walk.h"
+#include "formats/hab/verify.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

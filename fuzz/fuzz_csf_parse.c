@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hab/csf.h"
+#include "formats/hab/csf.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -9,7 +9,7 @@
 
 #include "core/error.h"
 #include "fuzzutil.h"
-#include "hab/verify.h"
+#include "formats/hab/verify.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include <stdlib.h>
 
-#include "hab/hab.h"
-#include "hab/srk.h"
+#include "formats/hab/hab.h"
+#include "formats/hab/srk.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

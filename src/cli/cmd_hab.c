@@ -7,7 +7,7 @@
 
 #include "cli/cmd_hab.h"
 #include "cli/commands.h"
-#include "hab/verify.h"
+#include "formats/hab/verify.h"
 
 bool bs_cli_parse_u64(const char *s, uint64_t max, uint64_t *out)
 {

@@ -14,8 +14,8 @@
 
 #include "cli/cmd_hab.h"
 #include "core/util.h"
-#include "hab/csf.h"
-#include "hab/csf_sign.h"
+#include "formats/hab/csf.h"
+#include "formats/hab/csf_sign.h"
 #include "keys/pkcs11.h"
 #include "keys/store.h"
 
@@ -184,7 +184,7 @@ static int do_sign(const struct sign_args *a)
 	if (p11 != NULL)
 		bs_store_set_uri_loader(store, &bs_p11_uri_loader, p11);
 	struct bs_hab_sign_opts sopts = {
-		.store = store,
+		.keys = bs_store_key_source(store),
 		.data = bs_data_source_cwd,
 		.signing_time = a->signing_time,
 	};

@@ -6,8 +6,8 @@
 
 #include "cli/cmd_hab.h"
 #include "core/util.h"
-#include "hab/hab.h"
-#include "hab/verify.h"
+#include "formats/hab/hab.h"
+#include "formats/hab/verify.h"
 
 #define FUSE_FILE_MAX 4096
 

@@ -9,8 +9,9 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/util.h"
-#include "keys/pki.h"
-#include "keys/pki_int.h"
+#include "formats/hab/pki.h"
+#include "formats/hab/pki_int.h"
+#include "keys/p11_keygen.h"
 
 #define PKI_SECRET_FILE_MAX 4096
 
@@ -82,6 +83,7 @@ static int cmd_create(int argc, char **argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
+	const char *token_uri = NULL, *module = NULL;
 	struct bs_pki_opts o = {
 		.keytype = BS_PKI_RSA2048, .nsrk = 4, .validity_days = 3650, .write_tgz = true,
 		.progress = show_progress,
@@ -107,8 +109,8 @@ static int cmd_create(int argc, char **argv)
 				return 2;
 			break;
 		case 'p': pass_file = optarg; break;
-		case 't': o.token_uri = optarg; break;
-		case 'm': o.module = optarg; break;
+		case 't': token_uri = optarg; break;
+		case 'm': module = optarg; break;
 		case 'P': pin_file = optarg; break;
 		case 'n': o.write_tgz = false; break;
 		case 'h': usage(stdout); return 0;
@@ -119,11 +121,11 @@ static int cmd_create(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
-	if (o.token_uri != NULL && (pin_file == NULL || pass_file != NULL)) {
+	if (token_uri != NULL && (pin_file == NULL || pass_file != NULL)) {
 		fprintf(stderr, "bootsign pki: --token needs --pin-file and takes no --pass-file\n");
 		return 2;
 	}
-	if (o.token_uri == NULL && (pin_file != NULL || o.module != NULL)) {
+	if (token_uri == NULL && (pin_file != NULL || module != NULL)) {
 		fprintf(stderr, "bootsign pki: --pin-file/--module only go with --token\n");
 		return 2;
 	}
@@ -135,9 +137,17 @@ static int cmd_create(int argc, char **argv)
 		return 1;
 	}
 	o.passphrase = pass;
-	o.pin = pin;
 	struct bs_error err = { 0 };
-	int rc = bs_pki_create(&o, &err);
+	struct bs_p11_keygen *kg = NULL;
+	int rc = 0;
+	if (token_uri != NULL) {
+		rc = bs_p11_keygen_open(&kg, module, token_uri, pin, &err);
+		if (rc == 0)
+			o.keygen = bs_p11_keygen_get(kg);
+	}
+	if (rc == 0)
+		rc = bs_pki_create(&o, &err);
+	bs_p11_keygen_close(kg);
 	bs_free_secret_str(pass);
 	bs_free_secret_str(pin);
 	if (rc != 0) {

@@ -13,8 +13,8 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
-#include "hab/srk.h"
-#include "keys/pki.h"
+#include "formats/hab/srk.h"
+#include "formats/hab/pki.h"
 #include "keys/store.h"
 #include <unistd.h>
 #include "http/server.h"

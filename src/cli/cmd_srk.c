@@ -15,8 +15,8 @@
 #include "cli/commands.h"
 #include "core/util.h"
 #include "crypto/x509.h"
-#include "hab/hab.h"
-#include "hab/srk.h"
+#include "formats/hab/hab.h"
+#include "formats/hab/srk.h"
 
 #define CERT_FILE_MAX (1u << 20)
 #define FUSE_FILE_MAX 4096u

@@ -14,7 +14,7 @@
 #include <time.h>
 
 #include "core/error.h"
-#include "keys/key.h"
+#include "crypto/key.h"
 
 struct bs_cms_sign_opts {
 	int md_nid;          /* NID_sha256, NID_sha1, NID_sha512, ... */

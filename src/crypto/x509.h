@@ -10,7 +10,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
-#include "keys/key.h"
+#include "crypto/key.h"
 
 #define BS_X509_CN_MAX 64
 

@@ -17,7 +17,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
-#include "keys/key.h"
+#include "crypto/key.h"
 #include "keys/store.h"
 
 #define BS_P11_DEFAULT_MODULE "/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so"

@@ -587,3 +587,26 @@ int bs_store_load_key(struct bs_store *s, const char *cert_name, X509 *cert,
 	}
 	return load_file_key(s, cert_name, cert, out, err);
 }
+
+static int src_read(void *ctx, const char *name, size_t max, uint8_t **out, size_t *out_len,
+		    struct bs_error *err)
+{
+	return bs_store_read(ctx, name, max, out, out_len, err);
+}
+
+static int src_load_cert(void *ctx, const char *name, X509 **out, struct bs_error *err)
+{
+	return bs_store_load_cert(ctx, name, out, err);
+}
+
+static int src_load_key(void *ctx, const char *cert_name, X509 *cert, struct bs_key **out,
+			struct bs_error *err)
+{
+	return bs_store_load_key(ctx, cert_name, cert, out, err);
+}
+
+struct bs_key_source bs_store_key_source(struct bs_store *s)
+{
+	return (struct bs_key_source){.read = src_read, .load_cert = src_load_cert,
+				      .load_key = src_load_key, .ctx = s};
+}

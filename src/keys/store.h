@@ -30,7 +30,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
-#include "keys/key.h"
+#include "crypto/key.h"
 
 #define BS_STORE_FILE_MAX (1u << 20)     /* any single file in a store */
 #define BS_STORE_BUNDLE_MAX (64u << 20)  /* a whole tar.gz, uncompressed */
@@ -70,6 +70,9 @@ int bs_store_load_key(struct bs_store *s, const char *cert_name, X509 *cert,
 
 /* The CST certificate -> key file name rule (exposed for tests). *out malloc'd. */
 int bs_store_key_name_for_cert(char **out, const char *cert_name, struct bs_error *err) BS_WUR;
+
+/* The store as a format's key source (crypto/key.h); borrowed, valid while s lives. */
+struct bs_key_source bs_store_key_source(struct bs_store *s);
 
 void bs_store_free(struct bs_store *s);
 

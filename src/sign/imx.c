@@ -12,8 +12,8 @@
 
 #include "core/config.h"
 #include "core/util.h"
-#include "hab/csf.h"
-#include "hab/csf_sign.h"
+#include "formats/hab/csf.h"
+#include "formats/hab/csf_sign.h"
 #include "keys/pkcs11.h"
 #include "keys/store.h"
 #include "sign/keycache.h"
@@ -245,7 +245,7 @@ static int imx_sign(const struct bs_sign_env *env, const struct bs_form *form,
 	struct artifact_src src = {.filename = art->filename, .path = art->path,
 				   .data = art->data, .size = art->size};
 	struct bs_hab_sign_opts opts = {
-		.store = store,
+		.keys = bs_store_key_source(store),
 		.data = {.open = artifact_open, .ctx = &src},
 	};
 	struct bs_hab_sign_report report;

@@ -9,7 +9,7 @@
 #include <string.h>
 
 #include "core/util.h"
-#include "keys/key.h"
+#include "crypto/key.h"
 #include "keys/pkcs11.h"
 
 #define TOKCACHE_MAX 32

@@ -18,7 +18,7 @@
 
 #include "core/util.h"
 #include "crypto/cms.h"
-#include "keys/key.h"
+#include "crypto/key.h"
 #include "keys/store.h"
 #include "testutil.h"
 

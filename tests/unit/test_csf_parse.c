@@ -10,8 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hab/csf.h"
-#include "hab/hab.h"
+#include "formats/hab/csf.h"
+#include "formats/hab/hab.h"
 #include "testutil.h"
 
 /* A valid start: Header, Install SRK, Install CSFK, Authenticate CSF (lines 1-8). */

@@ -22,9 +22,9 @@
 #include "core/buf.h"
 #include "core/util.h"
 #include "crypto/cms.h"
-#include "hab/csf.h"
-#include "hab/csf_sign.h"
-#include "hab/hab.h"
+#include "formats/hab/csf.h"
+#include "formats/hab/csf_sign.h"
+#include "formats/hab/hab.h"
 #include "keys/store.h"
 #include "testutil.h"
 
@@ -83,7 +83,7 @@ static int sign_in(const char *dir, const char *datadir, const struct bs_csf *cs
 	int rc = bs_store_open_dir(&store, bs_fixture(dir), true, err);
 	assert_int_equal(rc, 0);
 	struct bs_hab_sign_opts o = {
-		.store = store,
+		.keys = bs_store_key_source(store),
 		.data = { .open = dir_open, .ctx = (void *)(datadir ? datadir : bs_fixture(dir)) },
 		.signing_time = t,
 	};
@@ -635,7 +635,7 @@ static void expect_fail_in(const char *root, struct hand *h, int code, const cha
 	struct bs_store *store = NULL;
 	struct bs_error err = {0};
 	assert_int_equal(bs_store_open_dir(&store, root, true, &err), 0);
-	struct bs_hab_sign_opts o = { .store = store, .data = { dir_open, (void *)root } };
+	struct bs_hab_sign_opts o = { .keys = bs_store_key_source(store), .data = { dir_open, (void *)root } };
 	uint8_t *out = (uint8_t *)"x";
 	size_t len = 1;
 	int rc = bs_hab_sign(&out, &len, &h->csf, &o, NULL, &err);
@@ -692,7 +692,7 @@ static void test_csf_sign__single_artifact_source(void **state)
 	char path[4096];
 	snprintf(path, sizeof(path), "%s", bs_fixture("hab4-vectors/rsa/u.bin"));
 	struct bs_data_single one = { .name = "upload/u.bin", .path = path, .match_basename = 1 };
-	struct bs_hab_sign_opts o = { .store = store, .data = { bs_data_single_open, &one } };
+	struct bs_hab_sign_opts o = { .keys = bs_store_key_source(store), .data = { bs_data_single_open, &one } };
 	uint8_t *out = NULL;
 	size_t len = 0, clen;
 	assert_int_equal(bs_hab_sign(&out, &len, csf, &o, NULL, &err), 0);

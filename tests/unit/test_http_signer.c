@@ -14,7 +14,7 @@
 
 #include "core/buf.h"
 #include "core/util.h"
-#include "hab/verify.h"
+#include "formats/hab/verify.h"
 #include "sign/keycache.h"
 #include "sign/signer.h"
 #include "testutil.h"

@@ -15,7 +15,7 @@
 #include <time.h>
 
 #include "core/util.h"
-#include "keys/key.h"
+#include "crypto/key.h"
 #include "keys/pkcs11.h"
 #include "sign/tokcache.h"
 #include "testutil.h"

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "core/util.h"
-#include "keys/key.h"
+#include "crypto/key.h"
 
 static EVP_PKEY *gen(const char *kind)
 {

@@ -22,8 +22,9 @@
 
 #include "core/util.h"
 #include "crypto/x509.h"
-#include "keys/key.h"
-#include "keys/pki.h"
+#include "crypto/key.h"
+#include "formats/hab/pki.h"
+#include "keys/p11_keygen.h"
 #include "testutil.h"
 
 static char *join(const char *a, const char *b)
@@ -234,9 +235,10 @@ static void test_pki__bad_options(void **state)
 	o.keytype = (enum bs_pki_keytype)42;
 	assert_int_equal(bs_pki_create(&o, &err), BS_ERR_INVALID);
 	o.keytype = BS_PKI_P256;
-	o.token_uri = "pkcs11:token=x";
-	assert_int_equal(bs_pki_create(&o, &err), BS_ERR_INVALID); /* no PIN */
-	o.token_uri = NULL;
+	struct bs_p11_keygen *kg = NULL;
+	assert_int_equal(bs_p11_keygen_open(&kg, NULL, "pkcs11:token=x", NULL, &err),
+			 BS_ERR_INVALID); /* no PIN */
+	assert_null(kg);
 	o.outdir = NULL;
 	assert_int_equal(bs_pki_create(&o, &err), BS_ERR_INVALID);
 	assert_int_equal(bs_pki_create(NULL, &err), BS_ERR_INVALID);

@@ -15,8 +15,8 @@
 
 #include "core/util.h"
 #include "crypto/x509.h"
-#include "hab/hab.h"
-#include "hab/srk.h"
+#include "formats/hab/hab.h"
+#include "formats/hab/srk.h"
 #include "testutil.h"
 
 static char *g_dir; /* certificates generated for the whole group */

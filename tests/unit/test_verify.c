@@ -19,7 +19,7 @@
 #include "core/buf.h"
 #include "core/util.h"
 #include "crypto/cms.h"
-#include "hab/verify.h"
+#include "formats/hab/verify.h"
 #include "keys/store.h"
 #include "testutil.h"
 

@@ -9,7 +9,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
-#include "keys/key.h"
+#include "crypto/key.h"
 
 #define BS_SOFTHSM_MODULE "/usr/lib/softhsm/libsofthsm2.so"
 

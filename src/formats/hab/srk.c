@@ -1,6 +1,6 @@
 /* HAB4 SRK table: key records, table build and parse, fuse digest and fuse files.
  * Layouts follow the HAB4 format notes §2.7; output is byte-identical to srktool -h 4. */
-#include "hab/srk.h"
+#include "formats/hab/srk.h"
 
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
@@ -11,7 +11,7 @@
 #include <string.h>
 
 #include "core/buf.h"
-#include "hab/hab.h"
+#include "formats/hab/hab.h"
 
 #define SRK_HDR_LEN 4
 #define SRK_KEY_HDR_LEN 12        /* E1 record header */

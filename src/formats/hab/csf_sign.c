@@ -1,6 +1,6 @@
 /* The HAB4 CSF compiler: commands in file order, blobs appended in command order,
  * offsets patched in a second pass, the CSF signature last (HAB4 notes §2.3-2.6). */
-#include "hab/csf_sign.h"
+#include "formats/hab/csf_sign.h"
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -11,8 +11,8 @@
 #include "core/buf.h"
 #include "core/util.h"
 #include "crypto/cms.h"
-#include "hab/hab.h"
-#include "keys/key.h"
+#include "formats/hab/hab.h"
+#include "crypto/key.h"
 
 #define CSF_SRK_TABLE_MAX 8192u          /* 4 x RSA-4096 records need 2116 bytes */
 #define CSF_RECORD_MAX 0xFFFFu           /* header length field is 16 bits */
@@ -140,7 +140,7 @@ static int install_cert(struct compiler *c, const struct bs_csf_cmd *cmd, uint8_
 				    csf_name(c), cmd->line, cmd->col, slot);
 	X509 *cert = NULL;
 	uint8_t *der = NULL;
-	int rc = bs_store_load_cert(c->opts->store, cmd->file, &cert, c->err);
+	int rc = c->opts->keys.load_cert(c->opts->keys.ctx, cmd->file, &cert, c->err);
 	if (rc != 0)
 		return fail_from(c, rc, cmd->file_line, cmd->file_col);
 	int dlen = i2d_X509(cert, NULL);
@@ -203,7 +203,7 @@ static int sign_digest(struct compiler *c, struct slot *s, const struct bs_csf_c
 	size_t cms_len = 0;
 	int rc;
 	if (s->key == NULL) {
-		rc = bs_store_load_key(c->opts->store, s->installer->file, s->cert, &s->key,
+		rc = c->opts->keys.load_key(c->opts->keys.ctx, s->installer->file, s->cert, &s->key,
 				       c->err);
 		if (rc != 0)
 			return fail_from(c, rc, s->installer->file_line, s->installer->file_col);
@@ -327,7 +327,7 @@ static int do_install_srk(struct compiler *c, const struct bs_csf_cmd *cmd)
 	if (cmd->file == NULL)
 		return bs_error_set(c->err, BS_ERR_SEMANTIC, "%s:%u:%u: Install SRK without a File",
 				    csf_name(c), cmd->line, cmd->col);
-	int rc = bs_store_read(c->opts->store, cmd->file, CSF_SRK_TABLE_MAX, &tbl, &len, c->err);
+	int rc = c->opts->keys.read(c->opts->keys.ctx, cmd->file, CSF_SRK_TABLE_MAX, &tbl, &len, c->err);
 	if (rc != 0)
 		return fail_from(c, rc, cmd->file_line, cmd->file_col);
 	if (len < 4 || len > CSF_RECORD_MAX || tbl[0] != HAB_TAG_CRT || tbl[3] != 0x40) {
@@ -513,7 +513,7 @@ static int precheck(struct compiler *c)
 					    "supported yet",
 					    csf_name(c), cmd->line, cmd->col);
 	}
-	if (c->opts == NULL || c->opts->store == NULL || c->opts->data.open == NULL)
+	if (c->opts == NULL || c->opts->keys.load_cert == NULL || c->opts->data.open == NULL)
 		return bs_error_set(c->err, BS_ERR_INVALID,
 				    "CSF compiler: no key store or data source given");
 	return 0;

@@ -3,7 +3,7 @@
  * The tree is built in a private sibling directory ("<out>.tmpXXXXXX", 0700) and renamed
  * into place only when everything succeeded; on any failure the sibling is removed, so a
  * half-made PKI never appears under the requested name. */
-#include "keys/pki.h"
+#include "formats/hab/pki.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -22,9 +22,9 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "crypto/x509.h"
-#include "hab/srk.h"
-#include "keys/key.h"
-#include "keys/pki_int.h"
+#include "formats/hab/srk.h"
+#include "crypto/key.h"
+#include "formats/hab/pki_int.h"
 
 #define PKI_PASS_MAX 1024
 #define PKI_PATH_MAX 4096
@@ -41,7 +41,7 @@ struct pki {
 	const struct bs_pki_opts *o;
 	char *tmp;                /* the sibling directory being built */
 	char *pass;               /* file mode: key passphrase */
-	struct bs_pki_token *tok; /* token mode */
+	const struct bs_keygen *tok; /* token mode */
 	struct pki_node ca, srk[4], csf[4], img[4];
 };
 
@@ -209,7 +209,7 @@ static int make_node(struct pki *p, struct pki_node *n, const struct pki_node *i
 	EVP_PKEY *priv = NULL;
 	int rc;
 	if (p->tok != NULL)
-		rc = bs_pki_token_generate(p->tok, keytypes[p->o->keytype].token_name, n->base,
+		rc = p->tok->generate(p->tok->ctx, keytypes[p->o->keytype].token_name, n->base,
 					   &n->id, 1, &n->key, err);
 	else
 		rc = gen_file_key(p, n, &priv, err);
@@ -229,7 +229,7 @@ static int make_node(struct pki *p, struct pki_node *n, const struct pki_node *i
 	if ((rc = save_cert(p, n, err)) != 0)
 		goto out;
 	if (p->tok != NULL)
-		rc = bs_pki_token_write_cert(p->tok, n->cert, n->base, &n->id, 1, err);
+		rc = p->tok->write_cert(p->tok->ctx, n->cert, n->base, &n->id, 1, err);
 	else
 		rc = save_key(p, n, priv, err);
 out:
@@ -363,11 +363,9 @@ static int validate(const struct bs_pki_opts *o, struct bs_pki_opts *v, struct b
 	if (v->validity_days > 36500)
 		return bs_error_set(err, BS_ERR_INVALID, "pki: validity %u days (1..36500)",
 				    v->validity_days);
-	if (v->token_uri != NULL && v->passphrase != NULL)
+	if (v->keygen != NULL && v->passphrase != NULL)
 		return bs_error_set(err, BS_ERR_INVALID, "pki: a passphrase makes no sense for "
 				    "token keys");
-	if (v->token_uri != NULL && v->pin == NULL)
-		return bs_error_set(err, BS_ERR_INVALID, "pki: token mode needs a user PIN");
 	return 0;
 }
 
@@ -463,9 +461,7 @@ int bs_pki_create(const struct bs_pki_opts *opts, struct bs_error *err)
 		free(p.tmp);
 		return rc;
 	}
-	if (o.token_uri != NULL &&
-	    (rc = bs_pki_token_open(&p.tok, o.module, o.token_uri, o.pin, err)) != 0)
-		goto fail;
+	p.tok = o.keygen;
 	if ((rc = build(&p, err)) != 0)
 		goto fail;
 	if (empty && rmdir(out) != 0) {
@@ -490,7 +486,6 @@ out:
 		free_node(&p.csf[i]);
 		free_node(&p.img[i]);
 	}
-	bs_pki_token_close(p.tok);
 	bs_free_secret_str(p.pass);
 	free(p.tmp);
 	return rc;

@@ -1,6 +1,6 @@
 /* CSF grammar: sections, argument lines, name tables; drives the semantic pass
  * (csf_validate.c) section by section. */
-#include "hab/csf.h"
+#include "formats/hab/csf.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,7 +8,7 @@
 #include <strings.h>
 
 #include "core/util.h"
-#include "hab/csf_int.h"
+#include "formats/hab/csf_int.h"
 
 #define NAME_MAX_LEN 64
 #define VALUE_TOKENS_MAX 1024 /* per argument; 64 blocks need ~320 */

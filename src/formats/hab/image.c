@@ -1,6 +1,6 @@
 /* HAB4 image access: pread-only file reader, IVT location and checks, boot data, DCD
  * header, address -> file offset mapping (HAB4 notes 3.1-3.2). */
-#include "hab/image.h"
+#include "formats/hab/image.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -11,7 +11,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
-#include "hab/hab.h"
+#include "formats/hab/hab.h"
 
 int bs_hab_image_open(struct bs_hab_image *img, const char *path, struct bs_error *err)
 {

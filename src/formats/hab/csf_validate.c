@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "hab/csf_value.h"
+#include "formats/hab/csf_value.h"
 
 enum { ST_NONE, ST_HEADER, ST_SRK, ST_CSFK, ST_AUTH };
 

@@ -1,4 +1,4 @@
-#include "hab/hab.h"
+#include "formats/hab/hab.h"
 
 #include <openssl/obj_mac.h>
 

@@ -1,6 +1,6 @@
 /* CSF argument values: shape checks (number, pair, string, keyword, lists, blocks) and
  * the keyword tables. Shape errors are BS_ERR_SYNTAX, bad values BS_ERR_SEMANTIC. */
-#include "hab/csf_value.h"
+#include "formats/hab/csf_value.h"
 
 #include <stdio.h>
 #include <stdlib.h>

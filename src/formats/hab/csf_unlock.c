@@ -4,7 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "hab/csf_value.h"
+#include "formats/hab/csf_value.h"
 
 static uint32_t feature_mask(uint8_t eng)
 {

@@ -4,7 +4,7 @@
  * code and the format signers only ever ask "sign this digest". The file backend signs
  * with EVP_PKEY_sign and an explicit signature_md, so RSA PKCS#1 v1.5 output carries the
  * DigestInfo for md_nid exactly as a token's CKM_RSA_PKCS over DigestInfo would. */
-#include "keys/key.h"
+#include "crypto/key.h"
 
 #include <openssl/err.h>
 #include <openssl/rsa.h>

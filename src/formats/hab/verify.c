@@ -1,7 +1,7 @@
 /* Offline HAB4 verifier (HAB4 notes 3.4): IVT, CSF, command state machine, SRK table
  * against the fuse, CSFK and image key chain. Signatures, data blocks and coverage are in
  * verify_data.c. The image is never loaded whole: structures are read with pread. */
-#include "hab/verify.h"
+#include "formats/hab/verify.h"
 
 #include <inttypes.h>
 #include <openssl/err.h>
@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "core/buf.h"
-#include "hab/verify_int.h"
+#include "formats/hab/verify_int.h"
 
 void bs_hab_vlog(struct bs_hab_vctx *v, const char *fmt, ...)
 {

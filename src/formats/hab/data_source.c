@@ -1,5 +1,5 @@
 /* Data sources for the files named in CSF `Blocks` lists. */
-#include "hab/csf_sign.h"
+#include "formats/hab/csf_sign.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -1,10 +1,10 @@
 /* Binary CSF command walker: structural decoding of the command region. */
-#include "hab/csf_walk.h"
+#include "formats/hab/csf_walk.h"
 
 #include <string.h>
 
 #include "core/buf.h"
-#include "hab/hab.h"
+#include "formats/hab/hab.h"
 
 size_t bs_hab_alg_len(uint8_t alg)
 {

@@ -8,7 +8,7 @@
 
 #include "core/buf.h"
 #include "crypto/cms.h"
-#include "hab/verify_int.h"
+#include "formats/hab/verify_int.h"
 
 static bool md_allowed(int nid)
 {

@@ -2,8 +2,8 @@
 #ifndef BS_HAB_CSF_VALUE_H
 #define BS_HAB_CSF_VALUE_H
 
-#include "hab/csf_int.h"
-#include "hab/hab.h"
+#include "formats/hab/csf_int.h"
+#include "formats/hab/hab.h"
 
 struct csf_kw {
 	const char *norm; /* upper case, no separators */

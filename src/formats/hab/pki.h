@@ -3,14 +3,15 @@
  * layout (crts/, keys/, keys/key_pass.txt) and imx-cst-keys.tar.gz.
  * Keys are generated either as encrypted PKCS#8 files or inside a PKCS#11 token
  * (non-extractable; certificates are then signed by the token keys). */
-#ifndef BS_KEYS_PKI_H
-#define BS_KEYS_PKI_H
+#ifndef BS_FORMATS_HAB_PKI_H
+#define BS_FORMATS_HAB_PKI_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "core/error.h"
+#include "crypto/key.h"
 
 enum bs_pki_keytype {
 	BS_PKI_RSA2048, BS_PKI_RSA3072, BS_PKI_RSA4096, BS_PKI_P256, BS_PKI_P384, BS_PKI_P521,
@@ -23,9 +24,8 @@ struct bs_pki_opts {
 	unsigned validity_days;      /* default 3650 */
 	const char *passphrase;      /* for encrypted key files; NULL = generate one and
 	                                write it to keys/key_pass.txt (0600) */
-	const char *token_uri;       /* non-NULL: generate keys inside this PKCS#11 token */
-	const char *module;          /* PKCS#11 module path (NULL = p11-kit proxy) */
-	const char *pin;             /* token user PIN (never logged) */
+	const struct bs_keygen *keygen; /* non-NULL: generate keys inside a token through it
+					 * (keys/p11_keygen.h); NULL: encrypted key files */
 	bool write_tgz;              /* also write outdir/imx-cst-keys.tar.gz */
 	/* progress callback for slow token key generation (may be NULL) */
 	void (*progress)(void *ctx, const char *what);

@@ -1,10 +1,11 @@
 /* The one key interface: "sign this digest with key K". Callers never care whether K is
  * a file key held in memory or an object inside a PKCS#11 token; each backend supplies a
  * bs_key_ops table. Hashing always happens on the host; only digests reach a backend. */
-#ifndef BS_KEYS_KEY_H
-#define BS_KEYS_KEY_H
+#ifndef BS_CRYPTO_KEY_H
+#define BS_CRYPTO_KEY_H
 
 #include <openssl/evp.h>
+#include <openssl/x509.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -53,5 +54,31 @@ int bs_key_type(const struct bs_key *key);
  * drops one and frees the key with the last. */
 struct bs_key *bs_key_ref(struct bs_key *key);
 void bs_key_free(struct bs_key *key);
+
+/* Where a format's named certificates and keys come from: a key store (keys/store.h), a
+ * keyring lease (keys/keyring.h) or anything else that can answer these three questions.
+ * Formats see only this, never the store, the token or a cache.
+ *  read:      a whole file by name (e.g. an SRK table), at most max bytes; *out malloc'd.
+ *  load_cert: a certificate by name or pkcs11: URI.
+ *  load_key:  the private key belonging to certificate `cert_name` (CST naming rules for
+ *             files; the private-key object for a URI), checked against cert. */
+struct bs_key_source {
+	int (*read)(void *ctx, const char *name, size_t max, uint8_t **out, size_t *out_len,
+		    struct bs_error *err);
+	int (*load_cert)(void *ctx, const char *name, X509 **out, struct bs_error *err);
+	int (*load_key)(void *ctx, const char *cert_name, X509 *cert, struct bs_key **out,
+			struct bs_error *err);
+	void *ctx;
+};
+
+/* Makes keys inside a key holder (a PKCS#11 token) for a PKI ceremony; file keys need
+ * none. keytype: "rsa2048", "rsa3072", "rsa4096", "p256", "p384", "p521". */
+struct bs_keygen {
+	int (*generate)(void *ctx, const char *keytype, const char *label, const uint8_t *id,
+			size_t id_len, struct bs_key **out, struct bs_error *err);
+	int (*write_cert)(void *ctx, X509 *cert, const char *label, const uint8_t *id,
+			  size_t id_len, struct bs_error *err);
+	void *ctx;
+};
 
 #endif

@@ -20,7 +20,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
-#include "hab/csf.h"
+#include "formats/hab/csf.h"
 
 enum csf_tok {
 	CSF_TOK_EOF,

@@ -8,11 +8,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "hab/csf_walk.h"
-#include "hab/hab.h"
-#include "hab/image.h"
-#include "hab/srk.h"
-#include "hab/verify.h"
+#include "formats/hab/csf_walk.h"
+#include "formats/hab/hab.h"
+#include "formats/hab/image.h"
+#include "formats/hab/srk.h"
+#include "formats/hab/verify.h"
 
 #define BS_HAB_AUTH_RANGES_MAX 1024
 #define BS_HAB_SECRET_SLOTS 6

@@ -13,11 +13,11 @@
 #include "core/buf.h"
 #include "core/util.h"
 #include "crypto/cms.h"
-#include "hab/csf_walk.h"
-#include "hab/hab.h"
-#include "hab/image.h"
-#include "hab/srk.h"
-#include "hab/verify.h"
+#include "formats/hab/csf_walk.h"
+#include "formats/hab/hab.h"
+#include "formats/hab/image.h"
+#include "formats/hab/srk.h"
+#include "formats/hab/verify.h"
 
 #define DUMP_BLOBS_MAX 64
 

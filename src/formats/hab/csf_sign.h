@@ -10,8 +10,8 @@
 #include <time.h>
 
 #include "core/error.h"
-#include "hab/csf.h"
-#include "keys/store.h"
+#include "formats/hab/csf.h"
+#include "crypto/key.h"
 
 /* Where the files named in Blocks lists come from. */
 struct bs_data_source {
@@ -36,7 +36,7 @@ int bs_data_single_open(void *ctx, const char *name, FILE **out, uint64_t *size,
 			struct bs_error *err);
 
 struct bs_hab_sign_opts {
-	struct bs_store *store;           /* SRK table, certificates, keys */
+	struct bs_key_source keys;        /* SRK table, certificates, keys */
 	struct bs_data_source data;       /* Blocks files */
 	time_t signing_time;              /* 0 = now; fixed for reproducible tests */
 };

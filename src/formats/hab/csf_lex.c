@@ -1,5 +1,5 @@
 /* CSF lexer: see csf_lex.h for the rules. */
-#include "hab/csf_lex.h"
+#include "formats/hab/csf_lex.h"
 
 #include <stdarg.h>
 #include <stdio.h>

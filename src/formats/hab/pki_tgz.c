@@ -1,7 +1,7 @@
 /* bs_pki_pack_tgz: pack a directory tree (a CST PKI tree) into a gzip'd tar in memory
  * with libarchive. Entries are named relative to the tree root ("crts/...", "keys/...")
  * in sorted order; only directories and regular files are accepted. */
-#include "keys/pki.h"
+#include "formats/hab/pki.h"
 
 #include <archive.h>
 #include <archive_entry.h>

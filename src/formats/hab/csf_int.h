@@ -3,7 +3,7 @@
 #ifndef BS_HAB_CSF_INT_H
 #define BS_HAB_CSF_INT_H
 
-#include "hab/csf_lex.h"
+#include "formats/hab/csf_lex.h"
 
 enum csf_arg_id {
 	CSF_ARG_TARGET,
