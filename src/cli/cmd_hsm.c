@@ -19,6 +19,7 @@
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/secret.h"
+#include "core/text.h"
 #include "core/util.h"
 #include "crypto/x509.h"
 #include "keys/pkcs11.h"
@@ -373,9 +374,7 @@ static int cmd_list(int argc, char **argv)
 		for (size_t i = 0; i < n; i++) {
 			char key[32] = "-";
 			/* labels come from the token: no control bytes to the terminal */
-			for (char *c = objs[i].label; *c != '\0'; c++)
-				if ((unsigned char)*c < 0x20 || *c == 0x7f)
-					*c = '?';
+			bs_text_sanitize_inplace(objs[i].label);
 			if (objs[i].keytype[0] != '\0')
 				snprintf(key, sizeof(key), "%s-%u", objs[i].keytype, objs[i].bits);
 			printf("%-8s %-10s %-28s %-16s %s\n", objs[i].type, key,
