@@ -1,5 +1,4 @@
 /* `bootsign hab`: dispatch to sign | verify | dump, and the dump subcommand. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -8,19 +7,6 @@
 #include "cli/cmd_hab.h"
 #include "cli/commands.h"
 #include "formats/hab/verify.h"
-
-bool bs_cli_parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	if (s == NULL || *s == '\0' || *s == '-' || *s == '+' || *s == ' ')
-		return false;
-	char *end = NULL;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-	if (errno != 0 || end == s || *end != '\0' || v > max)
-		return false;
-	*out = v;
-	return true;
-}
 
 static void hab_usage(FILE *out)
 {
