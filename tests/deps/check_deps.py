@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Check bootsign's dependency rules on the built objects (see docs/architecture.md).
 
-Usage: check_deps.py [--nm NM] [--allow FILE] [--list FILE]... [OBJECT]...
+Usage: check_deps.py [--nm NM] [--allow FILE] [--src-root DIR]... [--list FILE]... [OBJECT]...
 
 Reads the symbol tables of the object files with nm: an object "uses" another when it
 has an undefined symbol the other defines. Each object is mapped back to its source file
@@ -10,10 +10,13 @@ from its path (CMake names them .../src/<layer>/<file>.c.o; formats/<fmt>/ is th
   - a layer arrow outside ALLOWED (both files and one symbol named),
   - two files that use each other's symbols,
   - a longer cycle of files, or a cycle of layers,
+  - with --src-root: an #include "<layer>/..." line crossing a layer outside ALLOWED (a
+    dependency on types alone leaves no symbol), and a src/ .c file with no object,
   - a line of the allowance file that no longer matches anything (delete it).
 The allowance file holds temporary exceptions, "src/<file>.c -> <layer>  # reason".
 """
 import argparse
+import os
 import re
 import subprocess
 import sys
@@ -32,7 +35,9 @@ ALLOWED = {
     "cli": set(LAYERS),
 }
 
-SRC_RE = re.compile(r"(?:^|/)src/((core|crypto|keys|formats/[^/]+|sign|http|cli)/.+\.c)\.o(?:bj)?$")
+LAYER_DIR = r"(?:core|crypto|keys|formats/[^/]+|sign|http|cli)/"
+SRC_RE = re.compile(r"(?:^|/)src/(" + LAYER_DIR + r".+\.c)\.o(?:bj)?$")
+HDR_RE = re.compile(r"src/" + LAYER_DIR + r".+\.h")
 
 
 def layer_of(src):
@@ -72,6 +77,40 @@ def read_symbols(nm, objects):
             elif kind.isupper() or kind in ("v", "w") and len(fields) == 3:
                 defined.setdefault(src, set()).add(sym)
     return defined, undefined
+
+
+INCLUDE_RE = re.compile(r'^\s*#\s*include\s+"([^"]+)"', re.M)
+
+
+def include_graph(roots, sources):
+    """Direct #include "..." lines of the compiled sources and of every project header they
+    reach: {file: {included header: line number}} (a type-only dependency has no symbol).
+    Each file is read from the first root holding it."""
+    def read(path):
+        for root in roots:
+            try:
+                with open(os.path.join(root, path), encoding="utf-8") as f:
+                    return f.read()
+            except OSError:
+                pass
+        return None
+
+    edges = {}
+    todo = list(sources)
+    while todo:
+        src = todo.pop()
+        if src in edges:
+            continue
+        edges[src] = {}
+        text = read(src)
+        if text is None:
+            raise SystemExit(f"check_deps: {src} not found under {roots}")
+        for m in INCLUDE_RE.finditer(text):
+            hdr = "src/" + m.group(1)
+            if HDR_RE.fullmatch(hdr) and read(hdr) is not None:
+                edges[src][hdr] = text.count("\n", 0, m.start()) + 1
+                todo.append(hdr)
+    return edges
 
 
 def file_graph(defined, undefined):
@@ -176,9 +215,19 @@ def read_allowances(path):
     return allow
 
 
-def check(edges, allow):
+def check(edges, allow, includes=None):
     problems = []
     used = set()
+    for a in sorted(includes or {}):
+        for h in sorted(includes[a]):
+            la, lh = layer_of(a), layer_of(h)
+            if la == lh or lh in ALLOWED[la]:
+                continue
+            if (a, lh) in allow:
+                used.add((a, lh))
+                continue
+            problems.append(f"include: {a}:{includes[a][h]} includes {h} "
+                            f"({la} -> {lh} is not allowed)")
     layer_succ = {}
     layer_example = {}
     for a in sorted(edges):
@@ -224,13 +273,16 @@ def main():
     ap.add_argument("--allow", help="file of temporary allowances")
     ap.add_argument("--list", action="append", default=[],
                     help="file naming objects, one per line or ';'-separated")
+    ap.add_argument("--src-root", action="append", default=[],
+                    help="directory holding src/: also check the #include lines of the "
+                    "sources (a dependency on types only has no symbol); repeatable")
     ap.add_argument("--graph", action="store_true", help="print the layer arrows found")
     ap.add_argument("objects", nargs="*")
     args = ap.parse_args()
     objects = list(args.objects)
     for path in args.list:
         with open(path, encoding="utf-8") as f:
-            objects += [o for o in re.split(r"[;\n]", f.read()) if o.strip()]
+            objects += [o.strip() for o in re.split(r"[;\n]", f.read()) if o.strip()]
     unmapped = [o for o in objects if source_of(o) is None]
     if unmapped or not objects:
         print(f"check_deps: no src/<layer>/ source for: {unmapped or 'no objects given'}")
@@ -238,7 +290,17 @@ def main():
     defined, undefined = read_symbols(args.nm, objects)
     edges, dups = file_graph(defined, undefined)
     problems = [f"duplicate: {s} defined in {a} and {b}" for s, a, b in dups]
-    problems += check(edges, read_allowances(args.allow))
+    includes = None
+    if args.src_root:
+        built = {source_of(o) for o in objects}
+        includes = include_graph(args.src_root, sorted(built))
+        root = args.src_root[0]
+        for dirpath, _, names in os.walk(os.path.join(root, "src")):
+            for name in names:
+                src = os.path.relpath(os.path.join(dirpath, name), root).replace("\\", "/")
+                if name.endswith(".c") and src not in built:
+                    problems.append(f"unchecked: {src} has no object in this build")
+    problems += check(edges, read_allowances(args.allow), includes)
     if args.graph:
         arrows = sorted({(layer_of(a), layer_of(b)) for a in edges for b in edges[a]
                          if layer_of(a) != layer_of(b)})

@@ -12,6 +12,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 Z = "src/formats/zz/zz_"
 
 EXPECTED = [
+    "include: src/crypto/zz_planted.c:3 includes src/keys/store.h (crypto -> keys is not "
+    "allowed)",
     "layer: src/crypto/zz_planted.c -> src/keys/store.c (crypto -> keys is not allowed; "
     "uses bs_store_open_dir)",
     "mutual: src/sign/zz_ping.c <-> src/sign/zz_pong.c (src/sign/zz_ping.c uses bs_zz_pong, "
@@ -26,7 +28,8 @@ EXPECTED = [
 
 def run(args, allow):
     cmd = [sys.executable, os.path.join(HERE, "check_deps.py"), "--nm", args.nm,
-           "--allow", allow, "--list", args.objects, "--list", args.planted]
+           "--allow", allow, "--src-root", args.src_root, "--src-root", args.planted_root,
+           "--list", args.objects, "--list", args.planted]
     p = subprocess.run(cmd, capture_output=True, text=True)
     return p.returncode, p.stdout.splitlines()
 
@@ -49,6 +52,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--nm", default="nm")
     ap.add_argument("--allow", required=True)
+    ap.add_argument("--src-root", required=True)
+    ap.add_argument("--planted-root", required=True)
     ap.add_argument("--objects", required=True)
     ap.add_argument("--planted", required=True)
     args = ap.parse_args()
