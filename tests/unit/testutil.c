@@ -147,6 +147,32 @@ int bs_sign_verify(struct bs_key *key, EVP_PKEY *pub, enum bs_sig_scheme scheme,
 	return ok ? 0 : -1000;
 }
 
+int bs_pkeyutl_verify(const char *dir, EVP_PKEY *pub, const char *const *pkeyopts, bool rawin,
+		      const uint8_t *in, size_t in_len, const uint8_t *sig, size_t sig_len)
+{
+	char pp[4096], ip[4096], sp[4096];
+	snprintf(pp, sizeof(pp), "%s/pub.pem", dir);
+	snprintf(ip, sizeof(ip), "%s/in.bin", dir);
+	snprintf(sp, sizeof(sp), "%s/sig.bin", dir);
+	FILE *f = fopen(pp, "w");
+	assert_non_null(f);
+	assert_int_equal(PEM_write_PUBKEY(f, pub), 1);
+	assert_int_equal(fclose(f), 0);
+	bs_write(ip, in, in_len);
+	bs_write(sp, sig, sig_len);
+	const char *argv[32] = {"openssl", "pkeyutl", "-verify", "-pubin", "-inkey", pp,
+				"-in", ip, "-sigfile", sp};
+	size_t n = 10;
+	if (rawin)
+		argv[n++] = "-rawin";
+	for (size_t i = 0; pkeyopts != NULL && pkeyopts[i] != NULL && n < 30; i++) {
+		argv[n++] = "-pkeyopt";
+		argv[n++] = pkeyopts[i];
+	}
+	argv[n] = NULL;
+	return bs_run(argv, "/dev/null");
+}
+
 int bs_softhsm_init(const char *dir, const char *label, const char *pin)
 {
 	char conf[4096], path[4096], tok[4096];

@@ -43,6 +43,12 @@ EVP_PKEY *bs_read_pem_key(const char *path, const char *pass);
 int bs_sign_verify(struct bs_key *key, EVP_PKEY *pub, enum bs_sig_scheme scheme,
 		   struct bs_error *e);
 
+/* `openssl pkeyutl -verify` of sig over `in` under pub, with extra -pkeyopt values (a
+ * NULL-terminated list, may be NULL) and -rawin when `rawin` (Ed25519 messages). Files go
+ * to dir (pub.pem, in.bin, sig.bin). Returns the tool's exit status (0 = verified). */
+int bs_pkeyutl_verify(const char *dir, EVP_PKEY *pub, const char *const *pkeyopts, bool rawin,
+		      const uint8_t *in, size_t in_len, const uint8_t *sig, size_t sig_len);
+
 /* A private SoftHSM2 token labelled `label` (user PIN `pin`, SO PIN 12345678): config
  * dir/softhsm2.conf, exported as SOFTHSM2_CONF, token files under dir/tokens.
  * Returns 0 or -1. */
