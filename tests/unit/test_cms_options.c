@@ -94,27 +94,6 @@ static int teardown(void **state)
 	return 0;
 }
 
-/* signingTime of a CMS read with OpenSSL's parser; 0 if it has none. */
-static time_t ossl_signing_time(const uint8_t *der, size_t len)
-{
-	const unsigned char *p = der;
-	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
-	assert_non_null(cms);
-	CMS_SignerInfo *si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0);
-	assert_non_null(si);
-	time_t t = 0;
-	int idx = CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1);
-	if (idx >= 0) {
-		ASN1_TYPE *v = X509_ATTRIBUTE_get0_type(CMS_signed_get_attr(si, idx), 0);
-		struct tm tm;
-		assert_non_null(v);
-		assert_int_equal(ASN1_TIME_to_tm((ASN1_TIME *)v->value.utctime, &tm), 1);
-		t = timegm(&tm);
-	}
-	CMS_ContentInfo_free(cms);
-	return t;
-}
-
 /* OpenSSL re-encodes a parsed CMS with its own DER rules (SET OF sorted, definite
  * lengths): our bytes must survive that unchanged. */
 static void assert_reencodes_identically(const uint8_t *der, size_t len)
@@ -158,7 +137,7 @@ static void check_case(struct fx *f, const struct ossl_case *c)
 				    EVP_get_digestbynid(c->md_nid), NULL), 1);
 	struct bs_cms_sign_opts o = {
 		.md_nid = c->md_nid,
-		.signing_time = ossl_signing_time(ref, rlen),
+		.signing_time = bs_cms_signing_time(ref, rlen),
 		.no_attrs = c->no_attrs,
 		.include_cert = c->certs,
 		.smime_caps = c->caps,

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "core/error.h"
 #include "crypto/key.h"
@@ -42,6 +43,10 @@ EVP_PKEY *bs_read_pem_key(const char *path, const char *pass);
  * signature does not verify. */
 int bs_sign_verify(struct bs_key *key, EVP_PKEY *pub, enum bs_sig_scheme scheme,
 		   struct bs_error *e);
+
+/* signingTime of the first SignerInfo of a DER CMS, read with OpenSSL's CMS parser
+ * (independent of our own); 0 if there is none. Fails the test if it does not parse. */
+time_t bs_cms_signing_time(const uint8_t *der, size_t len);
 
 /* `openssl pkeyutl -verify` of sig over `in` under pub, with extra -pkeyopt values (a
  * NULL-terminated list, may be NULL) and -rawin when `rawin` (Ed25519 messages). Files go
