@@ -24,7 +24,6 @@ struct slot {
 	size_t mem_cap;
 	bool open;           /* SPOOL: receiving started (memory or file) */
 	bool borrowed;       /* SPOOL: f->path is the caller's file: never removed */
-	bool started;
 };
 
 struct bs_upload {
@@ -192,7 +191,6 @@ static int start_field(struct bs_upload *up, int i, const char *filename,
 		return bs_error_set(&up->err, BS_ERR_INVALID, "%s: field given more than once",
 				    f->spec->name);
 	f->present = true;
-	s->started = true;
 	int rc = set_meta(up, f, filename, content_type);
 	if (rc != 0)
 		return rc;
@@ -238,8 +236,7 @@ int bs_upload_feed(struct bs_upload *up, const char *key, const char *filename,
 	if (key == NULL)
 		return bs_error_set(&up->err, BS_ERR_INVALID, "multipart part without a name");
 	int i = field_index(up, key);
-	if (off == 0 && (i != up->cur || i < 0 || !up->slots[i].started ||
-			 up->form.f[i].len > 0 || up->form.f[i].size > 0)) {
+	if (off == 0) { /* always a new value: a second one of a field is refused */
 		up->cur = i;
 		if (i >= 0) {
 			int rc = start_field(up, i, filename, content_type);

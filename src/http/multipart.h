@@ -25,8 +25,10 @@ int bs_upload_new(struct bs_upload **out, const struct bs_signer *signer,
 /* Request body length from Content-Length (0 = unknown): no file field can be larger,
  * so a body under the spool's memory limit is received in one right-sized buffer. */
 void bs_upload_set_size_hint(struct bs_upload *up, uint64_t content_length);
-/* One chunk of field `key`; off = offset of data within the field's value (0 starts a
- * new value). Returns 0, or the (sticky) error code. */
+/* One chunk of field `key`; off = offset of data within the field's value. off == 0
+ * always starts a new value (a field's second value, empty or not, is BS_ERR_INVALID):
+ * report each part once at offset 0, then its bytes at increasing offsets. Returns 0,
+ * or the (sticky) error code. */
 int bs_upload_feed(struct bs_upload *up, const char *key, const char *filename,
 		   const char *content_type, const char *data, uint64_t off, size_t size);
 /* Record an error detected outside the field stream (e.g. malformed multipart); keeps

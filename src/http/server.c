@@ -19,14 +19,15 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "http/formdata.h"
 #include "http/multipart.h"
+#include "http/request.h"
 #include "http/response.h"
 #include "http/status.h"
 #include "core/text.h"
 #include "sign/job.h"
 #include "sign/signer.h"
 
-#define PP_BUFFER 32768
 /* Per-connection read buffer: larger reads mean fewer wakeups per uploaded MiB. */
 #define CONN_MEMORY (128u * 1024)
 #define REQID_LEN 16
@@ -48,7 +49,7 @@ struct request {
 	char method[8];
 	char endpoint[48];
 	const struct bs_signer *signer;
-	struct MHD_PostProcessor *pp;
+	struct bs_formdata *form;
 	struct bs_upload *up;
 	uint64_t start_ms;
 	uint64_t received;
@@ -134,17 +135,79 @@ static enum MHD_Result respond_error(struct MHD_Connection *conn, struct request
 	return bs_http_text(conn, rq->id, status, msg, NULL);
 }
 
-static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *key,
-			       const char *filename, const char *content_type,
-			       const char *transfer_encoding, const char *data, uint64_t off,
-			       size_t size)
+/* Per-connection state (libmicrohttpd's socket context). */
+struct conn {
+	bool bad_target; /* NUL or a control byte in the request target */
+	const char *path; /* the last string unescaped, and its length as received */
+	size_t path_raw_len;
+};
+
+static struct conn *conn_of(struct MHD_Connection *conn)
 {
-	struct request *rq = cls;
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	(void)cls;
+	(void)conn;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+		*socket_context = calloc(1, sizeof(struct conn));
+	} else {
+		free(*socket_context);
+		*socket_context = NULL;
+	}
+}
+
+static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
+{
+	(void)cls;
+	bool bad = false;
+	struct conn *c = conn_of(conn);
+	if (c != NULL) {
+		c->path = s;
+		c->path_raw_len = strlen(s);
+	}
+	size_t n = bs_request_unescape(s, &bad);
+	if (bad && c != NULL)
+		c->bad_target = true;
+	return n;
+}
+
+/* libmicrohttpd ends the target at a raw NUL byte: the path it unescaped last must reach
+ * the space before the HTTP version (which also refuses a query string: no endpoint
+ * takes one). */
+static bool target_ok(const struct conn *c, const char *url, const char *version)
+{
+	return c != NULL && !c->bad_target && c->path == url &&
+	       url + c->path_raw_len + 1 == version;
+}
+
+struct header_list {
+	struct bs_header h[BS_REQUEST_HEADERS_MAX + 1];
+	size_t n;
+};
+
+static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const char *key,
+				      const char *value)
+{
+	struct header_list *l = cls;
 	(void)kind;
-	(void)transfer_encoding;
-	return bs_upload_feed(rq->up, key, filename, content_type, data, off, size) == 0
-		       ? MHD_YES
-		       : MHD_NO;
+	if (l->n < BS_ARRAY_SIZE(l->h))
+		l->h[l->n++] = (struct bs_header){key, value != NULL ? value : ""};
+	return MHD_YES;
+}
+
+/* Framing of a request with a body, from every header line the client sent. */
+static int check_framing(struct MHD_Connection *conn, const char **out_clen,
+			 struct bs_error *err)
+{
+	struct header_list l = {.n = 0};
+	MHD_get_connection_values(conn, MHD_HEADER_KIND, collect_header, &l);
+	return bs_request_framing(out_clen, l.h, l.n, err);
 }
 
 static enum MHD_Result healthz(struct bs_server *srv, struct MHD_Connection *conn,
@@ -227,9 +290,13 @@ static bool is_get(const char *method)
 
 /* First callback: route from the signer table and decide whether the body is wanted. */
 static enum MHD_Result begin(struct bs_server *srv, struct MHD_Connection *conn,
-			     struct request *rq, const char *url, const char *method)
+			     struct request *rq, const char *url, const char *method,
+			     const char *version)
 {
 	char msg[768];
+	if (!target_ok(conn_of(conn), url, version))
+		return respond_status(conn, rq, 400, "bad request target (NUL or control "
+				      "character, or a query string)");
 	if (strcmp(url, "/healthz") == 0 || strcmp(url, "/health") == 0) {
 		rq->allow = "GET, HEAD";
 		if (!is_get(method))
@@ -254,8 +321,10 @@ static enum MHD_Result begin(struct bs_server *srv, struct MHD_Connection *conn,
 	if (strcmp(method, "POST") != 0)
 		return respond_status(conn, rq, 405, "use POST with multipart/form-data");
 
-	const char *clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
-						       MHD_HTTP_HEADER_CONTENT_LENGTH);
+	struct bs_error err = {0};
+	const char *clen = NULL;
+	if (check_framing(conn, &clen, &err) != 0)
+		return respond_error(conn, rq, BS_ERR_INVALID, &err);
 	uint64_t n = 0;
 	if (clen != NULL) {
 		struct bs_error cerr = {0};
@@ -270,24 +339,24 @@ static enum MHD_Result begin(struct bs_server *srv, struct MHD_Connection *conn,
 	}
 	const char *ctype = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 							MHD_HTTP_HEADER_CONTENT_TYPE);
-	if (ctype == NULL || strncasecmp(ctype, "multipart/form-data", 19) != 0) {
+	char boundary[BS_FORMDATA_BOUNDARY_MAX + 1];
+	int rc = bs_formdata_boundary(boundary, ctype != NULL ? ctype : "", &err);
+	if (rc == BS_ERR_UNSUPPORTED) {
 		char shown[64];
 		bs_text_sanitize(shown, sizeof(shown), ctype != NULL ? ctype : "none");
 		snprintf(msg, sizeof(msg), "expected a multipart/form-data body (Content-Type: %s)",
 			 shown);
 		return respond_status(conn, rq, 415, msg);
 	}
-	struct bs_error err = {0};
-	int rc = bs_upload_new(&rq->up, rq->signer, srv->spool, rq->id, srv->cfg->max_request,
-			       &err);
+	if (rc != 0)
+		return respond_error(conn, rq, rc, &err);
+	rc = bs_upload_new(&rq->up, rq->signer, srv->spool, rq->id, srv->cfg->max_request,
+			   &err);
+	if (rc == 0)
+		rc = bs_formdata_new(&rq->form, boundary, rq->up, &err);
 	if (rc != 0)
 		return respond_error(conn, rq, rc, &err);
 	bs_upload_set_size_hint(rq->up, n);
-	rq->pp = MHD_create_post_processor(conn, PP_BUFFER, on_part, rq);
-	if (rq->pp == NULL)
-		return respond_status(conn, rq, 400,
-				      "malformed multipart/form-data Content-Type (missing "
-				      "boundary?)");
 	return MHD_YES;
 }
 
@@ -305,13 +374,7 @@ static enum MHD_Result finish(struct bs_server *srv, struct MHD_Connection *conn
 			      struct request *rq)
 {
 	struct bs_error err = {0};
-	if (rq->pp != NULL) {
-		enum MHD_Result complete = MHD_destroy_post_processor(rq->pp);
-		rq->pp = NULL;
-		if (complete != MHD_YES && !rq->discard)
-			bs_upload_fail(rq->up, BS_ERR_INVALID,
-				       "incomplete multipart/form-data body (truncated?)");
-	}
+	(void)bs_formdata_end(rq->form);
 	int rc = bs_upload_error(rq->up, &err);
 	if (rc == 0)
 		rc = bs_upload_finish(rq->up, &err);
@@ -362,7 +425,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 {
 	struct bs_server *srv = cls;
 	struct request *rq = *con_cls;
-	(void)version;
 	if (rq == NULL) {
 		rq = calloc(1, sizeof(*rq));
 		if (rq == NULL)
@@ -374,16 +436,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		bs_text_sanitize(rq->endpoint, sizeof(rq->endpoint), url);
 		*con_cls = rq;
 		atomic_fetch_add(&srv->active, 1);
-		return begin(srv, conn, rq, url, method);
+		return begin(srv, conn, rq, url, method, version);
 	}
 	if (*upload_data_size > 0) {
 		rq->received += *upload_data_size;
-		if (!rq->responded && !rq->discard && rq->pp != NULL &&
-		    MHD_post_process(rq->pp, upload_data, *upload_data_size) != MHD_YES) {
-			bs_upload_fail(rq->up, BS_ERR_INVALID,
-				       "malformed multipart/form-data body");
+		if (!rq->responded && !rq->discard && rq->form != NULL &&
+		    bs_formdata_feed(rq->form, upload_data, *upload_data_size) != 0)
 			rq->discard = true;
-		}
 		*upload_data_size = 0;
 		if (rq->received > srv->cfg->max_request) {
 			/* Only reachable without Content-Length (chunked): drop the connection
@@ -410,8 +469,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	if (rq == NULL)
 		return;
 	*con_cls = NULL;
-	if (rq->pp != NULL)
-		MHD_destroy_post_processor(rq->pp);
+	bs_formdata_free(rq->form);
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && rq->status != 413) {
 		static const char *const why[] = {
 			[MHD_REQUEST_TERMINATED_WITH_ERROR] = "connection error",
@@ -495,6 +553,9 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 		{MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY, NULL},
 		{MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout, NULL},
 		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
+		{MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, srv},
+		{MHD_OPTION_UNESCAPE_CALLBACK, (intptr_t)unescape, srv},
+		{MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL},
 		{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
 		{threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
 		{MHD_OPTION_END, 0, NULL},
