@@ -10,18 +10,19 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/log.h"
+
 #define SPOOL_PREFIX "bs-up-"
 
 struct bs_spool {
-	char *dir;
-	bool created;
+	char *dir; /* private, 0700, made by bs_spool_open and removed by bs_spool_close */
 	atomic_uint seq;
 	uint64_t mem_max;   /* per upload */
 	uint64_t mem_total; /* budget */
 	_Atomic uint64_t mem_used;
 };
 
-/* Remove our files (SPOOL_PREFIX*) from the directory. */
+/* Remove our files (SPOOL_PREFIX*) from our private directory. */
 static void sweep(const char *dir)
 {
 	DIR *d = opendir(dir);
@@ -42,45 +43,30 @@ int bs_spool_open(struct bs_spool **out, const char *dir, struct bs_error *err)
 	if (sp == NULL)
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 	int rc = 0;
-	if (dir == NULL) {
-		const char *tmp = getenv("TMPDIR");
-		if (tmp == NULL || tmp[0] != '/')
-			tmp = "/tmp";
-		size_t n = strlen(tmp) + 32;
-		sp->dir = malloc(n);
-		if (sp->dir == NULL) {
-			rc = bs_error_set(err, BS_ERR_NOMEM, "out of memory");
-			goto fail;
-		}
-		snprintf(sp->dir, n, "%s/bootsign-spool.XXXXXX", tmp);
-		if (mkdtemp(sp->dir) == NULL) {
-			rc = bs_error_set(err, BS_ERR_IO, "spool: cannot create %s: %s", sp->dir,
-					  strerror(errno));
-			goto fail;
-		}
-		sp->created = true;
-	} else {
-		sp->dir = strdup(dir);
-		if (sp->dir == NULL) {
-			rc = bs_error_set(err, BS_ERR_NOMEM, "out of memory");
-			goto fail;
-		}
-		if (mkdir(dir, 0700) != 0 && errno != EEXIST) {
-			rc = bs_error_set(err, BS_ERR_IO, "spool: cannot create %s: %s", dir,
-					  strerror(errno));
-			goto fail;
-		}
-		struct stat st;
-		if (lstat(dir, &st) != 0 || !S_ISDIR(st.st_mode) || st.st_uid != geteuid()) {
-			rc = bs_error_set(err, BS_ERR_CONFIG,
-					  "spool: %s is not a directory owned by this user", dir);
-			goto fail;
-		}
-		if (chmod(dir, 0700) != 0) {
-			rc = bs_error_set(err, BS_ERR_IO, "spool: chmod %s: %s", dir, strerror(errno));
-			goto fail;
-		}
-		sweep(dir);
+	const char *base = dir;
+	if (base == NULL) {
+		base = getenv("TMPDIR");
+		if (base == NULL || base[0] != '/')
+			base = "/tmp";
+	} else if (mkdir(base, 0700) != 0 && errno != EEXIST) {
+		rc = bs_error_set(err, BS_ERR_CONFIG, "spool: cannot create %s: %s", base,
+				  strerror(errno));
+		goto fail;
+	}
+	/* Our own directory inside the configured one: the configured directory (maybe
+	 * /tmp, maybe shared) keeps its mode and its files. */
+	size_t n = strlen(base) + 32;
+	sp->dir = malloc(n);
+	if (sp->dir == NULL) {
+		rc = bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	snprintf(sp->dir, n, "%s/bootsign-spool.XXXXXX", base);
+	if (mkdtemp(sp->dir) == NULL) {
+		rc = bs_error_set(err, dir != NULL ? BS_ERR_CONFIG : BS_ERR_IO,
+				  "spool: cannot create a directory in %s: %s", base,
+				  strerror(errno));
+		goto fail;
 	}
 	*out = sp;
 	return 0;
@@ -153,8 +139,8 @@ void bs_spool_close(struct bs_spool *sp)
 	if (sp == NULL)
 		return;
 	sweep(sp->dir);
-	if (sp->created)
-		rmdir(sp->dir);
+	if (rmdir(sp->dir) != 0)
+		bs_log(BS_LOG_WARN, NULL, "spool: %s not removed: %s", sp->dir, strerror(errno));
 	free(sp->dir);
 	free(sp);
 }

@@ -17,10 +17,9 @@
 
 struct bs_spool;
 
-/* dir NULL: create a fresh private directory under $TMPDIR (or /tmp), removed by
- * bs_spool_close. Otherwise use `dir` (created 0700 if missing; must be a directory
- * owned by us; its mode is forced to 0700); leftover spool files from a previous run are
- * removed. */
+/* Create a fresh private directory (0700, mkdtemp) inside `dir` (created 0700 if
+ * missing), or inside $TMPDIR (or /tmp) when dir is NULL. Nothing else in `dir` is ever
+ * changed, swept or removed; bs_spool_close removes the private directory. */
 int bs_spool_open(struct bs_spool **out, const char *dir, struct bs_error *err) BS_WUR;
 /* Create a new empty spool file; *path malloc'd, *fd open for writing. */
 int bs_spool_create(struct bs_spool *sp, const char *reqid, const char *field, int *fd,
@@ -36,7 +35,7 @@ bool bs_spool_mem_reserve(struct bs_spool *sp, size_t n);
 void bs_spool_mem_release(struct bs_spool *sp, size_t n);
 /* Bytes currently reserved (tests, logs). */
 uint64_t bs_spool_mem_used(const struct bs_spool *sp);
-/* Remove every spool file and, if we created it, the directory. NULL is a no-op. */
+/* Remove every spool file and the private directory. NULL is a no-op. */
 void bs_spool_close(struct bs_spool *sp);
 
 #endif

@@ -90,7 +90,7 @@ for _ in $(seq 1 40); do
 done
 wait "$cpid" || srv_fail "spilled upload failed"
 [ "$seen" = 600 ] || srv_fail "no 0600 spool file while a large upload arrived (mode '$seen')"
-[ "$(stat -c %a "$T/spool")" = 700 ] || srv_fail "spool directory is not 0700"
+[ "$(stat -c %a "$T"/spool/bootsign-spool.*)" = 700 ] || srv_fail "spool directory is not 0700"
 verify_blob "$T/client/spill.bin" "$T/client/slow/imx-boot-sd.bin" "$T/vspill"
 srv_spool_empty
 curl --silent --fail -H "Transfer-Encoding: chunked" -X POST -F machine=imx8mp \

@@ -61,9 +61,12 @@ srv_stop() {
 	[ "$rc" -eq 0 ] || srv_fail "server exit status $rc after SIGTERM"
 }
 
+# srv_spool_empty: the server's private spool directory (bootsign-spool.* inside the
+# configured one, while it runs) holds nothing, and the configured one nothing else.
 srv_spool_empty() {
 	local left
-	left=$(ls -A "$T/spool")
+	left=$(cd "$T/spool" && find . -mindepth 1 ! -path './bootsign-spool.*' -print -o \
+		-path './bootsign-spool.*/*' -print)
 	[ -z "$left" ] || srv_fail "spool not empty: $left"
 }
 
