@@ -252,10 +252,21 @@ static int token_name(char **clean, struct bs_keyring_lease *l, const char *name
 	return bs_p11_uri_sanitize(clean, name, err);
 }
 
+/* Whose fault a key store failure is: the client named the file (missing: 404, a path
+ * out of the store: 400), the operator made it (too large for its limit: 500, never a 413
+ * as if the client had sent too much). */
+static int store_result(int rc, struct bs_error *err)
+{
+	if (rc == BS_ERR_LIMIT)
+		return bs_error_recode(err, BS_ERR_CONFIG);
+	return rc;
+}
+
 /* Missing files are named relative to the key root: "<subject>/<name>". */
 static int name_missing(struct bs_keyring_lease *l, int rc, const char *what,
 			const char *name, struct bs_error *err)
 {
+	rc = store_result(rc, err);
 	if (rc == BS_ERR_NOT_FOUND)
 		return bs_error_set(err, BS_ERR_NOT_FOUND, "%s '%s/%s' not found in the key store",
 				    what, l->subject, name);
@@ -316,14 +327,14 @@ static int bsrc_read(void *ctx, const char *name, size_t max, uint8_t **out, siz
 		     struct bs_error *err)
 {
 	struct bs_keyring_lease *l = ctx;
-	return bs_store_read(l->bstore, name, max, out, out_len, err);
+	return store_result(bs_store_read(l->bstore, name, max, out, out_len, err), err);
 }
 
 static int bsrc_cert(void *ctx, const char *name, X509 **out, struct bs_error *err)
 {
 	struct bs_keyring_lease *l = ctx;
 	if (!is_uri(name))
-		return bs_store_load_cert(l->bstore, name, out, err);
+		return store_result(bs_store_load_cert(l->bstore, name, out, err), err);
 	char *clean = NULL;
 	int rc = token_name(&clean, l, name, err);
 	if (rc == 0)
@@ -337,7 +348,7 @@ static int bsrc_key(void *ctx, const char *cert_name, X509 *cert, struct bs_key 
 {
 	struct bs_keyring_lease *l = ctx;
 	if (!is_uri(cert_name))
-		return bs_store_load_key(l->bstore, cert_name, cert, out, err);
+		return store_result(bs_store_load_key(l->bstore, cert_name, cert, out, err), err);
 	char *clean = NULL;
 	int rc = token_name(&clean, l, cert_name, err);
 	if (rc == 0)

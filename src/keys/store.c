@@ -441,10 +441,10 @@ static int read_passphrase(char **out, char **pass_name, struct bs_store *s,
 	int rc = bs_store_read(s, pn, PASS_MAX, &data, &len, &e2);
 	if (rc == BS_ERR_NOT_FOUND)
 		return 0;
-	if (rc != 0) {
+	if (rc != 0) { /* the operator's file: a server configuration error */
 		if (err != NULL)
 			*err = e2;
-		return rc;
+		return bs_error_recode(err, BS_ERR_CONFIG);
 	}
 	size_t n = 0;
 	while (n < len && data[n] != '\n' && data[n] != '\r')
