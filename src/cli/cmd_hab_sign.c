@@ -12,6 +12,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/args.h"
 #include "cli/cmd_hab.h"
 #include "core/secret.h"
 #include "core/text.h"
@@ -192,6 +193,8 @@ out:
 
 int bs_cmd_hab_sign(int argc, char **argv)
 {
+	if (bs_cli_protect_secrets("hab sign") != 0)
+		return 1;
 	static const struct option longopts[] = {
 		{"input", required_argument, NULL, 'i'},
 		{"output", required_argument, NULL, 'o'},

@@ -16,6 +16,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/secret.h"
@@ -389,6 +390,8 @@ static int cmd_list(int argc, char **argv)
 
 int bs_cmd_hsm(int argc, char **argv)
 {
+	if (bs_cli_protect_secrets("hsm") != 0)
+		return 1;
 	if (argc < 2) {
 		usage(stderr);
 		return 2;

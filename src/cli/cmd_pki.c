@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/secret.h"
@@ -148,6 +149,8 @@ static int cmd_create(int argc, char **argv)
 
 int bs_cmd_pki(int argc, char **argv)
 {
+	if (bs_cli_protect_secrets("pki") != 0)
+		return 1;
 	if (argc >= 2 && strcmp(argv[1], "create") == 0)
 		return cmd_create(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {

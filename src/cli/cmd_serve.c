@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "core/config.h"
 #include "core/log.h"
@@ -228,6 +229,8 @@ static void demo_banner(const struct demo *demo, const char *address, unsigned p
 
 int bs_cmd_serve(int argc, char **argv)
 {
+	if (bs_cli_protect_secrets("serve") != 0)
+		return 1;
 	static const struct option longopts[] = {
 		{"address", required_argument, NULL, 'a'},
 		{"port", required_argument, NULL, 'p'},

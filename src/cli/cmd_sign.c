@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "cli/args.h"
 #include "cli/commands.h"
 #include "core/config.h"
 #include "core/secret.h"
@@ -240,6 +241,8 @@ static int run(const struct sign_args *a, char **inputs, int ninputs, struct bs_
 
 int bs_cmd_sign(int argc, char **argv)
 {
+	if (bs_cli_protect_secrets("sign") != 0)
+		return 1;
 	static const struct option opts[] = {
 		{"keys", required_argument, NULL, 'k'},
 		{"machine", required_argument, NULL, 'm'},

@@ -11,6 +11,7 @@
 #include "core/log.h"
 #include "core/secret.h"
 #include "core/text.h"
+#include "core/secmem.h"
 #include "core/util.h"
 
 int bs_config_init(struct bs_config *cfg, struct bs_error *err)
@@ -297,7 +298,7 @@ int bs_config_load_env(struct bs_config *cfg, struct bs_error *err)
 		if (pv == NULL)
 			continue;
 		if (pv[0] != '\0' && cfg->p11_pin == NULL) {
-			cfg->p11_pin = strdup(pv);
+			cfg->p11_pin = bs_secmem_strdup(pv);
 			if (cfg->p11_pin == NULL)
 				return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 		}

@@ -18,5 +18,8 @@
 #define BS_RUN_ARGS_MAX 256                 /* argv entries of an external tool */
 #define BS_RUN_TAIL_MAX 4096u               /* stderr bytes of a failed tool kept */
 #define BS_RUN_TERM_GRACE_MS 1000u          /* SIGTERM -> SIGKILL grace of a timed-out tool */
+#define BS_SECMEM_HEAP (4u << 20)           /* locked, undumped heap for PINs, passphrases,
+					     * key file bytes and private key numbers (a
+					     * power of 2; a 4096-bit RSA key takes ~4 KiB) */
 
 #endif

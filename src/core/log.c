@@ -1,6 +1,7 @@
 #include "core/log.h"
 
 #include "core/limits.h"
+#include "core/secmem.h"
 #include "core/text.h"
 #include "core/util.h"
 
@@ -39,7 +40,7 @@ void bs_log_add_secret(const char *secret)
 	pthread_mutex_lock(&g_lock);
 	for (int i = 0; i < MAX_SECRETS; i++) {
 		if (g_secrets[i] == NULL) {
-			g_secrets[i] = strdup(secret);
+			g_secrets[i] = bs_secmem_strdup(secret);
 			break;
 		}
 	}
@@ -51,8 +52,7 @@ void bs_log_clear_secrets(void)
 	pthread_mutex_lock(&g_lock);
 	for (int i = 0; i < MAX_SECRETS; i++) {
 		if (g_secrets[i] != NULL) {
-			OPENSSL_cleanse(g_secrets[i], strlen(g_secrets[i]));
-			free(g_secrets[i]);
+			bs_free_secret_str(g_secrets[i]);
 			g_secrets[i] = NULL;
 		}
 	}

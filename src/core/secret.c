@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/limits.h"
+#include "core/secmem.h"
 #include "core/util.h"
 
 /* Read at most `cap` bytes of fd; *len is what was read. Reading stops at EOF. */
@@ -49,7 +50,7 @@ int bs_secret_read_file(char **out, const char *path, const char *what, struct b
 	}
 	/* One byte more than allowed tells a file that grew past the bound. */
 	size_t cap = BS_SECRET_FILE_MAX + 1;
-	char *data = malloc(cap + 1);
+	char *data = bs_secmem_malloc(cap + 1);
 	if (data == NULL) {
 		close(fd);
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
@@ -80,7 +81,7 @@ int bs_secret_read_file(char **out, const char *path, const char *what, struct b
 				  path);
 		goto out;
 	}
-	char *line = malloc(l + 1);
+	char *line = bs_secmem_malloc(l + 1);
 	if (line == NULL) {
 		rc = bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 		goto out;

@@ -122,6 +122,10 @@ void bs_free_secret(void *p, size_t len)
 {
 	if (p == NULL)
 		return;
+	if (CRYPTO_secure_allocated(p)) { /* core/secmem.c: wiped whole by OpenSSL */
+		OPENSSL_secure_clear_free(p, len);
+		return;
+	}
 	OPENSSL_cleanse(p, len);
 	free(p);
 }

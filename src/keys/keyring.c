@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/secmem.h"
 #include "core/util.h"
 #include "keys/bundles.h"
 #include "keys/pkcs11.h"
@@ -56,7 +57,7 @@ int bs_keyring_new(struct bs_keyring **out, const struct bs_keyring_opts *o,
 	int rc = 0;
 	if ((o->root != NULL && (kr->root = bs_strdup(o->root)) == NULL) ||
 	    (o->p11_module != NULL && (kr->p11_module = bs_strdup(o->p11_module)) == NULL) ||
-	    (o->p11_pin != NULL && (kr->p11_pin = bs_strdup(o->p11_pin)) == NULL)) {
+	    (o->p11_pin != NULL && (kr->p11_pin = bs_secmem_strdup(o->p11_pin)) == NULL)) {
 		rc = bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 		goto fail;
 	}

@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "core/log.h"
+#include "core/secmem.h"
 #include "core/util.h"
 #include "keys/pkcs11_int.h"
 
@@ -577,7 +578,7 @@ int bs_p11_open(struct bs_p11 **out, const struct bs_p11_opts *opts, struct bs_e
 	}
 	if (opts->pin != NULL) {
 		p->pin_len = strlen(opts->pin);
-		p->pin = bs_strdup(opts->pin);
+		p->pin = bs_secmem_strdup(opts->pin);
 		if (p->pin == NULL) {
 			rc = bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 			goto fail;

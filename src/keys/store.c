@@ -20,6 +20,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/secmem.h"
 #include "core/util.h"
 #include "crypto/x509.h"
 #include "keys/store_int.h"
@@ -231,8 +232,9 @@ static bool fd_inside_root(int fd, const char *root)
 	return strcmp(root, "/") == 0 || (strncmp(real, root, rl) == 0 && real[rl] == '/');
 }
 
-static int read_fd_all(int fd, const char *name, size_t max, uint8_t **out, size_t *out_len,
-		       struct bs_error *err)
+/* secret: key bytes or a passphrase, kept in core/secmem (callers bs_free_secret). */
+static int read_fd_all(int fd, const char *name, size_t max, bool secret, uint8_t **out,
+		       size_t *out_len, struct bs_error *err)
 {
 	struct stat st;
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode))
@@ -241,7 +243,7 @@ static int read_fd_all(int fd, const char *name, size_t max, uint8_t **out, size
 		return bs_error_set(err, BS_ERR_LIMIT, "%s: %lld bytes, limit is %zu", name,
 				    (long long)st.st_size, max);
 	size_t size = (size_t)st.st_size, got = 0;
-	uint8_t *data = malloc(size + 1);
+	uint8_t *data = secret ? bs_secmem_malloc(size + 1) : malloc(size + 1);
 	if (data == NULL)
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 	while (got < size) {
@@ -260,8 +262,8 @@ static int read_fd_all(int fd, const char *name, size_t max, uint8_t **out, size
 	return 0;
 }
 
-int bs_store_read(struct bs_store *s, const char *name, size_t max, uint8_t **out,
-		  size_t *out_len, struct bs_error *err)
+static int store_read(struct bs_store *s, const char *name, size_t max, bool secret,
+		      uint8_t **out, size_t *out_len, struct bs_error *err)
 {
 	*out = NULL;
 	*out_len = 0;
@@ -287,7 +289,7 @@ int bs_store_read(struct bs_store *s, const char *name, size_t max, uint8_t **ou
 		if (l > max)
 			return bs_error_set(err, BS_ERR_LIMIT, "%s: %zu bytes, limit is %zu", name,
 					    l, max);
-		uint8_t *c = malloc(l + 1);
+		uint8_t *c = secret ? bs_secmem_malloc(l + 1) : malloc(l + 1);
 		if (c == NULL)
 			return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 		if (l > 0)
@@ -318,9 +320,15 @@ int bs_store_read(struct bs_store *s, const char *name, size_t max, uint8_t **ou
 		return bs_error_set(err, BS_ERR_PATH, "%s: resolves outside the key store "
 				    "(changed while opening)", name);
 	}
-	rc = read_fd_all(fd, name, max, out, out_len, err);
+	rc = read_fd_all(fd, name, max, secret, out, out_len, err);
 	close(fd);
 	return rc;
+}
+
+int bs_store_read(struct bs_store *s, const char *name, size_t max, uint8_t **out,
+		  size_t *out_len, struct bs_error *err)
+{
+	return store_read(s, name, max, false, out, out_len, err);
 }
 
 bool bs_store_exists(struct bs_store *s, const char *name)
@@ -438,7 +446,7 @@ static int read_passphrase(char **out, char **pass_name, struct bs_store *s,
 	uint8_t *data = NULL;
 	size_t len = 0;
 	struct bs_error e2 = {0};
-	int rc = bs_store_read(s, pn, PASS_MAX, &data, &len, &e2);
+	int rc = store_read(s, pn, PASS_MAX, true, &data, &len, &e2);
 	if (rc == BS_ERR_NOT_FOUND)
 		return 0;
 	if (rc != 0) { /* the operator's file: a server configuration error */
@@ -449,7 +457,7 @@ static int read_passphrase(char **out, char **pass_name, struct bs_store *s,
 	size_t n = 0;
 	while (n < len && data[n] != '\n' && data[n] != '\r')
 		n++;
-	char *p = malloc(n + 1);
+	char *p = bs_secmem_malloc(n + 1);
 	if (p == NULL) {
 		bs_free_secret(data, len);
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
@@ -534,7 +542,7 @@ static int load_named_key(struct bs_store *s, const char *key_name, const char *
 		*out = bs_key_ref(k);
 		goto out;
 	}
-	rc = bs_store_read(s, key_name, BS_STORE_FILE_MAX, &data, &len, err);
+	rc = store_read(s, key_name, BS_STORE_FILE_MAX, true, &data, &len, err);
 	if (rc == BS_ERR_NOT_FOUND && strcmp(cert_name, "given") != 0) {
 		rc = bs_error_set(err, BS_ERR_NOT_FOUND, "private key %s for certificate %s "
 				  "not found", key_name, cert_name);

@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/secmem.h"
 #include "core/util.h"
 #include "keys/store.h"
 #include "keys/store_int.h"
@@ -189,7 +190,20 @@ static int read_data(struct archive *a, const char *name, uint8_t **out, size_t 
 			goto out;
 		}
 	}
-	*out = bs_buf_steal(&buf, out_len);
+	if (strstr(name, "key") != NULL) {
+		/* keys/, *_key.pem, key_pass.txt: into the locked, undumped heap */
+		*out = bs_secmem_malloc(buf.len + 1);
+		if (*out == NULL) {
+			rc = bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+			goto out;
+		}
+		if (buf.len > 0)
+			memcpy(*out, buf.data, buf.len);
+		*out_len = buf.len;
+		OPENSSL_cleanse(buf.data, buf.len);
+	} else {
+		*out = bs_buf_steal(&buf, out_len);
+	}
 out:
 	OPENSSL_cleanse(chunk, sizeof(chunk));
 	bs_buf_free(&buf);
