@@ -24,6 +24,9 @@ int bs_config_init(struct bs_config *cfg, struct bs_error *err)
 	cfg->max_request = BS_CONFIG_DEFAULT_MAX_REQUEST;
 	cfg->connection_limit = 64;
 	cfg->connection_timeout = 120;
+	cfg->connections_per_client = 32;
+	cfg->header_timeout = 10;
+	cfg->body_timeout = 600;
 	cfg->sign_timeout_ms = 600000; /* digsigserver's response timeout */
 	cfg->log_level = BS_LOG_INFO;
 	cfg->p11_pool_size = 4;
@@ -148,6 +151,12 @@ int bs_config_set(struct bs_config *cfg, const char *key, const char *value,
 	}
 	if (strcmp(key, "connection_timeout") == 0)
 		return parse_uint(&cfg->connection_timeout, value, 1, 86400, where, key, err);
+	if (strcmp(key, "connections_per_client") == 0)
+		return parse_uint(&cfg->connections_per_client, value, 1, 65536, where, key, err);
+	if (strcmp(key, "header_timeout") == 0)
+		return parse_uint(&cfg->header_timeout, value, 1, 3600, where, key, err);
+	if (strcmp(key, "body_timeout") == 0)
+		return parse_uint(&cfg->body_timeout, value, 1, 86400, where, key, err);
 	if (strcmp(key, "key_cache_size") == 0)
 		return parse_uint(&cfg->key_cache_size, value, 1, 4096, where, key, err);
 	if (strcmp(key, "pkcs11_pool_size") == 0)

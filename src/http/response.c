@@ -34,8 +34,10 @@ enum MHD_Result bs_http_text(struct MHD_Connection *conn, const char *reqid, uns
 	}
 	common_headers(r, reqid);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
-	if (status == 503)
+	if (status == 503) { /* busy or over a limit: come back later, on a new connection */
 		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "5");
+		MHD_add_response_header(r, MHD_HTTP_HEADER_CONNECTION, "close");
+	}
 	if (status == 405 && allow != NULL)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
 	enum MHD_Result ret = MHD_queue_response(conn, status, r);

@@ -19,6 +19,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "http/conns.h"
 #include "http/formdata.h"
 #include "http/multipart.h"
 #include "http/request.h"
@@ -31,12 +32,15 @@
 /* Per-connection read buffer: larger reads mean fewer wakeups per uploaded MiB. */
 #define CONN_MEMORY (128u * 1024)
 #define REQID_LEN 16
+/* Connections accepted beyond connection_limit, to answer them 503 and serve /healthz. */
+#define SPARE_CONNECTIONS 16
 
 struct bs_server {
 	const struct bs_config *cfg;
 	struct bs_keyring *keyring;
 	struct bs_spool *spool;
 	struct MHD_Daemon *mhd;
+	struct bs_conns *conns;
 	unsigned port;
 	atomic_int active; /* requests between first callback and completion */
 };
@@ -54,6 +58,7 @@ struct request {
 	uint64_t start_ms;
 	uint64_t received;
 	bool discard;     /* body is read and dropped (error already recorded) */
+	bool refused;     /* 503 for a limit: logged through the refusal rate limit */
 	bool responded;
 	unsigned status;
 	char result[BS_ERROR_MSG_MAX];
@@ -135,29 +140,36 @@ static enum MHD_Result respond_error(struct MHD_Connection *conn, struct request
 	return bs_http_text(conn, rq->id, status, msg, NULL);
 }
 
-/* Per-connection state (libmicrohttpd's socket context). */
-struct conn {
-	bool bad_target; /* NUL or a control byte in the request target */
-	const char *path; /* the last string unescaped, and its length as received */
-	size_t path_raw_len;
-};
-
-static struct conn *conn_of(struct MHD_Connection *conn)
+static struct bs_conn *conn_of(struct MHD_Connection *conn)
 {
 	const union MHD_ConnectionInfo *ci =
 		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
 	return ci != NULL ? ci->socket_context : NULL;
 }
 
+static void host_of(struct MHD_Connection *conn, char *out, size_t cap)
+{
+	char hp[64];
+	client_address(conn, hp, sizeof(hp));
+	char *colon = strrchr(hp, ':');
+	if (colon != NULL && colon != hp)
+		*colon = '\0';
+	snprintf(out, cap, "%s", hp);
+}
+
+/* Every connection is accounted for from accept to close (http/conns.c). */
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
 {
-	(void)cls;
-	(void)conn;
+	struct bs_server *srv = cls;
 	if (code == MHD_CONNECTION_NOTIFY_STARTED) {
-		*socket_context = calloc(1, sizeof(struct conn));
+		const union MHD_ConnectionInfo *ci =
+			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
+		char host[BS_CONNS_HOST_MAX + 1];
+		host_of(conn, host, sizeof(host));
+		*socket_context = ci != NULL ? bs_conns_add(srv->conns, ci->connect_fd, host) : NULL;
 	} else {
-		free(*socket_context);
+		bs_conns_remove(srv->conns, *socket_context);
 		*socket_context = NULL;
 	}
 }
@@ -166,7 +178,7 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
 {
 	(void)cls;
 	bool bad = false;
-	struct conn *c = conn_of(conn);
+	struct bs_conn *c = conn_of(conn);
 	if (c != NULL) {
 		c->path = s;
 		c->path_raw_len = strlen(s);
@@ -180,7 +192,7 @@ static size_t unescape(void *cls, struct MHD_Connection *conn, char *s)
 /* libmicrohttpd ends the target at a raw NUL byte: the path it unescaped last must reach
  * the space before the HTTP version (which also refuses a query string: no endpoint
  * takes one). */
-static bool target_ok(const struct conn *c, const char *url, const char *version)
+static bool target_ok(const struct bs_conn *c, const char *url, const char *version)
 {
 	return c != NULL && !c->bad_target && c->path == url &&
 	       url + c->path_raw_len + 1 == version;
@@ -288,6 +300,32 @@ static bool is_get(const char *method)
 	return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
 }
 
+/* Connection limits, checked once the head is in (so the answer is a 503 with
+ * Retry-After, never a reset): a connection accepted while its client already held
+ * connections_per_client, or while connection_limit were open. /healthz is exempt. True
+ * if the request was refused. */
+static bool over_limit(struct bs_server *srv, struct MHD_Connection *conn, struct request *rq)
+{
+	const struct bs_conn *c = conn_of(conn);
+	char msg[160];
+	unsigned total = bs_conns_total(srv->conns);
+	if (c != NULL && c->over) /* accepted while its client held the most it may */
+		snprintf(msg, sizeof(msg), "too many connections from %s (limit %u): retry "
+			 "later", c->host, srv->cfg->connections_per_client);
+	else if (c == NULL || total > srv->cfg->connection_limit)
+		snprintf(msg, sizeof(msg), "server busy (%u connections, limit %u): retry later",
+			 total, srv->cfg->connection_limit);
+	else
+		return false;
+	unsigned long more = 0;
+	if (bs_conns_log_refusal(srv->conns, &more))
+		bs_log(BS_LOG_WARN, rq->id, "refused %s %s from %s: %s (%lu more refusals since "
+		       "the last line)", rq->method, rq->endpoint, rq->client, msg, more);
+	rq->refused = true;
+	respond_status(conn, rq, 503, msg);
+	return true;
+}
+
 /* First callback: route from the signer table and decide whether the body is wanted. */
 static enum MHD_Result begin(struct bs_server *srv, struct MHD_Connection *conn,
 			     struct request *rq, const char *url, const char *method,
@@ -303,6 +341,8 @@ static enum MHD_Result begin(struct bs_server *srv, struct MHD_Connection *conn,
 			return respond_status(conn, rq, 405, "use GET");
 		return healthz(srv, conn, rq);
 	}
+	if (over_limit(srv, conn, rq))
+		return MHD_YES;
 	if (strcmp(url, "/signers") == 0) {
 		rq->allow = "GET, HEAD";
 		if (!is_get(method))
@@ -436,7 +476,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		bs_text_sanitize(rq->endpoint, sizeof(rq->endpoint), url);
 		*con_cls = rq;
 		atomic_fetch_add(&srv->active, 1);
-		return begin(srv, conn, rq, url, method, version);
+		bs_conns_head_done(srv->conns, conn_of(conn));
+		enum MHD_Result ret = begin(srv, conn, rq, url, method, version);
+		if (rq->responded)
+			bs_conns_body_done(srv->conns, conn_of(conn));
+		return ret;
 	}
 	if (*upload_data_size > 0) {
 		rq->received += *upload_data_size;
@@ -455,6 +499,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		}
 		return MHD_YES;
 	}
+	bs_conns_body_done(srv->conns, conn_of(conn));
 	if (rq->responded)
 		return MHD_YES;
 	return finish(srv, conn, rq);
@@ -465,7 +510,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
 	struct bs_server *srv = cls;
 	struct request *rq = *con_cls;
-	(void)conn;
 	if (rq == NULL)
 		return;
 	*con_cls = NULL;
@@ -491,7 +535,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	for (char *p = rq->endpoint; *p; p++)
 		if (*p == '"' || *p == ' ' || *p == '=')
 			*p = '_';
-	bs_log(rq->status >= 500 ? BS_LOG_ERROR : BS_LOG_INFO, rq->id,
+	bs_conns_request_done(srv->conns, conn_of(conn));
+	if (!rq->refused)
+		bs_log(rq->status >= 500 ? BS_LOG_ERROR : BS_LOG_INFO, rq->id,
 	       "request client=%s method=%s endpoint=%s machine=%s signed=%s "
 	       "bytes=%llu keys=%s status=%u duration_ms=%llu result=\"%s\"",
 	       rq->client, rq->method, rq->endpoint, rq->subject[0] ? rq->subject : "-",
@@ -536,6 +582,19 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 	srv->keyring = keyring;
 	srv->spool = spool;
 	bs_spool_set_memory(spool, cfg->spool_mem_max, cfg->spool_mem_total);
+	unsigned conn_max = cfg->connection_limit + SPARE_CONNECTIONS;
+	const struct bs_conns_opts co = {
+		.max = conn_max,
+		.per_client = cfg->connections_per_client,
+		.header_ms = cfg->header_timeout * 1000u,
+		.body_ms = cfg->body_timeout * 1000u,
+	};
+	int crc = bs_conns_new(&srv->conns, &co, err);
+	if (crc != 0) {
+		freeaddrinfo(ai);
+		free(srv);
+		return crc;
+	}
 	/* Default: one thread per connection (at most connection_limit). Signing may block
 	 * (a token operation waits up to the PKCS#11 timeout, an HSM signs in ~100 ms), and a
 	 * blocked request must hold up only its own connection, never /healthz or file-key
@@ -549,7 +608,9 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 		flags |= MHD_USE_IPv6;
 	struct MHD_OptionItem opts[] = {
 		{MHD_OPTION_SOCK_ADDR, 0, ai->ai_addr},
-		{MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit, NULL},
+		/* more than connection_limit: a client over a limit is answered 503 by the
+		 * handler (never reset at accept), and /healthz finds a slot */
+		{MHD_OPTION_CONNECTION_LIMIT, conn_max, NULL},
 		{MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY, NULL},
 		{MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout, NULL},
 		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
@@ -564,6 +625,7 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 				    opts, MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (srv->mhd == NULL) {
+		bs_conns_free(srv->conns);
 		free(srv);
 		return bs_error_set(err, BS_ERR_IO, "cannot listen on %s port %s", cfg->address,
 				    port);
@@ -603,5 +665,6 @@ void bs_server_stop(struct bs_server *srv, unsigned grace_ms)
 	if (left > 0)
 		bs_log(BS_LOG_WARN, NULL, "stopping with %d request(s) still in flight", left);
 	MHD_stop_daemon(srv->mhd);
+	bs_conns_free(srv->conns);
 	free(srv);
 }
