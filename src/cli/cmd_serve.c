@@ -321,6 +321,8 @@ int bs_cmd_serve(int argc, char **argv)
 	const struct bs_keyring_opts ko = {
 		.root = cfg.keyfile_root,
 		.bundle_cache = cfg.key_cache_size,
+		.bundle_cache_bytes = cfg.key_cache_memory,
+		.bundle_idle_ms = cfg.key_cache_idle * 1000u,
 		.p11_module = cfg.p11_module,
 		.p11_pin = cfg.p11_pin,
 		.p11_pool_size = cfg.p11_pool_size,

@@ -32,6 +32,8 @@ int bs_config_init(struct bs_config *cfg, struct bs_error *err)
 	cfg->p11_pool_size = 4;
 	cfg->p11_timeout_ms = 30000;
 	cfg->key_cache_size = 32;
+	cfg->key_cache_memory = 256ull << 20;
+	cfg->key_cache_idle = 300;
 	cfg->spool_mem_max = BS_CONFIG_DEFAULT_SPOOL_MEM_MAX;
 	cfg->spool_mem_total = BS_CONFIG_DEFAULT_SPOOL_MEM_TOTAL;
 	return 0;
@@ -157,6 +159,12 @@ int bs_config_set(struct bs_config *cfg, const char *key, const char *value,
 		return parse_uint(&cfg->header_timeout, value, 1, 3600, where, key, err);
 	if (strcmp(key, "body_timeout") == 0)
 		return parse_uint(&cfg->body_timeout, value, 1, 86400, where, key, err);
+	if (strcmp(key, "key_cache_idle") == 0)
+		return parse_uint(&cfg->key_cache_idle, value, 1, 86400, where, key, err);
+	if (strcmp(key, "key_cache_memory") == 0) {
+		int rc = bs_config_parse_size(&cfg->key_cache_memory, value, err);
+		return rc != 0 ? bs_error_prefix(err, "%s: %s", where, key) : 0;
+	}
 	if (strcmp(key, "key_cache_size") == 0)
 		return parse_uint(&cfg->key_cache_size, value, 1, 4096, where, key, err);
 	if (strcmp(key, "pkcs11_pool_size") == 0)

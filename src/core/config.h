@@ -10,7 +10,8 @@
  *   (seconds from connection or previous request to the whole request head, and from the
  *   head to the whole body: absolute, trickling bytes do not extend them), sign_timeout (seconds, default 600), log_level (debug|info|warn|error),
  *   pkcs11_module, pkcs11_pin_file (0600 file, first line), pkcs11_pool_size,
- *   pkcs11_timeout_ms, key_cache_size, spool_memory_max, spool_memory_total (sizes).
+ *   pkcs11_timeout_ms, key_cache_size, key_cache_memory (size), key_cache_idle (seconds),
+ *   spool_memory_max, spool_memory_total (sizes).
  * Environment: DIGSIGSERVER_KEYFILE_URI, DIGSIGSERVER_REQUEST_MAX_SIZE,
  *   DIGSIGSERVER_IMX_CST_BASE (accepted, ignored: no external CST is run),
  *   DIGSIGSERVER_YUBIHSM_PASSWORD or YUBIHSM_PASSWORD (the token PIN; removed from the
@@ -50,6 +51,8 @@ struct bs_config {
 	unsigned p11_pool_size;
 	unsigned p11_timeout_ms;
 	unsigned key_cache_size;  /* machines whose bundles stay parsed */
+	uint64_t key_cache_memory; /* bytes those parsed bundles may take */
+	unsigned key_cache_idle;  /* seconds: a bundle unused this long is freed */
 	uint64_t spool_mem_max;   /* an upload up to this size stays in memory (0 = always file) */
 	uint64_t spool_mem_total; /* memory spool budget shared by all requests */
 	bool cst_base_ignored;    /* DIGSIGSERVER_IMX_CST_BASE was set */

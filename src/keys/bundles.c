@@ -1,6 +1,7 @@
 #include "keys/bundles.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -8,11 +9,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
+#include "core/log.h"
 #include "core/util.h"
 
-#define POOL_MAX 16
+#define SWEEP_MS 1000u /* idle entries are looked for this often */
 
 struct entry {
 	char *path;
@@ -22,35 +25,41 @@ struct entry {
 	struct timespec mtime;
 	uint8_t *data;
 	size_t len;
-	struct bs_store *pool[POOL_MAX]; /* idle stores */
-	size_t npool;
+	struct bs_store *store; /* the one parsed copy, shared read-only (NULL until parsed) */
+	size_t bytes;           /* len + what the parsed store holds */
 	size_t refs;
 	bool stale;  /* detached from the table; freed when refs reach 0 */
-	uint64_t used;
+	uint64_t used;     /* LRU clock */
+	uint64_t idle_since_ms;
 	struct entry *next;
 };
 
 struct bs_keylease {
 	struct bs_keycache *kc;
 	struct entry *e;
-	struct bs_store *store;
 };
 
 struct bs_keycache {
 	char *root;
 	size_t max;
+	size_t max_bytes;   /* 0 = no byte bound */
+	unsigned idle_ms;   /* 0 = kept until evicted */
 	pthread_mutex_t lock;
+	pthread_cond_t wake;
+	pthread_t sweeper;
+	bool sweeping, stop;
 	struct entry *head;
 	size_t n;
+	size_t bytes;
 	uint64_t clock;
+	unsigned long parses;
 };
 
 static void entry_free(struct entry *e)
 {
 	if (e == NULL)
 		return;
-	for (size_t i = 0; i < e->npool; i++)
-		bs_store_free(e->pool[i]);
+	bs_store_free(e->store);
 	bs_free_secret(e->data, e->len);
 	free(e->path);
 	free(e);
@@ -67,6 +76,7 @@ int bs_keycache_new(struct bs_keycache **out, const char *root, size_t max_entri
 	}
 	kc->max = max_entries == 0 ? 1 : max_entries;
 	pthread_mutex_init(&kc->lock, NULL);
+	pthread_cond_init(&kc->wake, NULL);
 	*out = kc;
 	return 0;
 }
@@ -78,6 +88,7 @@ static void detach(struct bs_keycache *kc, struct entry *e)
 		if (*pp == e) {
 			*pp = e->next;
 			kc->n--;
+			kc->bytes -= e->bytes;
 			break;
 		}
 	}
@@ -85,10 +96,12 @@ static void detach(struct bs_keycache *kc, struct entry *e)
 	e->stale = true;
 }
 
-/* Drop least recently used idle entries until there is room (lock held). */
-static void evict(struct bs_keycache *kc)
+/* Drop least recently used idle entries until there is room for `need` more bytes and
+ * one more entry (lock held). */
+static void evict(struct bs_keycache *kc, size_t need)
 {
-	while (kc->n >= kc->max) {
+	while (kc->n >= kc->max ||
+	       (kc->max_bytes != 0 && kc->n > 0 && kc->bytes + need > kc->max_bytes)) {
 		struct entry *victim = NULL;
 		for (struct entry *e = kc->head; e != NULL; e = e->next)
 			if (e->refs == 0 && (victim == NULL || e->used < victim->used))
@@ -145,7 +158,7 @@ int bs_keycache_acquire(struct bs_keycache *kc, const char *subject, const char 
 	}
 	int rc = 0;
 	if (e == NULL) {
-		evict(kc);
+		evict(kc, (size_t)st.st_size);
 		e = calloc(1, sizeof(*e));
 		if (e == NULL || (e->path = strdup(path)) == NULL) {
 			free(e);
@@ -153,43 +166,37 @@ int bs_keycache_acquire(struct bs_keycache *kc, const char *subject, const char 
 			goto fail_locked;
 		}
 		rc = bs_read_file(&e->data, &e->len, path, BS_STORE_BUNDLE_MAX, err);
+		if (rc == 0)
+			rc = bs_store_open_tgz(&e->store, e->data, e->len, err);
 		if (rc != 0) {
 			entry_free(e);
 			if (rc == BS_ERR_NOT_FOUND)
 				bs_error_set(err, BS_ERR_NOT_FOUND, "no keys for '%s'", subject);
+			bs_error_prefix(err, "key bundle for '%s'", subject);
+			/* A broken bundle is a server configuration problem, not the client's. */
+			if (rc == BS_ERR_FORMAT || rc == BS_ERR_PATH || rc == BS_ERR_LIMIT)
+				rc = bs_error_recode(err, BS_ERR_CONFIG);
 			goto fail_locked;
 		}
 		e->dev = st.st_dev;
 		e->ino = st.st_ino;
 		e->size = st.st_size;
 		e->mtime = st.st_mtim;
+		e->bytes = e->len + bs_store_bytes(e->store);
 		e->next = kc->head;
 		kc->head = e;
 		kc->n++;
+		kc->bytes += e->bytes;
+		kc->parses++;
+		bs_log(BS_LOG_INFO, NULL, "key bundle %s/%s/%s parsed (%zu bytes; cache: %zu "
+		       "bundles, %zu bytes)", subject, signtype, file, e->bytes, kc->n, kc->bytes);
 	}
 	e->refs++;
 	e->used = ++kc->clock;
-	if (e->npool > 0)
-		l->store = e->pool[--e->npool];
 	pthread_mutex_unlock(&kc->lock);
 	l->e = e;
-
-	if (l->store == NULL) {
-		rc = bs_store_open_tgz(&l->store, e->data, e->len, err);
-		if (rc != 0) {
-			bs_error_prefix(err, "key bundle for '%s'", subject);
-			/* A broken bundle is a server configuration problem, not the client's. */
-			if (rc == BS_ERR_FORMAT || rc == BS_ERR_PATH || rc == BS_ERR_LIMIT) {
-				rc = BS_ERR_CONFIG;
-				if (err != NULL)
-					err->code = rc;
-			}
-			bs_keycache_release(l);
-			return rc;
-		}
-	}
 	*lease = l;
-	*store = l->store;
+	*store = e->store;
 	return 0;
 fail_locked:
 	pthread_mutex_unlock(&kc->lock);
@@ -203,18 +210,14 @@ void bs_keycache_release(struct bs_keylease *l)
 		return;
 	struct bs_keycache *kc = l->kc;
 	struct entry *e = l->e;
-	struct bs_store *spare = NULL;
 	pthread_mutex_lock(&kc->lock);
-	if (l->store != NULL) {
-		if (!e->stale && e->npool < POOL_MAX)
-			e->pool[e->npool++] = l->store;
-		else
-			spare = l->store;
-	}
 	e->refs--;
+	if (e->refs == 0)
+		e->idle_since_ms = bs_now_ms();
 	bool drop = e->stale && e->refs == 0;
+	if (!drop && e->refs == 0 && kc->max_bytes != 0 && kc->bytes > kc->max_bytes)
+		evict(kc, 0); /* over budget while it was in use */
 	pthread_mutex_unlock(&kc->lock);
-	bs_store_free(spare);
 	if (drop)
 		entry_free(e);
 	free(l);
@@ -241,10 +244,71 @@ size_t bs_keycache_size(struct bs_keycache *kc)
 	return n;
 }
 
+/* Free entries nobody used for idle_ms, and give the memory back to the system. */
+static void *sweeper(void *arg)
+{
+	struct bs_keycache *kc = arg;
+	pthread_mutex_lock(&kc->lock);
+	while (!kc->stop) {
+		uint64_t now = bs_now_ms();
+		bool freed = false;
+		for (struct entry *e = kc->head, *next; e != NULL; e = next) {
+			next = e->next;
+			if (e->refs != 0 || now - e->idle_since_ms < kc->idle_ms)
+				continue;
+			bs_log(BS_LOG_INFO, NULL, "key bundle %s released (idle %u s)", e->path,
+			       kc->idle_ms / 1000);
+			detach(kc, e);
+			entry_free(e);
+			freed = true;
+		}
+		if (freed)
+			malloc_trim(0);
+		struct timespec ts;
+		clock_gettime(CLOCK_REALTIME, &ts);
+		ts.tv_sec += SWEEP_MS / 1000;
+		pthread_cond_timedwait(&kc->wake, &kc->lock, &ts);
+	}
+	pthread_mutex_unlock(&kc->lock);
+	return NULL;
+}
+
+int bs_keycache_set_limits(struct bs_keycache *kc, size_t max_bytes, unsigned idle_ms,
+			   struct bs_error *err)
+{
+	pthread_mutex_lock(&kc->lock);
+	kc->max_bytes = max_bytes;
+	kc->idle_ms = idle_ms;
+	bool start = idle_ms != 0 && !kc->sweeping;
+	pthread_mutex_unlock(&kc->lock);
+	if (start) {
+		if (pthread_create(&kc->sweeper, NULL, sweeper, kc) != 0)
+			return bs_error_set(err, BS_ERR_NOMEM, "cannot start the bundle sweeper");
+		kc->sweeping = true;
+	}
+	return 0;
+}
+
+unsigned long bs_keycache_parses(struct bs_keycache *kc)
+{
+	pthread_mutex_lock(&kc->lock);
+	unsigned long n = kc->parses;
+	pthread_mutex_unlock(&kc->lock);
+	return n;
+}
+
 void bs_keycache_free(struct bs_keycache *kc)
 {
 	if (kc == NULL)
 		return;
+	if (kc->sweeping) {
+		pthread_mutex_lock(&kc->lock);
+		kc->stop = true;
+		pthread_cond_signal(&kc->wake);
+		pthread_mutex_unlock(&kc->lock);
+		pthread_join(kc->sweeper, NULL);
+	}
+	pthread_cond_destroy(&kc->wake);
 	struct entry *e = kc->head;
 	while (e != NULL) {
 		struct entry *next = e->next;

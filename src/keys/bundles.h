@@ -2,9 +2,11 @@
  *
  * Entries are keyed by bundle path and validated against (device, inode, size, mtime)
  * on every acquire: a replaced bundle is picked up by the next request. Each entry keeps
- * the tarball bytes and a small pool of opened stores; a store is lent to one request
- * at a time (stores need not be thread-safe). At most `max_entries` machines are kept;
- * the least recently used unreferenced entry is evicted. */
+ * the tarball bytes and ONE parsed store, shared read-only by every concurrent request
+ * (bundle stores lock their key/certificate memos), so memory does not grow with
+ * traffic. At most `max_entries` bundles and (bs_keycache_set_limits) `max_bytes` are
+ * kept, the least recently used unreferenced entry evicted first; an entry nobody used
+ * for `idle_ms` is freed and the memory trimmed. */
 #ifndef BS_KEYS_BUNDLES_H
 #define BS_KEYS_BUNDLES_H
 
@@ -24,6 +26,12 @@ int bs_keycache_acquire(struct bs_keycache *kc, const char *subject, const char 
 			const char *file, struct bs_keylease **lease, struct bs_store **store,
 			struct bs_error *err) BS_WUR;
 void bs_keycache_release(struct bs_keylease *lease);
+/* Bound the cache in bytes (0: unbounded) and free entries idle this long (0: never;
+ * otherwise a sweeper thread runs until bs_keycache_free). */
+int bs_keycache_set_limits(struct bs_keycache *kc, size_t max_bytes, unsigned idle_ms,
+			   struct bs_error *err) BS_WUR;
+/* Bundles parsed so far (tests: one parse per bundle version). */
+unsigned long bs_keycache_parses(struct bs_keycache *kc);
 /* Is the root readable (for /healthz)? */
 int bs_keycache_check(struct bs_keycache *kc, struct bs_error *err) BS_WUR;
 const char *bs_keycache_root(const struct bs_keycache *kc);

@@ -66,6 +66,9 @@ int bs_keyring_new(struct bs_keyring **out, const struct bs_keyring_opts *o,
 	if (kr->root != NULL) {
 		size_t n = o->bundle_cache != 0 ? o->bundle_cache : KEYRING_BUNDLE_CACHE_DEFAULT;
 		rc = bs_keycache_new(&kr->bundles, kr->root, n, err);
+		if (rc == 0)
+			rc = bs_keycache_set_limits(kr->bundles, o->bundle_cache_bytes,
+						    o->bundle_idle_ms, err);
 		if (rc != 0)
 			goto fail;
 	}
@@ -174,20 +177,6 @@ static int token_loader(struct bs_keyring_lease *l, const struct bs_uri_loader *
 	return 0;
 }
 
-/* Route a store's pkcs11: names to the token, when this lease allows tokens. */
-static int attach_token(struct bs_keyring_lease *l, struct bs_store *s, struct bs_error *err)
-{
-	const struct bs_uri_loader *loader = NULL;
-	void *ctx = NULL;
-	if (l->allow_token) {
-		int rc = token_loader(l, &loader, &ctx, err);
-		if (rc != 0)
-			return rc;
-	}
-	bs_store_set_uri_loader(s, loader, ctx);
-	return 0;
-}
-
 int bs_keyring_lease(struct bs_keyring_lease **out, struct bs_keyring *kr,
 		     const char *subject, struct bs_error *err)
 {
@@ -207,8 +196,6 @@ void bs_keyring_release(struct bs_keyring_lease *l)
 {
 	if (l == NULL)
 		return;
-	if (l->bstore != NULL)
-		bs_store_set_uri_loader(l->bstore, NULL, NULL);
 	bs_keycache_release(l->blease);
 	bs_store_free(l->dir);
 	free(l->bname);
@@ -323,7 +310,9 @@ bool bs_lease_exists(struct bs_keyring_lease *l, const char *name)
 	return bs_store_exists(l->dir, name);
 }
 
-/* Key source over the bundle: pkcs11: names pass the URI policy first. */
+/* Key source over the bundle (shared by concurrent requests: this lease's token policy
+ * is applied here, never stored in the bundle's store). pkcs11: names pass the URI
+ * policy first and go to the token. */
 static int bsrc_read(void *ctx, const char *name, size_t max, uint8_t **out, size_t *out_len,
 		     struct bs_error *err)
 {
@@ -336,10 +325,14 @@ static int bsrc_cert(void *ctx, const char *name, X509 **out, struct bs_error *e
 	struct bs_keyring_lease *l = ctx;
 	if (!is_uri(name))
 		return store_result(bs_store_load_cert(l->bstore, name, out, err), err);
+	const struct bs_uri_loader *loader = NULL;
+	void *tctx = NULL;
 	char *clean = NULL;
 	int rc = token_name(&clean, l, name, err);
 	if (rc == 0)
-		rc = bs_store_load_cert(l->bstore, clean, out, err);
+		rc = token_loader(l, &loader, &tctx, err);
+	if (rc == 0)
+		rc = loader->load_cert(tctx, clean, out, err);
 	free(clean);
 	return rc;
 }
@@ -350,10 +343,14 @@ static int bsrc_key(void *ctx, const char *cert_name, X509 *cert, struct bs_key 
 	struct bs_keyring_lease *l = ctx;
 	if (!is_uri(cert_name))
 		return store_result(bs_store_load_key(l->bstore, cert_name, cert, out, err), err);
+	const struct bs_uri_loader *loader = NULL;
+	void *tctx = NULL;
 	char *clean = NULL;
 	int rc = token_name(&clean, l, cert_name, err);
 	if (rc == 0)
-		rc = bs_store_load_key(l->bstore, clean, cert, out, err);
+		rc = token_loader(l, &loader, &tctx, err);
+	if (rc == 0)
+		rc = loader->load_key(tctx, clean, cert, out, err);
 	free(clean);
 	return rc;
 }
@@ -375,8 +372,6 @@ int bs_lease_bundle(struct bs_key_source *out, struct bs_keyring_lease *l, const
 			return bs_error_set(err, BS_ERR_INTERNAL, "bad bundle name '%s'", bundle);
 		memcpy(signtype, bundle, tl);
 		signtype[tl] = '\0';
-		if (l->bstore != NULL)
-			bs_store_set_uri_loader(l->bstore, NULL, NULL);
 		bs_keycache_release(l->blease);
 		l->blease = NULL;
 		l->bstore = NULL;
@@ -389,9 +384,6 @@ int bs_lease_bundle(struct bs_key_source *out, struct bs_keyring_lease *l, const
 		if ((l->bname = bs_strdup(bundle)) == NULL)
 			return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 	}
-	int rc = attach_token(l, l->bstore, err);
-	if (rc != 0)
-		return rc;
 	*out = (struct bs_key_source){.read = bsrc_read, .load_cert = bsrc_cert,
 				      .load_key = bsrc_key, .ctx = l};
 	return 0;

@@ -30,6 +30,8 @@ struct bs_keyring_lease;
 struct bs_keyring_opts {
 	const char *root;           /* key store root directory; NULL = no file keys */
 	size_t bundle_cache;        /* subjects whose bundles stay parsed (0 = 16) */
+	size_t bundle_cache_bytes;  /* ... and at most this many bytes (0 = no bound) */
+	unsigned bundle_idle_ms;    /* a bundle unused this long is freed (0 = kept) */
 	const char *p11_module;     /* NULL = p11-kit proxy */
 	const char *p11_pin;        /* token user PIN (copied, wiped); NULL = no tokens */
 	unsigned p11_pool_size;     /* sessions (0 = 4) */

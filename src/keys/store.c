@@ -15,6 +15,7 @@
 #include <openssl/crypto.h>
 #include <openssl/decoder.h>
 #include <openssl/err.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -31,6 +32,9 @@
 #define STORE_MEMO_MAX 16
 
 struct bs_store {
+	/* A bundle store is shared read-only by concurrent requests (keys/bundles.c): the
+	 * memos and the member list below are taken under this lock. */
+	pthread_mutex_t lock;
 	bool is_bundle;
 	bool confined;
 	char *root;       /* directory stores: realpath of the root (confined) or as given */
@@ -103,6 +107,7 @@ int bs_store_open_tgz(struct bs_store **out, const uint8_t *data, size_t len,
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 	s->is_bundle = true;
 	s->confined = true;
+	pthread_mutex_init(&s->lock, NULL);
 	int rc = bs_bundle_parse(&s->bundle, data, len, err);
 	if (rc != 0) {
 		free(s);
@@ -152,6 +157,8 @@ void bs_store_free(struct bs_store *s)
 		free(s->certs[i].name);
 	}
 	free(s->root);
+	if (s->is_bundle)
+		pthread_mutex_destroy(&s->lock);
 	free(s);
 }
 
@@ -366,8 +373,22 @@ static bool looks_pem(const uint8_t *data, size_t len)
 	return len - i >= 10 && memcmp(data + i, "-----BEGIN", 10) == 0;
 }
 
+static int load_cert_locked(struct bs_store *s, const char *name, X509 **out,
+			    struct bs_error *err);
+
 int bs_store_load_cert(struct bs_store *s, const char *name, X509 **out,
 		       struct bs_error *err)
+{
+	if (s == NULL || !s->is_bundle)
+		return load_cert_locked(s, name, out, err);
+	pthread_mutex_lock(&s->lock);
+	int rc = load_cert_locked(s, name, out, err);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int load_cert_locked(struct bs_store *s, const char *name, X509 **out,
+			    struct bs_error *err)
 {
 	*out = NULL;
 	if (s == NULL || name == NULL)
@@ -512,7 +533,23 @@ static int decode_key(EVP_PKEY **out, const uint8_t *data, size_t len, bool pem,
 
 /* Load private key file key_name; cert_name (for messages) is the certificate it belongs
  * to, or NULL when the key was named directly. */
+static int load_named_key_locked(struct bs_store *s, const char *key_name,
+				 const char *cert_name, X509 *cert, struct bs_key **out,
+				 struct bs_error *err);
+
+/* Bundle stores decode each key once, under the store's lock. */
 static int load_named_key(struct bs_store *s, const char *key_name, const char *cert_name,
+			  X509 *cert, struct bs_key **out, struct bs_error *err)
+{
+	if (!s->is_bundle)
+		return load_named_key_locked(s, key_name, cert_name, cert, out, err);
+	pthread_mutex_lock(&s->lock);
+	int rc = load_named_key_locked(s, key_name, cert_name, cert, out, err);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static int load_named_key_locked(struct bs_store *s, const char *key_name, const char *cert_name,
 			  X509 *cert, struct bs_key **out, struct bs_error *err)
 {
 	char *pass = NULL, *pass_name = NULL;
@@ -656,19 +693,26 @@ struct bs_key_source bs_store_key_source(struct bs_store *s)
 				      .load_key = src_load_key, .ctx = s};
 }
 
+size_t bs_store_bytes(const struct bs_store *s)
+{
+	return s != NULL && s->is_bundle ? bs_bundle_bytes(s->bundle) + sizeof(*s) : 0;
+}
+
 const char *const *bs_store_members(struct bs_store *s, size_t *n)
 {
 	*n = 0;
 	if (s == NULL || !s->is_bundle)
 		return NULL;
 	size_t count = bs_bundle_count(s->bundle);
+	pthread_mutex_lock(&s->lock);
 	if (s->names == NULL) {
-		s->names = calloc(count + 1, sizeof(*s->names));
-		if (s->names == NULL)
-			return NULL;
-		for (size_t i = 0; i < count; i++)
-			s->names[i] = bs_bundle_name(s->bundle, i);
+		const char **names = calloc(count + 1, sizeof(*names));
+		for (size_t i = 0; names != NULL && i < count; i++)
+			names[i] = bs_bundle_name(s->bundle, i);
+		s->names = names;
 	}
-	*n = count;
-	return s->names;
+	const char *const *names = s->names;
+	pthread_mutex_unlock(&s->lock);
+	*n = names != NULL ? count : 0;
+	return names;
 }

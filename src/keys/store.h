@@ -77,6 +77,8 @@ int bs_store_load_key_file(struct bs_store *s, const char *key_name, X509 *cert,
 
 /* Member names of a bundle store (borrowed; NULL and *n = 0 for a directory store). */
 const char *const *bs_store_members(struct bs_store *s, size_t *n);
+/* Memory a bundle store holds (parsed members), 0 for directory stores. */
+size_t bs_store_bytes(const struct bs_store *s);
 
 /* The CST certificate -> key file name rule (exposed for tests). *out malloc'd. */
 int bs_store_key_name_for_cert(char **out, const char *cert_name, struct bs_error *err) BS_WUR;

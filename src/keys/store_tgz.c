@@ -160,6 +160,14 @@ size_t bs_bundle_count(const struct bs_bundle *b)
 	return b ? b->n : 0;
 }
 
+size_t bs_bundle_bytes(const struct bs_bundle *b)
+{
+	size_t n = 0;
+	for (size_t i = 0; b != NULL && i < b->n; i++)
+		n += b->e[i].len + sizeof(b->e[i]);
+	return n;
+}
+
 static int read_data(struct archive *a, const char *name, uint8_t **out, size_t *out_len,
 		     size_t *total, struct bs_error *err)
 {
