@@ -324,6 +324,7 @@ int bs_cmd_serve(int argc, char **argv)
 		.bundle_cache_bytes = cfg.key_cache_memory,
 		.bundle_idle_ms = cfg.key_cache_idle * 1000u,
 		.p11_module = cfg.p11_module,
+		.p11_tokens = cfg.p11_tokens,
 		.p11_pin = cfg.p11_pin,
 		.p11_pool_size = cfg.p11_pool_size,
 		.p11_timeout_ms = cfg.p11_timeout_ms,

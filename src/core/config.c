@@ -18,7 +18,8 @@ int bs_config_init(struct bs_config *cfg, struct bs_error *err)
 {
 	memset(cfg, 0, sizeof(*cfg));
 	cfg->address = strdup("127.0.0.1");
-	if (cfg->address == NULL)
+	cfg->p11_tokens = strdup(BS_CONFIG_DEFAULT_P11_TOKENS);
+	if (cfg->address == NULL || cfg->p11_tokens == NULL)
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 	cfg->port = BS_CONFIG_DEFAULT_PORT;
 	cfg->max_request = BS_CONFIG_DEFAULT_MAX_REQUEST;
@@ -48,6 +49,7 @@ void bs_config_free(struct bs_config *cfg)
 	free(cfg->state_dir);
 	free(cfg->spool_dir);
 	free(cfg->p11_module);
+	free(cfg->p11_tokens);
 	bs_free_secret_str(cfg->p11_pin);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -171,6 +173,8 @@ int bs_config_set(struct bs_config *cfg, const char *key, const char *value,
 		return parse_uint(&cfg->p11_pool_size, value, 1, 16, where, key, err);
 	if (strcmp(key, "pkcs11_timeout_ms") == 0)
 		return parse_uint(&cfg->p11_timeout_ms, value, 100, 3600000, where, key, err);
+	if (strcmp(key, "pkcs11_tokens") == 0)
+		return set_str(&cfg->p11_tokens, value, err);
 	if (strcmp(key, "pkcs11_module") == 0)
 		return set_str(&cfg->p11_module, value, err);
 	if (strcmp(key, "pkcs11_pin_file") == 0) {

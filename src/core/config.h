@@ -9,7 +9,9 @@
  *   client address may hold; more are answered 503), header_timeout / body_timeout
  *   (seconds from connection or previous request to the whole request head, and from the
  *   head to the whole body: absolute, trickling bytes do not extend them), sign_timeout (seconds, default 600), log_level (debug|info|warn|error),
- *   pkcs11_module, pkcs11_pin_file (0600 file, first line), pkcs11_pool_size,
+ *   pkcs11_module, pkcs11_tokens (comma-separated token labels or serial=<serial>: the
+ *   only tokens the server logs in to, default "YubiHSM", the token digsigserver's PIN
+ *   is for), pkcs11_pin_file (0600 file, first line), pkcs11_pool_size,
  *   pkcs11_timeout_ms, key_cache_size, key_cache_memory (size), key_cache_idle (seconds),
  *   spool_memory_max, spool_memory_total (sizes).
  * Environment: DIGSIGSERVER_KEYFILE_URI, DIGSIGSERVER_REQUEST_MAX_SIZE,
@@ -27,6 +29,7 @@
 #include "core/limits.h"
 
 #define BS_CONFIG_DEFAULT_PORT 9999
+#define BS_CONFIG_DEFAULT_P11_TOKENS "YubiHSM" /* the token digsigserver's PIN is for */
 #define BS_CONFIG_DEFAULT_MAX_REQUEST (600ull * 1000 * 1000) /* digsigserver: 600 MB */
 #define BS_CONFIG_DEFAULT_SPOOL_MEM_MAX (4ull << 20)
 #define BS_CONFIG_DEFAULT_SPOOL_MEM_TOTAL (32ull << 20)
@@ -47,6 +50,7 @@ struct bs_config {
 	unsigned sign_timeout_ms; /* deadline of one signing job (config: sign_timeout, s) */
 	int log_level;            /* enum bs_log_level */
 	char *p11_module;         /* NULL = p11-kit proxy */
+	char *p11_tokens;         /* tokens clients may select (labels, serial=...) */
 	char *p11_pin;            /* secret: wiped on free */
 	unsigned p11_pool_size;
 	unsigned p11_timeout_ms;

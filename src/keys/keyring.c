@@ -26,6 +26,7 @@ struct bs_keyring {
 	char *root;
 	struct bs_keycache *bundles; /* NULL without a root */
 	char *p11_module;
+	char *p11_tokens;
 	char *p11_pin;               /* secret */
 	unsigned p11_pool_size;
 	unsigned p11_timeout_ms;
@@ -57,6 +58,7 @@ int bs_keyring_new(struct bs_keyring **out, const struct bs_keyring_opts *o,
 	int rc = 0;
 	if ((o->root != NULL && (kr->root = bs_strdup(o->root)) == NULL) ||
 	    (o->p11_module != NULL && (kr->p11_module = bs_strdup(o->p11_module)) == NULL) ||
+	    (o->p11_tokens != NULL && (kr->p11_tokens = bs_strdup(o->p11_tokens)) == NULL) ||
 	    (o->p11_pin != NULL && (kr->p11_pin = bs_secmem_strdup(o->p11_pin)) == NULL)) {
 		rc = bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 		goto fail;
@@ -116,6 +118,7 @@ void bs_keyring_free(struct bs_keyring *kr)
 	pthread_mutex_destroy(&kr->p11_lock);
 	bs_free_secret_str(kr->p11_pin);
 	free(kr->p11_module);
+	free(kr->p11_tokens);
 	free(kr->root);
 	free(kr);
 }
@@ -139,6 +142,7 @@ static int get_p11(struct bs_keyring *kr, struct bs_p11 **out, struct bs_error *
 	} else if (kr->p11 == NULL) {
 		struct bs_p11_opts o = {
 			.module = kr->p11_module,
+			.tokens = kr->p11_tokens,
 			.pin = kr->p11_pin,
 			.pool_size = kr->p11_pool_size,
 			.op_timeout_ms = kr->p11_timeout_ms,

@@ -34,7 +34,9 @@ struct bs_keyring_opts {
 	unsigned bundle_idle_ms;    /* a bundle unused this long is freed (0 = kept) */
 	const char *p11_module;     /* NULL = p11-kit proxy */
 	const char *p11_pin;        /* token user PIN (copied, wiped); NULL = no tokens */
-	unsigned p11_pool_size;     /* sessions (0 = 4) */
+	unsigned p11_pool_size;     /* sessions per token (0 = 4) */
+	const char *p11_tokens;     /* the tokens clients may select (bs_p11_opts.tokens);
+				     * NULL = any (offline CLI) */
 	unsigned p11_timeout_ms;    /* session wait + one operation (0 = 30000) */
 	unsigned token_cache_ms;    /* reuse found token objects this long (0 = no cache) */
 };

@@ -68,7 +68,7 @@ static void note_present(char *list, size_t cap, const CK_TOKEN_INFO *ti)
 /* No token matched: re-initialise the module (at most once per P11_RESCAN_MIN_MS, and
  * only while no token of this handle has a session) so a token created after start-up
  * is seen. True if it did. */
-static bool rescan(struct bs_p11 *p)
+bool p11_rescan(struct bs_p11 *p)
 {
 	bool busy = false;
 	pthread_mutex_lock(&p->lock);
@@ -139,7 +139,7 @@ static CK_RV find_slot_once(struct p11_tok *t, CK_SLOT_ID *slot)
 static CK_RV find_slot(struct p11_tok *t, CK_SLOT_ID *slot)
 {
 	CK_RV rv = find_slot_once(t, slot);
-	if (rv == CKR_TOKEN_NOT_PRESENT && rescan(t->p11))
+	if (rv == CKR_TOKEN_NOT_PRESENT && p11_rescan(t->p11))
 		rv = find_slot_once(t, slot);
 	return rv;
 }
@@ -536,11 +536,44 @@ static void tok_stop_free(struct bs_p11 *p, struct p11_tok *t)
 	free(t);
 }
 
+/* With a token list (bs_p11_opts.tokens): the pool of the one listed physical token the
+ * URI selects, keyed by its serial (or label), created at most once per listed token. */
+static int tok_pool(struct bs_p11 *p11, P11KitUri *uri, struct p11_tok **out,
+		    struct bs_error *err);
+
+static int tok_get_listed(struct bs_p11 *p11, P11KitUri *uri, struct p11_tok **out,
+			  struct bs_error *err)
+{
+	CK_TOKEN_INFO ti;
+	int rc = p11_allowed_select(p11, uri, &ti, err);
+	if (rc != 0)
+		return rc;
+	P11KitUri *phys = p11_kit_uri_new();
+	if (phys == NULL)
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	CK_TOKEN_INFO *pi = p11_kit_uri_get_token_info(phys);
+	memcpy(pi->label, ti.label, sizeof(ti.label));
+	memcpy(pi->serialNumber, ti.serialNumber, sizeof(ti.serialNumber));
+	rc = tok_pool(p11, phys, out, err);
+	p11_kit_uri_free(phys);
+	return rc;
+}
+
 int p11_tok_get(struct bs_p11 *p11, P11KitUri *uri, const char *uri_text,
 		struct p11_tok **out, struct bs_error *err)
 {
 	(void)uri_text;
 	*out = NULL;
+	if (p11->nallowed > 0)
+		return tok_get_listed(p11, uri, out, err);
+	return tok_pool(p11, uri, out, err);
+}
+
+/* The pool for the token description uri (created on first use, at most
+ * P11_TOKENS_MAX). */
+static int tok_pool(struct bs_p11 *p11, P11KitUri *uri, struct p11_tok **out,
+		    struct bs_error *err)
+{
 	pthread_mutex_lock(&p11->lock);
 	size_t ntoks = 0;
 	for (struct p11_tok *t = p11->toks; t != NULL; t = t->next, ntoks++) {
@@ -654,7 +687,8 @@ int bs_p11_open(struct bs_p11 **out, const struct bs_p11_opts *opts, struct bs_e
 		}
 		bs_log_add_secret(p->pin);
 	}
-	if ((rc = p11_module_load(p, err)) != 0)
+	if ((rc = p11_allowed_parse(p, opts->tokens, err)) != 0 ||
+	    (rc = p11_module_load(p, err)) != 0)
 		goto fail;
 	*out = p;
 	return 0;

@@ -30,6 +30,15 @@ struct bs_p11_opts {
 	const char *pin;         /* user PIN (copied, wiped on close) */
 	size_t pool_size;        /* sessions; 0 = 4; at most 16 */
 	unsigned op_timeout_ms;  /* wait for a session + one token operation; 0 = 30000 */
+	/* The tokens this handle may log in to: comma-separated token labels or
+	 * "serial=<serial number>" (at most P11 tokens max). NULL = any token a URI names
+	 * (the CLI, whose user chooses). With a list, a URI only selects among the listed
+	 * tokens present in the module: one session pool per physical token (by serial)
+	 * however the URI describes it, so the sessions opened on a token never exceed
+	 * pool_size; a URI matching no listed token is BS_ERR_NOT_FOUND (no such token) or
+	 * BS_ERR_POLICY (a token the server does not use) before anything is allocated or
+	 * any PIN is sent; one matching several is BS_ERR_INVALID. */
+	const char *tokens;
 };
 
 int bs_p11_open(struct bs_p11 **out, const struct bs_p11_opts *opts,

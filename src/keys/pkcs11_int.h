@@ -84,8 +84,16 @@ struct p11_tok {
 	struct p11_worker w[P11_POOL_MAX];
 };
 
+/* A token the handle may use (bs_p11_opts.tokens): by label or by serial. */
+struct p11_allowed {
+	char label[33];
+	char serial[17];
+};
+
 struct bs_p11 {
 	CK_FUNCTION_LIST *f;
+	struct p11_allowed allowed[P11_TOKENS_MAX];
+	size_t nallowed;      /* 0: any token (no list configured) */
 	char *module;
 	char *pin;
 	size_t pin_len;
@@ -107,6 +115,16 @@ struct bs_p11 {
 /* Token pool for the token named by a URI (created on first use). Borrowed. */
 int p11_tok_get(struct bs_p11 *p11, P11KitUri *uri, const char *uri_text,
 		struct p11_tok **out, struct bs_error *err) BS_WUR;
+/* Parse bs_p11_opts.tokens into p->allowed (pkcs11_tokens.c). BS_ERR_CONFIG on a bad
+ * list. */
+int p11_allowed_parse(struct bs_p11 *p, const char *list, struct bs_error *err) BS_WUR;
+/* Does token info ti name an allowed token? */
+bool p11_allowed_match(const struct bs_p11 *p, const CK_TOKEN_INFO *ti);
+/* With a token list: the one listed token present in the module that the URI's token
+ * attributes match (*out filled from C_GetTokenInfo). Errors as bs_p11_opts.tokens says;
+ * nothing is allocated and no session is opened. */
+int p11_allowed_select(struct bs_p11 *p, P11KitUri *uri, CK_TOKEN_INFO *out,
+		       struct bs_error *err) BS_WUR;
 /* Same from the URI text (parsed with p11_uri_parse). */
 int p11_tok_get_text(struct bs_p11 *p11, const char *uri_text, struct p11_tok **out,
 		     struct bs_error *err) BS_WUR;
@@ -136,6 +154,9 @@ int p11_module_load(struct bs_p11 *p, struct bs_error *err) BS_WUR;
  * and others list tokens only at C_Initialize). Every session of the module is gone
  * afterwards: callers make sure none is open. Not for the shared p11-kit proxy. */
 CK_RV p11_module_reinit(struct bs_p11 *p);
+/* A token was not found: re-initialise the module (at most once a second, only while no
+ * session is open) so that a token created after start-up is seen. True if it did. */
+bool p11_rescan(struct bs_p11 *p);
 void p11_module_unload(struct bs_p11 *p);
 
 /* CK_RV helpers. */

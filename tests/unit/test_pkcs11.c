@@ -378,14 +378,14 @@ static void test_pkcs11__token_created_after_open_is_found(void **s)
 	assert_non_null(strstr(e.msg, "token 'LateHSM' not present"));
 	const char *init[] = {"softhsm2-util", "--init-token", "--free", "--label", "LateHSM",
 			      "--pin", PIN, "--so-pin", "12345678", NULL};
-	bs_run_ok(init);
+	bs_test_run_ok(init);
 	const char *w[] = {"pkcs11-tool", "--module", SOFTHSM, "--token-label", "LateHSM",
 			   "--login", "--pin", PIN, "--write-object", NULL, "--type", "cert",
 			   "--label", "late", NULL};
 	char crt[4096];
 	snprintf(crt, sizeof(crt), "%s/p256.crt", g_dir);
 	w[9] = crt;
-	bs_run_ok(w);
+	bs_test_run_ok(w);
 	usleep(1100 * 1000); /* the rate limit */
 	int rc = bs_p11_uri_loader.load_cert(p, uri, &x, &e);
 	if (rc != 0)
