@@ -25,16 +25,6 @@
 #include "core/util.h"
 #include "keys/pkcs11_int.h"
 
-void p11_blank_to_str(char *out, size_t cap, const CK_UTF8CHAR *in, size_t n)
-{
-	while (n > 0 && (in[n - 1] == ' ' || in[n - 1] == '\0'))
-		n--;
-	if (n >= cap)
-		n = cap - 1;
-	memcpy(out, in, n);
-	out[n] = '\0';
-}
-
 /* ---- time ---- */
 
 static void deadline_ts(struct timespec *ts, uint64_t deadline_ms)
@@ -63,35 +53,6 @@ static void note_present(char *list, size_t cap, const CK_TOKEN_INFO *ti)
 	int k = snprintf(list + used, cap - used, "%s'%s'", used ? ", " : "", label);
 	if (k < 0 || (size_t)k >= cap - used)
 		list[used] = '\0';
-}
-
-/* No token matched: re-initialise the module (at most once per P11_RESCAN_MIN_MS, and
- * only while no token of this handle has a session) so a token created after start-up
- * is seen. True if it did. */
-bool p11_rescan(struct bs_p11 *p)
-{
-	bool busy = false;
-	pthread_mutex_lock(&p->lock);
-	uint64_t now = bs_now_ms();
-	for (struct p11_tok *t = p->toks; t != NULL; t = t->next)
-		for (size_t i = 0; i < t->nworkers; i++)
-			busy |= t->ready || t->w[i].has_sess;
-	bool go = !busy && now - p->last_rescan_ms >= P11_RESCAN_MIN_MS;
-	if (go) {
-		p->last_rescan_ms = now;
-		/* Object handles do not survive C_Finalize: cached ones must be looked up
-		 * again (keys compare their generation). */
-		for (struct p11_tok *t = p->toks; t != NULL; t = t->next)
-			t->gen++;
-	}
-	pthread_mutex_unlock(&p->lock);
-	if (!go)
-		return false;
-	CK_RV rv = p11_module_reinit(p);
-	if (rv != CKR_OK && rv != CKR_FUNCTION_NOT_SUPPORTED)
-		bs_log(BS_LOG_WARN, NULL, "pkcs11: re-initialising the module to look for new "
-		       "tokens failed: %s", p11_rv_name(rv));
-	return rv == CKR_OK;
 }
 
 static CK_RV find_slot_once(struct p11_tok *t, CK_SLOT_ID *slot)
