@@ -14,9 +14,9 @@
  *
  * The signed attributes are contentType (SPC_INDIRECT_DATA_OBJID), signingTime,
  * SpcSpOpusInfo (empty) and messageDigest, the digest of the SpcIndirectDataContent's
- * value (its contents octets, without the outer tag and length). The DER is written with
- * OpenSSL's encoders (ASN1_put_object for the fixed eContent, the PKCS7 templates for the
- * rest; the attribute SET is DER-sorted by them) and the signature comes from the key
+ * value (its contents octets, without the outer tag and length). The eContent is written
+ * with crypto/der.h, the rest with OpenSSL's PKCS7 templates (which DER-sort the attribute
+ * SET) and the signature comes from the key
  * interface, so token keys work. */
 #include "formats/pe/pe.h"
 
@@ -29,89 +29,58 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "crypto/der.h"
 
 #define OID_SPC_INDIRECT_DATA "1.3.6.1.4.1.311.2.1.4"
 #define OID_SPC_PE_IMAGE_DATA "1.3.6.1.4.1.311.2.1.15"
 #define OID_SPC_SP_OPUS_INFO "1.3.6.1.4.1.311.2.1.12"
-#define IDC_MAX 512u /* the encoded SpcIndirectDataContent (a digest of <= 64 bytes) */
+#define IDC_MAX 512u
+#define DER_BIT_STRING 0x03 /* the encoded SpcIndirectDataContent (a digest of <= 64 bytes) */
 
 /* "<<<Obsolete>>>" as a big-endian BMPString */
 static const uint8_t obsolete_bmp[] = {0, '<', 0, '<', 0, '<', 0, 'O', 0, 'b', 0, 's', 0, 'o',
 				       0, 'l', 0, 'e', 0, 't', 0, 'e', 0, '>', 0, '>', 0, '>'};
 
-/* Append one TLV encoded by OpenSSL's ASN1_put_object. */
-static int put_tlv(struct bs_buf *out, int tag, int xclass, int constructed,
-		   const void *content, size_t len)
-{
-	if (len > IDC_MAX)
-		return BS_ERR_LIMIT;
-	int total = ASN1_object_size(constructed, (int)len, tag);
-	if (total <= 0 || (size_t)total > IDC_MAX)
-		return BS_ERR_LIMIT;
-	uint8_t tmp[IDC_MAX + 8];
-	unsigned char *p = tmp;
-	ASN1_put_object(&p, constructed, (int)len, tag, xclass);
-	if (len > 0)
-		memcpy(p, content, len);
-	return bs_buf_append(out, tmp, (size_t)total);
-}
-
-/* Wrap the whole of `in` in a constructed TLV appended to `out`. */
-static int wrap(struct bs_buf *out, int tag, int xclass, const struct bs_buf *in)
-{
-	return put_tlv(out, tag, xclass, 1, in->data, in->len);
-}
-
-static int put_oid(struct bs_buf *out, const ASN1_OBJECT *obj)
-{
-	if (obj == NULL || OBJ_length(obj) == 0)
-		return BS_ERR_CRYPTO;
-	return put_tlv(out, V_ASN1_OBJECT, V_ASN1_UNIVERSAL, 0, OBJ_get0_data(obj),
-		       OBJ_length(obj));
-}
-
 /* SEQUENCE { SEQUENCE { SPC_PE_IMAGE_DATAOBJ, SpcPeImageData }, DigestInfo } */
 static int build_idc(struct bs_buf *idc, int md_nid, const uint8_t *digest, size_t dlen)
 {
-	static const uint8_t no_flags = 0; /* BIT STRING, 0 unused bits, no bits */
-	struct bs_buf a[4];
-	for (size_t i = 0; i < 4; i++)
-		bs_buf_init(&a[i], IDC_MAX);
+	static const uint8_t no_flags = 0; /* BIT STRING: 0 unused bits, no bits */
+	struct bs_buf a, b, c;
+	bs_buf_init(&a, IDC_MAX);
+	bs_buf_init(&b, IDC_MAX);
+	bs_buf_init(&c, IDC_MAX);
 	ASN1_OBJECT *pe_oid = OBJ_txt2obj(OID_SPC_PE_IMAGE_DATA, 1);
-	/* a0 = [0] IMPLICIT BMPString wrapped in [2] EXPLICIT, then in [0] EXPLICIT */
-	int rc = put_tlv(&a[0], 0, V_ASN1_CONTEXT_SPECIFIC, 0, obsolete_bmp,
-			 sizeof(obsolete_bmp));
+	/* SpcLink file [2] EXPLICIT SpcString unicode [0] IMPLICIT BMPString */
+	int rc = bs_der_tlv(&a, BS_DER_CTXP0, obsolete_bmp, sizeof(obsolete_bmp));
 	if (rc == 0)
-		rc = wrap(&a[1], 2, V_ASN1_CONTEXT_SPECIFIC, &a[0]);
-	bs_buf_free(&a[0]);
+		rc = bs_der_wrap(&b, BS_DER_CTX2, &a);
+	/* SpcPeImageData { flags, file [0] EXPLICIT SpcLink } */
 	if (rc == 0)
-		rc = put_tlv(&a[0], V_ASN1_BIT_STRING, V_ASN1_UNIVERSAL, 0, &no_flags, 1);
+		rc = bs_der_tlv(&a, DER_BIT_STRING, &no_flags, 1);
 	if (rc == 0)
-		rc = wrap(&a[0], 0, V_ASN1_CONTEXT_SPECIFIC, &a[1]); /* a0 = flags, file */
-	bs_buf_free(&a[1]);
+		rc = bs_der_wrap(&a, BS_DER_CTX0, &b);
 	if (rc == 0)
-		rc = put_oid(&a[1], pe_oid);
+		rc = bs_der_wrap(&b, BS_DER_SEQ, &a);
+	/* SpcAttributeTypeAndOptionalValue { type, value } */
 	if (rc == 0)
-		rc = wrap(&a[1], V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, &a[0]); /* type, value */
-	bs_buf_free(&a[0]);
+		rc = pe_oid ? bs_der_obj(&a, pe_oid) : BS_ERR_CRYPTO;
 	if (rc == 0)
-		rc = wrap(&a[2], V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, &a[1]); /* data */
-	bs_buf_free(&a[1]);
-	/* DigestInfo ::= SEQUENCE { AlgorithmIdentifier { oid, NULL }, OCTET STRING } */
+		rc = bs_buf_append(&a, b.data, b.len);
+	bs_buf_free(&b);
 	if (rc == 0)
-		rc = put_oid(&a[0], OBJ_nid2obj(md_nid));
+		rc = bs_der_wrap(&c, BS_DER_SEQ, &a);
+	/* DigestInfo { AlgorithmIdentifier { oid, NULL }, OCTET STRING } */
 	if (rc == 0)
-		rc = put_tlv(&a[0], V_ASN1_NULL, V_ASN1_UNIVERSAL, 0, NULL, 0);
+		rc = bs_der_algid(&a, md_nid, true);
 	if (rc == 0)
-		rc = wrap(&a[1], V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, &a[0]);
+		rc = bs_der_tlv(&a, BS_DER_OCTET, digest, dlen);
 	if (rc == 0)
-		rc = put_tlv(&a[1], V_ASN1_OCTET_STRING, V_ASN1_UNIVERSAL, 0, digest, dlen);
+		rc = bs_der_wrap(&c, BS_DER_SEQ, &a);
 	if (rc == 0)
-		rc = wrap(&a[2], V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, &a[1]);
-	if (rc == 0)
-		rc = wrap(idc, V_ASN1_SEQUENCE, V_ASN1_UNIVERSAL, &a[2]);
-	for (size_t i = 0; i < 4; i++)
-		bs_buf_free(&a[i]);
+		rc = bs_der_wrap(idc, BS_DER_SEQ, &c);
+	bs_buf_free(&a);
+	bs_buf_free(&b);
+	bs_buf_free(&c);
 	ASN1_OBJECT_free(pe_oid);
 	return rc;
 }
