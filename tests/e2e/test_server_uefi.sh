@@ -88,12 +88,17 @@ cms_ok() {
 code=$(post signed.efi -F machine=jetson -F signing_type=sbsign -F artifact=@boot.efi)
 [ "$code" = 200 ] || srv_fail "sbsign: $code $(head -c 300 signed.efi)"
 sbsign_ok signed.efi "$DB"
-grep -q 'digests=sha256:' "$SRV_LOG" || grep -q 'sha256:' "$SRV_LOG" ||
-	srv_fail "the signed digest is not in the job record"
+AUTH=$(osslsigncode verify -CAfile "$DB" -in signed.efi | sed -n 's/^Calculated message digest *: *\([0-9A-F]*\).*/\1/p' |
+	tr 'A-F' 'a-f')
+[ -n "$AUTH" ] || srv_fail "osslsigncode printed no digest"
+grep -q "signed=sha256:$AUTH" "$SRV_LOG" || srv_fail "the Authenticode digest $AUTH is not in the job record"
 # signing the signed image adds a second signature (as sbsign does); both verify
 code=$(post twice.efi -F machine=jetson -F signing_type=sbsign -F artifact=@signed.efi)
 [ "$code" = 200 ] || srv_fail "re-sign: $code $(head -c 300 twice.efi)"
-sbsign_ok twice.efi "$DB"
+# (osslsigncode reads only one WIN_CERTIFICATE, for sbsign's output as for ours: sbverify)
+sbverify --cert "$DB" twice.efi >/dev/null 2>&1 || srv_fail "sbverify rejected twice.efi"
+flip twice.efi 4096 twice.bad
+! sbverify --cert "$DB" twice.bad >/dev/null 2>&1 || srv_fail "sbverify accepted tampered twice.efi"
 grep -q 'already carries 1 signature' "$SRV_LOG" || srv_fail "re-signing not logged"
 
 # --- signature and attach_signature, file key ----------------------------------------
@@ -116,11 +121,11 @@ done
 # --- token key ---------------------------------------------------------------------------
 for m in jetson-tok jetson-hsm; do
 	code=$(post "tok-$m.efi" -F machine=$m -F signing_type=sbsign -F backend=pkcs11 \
-		-F "key-uri=$URI" -F artifact=@boot.efi)
+		--form-string "key-uri=$URI" -F artifact=@boot.efi)
 	[ "$code" = 200 ] || srv_fail "sbsign pkcs11 $m: $code $(head -c 300 "tok-$m.efi")"
 	sbsign_ok "tok-$m.efi" "$T/tok.crt"
 	code=$(post "tok-$m.sig" -F machine=$m -F signing_type=signature -F backend=pkcs11 \
-		-F "key-uri=$URI" -F artifact=@boot.efi)
+		--form-string "key-uri=$URI" -F artifact=@boot.efi)
 	[ "$code" = 200 ] || srv_fail "signature pkcs11 $m: $code $(head -c 300 "tok-$m.sig")"
 	cms_ok "tok-$m.sig" boot.efi "$T/tok.crt"
 done
@@ -141,12 +146,20 @@ expect 400 'artifact.*PE' -F machine=jetson -F signing_type=sbsign -F artifact=@
 expect 400 'artifact.*PE' -F machine=jetson -F signing_type=sbsign -F artifact=@truncated.efi
 expect 400 'signing_type' -F machine=jetson -F signing_type=pesign -F artifact=@boot.efi
 expect 400 'signing_type' -F machine=jetson -F artifact=@boot.efi
-expect 404 'nokeys/uefisign/db.key' -F machine=nokeys -F signing_type=sbsign -F artifact=@boot.efi
-expect 404 'nokeys/uefisign/db.key' -F machine=nokeys -F signing_type=signature -F artifact=@boot.efi
+expect 404 "no keys for 'nokeys'" -F machine=nokeys -F signing_type=sbsign -F artifact=@boot.efi
+# imx8mp has a store (imxsign/) but no uefisign/ keys
+expect 404 'imx8mp/uefisign/db.key' -F machine=imx8mp -F signing_type=sbsign -F artifact=@boot.efi
+expect 404 'imx8mp/uefisign/db.key' -F machine=imx8mp -F signing_type=signature -F artifact=@boot.efi
+mkdir -p "$T/keys/imx8mp/uefisign"
+cp "$T/keys/jetson/uefisign/db.key" "$T/keys/imx8mp/uefisign/db.key"
+expect 404 'imx8mp/uefisign/db.crt' -F machine=imx8mp -F signing_type=sbsign -F artifact=@boot.efi
+cp "$T/other.crt" "$T/keys/imx8mp/uefisign/db.crt"
+expect 500 'request id' -F machine=imx8mp -F signing_type=sbsign -F artifact=@boot.efi
+grep -q 'imx8mp/uefisign/db.crt does not match' "$SRV_LOG" || srv_fail "key/cert mismatch not logged"
 expect 400 'key-uri' -F machine=jetson -F signing_type=sbsign -F backend=pkcs11 -F artifact=@boot.efi
-expect 400 'key-uri' -F machine=jetson -F signing_type=sbsign -F "key-uri=$URI" -F artifact=@boot.efi
+expect 400 'key-uri' -F machine=jetson -F signing_type=sbsign --form-string "key-uri=$URI" -F artifact=@boot.efi
 expect 400 'pin' -F machine=jetson-tok -F signing_type=sbsign -F backend=pkcs11 \
-	-F "key-uri=${URI/pin-value=password/pin-value=$TEST_PIN}" -F artifact=@boot.efi
+	--form-string "key-uri=${URI/pin-value=password/pin-value=$TEST_PIN}" -F artifact=@boot.efi
 expect 400 'machine' -F machine=../jetson -F signing_type=sbsign -F artifact=@boot.efi
 srv_healthy
 srv_spool_empty

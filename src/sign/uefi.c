@@ -74,9 +74,10 @@ static int cert_uri(char **out, const char *key_uri, struct bs_error *err)
 	return 0;
 }
 
-/* The key (db.key or the token key) first, so a missing key file is reported by its name;
- * then db.crt from the store, or with a token key and no store file the token's
- * certificate; they must belong together. */
+/* A file key: db.key first (a missing key file is reported by its name), then db.crt, and
+ * they must belong together. A token key: the certificate first (db.crt from the store, or
+ * the token's certificate object when the store has none), then the token key checked
+ * against it (the token loader takes the public key from the certificate). */
 static int load_keys(struct bs_key **key, X509 **cert, struct bs_job *job,
 		     struct bs_error *err)
 {
@@ -87,20 +88,28 @@ static int load_keys(struct bs_key **key, X509 **cert, struct bs_job *job,
 	if (!token && uri != NULL)
 		return bs_error_set(err, BS_ERR_INVALID, "key-uri: needs backend=pkcs11");
 	bs_job_allow_token(job, token);
-	int rc = bs_job_key(key, job, token ? uri : KEY_FILE, NULL, err);
-	if (rc == 0 && (!token || bs_job_key_exists(job, CERT_FILE))) {
+	if (!token) {
+		int rc = bs_job_key(key, job, KEY_FILE, NULL, err);
+		if (rc == 0)
+			rc = bs_job_cert(cert, job, CERT_FILE, err);
+		if (rc == 0 && EVP_PKEY_eq(X509_get0_pubkey(*cert), bs_key_public(*key)) != 1)
+			rc = bs_error_set(err, BS_ERR_KEY, "%s/%s does not match %s/%s",
+					  bs_job_subject(job), CERT_FILE, bs_job_subject(job),
+					  KEY_FILE);
+		return rc;
+	}
+	int rc;
+	if (bs_job_key_exists(job, CERT_FILE)) {
 		rc = bs_job_cert(cert, job, CERT_FILE, err);
-	} else if (rc == 0) {
+	} else {
 		char *cu = NULL;
 		rc = cert_uri(&cu, uri, err);
 		if (rc == 0)
 			rc = bs_job_cert(cert, job, cu, err);
 		bs_free_secret_str(cu);
 	}
-	if (rc == 0 && EVP_PKEY_eq(X509_get0_pubkey(*cert), bs_key_public(*key)) != 1)
-		rc = bs_error_set(err, BS_ERR_KEY, "%s does not match the signing key",
-				  token && !bs_job_key_exists(job, CERT_FILE) ? "the token certificate"
-									      : CERT_FILE);
+	if (rc == 0)
+		rc = bs_job_key(key, job, uri, *cert, err);
 	return rc;
 }
 
