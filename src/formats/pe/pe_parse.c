@@ -23,11 +23,6 @@
 #define SEC_SIZE_OF_RAW 16u
 #define SEC_PTR_TO_RAW 20u
 
-static uint16_t le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
 static int fmt(struct bs_error *err, const char *what, uint64_t v, const char *why)
 {
 	return bs_error_set(err, BS_ERR_FORMAT, "PE: %s 0x%llx %s", what,
@@ -53,16 +48,16 @@ static int parse_headers(struct bs_pe_image *img, const uint8_t *h, size_t hlen,
 	if (memcmp(h + pe, "PE\0\0", 4) != 0)
 		return fmt(err, "PE signature at", pe, "is not \"PE\\0\\0\"");
 	const uint8_t *coff = h + pe + 4;
-	img->machine = le16(coff);
-	*nsec = le16(coff + 2);
-	uint64_t optsize = le16(coff + 16);
+	img->machine = bs_get_le16(coff);
+	*nsec = bs_get_le16(coff + 2);
+	uint64_t optsize = bs_get_le16(coff + 16);
 	uint64_t opt = pe + 4 + COFF_HDR_SIZE;
 	if (opt + optsize > hlen)
 		return fmt(err, "SizeOfOptionalHeader", optsize, "runs past the file");
 	if (optsize < 2)
 		return fmt(err, "SizeOfOptionalHeader", optsize,
 			   "is too small for an optional header");
-	uint16_t magic = le16(h + opt);
+	uint16_t magic = bs_get_le16(h + opt);
 	uint64_t ndirs_off;
 	if (magic == OPT_MAGIC_PE32)
 		ndirs_off = OPT_NDIRS_PE32;
@@ -182,8 +177,8 @@ static int parse_cert_table(struct bs_pe_image *img, const struct bs_pe_reader *
 		if (len < sizeof(h) || len > end - off)
 			return fmt(err, "WIN_CERTIFICATE dwLength", len,
 				   "does not fit the certificate table");
-		if (le16(h + 4) != BS_PE_WIN_CERT_REVISION)
-			return fmt(err, "WIN_CERTIFICATE wRevision", le16(h + 4),
+		if (bs_get_le16(h + 4) != BS_PE_WIN_CERT_REVISION)
+			return fmt(err, "WIN_CERTIFICATE wRevision", bs_get_le16(h + 4),
 				   "is not 0x0200");
 		img->ncerts++;
 		off += (len + BS_PE_CERT_ALIGN - 1) / BS_PE_CERT_ALIGN * BS_PE_CERT_ALIGN;

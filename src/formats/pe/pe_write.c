@@ -7,19 +7,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
+
 #define COPY_CHUNK (64u * 1024u)
-
-static void put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-static void put_le32(uint8_t *p, uint32_t v)
-{
-	put_le16(p, (uint16_t)v);
-	put_le16(p + 2, (uint16_t)(v >> 16));
-}
 
 struct out {
 	const struct bs_pe_writer *w;
@@ -79,16 +69,16 @@ int bs_pe_write_signed(const struct bs_pe_writer *w, const struct bs_pe_image *i
 	if (hdr == NULL)
 		return bs_error_set(err, BS_ERR_NOMEM, "PE: out of memory");
 	memcpy(hdr, img->headers, img->size_of_headers);
-	put_le32(hdr + img->checksum_off, 0);
-	put_le32(hdr + img->certdir_off, (uint32_t)table_off);
-	put_le32(hdr + img->certdir_off + 4, (uint32_t)table);
+	bs_buf_put_le32(hdr + img->checksum_off, 0);
+	bs_buf_put_le32(hdr + img->certdir_off, (uint32_t)table_off);
+	bs_buf_put_le32(hdr + img->certdir_off + 4, (uint32_t)table);
 
 	struct out o = {.w = w};
 	bs_pe_csum_init(&o.csum);
 	uint8_t wc[BS_PE_WIN_CERT_HDR];
-	put_le32(wc, (uint32_t)entry);
-	put_le16(wc + 4, BS_PE_WIN_CERT_REVISION);
-	put_le16(wc + 6, BS_PE_WIN_CERT_TYPE_PKCS);
+	bs_buf_put_le32(wc, (uint32_t)entry);
+	bs_buf_put_le16(wc + 4, BS_PE_WIN_CERT_REVISION);
+	bs_buf_put_le16(wc + 6, BS_PE_WIN_CERT_TYPE_PKCS);
 	int rc = emit(&o, hdr, img->size_of_headers, err);
 	if (rc == 0)
 		rc = copy_range(&o, r, img->size_of_headers, data_end - img->size_of_headers,
@@ -107,7 +97,7 @@ int bs_pe_write_signed(const struct bs_pe_writer *w, const struct bs_pe_image *i
 		rc = emit_zeros(&o, align8(entry) - entry, err);
 	if (rc == 0) {
 		uint8_t cs[4];
-		put_le32(cs, bs_pe_csum_final(&o.csum));
+		bs_buf_put_le32(cs, bs_pe_csum_final(&o.csum));
 		rc = w->pwrite(w->ctx, cs, sizeof(cs), img->checksum_off, err);
 	}
 	free(hdr);
