@@ -287,8 +287,10 @@ static void test_cms__extra_attrs_sorted_and_verified(void **state)
 	assert_int_equal(CMS_signed_get_attr_count(si), 5);
 	assert_true(CMS_signed_get_attr_by_OBJ(si, oid, -1) >= 0);
 	/* the short one sorts first */
-	assert_int_equal(OBJ_cmp(X509_ATTRIBUTE_get0_object(CMS_signed_get_attr(si, 0)),
-				 OBJ_txt2obj("1.2.3.4", 1)), 0);
+	ASN1_OBJECT *first = OBJ_txt2obj("1.2.3.4", 1);
+	assert_int_equal(OBJ_cmp(X509_ATTRIBUTE_get0_object(CMS_signed_get_attr(si, 0)), first),
+			 0);
+	ASN1_OBJECT_free(first);
 	ASN1_OBJECT_free(oid);
 	CMS_ContentInfo_free(cms);
 	free(out);
