@@ -173,7 +173,13 @@ sbsign_ok cli.efi "$DB"
 "$BS_BIN" sign tegra/uefi --keys "$T/keys" --machine jetson --field signing_type=signature \
 	boot.efi -o cli.sig || fail "bootsign sign tegra/uefi signature failed"
 cms_ok cli.sig boot.efi "$DB"
+(umask 077 && printf '%s\n' "$TEST_PIN" > "$T/pin")
+"$BS_BIN" sign tegra/uefi --keys "$T/keys" --machine jetson-hsm --field signing_type=sbsign \
+	--field backend=pkcs11 --field "key-uri=$URI" --pin-file "$T/pin" --module "$MOD" \
+	boot.efi -o cli-tok.efi || fail "bootsign sign tegra/uefi with a token key failed"
+sbsign_ok cli-tok.efi "$T/tok.crt"
 ! "$BS_BIN" sign tegra/uefi --keys "$T/keys" --machine jetson --field signing_type=sbsign \
 	random.bin -o cli-bad.efi 2>cli.err || fail "offline sbsign accepted a non-PE file"
+grep -q "not a PE image" cli.err || fail "offline error lacks the reason: $(cat cli.err)"
 [ ! -e cli-bad.efi ] || fail "a failed offline run left an output file"
 echo "test_server_uefi: ok"
