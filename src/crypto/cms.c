@@ -20,8 +20,7 @@
 #include <time.h>
 
 #include "core/buf.h"
-
-#define CMS_MAX (1u << 20)  /* any single encoded CMS (certificate included) */
+#include "core/limits.h"
 
 #define TAG_INTEGER 0x02
 #define TAG_OCTET 0x04
@@ -84,7 +83,7 @@ static int der_oid(struct bs_buf *out, int nid)
 static int der_algid(struct bs_buf *out, int nid, bool null_params)
 {
 	struct bs_buf in;
-	bs_buf_init(&in, 256);
+	bs_buf_init(&in, BS_CMS_DER_PART_MAX);
 	int rc = der_oid(&in, nid);
 	if (rc == 0 && null_params)
 		rc = der_tlv(&in, TAG_NULL, NULL, 0);
@@ -127,10 +126,10 @@ static int der_cert(struct bs_buf *out, X509 *cert)
 static int der_pss_algid(struct bs_buf *out, int md_nid)
 {
 	struct bs_buf params, in, tmp, mgf;
-	bs_buf_init(&params, 512);
-	bs_buf_init(&in, 512);
-	bs_buf_init(&tmp, 512);
-	bs_buf_init(&mgf, 512);
+	bs_buf_init(&params, BS_CMS_DER_PART_MAX);
+	bs_buf_init(&in, BS_CMS_DER_PART_MAX);
+	bs_buf_init(&tmp, BS_CMS_DER_PART_MAX);
+	bs_buf_init(&mgf, BS_CMS_DER_PART_MAX);
 	const EVP_MD *md = EVP_get_digestbynid(md_nid);
 	int rc = md ? 0 : BS_ERR_UNSUPPORTED;
 	if (rc == 0 && md_nid != NID_sha1) {
@@ -147,7 +146,7 @@ static int der_pss_algid(struct bs_buf *out, int md_nid)
 			rc = der_wrap(&params, TAG_CTX1, &tmp);
 		uint8_t salt = (uint8_t)EVP_MD_get_size(md);
 		struct bs_buf sb;
-		bs_buf_init(&sb, 16);
+		bs_buf_init(&sb, BS_CMS_DER_PART_MAX);
 		if (rc == 0)
 			rc = der_tlv(&sb, TAG_INTEGER, &salt, 1);
 		if (rc == 0)
@@ -208,7 +207,7 @@ static int der_time(struct bs_buf *out, time_t t)
 static int der_attr(struct bs_buf *out, int nid, struct bs_buf *value)
 {
 	struct bs_buf in;
-	bs_buf_init(&in, 512);
+	bs_buf_init(&in, BS_CMS_DER_PART_MAX);
 	int rc = der_oid(&in, nid);
 	if (rc == 0)
 		rc = der_wrap(&in, TAG_SET, value);
@@ -238,8 +237,8 @@ static int build_attrs(struct bs_buf *out, time_t when, const uint8_t *dgst, siz
 {
 	struct bs_buf a[3], v;
 	for (size_t i = 0; i < 3; i++)
-		bs_buf_init(&a[i], 512);
-	bs_buf_init(&v, 512);
+		bs_buf_init(&a[i], BS_CMS_DER_PART_MAX);
+	bs_buf_init(&v, BS_CMS_DER_PART_MAX);
 	int rc = der_oid(&v, NID_pkcs7_data);
 	if (rc == 0)
 		rc = der_attr(&a[0], NID_pkcs9_contentType, &v);
@@ -307,13 +306,13 @@ int bs_cms_sign_digest(uint8_t **out, size_t *out_len, struct bs_key *key, X509 
 		return bs_error_set(err, BS_ERR_KEY, "CMS sign: RSA-PSS needs an RSA key (%s)",
 				    bs_key_id(key));
 	struct bs_buf attrs, tbs, si, sid, sd, tmp, ci;
-	bs_buf_init(&attrs, 4096);
-	bs_buf_init(&tbs, 4096);
-	bs_buf_init(&si, CMS_MAX);
-	bs_buf_init(&sid, CMS_MAX);
-	bs_buf_init(&sd, CMS_MAX);
-	bs_buf_init(&tmp, CMS_MAX);
-	bs_buf_init(&ci, CMS_MAX);
+	bs_buf_init(&attrs, BS_CMS_SIGNED_ATTRS_MAX);
+	bs_buf_init(&tbs, BS_CMS_SIGNED_ATTRS_MAX);
+	bs_buf_init(&si, BS_CMS_MAX);
+	bs_buf_init(&sid, BS_CMS_MAX);
+	bs_buf_init(&sd, BS_CMS_MAX);
+	bs_buf_init(&tmp, BS_CMS_MAX);
+	bs_buf_init(&ci, BS_CMS_MAX);
 	uint8_t *sig = NULL;
 	size_t sig_len = 0;
 	int step = 0, rc = 0;
@@ -368,14 +367,14 @@ int bs_cms_sign_digest(uint8_t **out, size_t *out_len, struct bs_key *key, X509 
 	step = 3;
 	rc = der_tlv(&sd, TAG_INTEGER, &one, 1);
 	struct bs_buf algs;
-	bs_buf_init(&algs, 256);
+	bs_buf_init(&algs, BS_CMS_DER_PART_MAX);
 	if (rc == 0)
 		rc = der_algid(&algs, opts->md_nid, false);
 	if (rc == 0)
 		rc = der_wrap(&sd, TAG_SET, &algs);
 	bs_buf_free(&algs);
 	struct bs_buf eci;
-	bs_buf_init(&eci, 64);
+	bs_buf_init(&eci, BS_CMS_DER_PART_MAX);
 	if (rc == 0)
 		rc = der_oid(&eci, NID_pkcs7_data);
 	if (rc == 0)
@@ -383,7 +382,7 @@ int bs_cms_sign_digest(uint8_t **out, size_t *out_len, struct bs_key *key, X509 
 	bs_buf_free(&eci);
 	if (rc == 0 && opts->include_cert) {
 		struct bs_buf c;
-		bs_buf_init(&c, CMS_MAX);
+		bs_buf_init(&c, BS_CMS_MAX);
 		rc = der_cert(&c, cert);
 		if (rc == 0)
 			rc = der_wrap(&sd, TAG_CTX0, &c);
