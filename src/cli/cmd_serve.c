@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "core/config.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "formats/hab/srk.h"
@@ -52,7 +53,7 @@ struct demo {
 	char dir[2048];     /* state directory */
 	char csf[2200];
 	char image[2200];
-	char fuse_hex[129];
+	char fuse_hex[2 * BS_SRK_DIGEST_MAX + 1];
 	char fuse_words[200];
 	char fuse_path[2300];
 };
@@ -189,7 +190,7 @@ static int demo_setup(struct bs_config *cfg, struct demo *demo, struct bs_error 
 	}
 	uint8_t *f = NULL;
 	size_t flen = 0;
-	if ((rc = bs_read_file(&f, &flen, fuse, 64, err)) != 0)
+	if ((rc = bs_read_file(&f, &flen, fuse, BS_SRK_DIGEST_MAX, err)) != 0)
 		return rc;
 	bs_hex(demo->fuse_hex, f, flen);
 	snprintf(demo->fuse_path, sizeof(demo->fuse_path), "%s", fuse);
