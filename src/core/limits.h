@@ -29,6 +29,7 @@
 #define BS_CONFIG_THREADS_MAX 256u          /* threads (event loops) */
 #define BS_CONFIG_CONNECTIONS_MAX 65536u    /* connection_limit */
 #define BS_CONFIG_CONN_TIMEOUT_MAX 86400u   /* connection_timeout, seconds (a day) */
+#define BS_CONFIG_SIGN_TIMEOUT_MAX 86400u   /* sign_timeout, seconds (a day) */
 #define BS_CONFIG_KEY_CACHE_MAX 4096u       /* key_cache_size, machines kept open */
 #define BS_CONFIG_P11_TIMEOUT_MIN_MS 100u   /* pkcs11_timeout_ms range */
 #define BS_CONFIG_P11_TIMEOUT_MAX_MS 3600000u
@@ -74,6 +75,9 @@
 #define BS_KEY_FILE_MAX (1u << 20)          /* a private key file read by the CLI */
 
 /* ---- keys: stores and PKCS#11 ---- */
+#define BS_NAME_MAX 64                      /* a machine / distro name (key bundle subject) */
+#define BS_BUNDLE_POOL_MAX 16               /* idle opened stores kept per key bundle */
+#define BS_TOKCACHE_MAX 32                  /* token objects (keys, certificates) kept open */
 #define BS_STORE_FILE_MAX (1u << 20)        /* any single file in a store */
 #define BS_STORE_BUNDLE_MAX (64u << 20)     /* a whole tar.gz, uncompressed */
 #define BS_STORE_ENTRIES_MAX 4096           /* members of a key bundle */
