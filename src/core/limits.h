@@ -35,10 +35,16 @@
 #define BS_CONFIG_P11_TIMEOUT_MAX_MS 3600000u
 
 /* ---- crypto ---- */
-#define BS_CMS_MAX (1u << 20)               /* any single encoded CMS (certificate included) */
+#define BS_CMS_MAX (1u << 24)               /* any single encoded CMS (certificates, content) */
 #define BS_CMS_VERIFY_MAX (1u << 20)        /* a CMS signature handed to the verifier */
-#define BS_CMS_SIGNED_ATTRS_MAX 4096       /* signed attributes / their to-be-signed form */
-#define BS_CMS_DER_PART_MAX 512             /* a small DER part we encode (algorithm id...) */
+#define BS_CMS_ATTR_MAX (64u << 10)         /* one extra signed attribute */
+#define BS_CMS_EXTRA_ATTRS_MAX 16           /* extra signed attributes a signer may add */
+#define BS_CMS_ATTRS_MAX (4 + BS_CMS_EXTRA_ATTRS_MAX) /* ours (4) + the extra ones */
+#define BS_CMS_CERTS_MAX 16                 /* certificates in a CMS: signer + chain */
+#define BS_DER_PART_MAX 4096                /* one algorithm identifier, attribute value, sid */
+#define BS_DER_LEN_MAX 0xFFFFFFu            /* content length the DER writer encodes (3 octets) */
+#define BS_PSS_SALT_MAX 512                 /* RSA-PSS salt, bytes (the real bound: key size) */
+#define BS_EC_FIELD_MAX 66                  /* largest ECDSA field, bytes (P-521) */
 #define BS_X509_CN_MAX 64                   /* a certificate common name (X.520 ub-common-name) */
 
 /* ---- HAB4 (formats/hab) ---- */
@@ -73,6 +79,8 @@
 #define BS_FUSE_FILE_MAX 4096u              /* an SRK fuse file (binary or text) */
 #define BS_CERT_FILE_MAX (1u << 20)         /* a certificate file read by the CLI */
 #define BS_KEY_FILE_MAX (1u << 20)          /* a private key file read by the CLI */
+#define BS_CLI_FIELDS_MAX 32                /* --field / --file options of `bootsign sign` */
+#define BS_CLI_FIELD_FILE_MAX (1u << 20)    /* --field name=@file */
 
 /* ---- keys: stores and PKCS#11 ---- */
 #define BS_NAME_MAX 64                      /* a machine / distro name (key bundle subject) */

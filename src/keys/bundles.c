@@ -111,7 +111,7 @@ int bs_keycache_acquire(struct bs_keycache *kc, const char *subject, const char 
 {
 	*lease = NULL;
 	*store = NULL;
-	char path[4096];
+	char path[BS_PATH_MAX];
 	int n = snprintf(path, sizeof(path), "%s/%s/%s/%s", kc->root, subject, signtype, file);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return bs_error_set(err, BS_ERR_LIMIT, "key bundle path too long");
