@@ -9,8 +9,4 @@ int bs_cmd_hab_sign(int argc, char **argv);
 int bs_cmd_hab_verify(int argc, char **argv);
 int bs_cmd_hab_dump(int argc, char **argv);
 
-/* Parse an unsigned number (decimal, 0x hex, 0 octal as strtoull) that must be fully
- * consumed and at most max. */
-bool bs_cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
-
 #endif

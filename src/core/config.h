@@ -20,9 +20,8 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/limits.h"
 
-#define BS_CONFIG_LINE_MAX 1024
-#define BS_CONFIG_FILE_MAX (64u * 1024)
 #define BS_CONFIG_DEFAULT_PORT 9999
 #define BS_CONFIG_DEFAULT_MAX_REQUEST (600ull * 1000 * 1000) /* digsigserver: 600 MB */
 #define BS_CONFIG_DEFAULT_SPOOL_MEM_MAX (4ull << 20)

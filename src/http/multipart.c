@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/text.h"
 #include "core/util.h"
 
 #define FILENAME_MAX_LEN 255
@@ -391,10 +392,7 @@ static int check_field(struct bs_form_field *f, struct bs_error *err)
 			snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "", *c);
 		}
 		char shown[40];
-		snprintf(shown, sizeof(shown), "%s", v);
-		for (char *p = shown; *p; p++)
-			if (*p < ' ' || *p > '~')
-				*p = '?';
+		bs_text_sanitize(shown, sizeof(shown), v);
 		return bs_error_set(err, BS_ERR_INVALID, "%s: '%s' is not one of: %s", spec->name,
 				    shown, list);
 	}

@@ -311,11 +311,11 @@ static void make_bundle(const char *root, const char *machine)
 	char d[4300], tgz[4400];
 	snprintf(d, sizeof(d), "%s/%s/imxsign", root, machine);
 	const char *mk[] = {"mkdir", "-p", d, NULL};
-	assert_int_equal(bs_run(mk, NULL), 0);
+	assert_int_equal(bs_test_run(mk, NULL), 0);
 	snprintf(tgz, sizeof(tgz), "%s/imx-cst-keys.tar.gz", d);
 	const char *tar[] = {"tar", "-C", bs_fixture("hab4-vectors/rsa"), "-czf", tgz, "crts",
 			     "keys", NULL};
-	assert_int_equal(bs_run(tar, NULL), 0);
+	assert_int_equal(bs_test_run(tar, NULL), 0);
 }
 
 static void test_http_keycache__cache_and_reload(void **state)

@@ -34,11 +34,11 @@ static int setup(void **state)
 	char d[4300], tgz[4400];
 	snprintf(d, sizeof(d), "%s/imx8mp/imxsign", fx->root);
 	const char *mk[] = {"mkdir", "-p", d, NULL};
-	assert_int_equal(bs_run(mk, NULL), 0);
+	assert_int_equal(bs_test_run(mk, NULL), 0);
 	snprintf(tgz, sizeof(tgz), "%s/imx-cst-keys.tar.gz", d);
 	const char *tar[] = {"tar", "-C", bs_fixture("hab4-vectors/rsa"), "-czf", tgz, "crts",
 			     "keys", NULL};
-	assert_int_equal(bs_run(tar, NULL), 0);
+	assert_int_equal(bs_test_run(tar, NULL), 0);
 	assert_int_equal(bs_keycache_new(&fx->kc, fx->root, 4, NULL), 0);
 	fx->csf = (char *)bs_fixture_read("hab4-vectors/rsa/u.csf", &fx->csf_len);
 	snprintf(fx->art, sizeof(fx->art), "%s", bs_fixture("hab4-vectors/rsa/u.bin"));

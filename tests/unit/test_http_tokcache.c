@@ -28,7 +28,7 @@ static char *g_dir;
 
 static int run(const char *const *argv)
 {
-	return bs_run(argv, "/dev/null");
+	return bs_test_run(argv, "/dev/null");
 }
 
 static int group_setup(void **state)

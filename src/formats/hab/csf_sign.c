@@ -62,7 +62,7 @@ static int fail_from(struct compiler *c, int rc, unsigned line, unsigned col)
 {
 	if (c->err != NULL) {
 		if (c->err->code == 0) {
-			c->err->code = rc;
+			(void)bs_error_recode(c->err, rc);
 			c->err->msg[0] = '\0';
 		}
 		(void)bs_error_prefix(c->err, "%s:%u:%u", csf_name(c), line, col);
