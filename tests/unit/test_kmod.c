@@ -35,9 +35,12 @@ static int setup(void **state)
 	snprintf(f->key, sizeof(f->key), "%s/signkey.priv", f->dir);
 	snprintf(f->cert_pem, sizeof(f->cert_pem), "%s/signkey.pem", f->dir);
 	snprintf(f->cert_der, sizeof(f->cert_der), "%s/signkey.x509", f->dir);
-	const char *req[] = {"openssl", "req", "-quiet", "-new", "-nodes", "-utf8", "-x509", "-batch",
-			     "-days", "3650", "-subj", "/CN=bootsign kmod test", "-newkey",
-			     "rsa:2048", "-keyout", f->key, "-out", f->cert_pem, NULL};
+	const char *gen[] = {"openssl", "genpkey", "-quiet", "-algorithm", "RSA", "-pkeyopt",
+			     "rsa_keygen_bits:2048", "-out", f->key, NULL};
+	bs_run_ok(gen);
+	const char *req[] = {"openssl", "req", "-new", "-utf8", "-x509", "-batch", "-days",
+			     "3650", "-subj", "/CN=bootsign kmod test", "-key", f->key, "-out",
+			     f->cert_pem, NULL};
 	bs_run_ok(req);
 	const char *der[] = {"openssl", "x509", "-in", f->cert_pem, "-outform", "DER", "-out",
 			     f->cert_der, NULL};
