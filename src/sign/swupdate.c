@@ -12,15 +12,14 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "core/util.h"
 #include "formats/swupdate/swu_sig.h"
 #include "sign/job.h"
+#include "sign/keychoice.h"
 #include "sign/signer.h"
 
 #define SWU_DESC_MAX (4u * 1024 * 1024) /* bytes of sw-description (libconfig/JSON text) */
-#define SWU_URI_MAX 1024
 #define SWU_READ_CHUNK 16384
 
 #define KEY_RSA "swupdate/rsa-private.key"
@@ -28,7 +27,6 @@
 #define CERT_CMS "swupdate/cms.cert"
 
 static const char *const g_methods[] = {"RSA", "RSA-PSS", "CMS", NULL};
-static const char *const g_backends[] = {"ssl", "pkcs11", NULL};
 
 static const struct bs_field_spec g_fields[] = {
 	{.name = "distro", .store = BS_FIELD_MEM, .required = true, .check = BS_CHECK_NAME},
@@ -36,9 +34,7 @@ static const struct bs_field_spec g_fields[] = {
 	 .file_upload = true, .max = SWU_DESC_MAX},
 	{.name = "method", .store = BS_FIELD_MEM, .check = BS_CHECK_TOKEN, .choices = g_methods,
 	 .default_value = "RSA"},
-	{.name = "backend", .store = BS_FIELD_MEM, .check = BS_CHECK_TOKEN,
-	 .choices = g_backends, .default_value = "ssl"},
-	{.name = "key-uri", .store = BS_FIELD_MEM, .check = BS_CHECK_TOKEN, .max = SWU_URI_MAX},
+	BS_KEYCHOICE_FIELDS,
 };
 
 /* SHA-256 of the sw-description upload, read in chunks (spool or memory alike). */
@@ -67,66 +63,26 @@ out:
 	return rc;
 }
 
-/* The certificate object beside a token key: the same URI with type=cert (replacing
- * whatever type= the key URI had, or added to its path). */
-static int cert_uri(char *out, size_t cap, const char *uri, struct bs_error *err)
-{
-	if (strncasecmp(uri, "pkcs11:", 7) != 0)
-		return bs_error_set(err, BS_ERR_INVALID, "key-uri: not a pkcs11: URI");
-	const char *q = strchr(uri, '?');
-	size_t path_end = q ? (size_t)(q - uri) : strlen(uri);
-	int w = snprintf(out, cap, "pkcs11:");
-	size_t o = (size_t)w, nseg = 0;
-	bool typed = false;
-	for (size_t i = 7; i < path_end;) {
-		size_t j = i;
-		while (j < path_end && uri[j] != ';')
-			j++;
-		const char *seg = uri + i;
-		size_t len = j - i;
-		bool is_type = len >= 5 && strncmp(seg, "type=", 5) == 0;
-		i = j + 1;
-		if (len == 0 || (is_type && typed))
-			continue; /* a second type= is left out: the cert is what we ask for */
-		w = snprintf(out + o, cap - o, "%s%.*s", nseg ? ";" : "", is_type ? 9 : (int)len,
-			     is_type ? "type=cert" : seg);
-		if (w < 0 || (size_t)w >= cap - o)
-			return bs_error_set(err, BS_ERR_LIMIT, "key-uri: too long");
-		o += (size_t)w;
-		nseg++;
-		typed = typed || is_type;
-	}
-	w = snprintf(out + o, cap - o, "%s%s", typed ? "" : nseg ? ";type=cert" : "type=cert",
-		     q ? q : "");
-	if (w < 0 || (size_t)w >= cap - o)
-		return bs_error_set(err, BS_ERR_LIMIT, "key-uri: too long");
-	return 0;
-}
-
 /* Key (and for CMS the certificate) from the key store or the token. */
 static int get_keys(struct bs_key **key, X509 **cert, struct bs_job *job,
 		    enum bs_swu_method method, struct bs_error *err)
 {
-	const char *uri = bs_job_value(job, "key-uri");
-	bool token = strcmp(bs_job_value(job, "backend"), "pkcs11") == 0;
-	if (token && uri == NULL)
-		return bs_error_set(err, BS_ERR_INVALID, "key-uri: needed with backend=pkcs11");
-	if (!token && uri != NULL)
-		return bs_error_set(err, BS_ERR_INVALID, "key-uri: only with backend=pkcs11");
-	bs_job_allow_token(job, token);
-	if (method != BS_SWU_CMS)
-		return bs_job_key(key, job, token ? uri : KEY_RSA, NULL, err);
-	int rc;
+	const char *name = NULL;
+	bool token = false;
+	int rc = bs_keychoice(&name, &token, job, method == BS_SWU_CMS ? KEY_CMS : KEY_RSA,
+			      err);
+	if (rc != 0 || method != BS_SWU_CMS)
+		return rc != 0 ? rc : bs_job_key(key, job, name, NULL, err);
 	if (!token || bs_job_key_exists(job, CERT_CMS)) {
 		rc = bs_job_cert(cert, job, CERT_CMS, err);
 	} else {
-		char cu[SWU_URI_MAX + 16];
-		rc = cert_uri(cu, sizeof(cu), uri, err);
+		char cu[BS_KEY_URI_MAX + 16];
+		rc = bs_keychoice_cert_uri(cu, sizeof(cu), name, err);
 		if (rc == 0)
 			rc = bs_job_cert(cert, job, cu, err);
 	}
 	if (rc == 0)
-		rc = bs_job_key(key, job, token ? uri : KEY_CMS, *cert, err);
+		rc = bs_job_key(key, job, name, *cert, err);
 	return rc;
 }
 
