@@ -80,8 +80,10 @@ static int scan_member(struct scan *s, struct bs_tar *t, const struct bs_tar_mem
 	snprintf(s->names[i], l + 2, "%s%s", m->path, m->type == BS_TAR_DIR ? "/" : "");
 	s->versions[i] = 0;
 	s->n++;
-	if (m->type != BS_TAR_FILE || !bs_ends_with_ci(m->path, BS_OPTEE_VERSION_SUFFIX))
-		return 0;
+	size_t sl = strlen(BS_OPTEE_VERSION_SUFFIX);
+	if (m->type != BS_TAR_FILE || l < sl ||
+	    strcmp(m->path + l - sl, BS_OPTEE_VERSION_SUFFIX) != 0)
+		return 0; /* the same test as bs_optee_plan's */
 	uint8_t *text = NULL;
 	size_t len = 0;
 	int rc = bs_tar_slurp(&text, &len, t, OPTEE_VERSION_FILE_MAX, err);
