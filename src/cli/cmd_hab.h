@@ -1,9 +1,8 @@
-/* `bootsign hab` subcommands (sign, verify, dump) and their shared helpers. */
+/* `bootsign hab` subcommands (sign, verify, dump). */
 #ifndef BS_CLI_CMD_HAB_H
 #define BS_CLI_CMD_HAB_H
 
-#include <stdbool.h>
-#include <stdint.h>
+#include "cli/args.h"
 
 int bs_cmd_hab_sign(int argc, char **argv);
 int bs_cmd_hab_verify(int argc, char **argv);

@@ -23,6 +23,7 @@ int bs_config_init(struct bs_config *cfg, struct bs_error *err)
 	cfg->max_request = BS_CONFIG_DEFAULT_MAX_REQUEST;
 	cfg->connection_limit = 64;
 	cfg->connection_timeout = 120;
+	cfg->sign_timeout_ms = 600000; /* digsigserver's response timeout */
 	cfg->log_level = BS_LOG_INFO;
 	cfg->p11_pool_size = 4;
 	cfg->p11_timeout_ms = 30000;
@@ -137,6 +138,13 @@ int bs_config_set(struct bs_config *cfg, const char *key, const char *value,
 		return parse_uint(&cfg->threads, value, 0, 256, where, key, err);
 	if (strcmp(key, "connection_limit") == 0)
 		return parse_uint(&cfg->connection_limit, value, 1, 65536, where, key, err);
+	if (strcmp(key, "sign_timeout") == 0) {
+		unsigned sec = 0;
+		int rc = parse_uint(&sec, value, 1, 86400, where, key, err);
+		if (rc == 0)
+			cfg->sign_timeout_ms = sec * 1000u;
+		return rc;
+	}
 	if (strcmp(key, "connection_timeout") == 0)
 		return parse_uint(&cfg->connection_timeout, value, 1, 86400, where, key, err);
 	if (strcmp(key, "key_cache_size") == 0)

@@ -76,6 +76,8 @@ int bs_input_fopen(FILE **out, struct bs_input *in, struct bs_error *err) BS_WUR
 
 /* A small field's value (or its declared default); NULL when absent without default. */
 const char *bs_job_value(const struct bs_job *job, const char *field);
+/* The multipart file name a field was sent with (NULL when none). */
+const char *bs_job_filename(const struct bs_job *job, const char *field);
 /* Was the field sent by the client (not only defaulted)? */
 bool bs_job_has(const struct bs_job *job, const char *field);
 /* Machine or distro the keys belong to (the signer's subject field, already checked as a
@@ -115,6 +117,11 @@ bool bs_job_key_exists(struct bs_job *job, const char *name);
  * when allowed. */
 int bs_job_bundle(struct bs_key_source *out, struct bs_job *job, const char *bundle,
 		  struct bs_error *err) BS_WUR;
+/* Member names of the bundle opened last with bs_job_bundle (borrowed), for checks on
+ * what a bundle holds. */
+const char *const *bs_job_bundle_members(struct bs_job *job, size_t *n);
+/* Must root-of-trust private keys (SRK, CA) be refused when found in a bundle? */
+bool bs_job_refuse_root_keys(const struct bs_job *job);
 /* Allow pkcs11: URIs for this job (the signer's backend=pkcs11 field). */
 void bs_job_allow_token(struct bs_job *job, bool allow);
 

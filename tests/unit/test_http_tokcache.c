@@ -17,7 +17,7 @@
 #include "core/util.h"
 #include "crypto/key.h"
 #include "keys/pkcs11.h"
-#include "sign/tokcache.h"
+#include "keys/tokcache.h"
 #include "testutil.h"
 
 #define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
