@@ -7,7 +7,43 @@
 
 const char *const bs_keychoice_backends[] = {"ssl", "pkcs11", NULL};
 
-int bs_keychoice(const char **out, bool *token, struct bs_job *job, const char *file,
+/* uri with its path attribute type= replaced by `type` ("cert"), or dropped (NULL);
+ * other attributes and the query (pin-value=...) kept in order. */
+static int retype(char *out, size_t cap, const char *uri, const char *type,
+		  struct bs_error *err)
+{
+	if (strncasecmp(uri, "pkcs11:", 7) != 0)
+		return bs_error_set(err, BS_ERR_INVALID, "key-uri: not a pkcs11: URI");
+	const char *q = strchr(uri, '?');
+	size_t path_end = q ? (size_t)(q - uri) : strlen(uri);
+	int w = snprintf(out, cap, "pkcs11:");
+	size_t o = w > 0 ? (size_t)w : cap, nseg = 0;
+	for (size_t i = 7; o < cap && i <= path_end;) {
+		size_t j = i;
+		while (j < path_end && uri[j] != ';')
+			j++;
+		const char *seg = uri + i;
+		size_t len = j - i;
+		i = j + 1;
+		if (len == 0 || (len >= 5 && strncmp(seg, "type=", 5) == 0))
+			continue;
+		w = snprintf(out + o, cap - o, "%s%.*s", nseg++ ? ";" : "", (int)len, seg);
+		o = w >= 0 ? o + (size_t)w : cap;
+	}
+	if (o < cap && type != NULL) {
+		w = snprintf(out + o, cap - o, "%stype=%s", nseg ? ";" : "", type);
+		o = w >= 0 ? o + (size_t)w : cap;
+	}
+	if (o < cap) {
+		w = snprintf(out + o, cap - o, "%s", q ? q : "");
+		o = w >= 0 ? o + (size_t)w : cap;
+	}
+	if (o >= cap)
+		return bs_error_set(err, BS_ERR_LIMIT, "key-uri: too long");
+	return 0;
+}
+
+int bs_keychoice(char *out, size_t cap, bool *token, struct bs_job *job, const char *file,
 		 struct bs_error *err)
 {
 	const char *uri = bs_job_value(job, "key-uri");
@@ -18,44 +54,16 @@ int bs_keychoice(const char **out, bool *token, struct bs_job *job, const char *
 	if (!tok && uri != NULL)
 		return bs_error_set(err, BS_ERR_INVALID, "key-uri: only with backend=pkcs11");
 	bs_job_allow_token(job, tok);
-	*out = tok ? uri : file;
 	*token = tok;
-	return 0;
-}
-
-int bs_keychoice_cert_uri(char *out, size_t cap, const char *uri, struct bs_error *err)
-{
-	if (strncasecmp(uri, "pkcs11:", 7) != 0)
-		return bs_error_set(err, BS_ERR_INVALID, "key-uri: not a pkcs11: URI");
-	const char *q = strchr(uri, '?');
-	size_t path_end = q ? (size_t)(q - uri) : strlen(uri);
-	int w = snprintf(out, cap, "pkcs11:");
+	if (tok)
+		return retype(out, cap, uri, NULL, err);
+	int w = snprintf(out, cap, "%s", file);
 	if (w < 0 || (size_t)w >= cap)
-		return bs_error_set(err, BS_ERR_LIMIT, "key-uri: too long");
-	size_t o = (size_t)w, nseg = 0;
-	bool typed = false;
-	for (size_t i = 7; i < path_end;) {
-		size_t j = i;
-		while (j < path_end && uri[j] != ';')
-			j++;
-		const char *seg = uri + i;
-		size_t len = j - i;
-		bool is_type = len >= 5 && strncmp(seg, "type=", 5) == 0;
-		i = j + 1;
-		if (len == 0 || (is_type && typed))
-			continue; /* a second type= is left out: the cert is what we ask for */
-		w = snprintf(out + o, cap - o, "%s%.*s", nseg ? ";" : "", is_type ? 9 : (int)len,
-			     is_type ? "type=cert" : seg);
-		if (w < 0 || (size_t)w >= cap - o)
-			return bs_error_set(err, BS_ERR_LIMIT, "key-uri: too long");
-		o += (size_t)w;
-		nseg++;
-		typed = typed || is_type;
-	}
-	w = snprintf(out + o, cap - o, "%s%s", typed ? "" : nseg ? ";type=cert" : "type=cert",
-		     q ? q : "");
-	if (w < 0 || (size_t)w >= cap - o)
-		return bs_error_set(err, BS_ERR_LIMIT, "key-uri: too long");
+		return bs_error_set(err, BS_ERR_LIMIT, "key file name too long");
 	return 0;
 }
 
+int bs_keychoice_cert_uri(char *out, size_t cap, const char *key_uri, struct bs_error *err)
+{
+	return retype(out, cap, key_uri, "cert", err);
+}

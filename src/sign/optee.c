@@ -150,7 +150,7 @@ static int sign_member(struct bs_job *job, struct bs_sink *sink, struct bs_tar *
 	if (rc == 0)
 		rc = bs_job_note_digest(job, name, NID_sha256, dg, sizeof(dg), err);
 	if (rc == 0)
-		bs_job_log(job, "optee: signed %s -> %s (version %u, %zu bytes)", m->path, name,
+		bs_job_log(job, "signed %s -> %s (version %u, %zu bytes)", m->path, name,
 			   version, ilen);
 	free(ta);
 	free(hdr);
@@ -199,11 +199,11 @@ static int optee_sign(struct bs_job *job, struct bs_error *err)
 		return bs_error_set(err, BS_ERR_INVALID, "artifact: missing");
 	struct scan s = {0};
 	struct bs_key *key = NULL;
-	const char *kname = NULL;
+	char kname[BS_KEYCHOICE_NAME_MAX];
 	bool token = false;
 	int rc = scan_archive(&s, in, err);
 	if (rc == 0)
-		rc = bs_keychoice(&kname, &token, job, KEY_FILE, err);
+		rc = bs_keychoice(kname, sizeof(kname), &token, job, KEY_FILE, err);
 	if (rc == 0)
 		rc = bs_job_key(&key, job, kname, NULL, err);
 	if (rc == 0)

@@ -67,16 +67,16 @@ out:
 static int get_keys(struct bs_key **key, X509 **cert, struct bs_job *job,
 		    enum bs_swu_method method, struct bs_error *err)
 {
-	const char *name = NULL;
+	char name[BS_KEYCHOICE_NAME_MAX];
 	bool token = false;
-	int rc = bs_keychoice(&name, &token, job, method == BS_SWU_CMS ? KEY_CMS : KEY_RSA,
-			      err);
+	int rc = bs_keychoice(name, sizeof(name), &token, job,
+			      method == BS_SWU_CMS ? KEY_CMS : KEY_RSA, err);
 	if (rc != 0 || method != BS_SWU_CMS)
 		return rc != 0 ? rc : bs_job_key(key, job, name, NULL, err);
 	if (!token || bs_job_key_exists(job, CERT_CMS)) {
 		rc = bs_job_cert(cert, job, CERT_CMS, err);
 	} else {
-		char cu[BS_KEY_URI_MAX + 16];
+		char cu[BS_KEYCHOICE_NAME_MAX];
 		rc = bs_keychoice_cert_uri(cu, sizeof(cu), name, err);
 		if (rc == 0)
 			rc = bs_job_cert(cert, job, cu, err);
@@ -115,7 +115,7 @@ static int swupdate_sign(struct bs_job *job, struct bs_error *err)
 	if (rc == 0)
 		rc = bs_sink_write(sink, sig, slen, err);
 	if (rc == 0)
-		bs_job_log(job, "swupdate: %s signature over sw-description (%llu bytes)",
+		bs_job_log(job, "%s signature over sw-description (%llu bytes)",
 			   bs_swu_method_name(method),
 			   (unsigned long long)bs_input_size(in));
 	free(sig);
