@@ -9,10 +9,9 @@
 set -euo pipefail
 . "$BS_SRCDIR/tests/e2e/lib/common.sh"
 . "$BS_SRCDIR/tests/e2e/lib/server_common.sh"
+. "$BS_SRCDIR/tests/e2e/lib/token.sh"
 srv_setup
 TEST_PIN=0001password
-MOD=/usr/lib/softhsm/libsofthsm2.so
-[ -e "$MOD" ] || srv_fail "SoftHSM2 module $MOD missing (scripts/deps.sh test installs it)"
 CHECK=$BS_SRCDIR/tests/e2e/lib/optee_check.py
 
 K=$T/keys/qemuarm64/opteesign
@@ -21,23 +20,10 @@ openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$K/optee-sign
 chmod 600 "$K/optee-signing-key.pem"
 openssl pkey -in "$K/optee-signing-key.pem" -pubout -out "$T/k/pub.pem"
 
-mkdir -p "$T/hsm/tokens"
-printf 'directories.tokendir = %s/hsm/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
-	"$T" > "$T/hsm/softhsm2.conf"
-export SOFTHSM2_CONF=$T/hsm/softhsm2.conf
-softhsm2-util --init-token --free --label YubiHSM --so-pin 12345678 --pin "$TEST_PIN" >/dev/null
-p11() { pkcs11-tool --module "$MOD" --token-label YubiHSM --login --pin "$TEST_PIN" "$@" >/dev/null 2>&1; }
+token_init
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:3072 -out "$T/k/tok.pem" 2>/dev/null
 openssl pkey -in "$T/k/tok.pem" -pubout -out "$T/k/tok.pub.pem"
-openssl pkey -in "$T/k/tok.pem" -outform DER -out "$T/k/tok.der"
-openssl pkey -in "$T/k/tok.pem" -pubout -outform DER -out "$T/k/tok.pub.der"
-p11 --write-object "$T/k/tok.der" --type privkey --id 07 --label optee-ta --usage-sign
-p11 --write-object "$T/k/tok.pub.der" --type pubkey --id 07 --label optee-ta
-openssl req -x509 -new -key "$T/k/tok.pem" -subj "/CN=optee-ta" -days 30 -outform DER \
-	-out "$T/k/tok.crt.der"
-p11 --write-object "$T/k/tok.crt.der" --type cert --id 07 --label optee-ta
-rm -f "$T"/k/*.der
-echo "pkcs11_module = $MOD" >> "$T/server.conf"
+token_add_rsa "$T/k/tok.pem" optee-ta 07
 srv_start
 
 U1=8aaaf200-2450-11e4-abe2-0002a5d5c51b

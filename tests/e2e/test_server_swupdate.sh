@@ -10,10 +10,9 @@
 set -euo pipefail
 . "$BS_SRCDIR/tests/e2e/lib/common.sh"
 . "$BS_SRCDIR/tests/e2e/lib/server_common.sh"
+. "$BS_SRCDIR/tests/e2e/lib/token.sh"
 srv_setup
 TEST_PIN=0001password
-MOD=/usr/lib/softhsm/libsofthsm2.so
-[ -e "$MOD" ] || srv_fail "SoftHSM2 module $MOD missing (scripts/deps.sh test installs it)"
 command -v swupdate >/dev/null || srv_fail "swupdate missing (scripts/deps.sh test installs it)"
 command -v cpio >/dev/null || srv_fail "cpio missing (scripts/deps.sh test installs it)"
 
@@ -26,31 +25,12 @@ openssl req -x509 -newkey rsa:2048 -nodes -keyout "$D/cms-private.key" -out "$D/
 	-subj "/O=bootsign e2e/CN=swupdate signer" -days 30 2>/dev/null
 chmod 600 "$D"/*.key
 
-# --- token: label YubiHSM, PIN 0001password; swu-rsa (key only), swu-cms (key + cert) ---
-mkdir -p "$T/hsm/tokens"
-printf 'directories.tokendir = %s/hsm/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
-	"$T" > "$T/hsm/softhsm2.conf"
-export SOFTHSM2_CONF=$T/hsm/softhsm2.conf
-softhsm2-util --init-token --free --label YubiHSM --so-pin 12345678 --pin "$TEST_PIN" >/dev/null
-p11() { pkcs11-tool --module "$MOD" --token-label YubiHSM --login --pin "$TEST_PIN" "$@" >/dev/null 2>&1; }
+# --- token: label YubiHSM, PIN 0001password; swu-rsa, swu-cms (the store's CMS key + cert) --
+token_init
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/k/tok-rsa.pem" 2>/dev/null
 openssl pkey -in "$T/k/tok-rsa.pem" -pubout -out "$T/k/tok-rsa.pub.pem"
-openssl pkey -in "$T/k/tok-rsa.pem" -outform DER -out "$T/k/tok-rsa.der"
-openssl pkey -in "$T/k/tok-rsa.pem" -pubout -outform DER -out "$T/k/tok-rsa.pub.der"
-p11 --write-object "$T/k/tok-rsa.der" --type privkey --id 01 --label swu-rsa --usage-sign
-p11 --write-object "$T/k/tok-rsa.pub.der" --type pubkey --id 01 --label swu-rsa
-#    the token key layer takes a token key's public half from its certificate object
-openssl req -x509 -new -key "$T/k/tok-rsa.pem" -subj "/CN=swu-rsa" -days 30 -outform DER \
-	-out "$T/k/tok-rsa.crt.der"
-p11 --write-object "$T/k/tok-rsa.crt.der" --type cert --id 01 --label swu-rsa
-openssl pkey -in "$D/cms-private.key" -outform DER -out "$T/k/cms.der"
-openssl pkey -in "$D/cms-private.key" -pubout -outform DER -out "$T/k/cms.pub.der"
-openssl x509 -in "$D/cms.cert" -outform DER -out "$T/k/cms.crt.der"
-p11 --write-object "$T/k/cms.der" --type privkey --id 02 --label swu-cms --usage-sign
-p11 --write-object "$T/k/cms.pub.der" --type pubkey --id 02 --label swu-cms
-p11 --write-object "$T/k/cms.crt.der" --type cert --id 02 --label swu-cms
-rm -f "$T"/k/*.der
-echo "pkcs11_module = $MOD" >> "$T/server.conf"
+token_add_rsa "$T/k/tok-rsa.pem" swu-rsa 01
+token_add_rsa "$D/cms-private.key" swu-cms 02 "$D/cms.cert"
 srv_start
 
 # --- client: a sw-description naming one image by its sha256 ------------------------------
