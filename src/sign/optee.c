@@ -7,6 +7,7 @@
  *
  * The archive is read twice through the hostile tar reader (formats/tar): first for the
  * member names and the small version files, then to copy and sign; nothing is extracted. */
+#include <archive_entry.h>
 #include <openssl/obj_mac.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,27 +133,32 @@ static int sign_member(struct bs_job *job, struct bs_sink *sink, struct bs_tar *
 	const struct bs_optee_member *pm = &s->plan[i];
 	uint32_t version = pm->pair != BS_OPTEE_NO_PAIR ? s->versions[pm->pair] : 0;
 	char name[BS_TAR_NAME_MAX + 64];
-	uint8_t *img = NULL, *hdr = NULL, *ta = NULL, dg[BS_OPTEE_HASH_LEN];
+	uint8_t *img = NULL, *hdr = NULL, dg[BS_OPTEE_HASH_LEN];
+	struct archive_entry *e = NULL;
 	size_t ilen = 0, hlen = 0;
 	int rc = bs_optee_ta_name(name, sizeof(name), m->path, pm->uuid, err);
 	if (rc == 0)
 		rc = bs_tar_slurp(&img, &ilen, t, BS_OPTEE_IMG_MAX, err);
 	if (rc == 0)
 		rc = bs_optee_ta_sign(&hdr, &hlen, dg, key, pm->uuid, version, img, ilen, err);
-	if (rc == 0 && (ta = malloc(hlen + ilen)) == NULL)
+	/* the image's entry (mode, mtime, owner) under the .ta name and size */
+	if (rc == 0 && (e = archive_entry_clone(m->entry)) == NULL)
 		rc = bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 	if (rc == 0) {
-		memcpy(ta, hdr, hlen);
-		if (ilen > 0)
-			memcpy(ta + hlen, img, ilen);
-		rc = bs_sink_tgz_file(sink, name, m->mode, m->mtime, ta, hlen + ilen, err);
+		archive_entry_set_pathname(e, name);
+		archive_entry_set_size(e, (la_int64_t)(hlen + ilen));
+		rc = bs_sink_tgz_entry(sink, e, err);
 	}
+	if (rc == 0)
+		rc = bs_sink_write(sink, hdr, hlen, err);
+	if (rc == 0 && ilen > 0)
+		rc = bs_sink_write(sink, img, ilen, err);
 	if (rc == 0)
 		rc = bs_job_note_digest(job, name, NID_sha256, dg, sizeof(dg), err);
 	if (rc == 0)
 		bs_job_log(job, "signed %s -> %s (version %u, %zu bytes)", m->path, name,
 			   version, ilen);
-	free(ta);
+	archive_entry_free(e);
 	free(hdr);
 	free(img);
 	return rc;

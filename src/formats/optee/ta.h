@@ -38,7 +38,8 @@
 #define BS_OPTEE_BOOTSTRAP_SIZE 20           /* uuid + ta_version */
 #define BS_OPTEE_UUID_TEXT_LEN 36            /* 8-4-4-4-12 */
 #define BS_OPTEE_SIG_MAX 1024                /* bytes: up to RSA-8192 */
-#define BS_OPTEE_IMG_MAX (256u * 1024 * 1024) /* bytes of one TA image */
+#define BS_OPTEE_IMG_MAX (64u * 1024 * 1024) /* bytes of one TA image (TAs run in a
+                                                * few MiB of secure RAM) */
 #define BS_OPTEE_VERSION_TEXT_MAX 64         /* bytes of a .ta-version file */
 
 /* The UUID spelled by text[0..len) (canonical 8-4-4-4-12 hex, either case) as 16 bytes
