@@ -26,7 +26,8 @@ enum bs_sig_scheme {
 struct bs_sig_params {
 	int md_nid;                /* NID_sha256/384/512 (NID_undef for Ed25519) */
 	enum bs_sig_scheme scheme; /* BS_SIG_DEFAULT or BS_SIG_RSA_PSS */
-	int pss_saltlen;           /* bytes, 0..BS_PSS_SALT_MAX; -1 = digest length (PSS only) */
+	int pss_saltlen;           /* bytes, 0..BS_PSS_SALT_MAX; -1 = digest length (PSS only;
+				    * note 0 really means no salt) */
 	bool ecdsa_raw;            /* ECDSA output as fixed-width r||s (2 * field bytes), not DER */
 };
 

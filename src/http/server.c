@@ -23,7 +23,6 @@
 #include "http/response.h"
 #include "http/status.h"
 #include "core/text.h"
-#include "keys/keyring.h"
 #include "sign/job.h"
 #include "sign/signer.h"
 
@@ -152,7 +151,7 @@ static enum MHD_Result healthz(struct bs_server *srv, struct MHD_Connection *con
 			       struct request *rq)
 {
 	struct bs_error err = {0};
-	if (bs_keyring_check(srv->keyring, &err) != 0) {
+	if (bs_job_keys_ready(srv->keyring, &err) != 0) {
 		bs_log(BS_LOG_WARN, rq->id, "healthz: %s", err.msg);
 		return respond_status(conn, rq, 503, "key store not readable");
 	}

@@ -189,6 +189,8 @@ struct bs_job_opts {
 };
 
 int bs_job_new(struct bs_job **out, const struct bs_job_opts *o, struct bs_error *err) BS_WUR;
+/* Can jobs get keys from this keyring (key store readable)? For /healthz. */
+int bs_job_keys_ready(struct bs_keyring *kr, struct bs_error *err) BS_WUR;
 /* Run the signer; records result and timings. On failure nothing is kept in the sink. */
 int bs_job_run(struct bs_job *job, struct bs_error *err) BS_WUR;
 

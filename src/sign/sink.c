@@ -15,7 +15,6 @@
 #include "sign/job_int.h"
 
 #define SINK_MEMORY_MAX (64u << 20) /* a memory answer (signature, CSF blob) */
-#define SINK_COPY_CHUNK 65536
 #define SINK_NAME_MAX 64
 
 struct bs_sink {
@@ -157,24 +156,6 @@ int bs_sink_pwrite(struct bs_sink *s, const void *data, size_t n, uint64_t off,
 	return bs_error_set(err, BS_ERR_INTERNAL, "this output cannot be patched");
 }
 
-int bs_sink_copy_input(struct bs_sink *s, struct bs_input *in, struct bs_error *err)
-{
-	uint8_t *buf = malloc(SINK_COPY_CHUNK);
-	if (buf == NULL)
-		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
-	uint64_t size = bs_input_size(in);
-	int rc = 0;
-	for (uint64_t off = 0; rc == 0 && off < size;) {
-		size_t n = size - off < SINK_COPY_CHUNK ? (size_t)(size - off) : SINK_COPY_CHUNK;
-		rc = bs_input_pread(in, buf, n, off, err);
-		if (rc == 0)
-			rc = bs_sink_write(s, buf, n, err);
-		off += n;
-	}
-	free(buf);
-	return rc;
-}
-
 static int end_entry(struct bs_sink *s, struct bs_error *err)
 {
 	if (s->in_entry && s->entry_left != 0)
@@ -281,51 +262,4 @@ void bs_sink_free(struct bs_sink *s)
 	}
 	bs_buf_free(&s->mem);
 	free(s);
-}
-
-/* ---- the signer's side (job.h) ------------------------------------------------------ */
-
-static int new_output(struct bs_sink **out, struct bs_job *job, enum bs_sink_kind k,
-		      const char *content_type, const char *filename, struct bs_error *err)
-{
-	*out = NULL;
-	const char *scratch = NULL;
-	int rc = 0;
-	if (k == BS_SINK_FILE || k == BS_SINK_TGZ)
-		rc = bs_job_scratch_dir(job, &scratch, err);
-	struct bs_sink *s = NULL;
-	if (rc == 0)
-		rc = bs_sink_new(&s, k, scratch, content_type, filename, err);
-	if (rc == 0)
-		rc = bs_job_set_sink(job, s, err);
-	if (rc == 0)
-		*out = s;
-	return rc;
-}
-
-int bs_job_output_memory(struct bs_sink **out, struct bs_job *job, const char *content_type,
-			 const char *filename, struct bs_error *err)
-{
-	return new_output(out, job, BS_SINK_MEMORY, content_type, filename, err);
-}
-
-int bs_job_output_file(struct bs_sink **out, struct bs_job *job, const char *content_type,
-		       const char *filename, struct bs_error *err)
-{
-	return new_output(out, job, BS_SINK_FILE, content_type, filename, err);
-}
-
-int bs_job_output_tgz(struct bs_sink **out, struct bs_job *job, const char *filename,
-		      struct bs_error *err)
-{
-	return new_output(out, job, BS_SINK_TGZ, NULL, filename, err);
-}
-
-int bs_job_output_text(struct bs_job *job, const char *text, struct bs_error *err)
-{
-	struct bs_sink *s = NULL;
-	int rc = new_output(&s, job, BS_SINK_TEXT, NULL, NULL, err);
-	if (rc == 0)
-		rc = bs_sink_write(s, text, strlen(text), err);
-	return rc;
 }
