@@ -69,23 +69,26 @@ ok() {
 }
 
 # swupdate_check SIG CERT WANT(0|1): a .swu (newc: sw-description, its .sig, the image)
+# checked by swupdate -c. Its verdict is read from its log: the Debian build's exit status
+# is not reliable (a helper process racing the exit makes a successful check exit 1 now
+# and then), its messages are.
 swupdate_check() {
-	local sig=$1 cert=$2 want=$3 w rc=0
+	local sig=$1 cert=$2 want=$3 w verdict=bad
 	w=$(mktemp -d "$T/swuXXXX")
 	cp sw-description rootfs.img "$w/"
 	cp "$sig" "$w/sw-description.sig"
 	(cd "$w" && printf 'sw-description\nsw-description.sig\nrootfs.img\n' |
 		cpio --quiet -o -H newc > x.swu)
-	TMPDIR=$T/swutmp swupdate -v -H e2e:1.0 -c -i "$w/x.swu" -k "$cert" > "$w/log.txt" 2>&1 || rc=$?
-	if [ "$want" = 0 ] && [ "$rc" != 0 ]; then
-		srv_fail "swupdate rejected $sig: $(tail -n 5 "$w/log.txt")"
+	TMPDIR=$T/swutmp swupdate -v -H e2e:1.0 -c -i "$w/x.swu" -k "$cert" > "$w/log.txt" 2>&1 || true
+	if grep -q "Verified OK" "$w/log.txt" && grep -q "SWUpdate was successful" "$w/log.txt" &&
+		! grep -q "SWUPDATE failed" "$w/log.txt"; then
+		verdict=ok
+	elif ! grep -q "SWUPDATE failed" "$w/log.txt"; then
+		srv_fail "swupdate gave no verdict on $sig: $(tail -n 5 "$w/log.txt")"
 	fi
-	if [ "$want" != 0 ] && [ "$rc" = 0 ]; then
-		srv_fail "swupdate accepted the tampered $sig"
-	fi
-	if [ "$want" = 0 ]; then
-		grep -q "Verified OK" "$w/log.txt" || srv_fail "swupdate did not verify $sig"
-	fi
+	[ "$want" = 0 ] && [ "$verdict" != ok ] &&
+		srv_fail "swupdate rejected $sig: $(grep -i 'error\|fail' "$w/log.txt" | head -n 3)"
+	[ "$want" != 0 ] && [ "$verdict" = ok ] && srv_fail "swupdate accepted the tampered $sig"
 	rm -rf "$w"
 }
 
@@ -180,11 +183,6 @@ srv_log_clean
 srv_stop
 
 # 6. Offline: bootsign sign swupdate (the same job)
-# (until `bootsign sign` is on this branch; then this guard goes)
-if ! "$BS_BIN" sign --help >/dev/null 2>&1; then
-	echo "NOTE: no 'bootsign sign' command in this build; offline part not run"
-	exit 0
-fi
 "$BS_BIN" sign swupdate --keys "$T/keys" --distro poky sw-description -o cli.sig ||
 	srv_fail "bootsign sign swupdate failed"
 cmp -s cli.sig ref.sig || srv_fail "CLI RSA signature differs from openssl's"
