@@ -106,6 +106,8 @@ static int scan_archive(struct scan *s, struct bs_input *in, struct bs_error *er
 	while (rc == 0 && (rc = bs_tar_next(&m, t, err)) == 0 && m != NULL)
 		rc = scan_member(s, t, m, err);
 	bs_tar_free(t);
+	if (rc != 0 && err != NULL && strncmp(err->msg, "artifact", 8) != 0)
+		bs_error_prefix(err, "artifact"); /* the tar reader does not know the field */
 	if (rc != 0)
 		return rc;
 	s->plan = calloc(s->n ? s->n : 1, sizeof(*s->plan));

@@ -120,7 +120,8 @@ code=$(post body.txt tas.tar.gz -F machine=nokeys)
 	srv_fail "missing key: $code $(cat body.txt)"
 printf 'not a tarball' > junk.tar.gz
 code=$(post body.txt junk.tar.gz -F machine=qemuarm64)
-case "$code" in 4*) ;; *) srv_fail "junk archive: $code";; esac
+case "$code" in 4*) grep -q "^artifact" body.txt || srv_fail "junk archive: $(cat body.txt)";;
+*) srv_fail "junk archive: $code";; esac
 cp "in/$U2.stripped.elf" b6/
 tar -C b6 -czf dotdot.tar.gz --transform "s|^|../|" "$U2.stripped.elf"
 code=$(post body.txt dotdot.tar.gz -F machine=qemuarm64)
