@@ -210,7 +210,7 @@ static void test_verify__tampered_csfk_cert(void **state)
 	struct fx *f = *state;
 	struct bs_error err;
 	assert_int_equal(run_tampered(f, blob_last(f, 0x488), &err), BS_ERR_VERIFY);
-	assert_string_equal(err.msg, "CSFK: certificate not signed by SRK 0");
+	assert_string_equal(err.msg, "CSFK: certificate is not signed by SRK 0, which verifies it; no key of the SRK table or of an installed slot signed it");
 }
 
 static void test_verify__tampered_img_cert(void **state)
@@ -218,7 +218,7 @@ static void test_verify__tampered_img_cert(void **state)
 	struct fx *f = *state;
 	struct bs_error err;
 	assert_int_equal(run_tampered(f, blob_last(f, 0x788), &err), BS_ERR_VERIFY);
-	assert_string_equal(err.msg, "Install Key slot 2: certificate not signed by slot 0 key");
+	assert_string_equal(err.msg, "Install Key slot 2: certificate is not signed by SRK 0, which verifies it; no key of the SRK table or of an installed slot signed it");
 }
 
 static void test_verify__tampered_signatures(void **state)

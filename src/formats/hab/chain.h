@@ -6,8 +6,9 @@
  *    CA key (basicConstraints CA:TRUE, as the SRK record's CA flag);
  *  - fast authentication ([Install NOCAK]) signs with the selected SRK's own key, which
  *    must not carry the CA flag (the ROM answers HAB_INV_KEY otherwise).
- * Every failure is BS_ERR_SEMANTIC with a message that names the certificate and the
- * reason; callers prefix the CSF position or command. */
+ * Every failure returns `code` (BS_ERR_SEMANTIC when signing, BS_ERR_VERIFY when
+ * verifying) with a message that names the certificate and the reason; callers prefix
+ * the CSF position or command. */
 #ifndef BS_HAB_CHAIN_H
 #define BS_HAB_CHAIN_H
 
@@ -30,7 +31,7 @@ struct bs_hab_chain_key {
 /* The SRK table entry `index` selects: in range, a full key record, no PSS anywhere in
  * the table. *out borrows the entry's key. */
 int bs_hab_chain_srk(struct bs_hab_chain_key *out, const struct bs_srk_table *t,
-		     unsigned index, struct bs_error *err) BS_WUR;
+		     unsigned index, int code, struct bs_error *err) BS_WUR;
 
 /* `cert` (described by `what`, e.g. "certificate \"x.pem\"") must be usable by HAB4 and
  * signed by `issuer`, which must be a CA key. On a wrong issuer, the message also names
@@ -38,12 +39,12 @@ int bs_hab_chain_srk(struct bs_hab_chain_key *out, const struct bs_srk_table *t,
  * sign it. */
 int bs_hab_chain_cert(X509 *cert, const char *what, const struct bs_hab_chain_key *issuer,
 		      const struct bs_srk_table *t, const struct bs_hab_chain_key *others,
-		      size_t n, struct bs_error *err) BS_WUR;
+		      size_t n, int code, struct bs_error *err) BS_WUR;
 
 /* Fast authentication: `cert` (the [Install NOCAK] certificate, may be NULL in the
  * verifier) must carry the key of the selected SRK entry, and that entry must not be a
  * CA key. */
 int bs_hab_chain_nocak(X509 *cert, const char *what, const struct bs_hab_chain_key *srk,
-		       const struct bs_srk_table *t, struct bs_error *err) BS_WUR;
+		       const struct bs_srk_table *t, int code, struct bs_error *err) BS_WUR;
 
 #endif

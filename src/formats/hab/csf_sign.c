@@ -165,9 +165,10 @@ static int chain_check(struct compiler *c, const struct bs_csf_cmd *cmd, X509 *c
 				  cmd->src == HAB_SLOT_SRK && c->srk != NULL
 					  ? "; with Source Set = NXP the SRK is in slot 5" : "");
 	else if (cmd->kind == BS_CSF_INSTALL_NOCAK)
-		rc = bs_hab_chain_nocak(cert, what, src, c->srk, c->err);
+		rc = bs_hab_chain_nocak(cert, what, src, c->srk, BS_ERR_SEMANTIC, c->err);
 	else
-		rc = bs_hab_chain_cert(cert, what, src, c->srk, c->keys, HAB_KEY_SLOTS, c->err);
+		rc = bs_hab_chain_cert(cert, what, src, c->srk, c->keys, HAB_KEY_SLOTS,
+				       BS_ERR_SEMANTIC, c->err);
 	if (rc != 0)
 		return chain_fail(c, rc, cmd);
 	struct bs_hab_chain_key *k = &c->keys[slot];
@@ -192,7 +193,8 @@ static int chain_srk(struct compiler *c, const struct bs_csf_cmd *cmd, const uin
 	c->srk = NULL;
 	int rc = bs_srk_table_parse(&c->srk, tbl, len, c->err);
 	if (rc == 0 && cmd->tgt < HAB_KEY_SLOTS)
-		rc = bs_hab_chain_srk(&c->keys[cmd->tgt], c->srk, cmd->src, c->err);
+		rc = bs_hab_chain_srk(&c->keys[cmd->tgt], c->srk, cmd->src, BS_ERR_SEMANTIC,
+				      c->err);
 	if (rc != 0) {
 		(void)bs_error_prefix(c->err, "SRK table \"%s\"", cmd->file);
 		return chain_fail(c, rc, cmd);

@@ -80,6 +80,29 @@ static int check_engine(const struct bs_hab_cmd *c, const char *what, struct bs_
 	return 0;
 }
 
+/* Fast authentication whose CSF signature failed: if another SRK entry's key made it,
+ * say so (the [Install NOCAK] certificate was not the selected entry's). Keeps the code. */
+static void nocak_signer(struct bs_hab_vctx *v, const uint8_t *blob, size_t blen, int md_nid,
+			 const uint8_t *dig, size_t dlen, struct bs_error *err)
+{
+	for (size_t i = 0; v->srk != NULL && i < v->srk->n; i++) {
+		EVP_PKEY *pub = v->srk->e[i].pub;
+		struct bs_cms_info info;
+		struct bs_error tmp = {0};
+		memset(&info, 0, sizeof(info));
+		if (i == v->srk_index || pub == NULL ||
+		    bs_cms_verify_digest(blob + 4, blen - 4, pub, NULL, md_nid, dig, dlen, &info,
+					 &tmp) != 0)
+			continue;
+		bs_error_set(err, BS_ERR_VERIFY,
+			     "CSF signature does not verify with SRK %u (Source index = %u): it is "
+			     "made with SRK %zu's key; in fast authentication the [Install NOCAK] "
+			     "certificate must be the selected SRK entry's", v->srk_index,
+			     v->srk_index, i);
+		return;
+	}
+}
+
 int bs_hab_verify_auth_csf(struct bs_hab_vctx *v, const struct bs_hab_cmd *c,
 			   struct bs_error *err)
 {
@@ -105,6 +128,15 @@ int bs_hab_verify_auth_csf(struct bs_hab_vctx *v, const struct bs_hab_cmd *c,
 		v->nocak = true;
 		bs_hab_vlog(v, "fast authentication (no CSFK): non-CA SRK is the CSF key");
 	}
+	if (!s->used && v->srk_done && v->srk_slot == srk_slot) {
+		/* Fast authentication over a CA SRK: name that, not the empty slot. */
+		struct bs_hab_chain_key keys[HAB_KEY_SLOTS];
+		bs_hab_vkeys(v, keys);
+		rc = bs_hab_chain_nocak(NULL, "CSF: Authenticate CSF without a CSFK", &keys[srk_slot],
+					v->srk, BS_ERR_VERIFY, err);
+		if (rc != 0)
+			return rc;
+	}
 	if (!s->used)
 		return bs_error_set(err, BS_ERR_VERIFY,
 				    "CSF: command %zu at 0x%zx: Authenticate CSF with key slot %u "
@@ -120,6 +152,8 @@ int bs_hab_verify_auth_csf(struct bs_hab_vctx *v, const struct bs_hab_cmd *c,
 		rc = bs_error_ssl(err, BS_ERR_CRYPTO, "%s: hashing the CSF", what);
 	else
 		rc = check_sig(v, blob, blen, s, md_nid, dig, dlen, what, err);
+	if (rc == BS_ERR_VERIFY && v->nocak)
+		nocak_signer(v, blob, blen, md_nid, dig, dlen, err);
 	free(blob);
 	if (rc == 0)
 		v->csf_authed = true;
