@@ -43,7 +43,7 @@ expect_rc 1 "CSF signature does not verify" "$BS_BIN" hab verify --fuse "$FUSE" 
 expect_rc 2 "fuse is required" "$BS_BIN" hab verify "$V/u_signed.bin"
 expect_rc 2 "bad number" "$BS_BIN" hab verify --fuse "$FUSE" --revoked 0x10 "$V/u_signed.bin"
 expect_rc 2 "usage" "$BS_BIN" hab verify --fuse "$FUSE" --bogus "$V/u_signed.bin"
-expect_rc 1 "No such file" "$BS_BIN" hab verify --fuse "$FUSE" "$T/missing.bin"
+expect_rc 2 "No such file" "$BS_BIN" hab verify --fuse "$FUSE" "$T/missing.bin"
 for sub in sign verify dump; do
 	expect_rc 0 "^usage: bootsign hab $sub" "$BS_BIN" hab "$sub" --help
 done

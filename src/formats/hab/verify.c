@@ -383,6 +383,10 @@ static int verify_csf(struct bs_hab_vctx *v, struct bs_error *err)
 	int rc = bs_hab_image_read(&v->img, h, sizeof(h), v->img.csf_off, "CSF: header", err);
 	if (rc != 0)
 		return rc;
+	if ((h[0] | h[1] | h[2] | h[3]) == 0)
+		return bs_error_set(err, BS_ERR_VERIFY,
+				    "not signed: the CSF area at file offset 0x%" PRIx64
+				    " (0x%08" PRIx32 ") is empty", v->img.csf_off, v->img.ivt.csf);
 	uint64_t avail = v->img.size - v->img.csf_off;
 	if ((rc = bs_hab_csf_header(h, avail > 0xFFFF ? 0xFFFF : (size_t)avail,
 				    v->opts->csf_max, &v->cmd_len, &v->version, err)) != 0)

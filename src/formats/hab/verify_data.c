@@ -380,8 +380,9 @@ int bs_hab_verify_coverage(struct bs_hab_vctx *v, struct bs_error *err)
 	int rc = covered(v, "IVT", t->self, BS_HAB_IVT_LEN, err);
 	if (rc == 0 && t->dcd != 0)
 		rc = covered(v, "DCD", t->dcd, v->img.dcd_len, err);
-	if (rc == 0)
-		rc = covered(v, "boot data", t->boot_data, 1, err);
+	if (rc == 0 && t->boot_data != 0)
+		rc = covered(v, "boot data", t->boot_data, v->opts->boot_data_len ?
+			     v->opts->boot_data_len : 1, err);
 	if (rc == 0)
 		rc = covered(v, "entry point", t->entry, 4, err);
 	return rc;
