@@ -7,12 +7,51 @@
 
 #include "cli/cmd_hab.h"
 #include "core/util.h"
+#include "formats/hab/csf.h"
 #include "formats/hab/hab.h"
 #include "formats/hab/image.h"
 #include "formats/hab/soc.h"
 #include "formats/hab/verify.h"
 
 #define FUSE_FILE_MAX 4096
+#define BLOCKS_FILES_MAX 4
+#define BLOCK_MAP_MAX 256
+
+/* The Blocks lines of CSF texts: where parts loaded away from the IVT's base sit. */
+static int load_block_map(struct bs_hab_block_map *map, size_t *n, const char *const *files,
+			  size_t nfiles)
+{
+	*n = 0;
+	for (size_t f = 0; f < nfiles; f++) {
+		uint8_t *text = NULL;
+		size_t len = 0;
+		struct bs_csf *csf = NULL;
+		struct bs_error err = {0};
+		struct bs_csf_parse_opts po = {0};
+		if (bs_read_file(&text, &len, files[f], BS_CSF_TEXT_MAX, &err) != 0 ||
+		    bs_csf_parse(&csf, (const char *)text, len, files[f], &po, &err) != 0) {
+			free(text);
+			fprintf(stderr, "bootsign hab verify: --blocks: %s\n", err.msg);
+			return 2;
+		}
+		free(text);
+		for (size_t i = 0; i < csf->ncmds; i++) {
+			const struct bs_csf_cmd *c = &csf->cmds[i];
+			for (size_t b = 0; c->kind == BS_CSF_AUTH_DATA && b < c->nblocks; b++) {
+				if (*n == BLOCK_MAP_MAX) {
+					bs_csf_free(csf);
+					fprintf(stderr, "bootsign hab verify: --blocks: more than %d "
+						"blocks\n", BLOCK_MAP_MAX);
+					return 2;
+				}
+				map[(*n)++] = (struct bs_hab_block_map){ c->blocks[b].addr,
+					c->blocks[b].offset, c->blocks[b].length };
+			}
+		}
+		bs_csf_free(csf);
+	}
+	return 0;
+}
 
 static void verify_usage(FILE *out)
 {
@@ -27,6 +66,9 @@ static void verify_usage(FILE *out)
 		"  --fuse FILE       expected SRK hash: raw digest (srktool -f 1) or the\n"
 		"                    4-bytes-per-byte expansion (srktool -f 0)\n"
 		"  --ivt-offset N    verify only the IVT at this file offset (default: all)\n"
+		"  --blocks CSF.txt  read signed parts that SPL loads away from the IVT's base\n"
+		"                    (FIT images) where the CSF's Blocks lines say (file\n"
+		"                    offsets); up to 4 times\n"
 		"  --soc SOC         what the ROM checks: boot data asserted over 12 bytes on\n"
 		"                    i.MX8M (mx8m, mx8mm, ...; default), 1 byte on mx6*/mx7*\n"
 		"  --revoked MASK    SRK revocation fuse bits (bit i = index i revoked)\n"
@@ -45,11 +87,14 @@ int bs_cmd_hab_verify(int argc, char **argv)
 		{"csf-max", required_argument, NULL, 'm'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"soc", required_argument, NULL, 's'},
+		{"blocks", required_argument, NULL, 'B'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	struct bs_hab_verify_opts opts = {0};
 	const char *fuse_path = NULL, *soctype = "mx8m";
+	const char *blocks[BLOCKS_FILES_MAX];
+	size_t nblocks = 0;
 	bool quiet = false;
 	uint64_t v;
 	int ch;
@@ -81,6 +126,14 @@ int bs_cmd_hab_verify(int argc, char **argv)
 		case 's':
 			soctype = optarg;
 			break;
+		case 'B':
+			if (nblocks == BLOCKS_FILES_MAX) {
+				fprintf(stderr, "bootsign hab verify: --blocks at most %d times\n",
+					BLOCKS_FILES_MAX);
+				return 2;
+			}
+			blocks[nblocks++] = optarg;
+			break;
 		case 'h':
 			verify_usage(stdout);
 			return 0;
@@ -105,6 +158,10 @@ int bs_cmd_hab_verify(int argc, char **argv)
 		return 2;
 	}
 	opts.boot_data_len = soc->boot_data_len;
+	static struct bs_hab_block_map map[BLOCK_MAP_MAX];
+	if (load_block_map(map, &opts.nmap, blocks, nblocks) != 0)
+		return 2;
+	opts.map = map;
 	uint8_t *fuse = NULL;
 	size_t fuse_len = 0;
 	if (bs_read_file(&fuse, &fuse_len, fuse_path, FUSE_FILE_MAX, &err) != 0) {

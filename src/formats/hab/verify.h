@@ -9,6 +9,12 @@
 
 #include "core/error.h"
 
+/* Where a signed block's bytes sit in the file when its load address is not the IVT's
+ * base + file offset (FIT parts SPL loads elsewhere): a Blocks entry of the CSF text. */
+struct bs_hab_block_map {
+	uint32_t addr, offset, length;
+};
+
 struct bs_hab_verify_opts {
 	const uint8_t *fuse;   /* expected SRK hash (from SRK_fuse.bin, either format) */
 	size_t fuse_len;
@@ -19,6 +25,10 @@ struct bs_hab_verify_opts {
 	/* Boot data bytes the SoC's ROM asserts are authenticated (12 on i.MX8M, 1 on
 	 * i.MX6/7: struct bs_imx_soc in soc.h); 0 = 1. */
 	size_t boot_data_len;
+	/* Blocks whose range lies inside a map entry are read from that entry's file range;
+	 * others at base + offset. May be NULL. */
+	const struct bs_hab_block_map *map;
+	size_t nmap;
 	FILE *log;             /* if set, one line per check passed/failed */
 };
 

@@ -198,6 +198,22 @@ out:
 	return rc;
 }
 
+/* A block inside an entry of opts->map: its file offset (checked against the file). */
+static bool map_block(const struct bs_hab_vctx *v, uint32_t addr, uint32_t len, uint64_t *off)
+{
+	for (size_t i = 0; v->opts->map != NULL && i < v->opts->nmap; i++) {
+		const struct bs_hab_block_map *m = &v->opts->map[i];
+		if (addr < m->addr || (uint64_t)addr + len > (uint64_t)m->addr + m->length)
+			continue;
+		uint64_t o = (uint64_t)m->offset + (addr - m->addr);
+		if (o > v->img.size || len > v->img.size - o)
+			return false;
+		*off = o;
+		return true;
+	}
+	return false;
+}
+
 /* Map every block into the file; offs has c->nblocks entries. */
 static int map_blocks(struct bs_hab_vctx *v, const struct bs_hab_cmd *c, uint64_t *offs,
 		      uint64_t *total, const char *what, struct bs_error *err)
@@ -211,11 +227,23 @@ static int map_blocks(struct bs_hab_vctx *v, const struct bs_hab_cmd *c, uint64_
 					    "%s: block %zu [0x%08" PRIx32 "+0x%" PRIx32
 					    "] wraps past the end of the 32-bit address space",
 					    what, i, addr, len);
-		if (!bs_hab_image_map(&v->img, addr, len, &offs[i]))
+		if (len == 0)
+			return bs_error_set(err, BS_ERR_VERIFY,
+					    "%s: block %zu [0x%08" PRIx32 "+0] is empty (zero length)",
+					    what, i, addr);
+		uint64_t csf = v->img.ivt.csf;
+		if (addr < csf + v->cmd_len && csf < (uint64_t)addr + len)
+			return bs_error_set(err, BS_ERR_VERIFY,
+					    "%s: block %zu [0x%08" PRIx32 "+0x%" PRIx32
+					    "] overlaps the CSF at 0x%08" PRIx64
+					    " (the CSF cannot sign itself)", what, i, addr, len, csf);
+		if (!map_block(v, addr, len, &offs[i]) &&
+		    !bs_hab_image_map(&v->img, addr, len, &offs[i]))
 			return bs_error_set(err, BS_ERR_VERIFY,
 					    "%s: block %zu [0x%08" PRIx32 "+0x%" PRIx32
 					    "] outside the image (file holds [0x%08" PRIx64
-					    "+0x%" PRIx64 "])",
+					    "+0x%" PRIx64 "]; a part loaded elsewhere needs its "
+					    "Blocks line: --blocks CSF.txt)",
 					    what, i, addr, len, v->img.base, v->img.size);
 		*total += len;
 	}
