@@ -105,6 +105,15 @@ cd "$T" && ln -s "$F/bootdata-1byte/pki" pki && cp "$F/bootdata-1byte/img.bin" i
 put over.bin img.bin 0xC000 over_signed.bin
 expect_err 1 "block 0 [0x87801000+0xb100] overlaps the CSF at 0x8780c000 (the CSF cannot sign itself)" \
 	"$BS_BIN" hab verify --fuse "$BFUSE" over_signed.bin
+sed 's/0x87800400 0x400 0x2C "img.bin"/0x87800400 0x400 0x2C "img.bin", \\\n 0x87800500 0x500 0 "img.bin"/' \
+	"$F/bootdata-1byte/three.csf" > zero.csf
+expect_err 1 'zero.csf:21:2: block 1 at 0x87800500 has length 0 (a zero-length block authenticates nothing)' \
+	"$BS_BIN" hab sign -i zero.csf -o zero.bin
+[ ! -e zero.bin ] || fail "zero-length block: output left"
+"$BS_BIN" hab sign --allow-unbootable -i zero.csf -o zero.bin
+put zero.bin img.bin 0xC000 zero_signed.bin
+expect_err 1 "block 1 [0x87800500+0] is empty (zero length)" \
+	"$BS_BIN" hab verify --fuse "$BFUSE" zero_signed.bin
 
 # --- imx8m-flash-spl-fit: a whole flash.bin, SPL and FIT signed in two steps -------------
 # mkimg.py lays out U-Boot's mx8m flash.bin (SPL IVT at 0, FIT IVT at 0x58c00 with

@@ -535,6 +535,13 @@ static int do_auth_data(struct compiler *c, const struct bs_csf_cmd *cmd)
 	int rc = signer_slot(c, cmd, cmd->tgt, true, &s);
 	if (rc == 0)
 		rc = chain_data_key(c, cmd, cmd->tgt);
+	for (size_t i = 0; rc == 0 && chain_on(c) && i < cmd->nblocks; i++)
+		if (cmd->blocks[i].length == 0)
+			rc = bs_error_set(c->err, BS_ERR_SEMANTIC,
+					  "%s:%u:%u: block %zu at 0x%08x has length 0 (a zero-length "
+					  "block authenticates nothing)", csf_name(c),
+					  cmd->blocks[i].line, cmd->blocks[i].col, i,
+					  cmd->blocks[i].addr);
 	if (rc != 0)
 		return rc;
 	size_t len = 12 + 8 * cmd->nblocks;

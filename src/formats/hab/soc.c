@@ -78,8 +78,10 @@ char *bs_imx_soc_names(char *out, size_t out_len)
 	out[0] = '\0';
 	for (size_t i = 0; i < BS_ARRAY_SIZE(socs); i++) {
 		int k = snprintf(out + used, out_len - used, "%s%s", i ? ", " : "", socs[i].name);
-		if (k < 0 || (size_t)k >= out_len - used)
+		if (k < 0 || (size_t)k >= out_len - used) {
+			out[used] = '\0'; /* whole names only */
 			break;
+		}
 		used += (size_t)k;
 	}
 	return out;
