@@ -9,6 +9,22 @@
 #include "cli/commands.h"
 #include "formats/hab/verify.h"
 
+bool bs_cli_token_uri_ok(const char *cmd, const char *token)
+{
+	if (strncmp(token, "pkcs11:", 7) == 0)
+		return true;
+	/* a bare label: show it back only if it is printable and unquoted */
+	bool plain = strlen(token) <= 64 && strpbrk(token, "'\";%") == NULL;
+	for (const char *c = token; plain && *c != '\0'; c++)
+		plain = *c > 0x20 && *c < 0x7f;
+	if (plain)
+		fprintf(stderr, "%s: --token '%s' is not a pkcs11: URI; did you mean --token "
+			"'pkcs11:token=%s'?\n", cmd, token, token);
+	else
+		fprintf(stderr, "%s: --token is not a pkcs11: URI (pkcs11:token=LABEL)\n", cmd);
+	return false;
+}
+
 bool bs_cli_parse_u64(const char *s, uint64_t max, uint64_t *out)
 {
 	if (s == NULL || *s == '\0' || *s == '-' || *s == '+' || *s == ' ')

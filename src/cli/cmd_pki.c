@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cmd_hab.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/util.h"
@@ -128,6 +129,8 @@ static int cmd_create(int argc, char **argv)
 		fprintf(stderr, "bootsign pki: --token needs --pin-file and takes no --pass-file\n");
 		return 2;
 	}
+	if (token_uri != NULL && !bs_cli_token_uri_ok("bootsign pki", token_uri))
+		return 2;
 	if (token_uri == NULL && (pin_file != NULL || module != NULL)) {
 		fprintf(stderr, "bootsign pki: --pin-file/--module only go with --token\n");
 		return 2;
