@@ -100,10 +100,12 @@ int bs_cmd_hab_dump(int argc, char **argv)
 	}
 	struct bs_error err;
 	bs_error_clear(&err);
-	if (bs_hab_dump(stdout, argv[optind], image, has_off, off, &err) != 0) {
+	int rc = bs_hab_dump(stdout, argv[optind], image, has_off, off, &err);
+	if (rc != 0) {
 		fflush(stdout);
 		fprintf(stderr, "bootsign hab dump: %s\n", err.msg);
-		return 1;
+		/* 2: the input could not be read at all; 1: it is not what it should be */
+		return rc == BS_ERR_NOT_FOUND || rc == BS_ERR_IO ? 2 : 1;
 	}
 	return 0;
 }

@@ -151,7 +151,7 @@ static int print_fuse_file(const char *path, const struct soc_map *soc)
 	size_t len = 0;
 	struct bs_error err = {0};
 	if (bs_read_file(&data, &len, path, FUSE_FILE_MAX, &err) != 0)
-		return fail(1, "%s", err.msg);
+		return fail(2, "%s", err.msg); /* unreadable input: like a usage error */
 	uint8_t fuse[64];
 	size_t fuse_len = 0;
 	int format = -1;
@@ -180,14 +180,16 @@ static int print_fuse_file(const char *path, const struct soc_map *soc)
 	return 0;
 }
 
-/* Load a PEM or DER certificate; error messages name the file. */
-static X509 *load_cert(const char *path)
+/* Load a PEM or DER certificate; error messages name the file. *code: the exit code
+ * (2 unreadable, 1 not a certificate). */
+static X509 *load_cert(const char *path, int *code)
 {
 	uint8_t *data = NULL;
 	size_t len = 0;
 	struct bs_error err = {0};
+	*code = 1;
 	if (bs_read_file(&data, &len, path, CERT_FILE_MAX, &err) != 0) {
-		fail(1, "cannot read certificate %s", err.msg);
+		*code = fail(2, "cannot read certificate %s", err.msg);
 		return NULL;
 	}
 	X509 *x = NULL;
@@ -284,7 +286,7 @@ static int build(const struct srk_args *a, const struct soc_map *soc)
 		goto out;
 	rc = 1;
 	for (size_t i = 0; i < n; i++)
-		if ((certs[i] = load_cert(names[i])) == NULL)
+		if ((certs[i] = load_cert(names[i], &rc)) == NULL)
 			goto out;
 	uint8_t fuse[64];
 	size_t fuse_len = 0;
