@@ -13,8 +13,8 @@
 #define MX7ULP_FUSE true, {5, 5, 5, 5, 5, 5, 5, 5}, {0, 1, 2, 3, 4, 5, 6, 7}
 #define MX8M_FUSE true, {6, 6, 6, 6, 7, 7, 7, 7}, {0, 1, 2, 3, 0, 1, 2, 3}
 #define NO_FUSE false, {0}, {0}
-#define HAB6(n, l, caam, dcp) { n, l, BS_IMX_HAB4, 1, caam, dcp, MX6_FUSE }
-#define AHAB(n, l) { n, l, BS_IMX_AHAB, 0, false, false, NO_FUSE }
+#define HAB6(n, l, caam, dcp) { n, l, BS_IMX_HAB4, 1, caam, dcp, false, MX6_FUSE }
+#define AHAB(n, l) { n, l, BS_IMX_AHAB, 0, false, false, false, NO_FUSE }
 
 static const struct bs_imx_soc socs[] = {
 	HAB6("mx6", "i.MX6", true, false),
@@ -32,15 +32,18 @@ static const struct bs_imx_soc socs[] = {
 	HAB6("mx6ulz", "i.MX6ULZ", false, true),
 	HAB6("mx6sl", "i.MX6SL", false, true),
 	HAB6("mx6sll", "i.MX6SLL", false, true),
-	{"mx7", "i.MX7", BS_IMX_HAB4, 1, true, false, MX7_FUSE},
-	{"mx7d", "i.MX7D", BS_IMX_HAB4, 1, true, false, MX7_FUSE},
-	{"mx7s", "i.MX7S", BS_IMX_HAB4, 1, true, false, MX7_FUSE},
-	{"mx7ulp", "i.MX7ULP", BS_IMX_HAB4, 1, true, false, MX7ULP_FUSE},
-	{"mx8m", "i.MX8M", BS_IMX_HAB4, 12, true, false, MX8M_FUSE},
-	{"mx8mq", "i.MX8MQ", BS_IMX_HAB4, 12, true, false, MX8M_FUSE},
-	{"mx8mm", "i.MX8MM", BS_IMX_HAB4, 12, true, false, MX8M_FUSE},
-	{"mx8mn", "i.MX8MN", BS_IMX_HAB4, 12, true, false, MX8M_FUSE},
-	{"mx8mp", "i.MX8MP", BS_IMX_HAB4, 12, true, false, MX8M_FUSE},
+	{"mx7", "i.MX7", BS_IMX_HAB4, 1, true, false, false, MX7_FUSE},
+	{"mx7d", "i.MX7D", BS_IMX_HAB4, 1, true, false, false, MX7_FUSE},
+	{"mx7s", "i.MX7S", BS_IMX_HAB4, 1, true, false, false, MX7_FUSE},
+	{"mx7ulp", "i.MX7ULP", BS_IMX_HAB4, 1, true, false, false, MX7ULP_FUSE},
+	{"mx8m", "i.MX8M", BS_IMX_HAB4, 12, true, false, false, MX8M_FUSE},
+	{"mx8mq", "i.MX8MQ", BS_IMX_HAB4, 12, true, false, false, MX8M_FUSE},
+	{"mx8mm", "i.MX8MM", BS_IMX_HAB4, 12, true, false, false, MX8M_FUSE},
+	{"mx8mn", "i.MX8MN", BS_IMX_HAB4, 12, true, false, false, MX8M_FUSE},
+	{"mx8mp", "i.MX8MP", BS_IMX_HAB4, 12, true, false, false, MX8M_FUSE},
+	/* i.MX5x: HAB4 with SAHARA; accepted, fuse map not confirmed here */
+	{"mx50", "i.MX50", BS_IMX_HAB4, 1, false, false, true, NO_FUSE},
+	{"mx53", "i.MX53", BS_IMX_HAB4, 1, false, false, true, NO_FUSE},
 	AHAB("mx8qxp", "i.MX8QXP"),
 	AHAB("mx8qm", "i.MX8QM"),
 	AHAB("mx8ulp", "i.MX8ULP"),
@@ -109,7 +112,7 @@ static const char *engine_missing(const struct bs_imx_soc *soc, uint8_t eng)
 	case HAB_ENG_SAHARA:
 	case HAB_ENG_RTIC:
 	case HAB_ENG_SCC:
-		return "an i.MX5-era engine";
+		return soc->mx5 ? NULL : "an i.MX5-era engine";
 	case HAB_ENG_DCP:
 		return soc->dcp ? NULL : "DCP";
 	case HAB_ENG_CAAM:

@@ -27,6 +27,7 @@ struct bs_imx_soc {
 	 * show len 0x0c; i.MX6/7 check 1 byte). 0 for AHAB. */
 	uint8_t boot_data_len;
 	bool caam, dcp;            /* hash/crypto engines the SoC has (HAB4) */
+	bool mx5;                  /* i.MX5x: SAHARA, RTIC and SCC engines exist */
 	/* SRK_HASH fuse word i as U-Boot `fuse prog <bank> <word>`; known = false if not
 	 * confirmed for this SoC. */
 	bool fuse_known;
@@ -48,7 +49,7 @@ int bs_imx_soc_lookup(const struct bs_imx_soc **out, const char *soctype,
 /* Can this SoC run this HAB4 CSF? BS_ERR_SEMANTIC for an AHAB-only SoC ("HAB4 does not
  * run on i.MX93: it boots signed AHAB containers"), a header version above 4.5 (no HAB4
  * ROM is newer), an engine the SoC does not have (SAHARA, RTIC, SCC are i.MX5-era and
- * absent from every SoC here; DCP is absent from i.MX8M; CAAM from i.MX6ULL/ULZ/SL/SLL),
+ * absent from i.MX6/7/8M; DCP is absent from i.MX8M; CAAM from i.MX6ULL/ULZ/SL/SLL),
  * with the CSF file:line of the value. */
 int bs_hab_check_soc(const struct bs_csf *csf, const struct bs_imx_soc *soc,
 		     struct bs_error *err) BS_WUR;

@@ -81,20 +81,6 @@ static int cmd_err(struct bs_error *err, int code, const struct bs_hab_cmd *c,
 			    bs_hab_cmd_name(c->tag), msg);
 }
 
-void bs_hab_vkeys(const struct bs_hab_vctx *v, struct bs_hab_chain_key *out)
-{
-	for (uint8_t i = 0; i < HAB_KEY_SLOTS; i++) {
-		const struct bs_hab_slot *s = &v->slots[i];
-		out[i].pub = s->used ? s->pub : NULL;
-		out[i].ca = s->ca;
-		if (s->used && v->srk_done && i == v->srk_slot)
-			snprintf(out[i].name, sizeof(out[i].name), "SRK %u", v->srk_index);
-		else
-			snprintf(out[i].name, sizeof(out[i].name), "the key in slot %u%s", i,
-				 i == HAB_SLOT_CSFK || i == HAB_SLOT_CSFK_NXP ? " (CSFK)" : "");
-	}
-}
-
 static void slot_clear(struct bs_hab_slot *s)
 {
 	EVP_PKEY_free(s->pub);

@@ -10,6 +10,20 @@
 #include "crypto/cms.h"
 #include "formats/hab/verify_int.h"
 
+void bs_hab_vkeys(const struct bs_hab_vctx *v, struct bs_hab_chain_key *out)
+{
+	for (uint8_t i = 0; i < HAB_KEY_SLOTS; i++) {
+		const struct bs_hab_slot *s = &v->slots[i];
+		out[i].pub = s->used ? s->pub : NULL;
+		out[i].ca = s->ca;
+		if (s->used && v->srk_done && i == v->srk_slot)
+			snprintf(out[i].name, sizeof(out[i].name), "SRK %u", v->srk_index);
+		else
+			snprintf(out[i].name, sizeof(out[i].name), "the key in slot %u%s", i,
+				 i == HAB_SLOT_CSFK || i == HAB_SLOT_CSFK_NXP ? " (CSFK)" : "");
+	}
+}
+
 static bool md_allowed(int nid)
 {
 	return nid == NID_sha1 || nid == NID_sha256 || nid == NID_sha512;
