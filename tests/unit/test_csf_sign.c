@@ -30,23 +30,6 @@
 
 #define MAX_RECS 16
 
-/* ---- a data source rooted at a directory (the vector directory) ---- */
-
-static int dir_open(void *ctx, const char *name, FILE **out, uint64_t *size,
-		    struct bs_error *err)
-{
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s", (const char *)ctx, name);
-	FILE *fp = fopen(path, "rb");
-	if (fp == NULL)
-		return bs_error_set(err, BS_ERR_NOT_FOUND, "no such file \"%s\"", name);
-	struct stat st;
-	assert_int_equal(fstat(fileno(fp), &st), 0);
-	*out = fp;
-	*size = (uint64_t)st.st_size;
-	return 0;
-}
-
 static char *read_text(const char *path, size_t *len)
 {
 	uint8_t *d = NULL;
@@ -87,7 +70,7 @@ static int sign_in(const char *dir, const char *datadir, const struct bs_csf *cs
 	assert_int_equal(rc, 0);
 	struct bs_hab_sign_opts o = {
 		.keys = bs_store_key_source(store),
-		.data = { .open = dir_open, .ctx = (void *)(datadir ? datadir : bs_fixture(dir)) },
+		.data = { .open = bs_test_dir_open, .ctx = (void *)(datadir ? datadir : bs_fixture(dir)) },
 		.signing_time = t,
 		.allow_unbootable = g_allow_unbootable,
 	};
@@ -659,7 +642,7 @@ static void expect_fail_in(const char *root, struct hand *h, int code, const cha
 	struct bs_store *store = NULL;
 	struct bs_error err = {0};
 	assert_int_equal(bs_store_open_dir(&store, root, true, &err), 0);
-	struct bs_hab_sign_opts o = { .keys = bs_store_key_source(store), .data = { dir_open, (void *)root } };
+	struct bs_hab_sign_opts o = { .keys = bs_store_key_source(store), .data = { bs_test_dir_open, (void *)root } };
 	uint8_t *out = (uint8_t *)"x";
 	size_t len = 1;
 	int rc = bs_hab_sign(&out, &len, &h->csf, &o, NULL, &err);

@@ -172,20 +172,6 @@ static void pki_cert(struct pki *p, const char *name, enum kt t, bool ca, X509 *
 		EVP_PKEY_free(k);
 }
 
-static int data_open(void *ctx, const char *name, FILE **out, uint64_t *size,
-		     struct bs_error *err)
-{
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s", (const char *)ctx, name);
-	FILE *fp = fopen(path, "rb");
-	if (fp == NULL)
-		return bs_error_set(err, BS_ERR_NOT_FOUND, "no such file \"%s\"", name);
-	struct stat st;
-	assert_int_equal(fstat(fileno(fp), &st), 0);
-	*out = fp;
-	*size = (uint64_t)st.st_size;
-	return 0;
-}
 
 struct run {
 	bool allow_unbootable, refuse_root_keys;
@@ -204,7 +190,7 @@ static int sign_text(const char *dir, const char *csfname, const char *text,
 	assert_int_equal(bs_store_open_dir(&store, dir, true, err), 0);
 	struct bs_hab_sign_opts o = {
 		.keys = bs_store_key_source(store),
-		.data = {.open = data_open, .ctx = (void *)dir},
+		.data = {.open = bs_test_dir_open, .ctx = (void *)dir},
 		.signing_time = 1700000000,
 		.allow_unbootable = r ? r->allow_unbootable : false,
 		.refuse_root_keys = r ? r->refuse_root_keys : false,
@@ -284,6 +270,10 @@ static void test_hab_chain__correct_pki_signs_rsa_and_ec(void **state)
 		struct bs_error err = {0};
 		expect(sign_text(p.dir, "t.csf", HDR SRK("2") CSFK("CSF1") KEY("0", "2", "IMG1")
 				 DATA("2"), NULL, &err), &err, 0, NULL);
+		/* what a server sets: CSF/IMG keys still sign */
+		struct run r = {.refuse_root_keys = true};
+		expect(sign_text(p.dir, "t.csf", HDR SRK("2") CSFK("CSF1") KEY("0", "2", "IMG1")
+				 DATA("2"), &r, &err), &err, 0, NULL);
 		pki_free(&p);
 	}
 }
