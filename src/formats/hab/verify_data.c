@@ -228,6 +228,24 @@ static bool map_block(const struct bs_hab_vctx *v, uint32_t addr, uint32_t len, 
 	return false;
 }
 
+/* No block may cover the CSF's command region: it is signed by the CSF signature, and
+ * written into the image after the blocks were hashed. */
+static int no_csf_overlap(const struct bs_hab_vctx *v, const struct bs_hab_cmd *c,
+			  const char *what, struct bs_error *err)
+{
+	uint64_t csf = v->img.ivt.csf;
+	for (size_t i = 0; i < c->nblocks; i++) {
+		uint32_t addr, len;
+		bs_hab_cmd_block(c, i, &addr, &len);
+		if (addr < csf + v->cmd_len && csf < (uint64_t)addr + len)
+			return bs_error_set(err, BS_ERR_VERIFY,
+					    "%s: block %zu [0x%08" PRIx32 "+0x%" PRIx32
+					    "] overlaps the CSF at 0x%08" PRIx64
+					    " (the CSF cannot sign itself)", what, i, addr, len, csf);
+	}
+	return 0;
+}
+
 /* Map every block into the file; offs has c->nblocks entries. */
 static int map_blocks(struct bs_hab_vctx *v, const struct bs_hab_cmd *c, uint64_t *offs,
 		      uint64_t *total, const char *what, struct bs_error *err)
@@ -245,12 +263,6 @@ static int map_blocks(struct bs_hab_vctx *v, const struct bs_hab_cmd *c, uint64_
 			return bs_error_set(err, BS_ERR_VERIFY,
 					    "%s: block %zu [0x%08" PRIx32 "+0] is empty (zero length)",
 					    what, i, addr);
-		uint64_t csf = v->img.ivt.csf;
-		if (addr < csf + v->cmd_len && csf < (uint64_t)addr + len)
-			return bs_error_set(err, BS_ERR_VERIFY,
-					    "%s: block %zu [0x%08" PRIx32 "+0x%" PRIx32
-					    "] overlaps the CSF at 0x%08" PRIx64
-					    " (the CSF cannot sign itself)", what, i, addr, len, csf);
 		if (!map_block(v, addr, len, &offs[i]) &&
 		    !bs_hab_image_map(&v->img, addr, len, &offs[i]))
 			return bs_error_set(err, BS_ERR_VERIFY,
@@ -350,6 +362,8 @@ static int auth_data_cms(struct bs_hab_vctx *v, const struct bs_hab_cmd *c, uint
 				    "%s: blocks total 0x%" PRIx64 " bytes; more than 4 GiB signed "
 				    "in all", what, total);
 	v->hashed += total;
+	if ((rc = no_csf_overlap(v, c, what, err)) != 0)
+		return rc;
 	uint8_t *blob = NULL;
 	size_t blen;
 	int md_nid;
