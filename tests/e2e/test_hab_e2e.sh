@@ -163,7 +163,8 @@ for kt in $KEYTYPES; do
 	[ ! -e csfx.bin ] || fail "$kt: refused sign left csfx.bin"
 	"$BS_BIN" hab sign --allow-unbootable -i csfx.txt -o csfx.bin
 	insert_csf csfx.bin image.bin signedx.bin
-	must_fail "$kt CSFK from SRK2" 'CSFK.*not signed by SRK 0' signedx.bin "$FUSE"
+	must_fail "$kt CSFK from SRK2" 'CSFK: certificate is not signed by SRK 0, which verifies it; it is signed by SRK 1' \
+		signedx.bin "$FUSE"
 	cd "$T"
 done
 

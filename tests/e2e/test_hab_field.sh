@@ -196,4 +196,14 @@ put fit_csf.bin fit.bin 0x1020 fit_signed.bin
 	> fit.out || fail "fit.bin: $(cat fit.out)"
 "$BS_BIN" hab dump --image --ivt-offset 0x1000 fit_signed.bin > /dev/null || fail "fit.bin dump"
 
+# --- token-typo: a token label the module does not have is named, with the ones it has ----
+mkdir "$T/tt" && cd "$T/tt"
+ln -s "$F/bootdata-1byte/pki/crts" crts
+softhsm_token "$T/tt" YubiHSM password
+cp "$F/token-typo/c-wrongtoken.csf" .
+expect_err 1 "c-wrongtoken.csf:14:3: token 'YubiHsm' not present: the PKCS#11 module has no token with that label (tokens: 'YubiHSM')" \
+	"$BS_BIN" hab sign -b pkcs11 --module /usr/lib/softhsm/libsofthsm2.so \
+	-i c-wrongtoken.csf -o "$T/tt.bin"
+[ ! -e "$T/tt.bin" ] || fail "token typo left an output"
+
 echo "hab-field: all cases pass"
