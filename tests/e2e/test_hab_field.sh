@@ -98,6 +98,27 @@ expect_err 2 "unknown soctype 'mx99' (known: mx6, mx6q," \
 	"$BS_BIN" hab verify --soc mx99 --fuse "$BFUSE" "$T/three_signed.bin"
 expect_err 2 "that SoC boots with AHAB, not HAB4" \
 	"$BS_BIN" hab verify --soc mx93 --fuse "$BFUSE" "$T/three_signed.bin"
+# an SRK table whose selected record says RSA-PSS (0x22), with a fuse that matches it: the
+# verifier names the key type as the cause
+python3 - "$T/three_signed.bin" "$T/pss_signed.bin" "$T/pss_fuse.bin" <<'PY'
+import hashlib, struct, sys
+d = bytearray(open(sys.argv[1], 'rb').read())
+csf = 0xC000
+assert d[csf + 4] == 0xBE and d[csf + 8] == 0x03          # Install SRK
+t = csf + struct.unpack('>I', d[csf + 12:csf + 16])[0]
+assert d[t] == 0xD7 and d[t + 4] == 0xE1 and d[t + 7] == 0x21
+d[t + 7] = 0x22
+tlen = struct.unpack('>H', d[t + 1:t + 3])[0]
+p, h = t + 4, b''
+while p < t + tlen:
+    n = struct.unpack('>H', d[p + 1:p + 3])[0]
+    h += hashlib.sha256(d[p:p + n]).digest()
+    p += n
+open(sys.argv[2], 'wb').write(d)
+open(sys.argv[3], 'wb').write(hashlib.sha256(h).digest())
+PY
+expect_err 1 "SRK: SRK table entry 0 (SRK1) is an RSA-PSS key: HAB4 cannot use RSA-PSS keys or signatures (they are for AHAB)" \
+	"$BS_BIN" hab verify --fuse "$T/pss_fuse.bin" "$T/pss_signed.bin"
 # a block reaching into the CSF is named as such
 sed 's/0x87801000 0x1000 0xB000/0x87801000 0x1000 0xB100/' nodcd.csf > "$T/over.csf"
 cd "$T" && ln -s "$F/bootdata-1byte/pki" pki && cp "$F/bootdata-1byte/img.bin" img.bin
