@@ -54,9 +54,32 @@ dd if=fit_csf.bin of=signed.bin bs=1 seek=$((0x58c20)) conv=notrunc status=none
 	srv_fail "flash.bin signed in two requests: $(cat full.out)"
 [ "$(grep -c '^IVT at 0x[0-9a-f]*: OK$' full.out)" = 2 ] || srv_fail "$(cat full.out)"
 
-# the bundle users already have (the whole CST tree) keeps signing
+# the bundle users already have (the whole CST tree) keeps signing, and the log warns
+# once for that bundle, naming the root-of-trust members and the clean-bundle command
 post oldtree spl.csf flash.bin old_csf.bin
 [ "$CODE" = 200 ] || srv_fail "old-style bundle: HTTP $CODE $(cat old_csf.bin)"
+post oldtree spl.csf flash.bin old_csf2.bin
+[ "$CODE" = 200 ] || srv_fail "old-style bundle, again: HTTP $CODE"
+[ "$(grep -c 'warning: key bundle oldtree/imxsign/imx-cst-keys.tar.gz holds' "$SRV_LOG")" = 1 ] ||
+	srv_fail "root-key bundle not warned exactly once"
+grep 'warning: key bundle oldtree' "$SRV_LOG" | grep -q 'keys/SRK1_sha256_2048_65537_v3_ca_key' &&
+	grep 'warning: key bundle oldtree' "$SRV_LOG" | grep -q 'bootsign pki bundle --from DIR' ||
+	srv_fail "warning does not name the members and the command"
+! grep 'warning: key bundle flash/' "$SRV_LOG" || srv_fail "clean bundle warned about"
+
+# soctype means something: an AHAB-only SoC or an unknown name is a 400 that says so
+for soc in mx8qxp mx93 mx95; do
+	c=$(curl --silent -o soc.txt -w '%{http_code}' -X POST -F machine=flash -F "soctype=$soc" \
+		-F cstversion=3.3.2 -F "csf=@spl.csf;type=text/plain" -F "artifact=@flash.bin" \
+		"$URL/sign/imx")
+	[ "$c" = 400 ] && grep -q "HAB4 does not run on" soc.txt ||
+		srv_fail "HAB4 CSF for $soc: HTTP $c $(cat soc.txt)"
+done
+c=$(curl --silent -o soc.txt -w '%{http_code}' -X POST -F machine=flash -F soctype=mx9000 \
+	-F cstversion=3.3.2 -F "csf=@spl.csf;type=text/plain" -F "artifact=@flash.bin" \
+	"$URL/sign/imx")
+[ "$c" = 400 ] && grep -q "unknown soctype 'mx9000' (known: .*mx8mp" soc.txt ||
+	srv_fail "unknown soctype: HTTP $c $(cat soc.txt)"
 
 # fast authentication over CA SRKs: refused at signing time with the cause, as a 400
 cp "$F/fastauth-nocak/spl.bin" spl.bin
@@ -67,5 +90,16 @@ grep -q "fast authentication needs non-CA SRKs, but SRK 0 carries the CA flag" c
 	srv_fail "cause not named: $(cat c_out.txt)"
 srv_healthy
 srv_spool_empty
+srv_stop
+
+# bundle_root_keys = refuse: the old-style bundle is refused (a server fault: 500, the
+# reason in the log), the clean one still signs
+echo "bundle_root_keys = refuse" >> "$T/server.conf"
+srv_start
+post oldtree spl.csf flash.bin refused.txt
+[ "$CODE" = 500 ] || srv_fail "refuse mode: HTTP $CODE $(cat refused.txt)"
+grep -q "refused by bundle_root_keys = refuse" "$SRV_LOG" || srv_fail "refusal not logged"
+post flash spl.csf flash.bin ok.bin
+[ "$CODE" = 200 ] || srv_fail "clean bundle in refuse mode: HTTP $CODE"
 srv_stop
 echo PASS
