@@ -2,14 +2,15 @@
 
 #include <errno.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/text.h"
 #include "core/util.h"
 
 #define FILENAME_MAX_LEN 255
@@ -21,7 +22,8 @@ struct slot {
 	int fd;              /* SPOOL in a file */
 	uint8_t *mem;        /* SPOOL in memory: mem_cap bytes reserved from the spool budget */
 	size_t mem_cap;
-	EVP_MD_CTX *md;
+	bool open;           /* SPOOL: receiving started (memory or file) */
+	bool borrowed;       /* SPOOL: f->path is the caller's file: never removed */
 	bool started;
 };
 
@@ -205,9 +207,7 @@ static int start_field(struct bs_upload *up, int i, const char *filename,
 			if (rc != 0)
 				return rc;
 		}
-		s->md = EVP_MD_CTX_new();
-		if (s->md == NULL || EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1)
-			return bs_error_set(&up->err, BS_ERR_CRYPTO, "sha256 init failed");
+		s->open = true;
 	}
 	return 0;
 }
@@ -277,8 +277,6 @@ int bs_upload_feed(struct bs_upload *up, const char *key, const char *filename,
 	else if (write_all(s->fd, data, size) != 0)
 		return bs_error_set(&up->err, BS_ERR_IO, "spool write failed: %s",
 				    strerror(errno));
-	if (EVP_DigestUpdate(s->md, data, size) != 1)
-		return bs_error_set(&up->err, BS_ERR_CRYPTO, "sha256 failed");
 	f->size += size;
 	return 0;
 }
@@ -391,10 +389,7 @@ static int check_field(struct bs_form_field *f, struct bs_error *err)
 			snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "", *c);
 		}
 		char shown[40];
-		snprintf(shown, sizeof(shown), "%s", v);
-		for (char *p = shown; *p; p++)
-			if (*p < ' ' || *p > '~')
-				*p = '?';
+		bs_text_sanitize(shown, sizeof(shown), v);
 		return bs_error_set(err, BS_ERR_INVALID, "%s: '%s' is not one of: %s", spec->name,
 				    shown, list);
 	}
@@ -409,7 +404,7 @@ int bs_upload_finish(struct bs_upload *up, struct bs_error *err)
 	for (size_t i = 0; i < up->form.n; i++) {
 		struct bs_form_field *f = &up->form.f[i];
 		struct slot *s = &up->slots[i];
-		if (f->spec->store != BS_FIELD_SPOOL || s->md == NULL)
+		if (f->spec->store != BS_FIELD_SPOOL || !s->open)
 			continue;
 		if (s->fd >= 0) {
 			int c = close(s->fd);
@@ -417,11 +412,6 @@ int bs_upload_finish(struct bs_upload *up, struct bs_error *err)
 			if (c != 0)
 				return bs_error_set(err, BS_ERR_IO, "spool close failed");
 		}
-		uint8_t md[32];
-		unsigned mdlen = 0;
-		if (EVP_DigestFinal_ex(s->md, md, &mdlen) != 1)
-			return bs_error_set(err, BS_ERR_CRYPTO, "sha256 failed");
-		bs_hex(f->sha256, md, 32);
 		f->data = s->mem;
 	}
 	for (size_t i = 0; i < up->form.n; i++) {
@@ -453,6 +443,36 @@ int bs_upload_finish(struct bs_upload *up, struct bs_error *err)
 	return 0;
 }
 
+int bs_upload_attach_file(struct bs_upload *up, const char *field, const char *path,
+			  const char *filename, struct bs_error *err)
+{
+	for (size_t i = 0; i < up->form.n; i++) {
+		struct bs_form_field *f = &up->form.f[i];
+		if (strcmp(f->spec->name, field) != 0)
+			continue;
+		if (f->spec->store != BS_FIELD_SPOOL)
+			return bs_error_set(err, BS_ERR_INVALID, "%s: not a file field", field);
+		if (f->present)
+			return bs_error_set(err, BS_ERR_INVALID, "%s: field given more than once",
+					    field);
+		struct stat st;
+		if (stat(path, &st) != 0)
+			return bs_error_set(err, errno == ENOENT ? BS_ERR_NOT_FOUND : BS_ERR_IO,
+					    "%s: %s", path, strerror(errno));
+		if (!S_ISREG(st.st_mode))
+			return bs_error_set(err, BS_ERR_INVALID, "%s: not a regular file", path);
+		if ((f->path = bs_strdup(path)) == NULL ||
+		    (f->filename = bs_strdup(filename)) == NULL)
+			return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+		up->slots[i].borrowed = true;
+		f->present = true;
+		f->size = (uint64_t)st.st_size;
+		return 0;
+	}
+	return bs_error_set(err, BS_ERR_INVALID, "signer %s has no field '%s'",
+			    up->signer->name, field);
+}
+
 const struct bs_form *bs_upload_form(const struct bs_upload *up)
 {
 	return &up->form;
@@ -474,9 +494,9 @@ void bs_upload_free(struct bs_upload *up)
 			close(s->fd);
 		mem_drop(up, s, (size_t)f->size);
 		f->data = NULL;
-		EVP_MD_CTX_free(s->md);
 		if (f->path != NULL) {
-			unlink(f->path);
+			if (!s->borrowed)
+				unlink(f->path);
 			free(f->path);
 		}
 		free(f->filename);
