@@ -37,14 +37,14 @@ static int setup(void **state)
 	snprintf(f->cert_der, sizeof(f->cert_der), "%s/signkey.x509", f->dir);
 	const char *gen[] = {"openssl", "genpkey", "-quiet", "-algorithm", "RSA", "-pkeyopt",
 			     "rsa_keygen_bits:2048", "-out", f->key, NULL};
-	bs_run_ok(gen);
+	bs_test_run_ok(gen);
 	const char *req[] = {"openssl", "req", "-new", "-utf8", "-x509", "-batch", "-days",
 			     "3650", "-subj", "/CN=bootsign kmod test", "-key", f->key, "-out",
 			     f->cert_pem, NULL};
-	bs_run_ok(req);
+	bs_test_run_ok(req);
 	const char *der[] = {"openssl", "x509", "-in", f->cert_pem, "-outform", "DER", "-out",
 			     f->cert_der, NULL};
-	bs_run_ok(der);
+	bs_test_run_ok(der);
 	EVP_PKEY *pk = bs_read_pem_key(f->key, NULL);
 	assert_non_null(pk);
 	struct bs_error err = {0};
@@ -75,7 +75,7 @@ static uint8_t *sign_file(struct fx *f, const char *hash, const uint8_t *m, size
 	snprintf(path, sizeof(path), "%s/m.ko", f->dir);
 	bs_write(path, m, n);
 	const char *argv[] = {SIGN_FILE, hash, f->key, f->cert_der, path, NULL};
-	bs_run_ok(argv);
+	bs_test_run_ok(argv);
 	uint8_t *d = NULL;
 	struct bs_error err = {0};
 	assert_int_equal(bs_read_file(&d, out_len, path, 64u << 20, &err), 0);
