@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/buf.h"
 #include "core/util.h"
 #include "formats/kmod/kmod.h"
 #include "formats/tar/tar_read.h"
@@ -40,39 +41,39 @@ static int input_read(void *ctx, void *buf, size_t cap, size_t *got, struct bs_e
 	return bs_input_read(ctx, buf, cap, got, err);
 }
 
-/* The certificate object next to a token key: the key URI with type=cert. */
-static int cert_uri(char *out, size_t cap, const char *key_uri, struct bs_error *err)
+/* The certificate object next to a token key: the key URI's path attributes without
+ * type=, then type=cert, then its query (pin-value stays the placeholder). *out is
+ * malloc'd. */
+static int cert_uri(char **out, const char *key_uri, struct bs_error *err)
 {
-	size_t o = 0;
-	const char *p = key_uri;
-	const char *query = strchr(key_uri, '?');
-	const char *end = query ? query : key_uri + strlen(key_uri);
-	while (p < end) {
-		const char *semi = memchr(p, ';', (size_t)(end - p));
-		size_t n = semi ? (size_t)(semi - p) : (size_t)(end - p);
-		bool is_type = n >= 5 && strncmp(p, "type=", 5) == 0;
-		bool is_scheme = p == key_uri;
-		if (!is_type && n > 0) {
-			if (o + n + 2 >= cap)
-				goto too_long;
-			if (o > 0 && !(is_scheme))
-				out[o++] = ';';
-			memcpy(out + o, p, n);
-			o += n;
+	static const char scheme[] = "pkcs11:";
+	*out = NULL;
+	if (strncmp(key_uri, scheme, sizeof(scheme) - 1) != 0)
+		return bs_error_set(err, BS_ERR_INVALID, "key-uri: not a pkcs11: URI");
+	const char *p = key_uri + sizeof(scheme) - 1;
+	const char *end = p + strcspn(p, "?");
+	struct bs_buf b;
+	bs_buf_init(&b, KEY_URI_MAX + 16);
+	int rc = bs_buf_append(&b, scheme, sizeof(scheme) - 1);
+	while (rc == 0 && p < end) {
+		size_t n = strcspn(p, ";?");
+		if (n > 0 && strncmp(p, "type=", 5) != 0) {
+			rc = bs_buf_append(&b, p, n);
+			if (rc == 0)
+				rc = bs_buf_append_u8(&b, ';');
 		}
-		p += n + (semi ? 1 : 0);
+		p += n + (p[n] == ';');
 	}
-	static const char t[] = ";type=cert";
-	size_t ql = query ? strlen(query) : 0;
-	if (o + sizeof(t) + ql >= cap)
-		goto too_long;
-	memcpy(out + o, t, sizeof(t) - 1);
-	o += sizeof(t) - 1;
-	memcpy(out + o, query ? query : "", ql);
-	out[o + ql] = '\0';
+	if (rc == 0)
+		rc = bs_buf_printf(&b, "type=cert%s", end);
+	if (rc != 0) {
+		bs_buf_free(&b);
+		return bs_error_set(err, rc, "key-uri: %s", rc == BS_ERR_LIMIT ? "too long" :
+				    "out of memory");
+	}
+	size_t len;
+	*out = (char *)bs_buf_steal(&b, &len);
 	return 0;
-too_long:
-	return bs_error_set(err, BS_ERR_LIMIT, "key-uri: longer than %u bytes", KEY_URI_MAX);
 }
 
 /* File keys from the store, or a token key (backend=pkcs11 + key-uri) with the store's
@@ -94,10 +95,11 @@ static int get_keys(struct bs_key **key, X509 **cert, struct bs_job *job, struct
 	if (bs_job_key_exists(job, CERT_NAME)) {
 		rc = bs_job_cert(cert, job, CERT_NAME, err);
 	} else {
-		char curi[KEY_URI_MAX + 16];
-		rc = cert_uri(curi, sizeof(curi), uri, err);
+		char *curi = NULL;
+		rc = cert_uri(&curi, uri, err);
 		if (rc == 0)
 			rc = bs_job_cert(cert, job, curi, err);
+		free(curi);
 	}
 	return rc ? rc : bs_job_key(key, job, uri, *cert, err);
 }

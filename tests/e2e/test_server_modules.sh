@@ -215,8 +215,9 @@ mkdir -p "$K/hsmstore/kmodsign" "$K/hsmtoken/kmodsign"
 cp "$T/ref/cert.der" "$K/hsmstore/kmodsign/kernel-signkey.x509"   # cert from the store
 echo "pkcs11_module = $MOD" >> "$T/server.conf"
 srv_start
-uri='pkcs11:token=YubiHSM;object=kmod;type=private;pin-value=password'
 for m in hsmstore hsmtoken; do   # hsmtoken: no certificate file, taken from the token
+	uri='pkcs11:token=YubiHSM;object=kmod;type=private;pin-value=password'
+	[ $m = hsmtoken ] && uri='pkcs11:type=private;token=YubiHSM;object=kmod?pin-value=password'
 	curl --silent --fail-with-body -X POST -F machine=$m -F hashalg=sha256 -F backend=pkcs11 \
 		--form-string "key-uri=$uri" -F artifact=@modules.tar.gz -o "signed-$m.tar.gz" \
 		"$URL/sign/modules" || fail "token ($m): $(cat "signed-$m.tar.gz")"
