@@ -190,6 +190,49 @@ static void test_kmod__strip_existing_signatures(void **state)
 	free(s2);
 }
 
+/* An EC key (the kernel accepts ECDSA module signatures): ECDSA is randomised, so
+ * OpenSSL's CMS verification is the oracle here, plus the record and the magic. */
+static void test_kmod__ec_key_verifies(void **state)
+{
+	struct fx *f = *state;
+	char key[600], crt[600];
+	snprintf(key, sizeof(key), "%s/ec.priv", f->dir);
+	snprintf(crt, sizeof(crt), "%s/ec.pem", f->dir);
+	const char *gen[] = {"openssl", "genpkey", "-quiet", "-algorithm", "EC", "-pkeyopt",
+			     "ec_paramgen_curve:P-256", "-out", key, NULL};
+	bs_test_run_ok(gen);
+	const char *req[] = {"openssl", "req", "-new", "-x509", "-batch", "-days", "3650", "-subj",
+			     "/CN=bootsign kmod ec", "-key", key, "-out", crt, NULL};
+	bs_test_run_ok(req);
+	struct bs_key *k = NULL;
+	struct bs_error err = {0};
+	assert_int_equal(bs_key_from_pkey(&k, bs_read_pem_key(key, NULL), "ec.priv", &err), 0);
+	X509 *x = bs_read_pem_cert(crt);
+	uint8_t m[777];
+	assert_int_equal(RAND_bytes(m, sizeof(m)), 1);
+	struct bs_kmod_sig sig;
+	assert_int_equal(bs_kmod_sign(&sig, k, x, NID_sha384, m, sizeof(m), &err), 0);
+	size_t tail = BS_KMOD_INFO_LEN + BS_KMOD_MAGIC_LEN;
+	size_t p7len = sig.trailer_len - tail;
+	const uint8_t *info = sig.trailer + p7len;
+	assert_int_equal(info[2], BS_KMOD_ID_PKCS7);
+	assert_int_equal((size_t)info[10] << 8 | info[11], p7len);
+	const unsigned char *p = sig.trailer;
+	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)p7len);
+	assert_non_null(cms);
+	BIO *content = BIO_new_mem_buf(m, sizeof(m));
+	STACK_OF(X509) *certs = sk_X509_new_null();
+	sk_X509_push(certs, x);
+	assert_int_equal(CMS_verify(cms, certs, NULL, content, NULL,
+				    CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY), 1);
+	sk_X509_free(certs);
+	BIO_free(content);
+	CMS_ContentInfo_free(cms);
+	bs_kmod_sig_clear(&sig);
+	X509_free(x);
+	bs_key_free(k);
+}
+
 static void test_kmod__hash_names(void **state)
 {
 	(void)state;
@@ -210,6 +253,7 @@ int main(void)
 		cmocka_unit_test(test_kmod__byte_identical_to_sign_file),
 		cmocka_unit_test(test_kmod__trailer_verifies_with_openssl_cms),
 		cmocka_unit_test(test_kmod__strip_existing_signatures),
+		cmocka_unit_test(test_kmod__ec_key_verifies),
 		cmocka_unit_test(test_kmod__hash_names),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
