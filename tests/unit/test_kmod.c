@@ -27,6 +27,17 @@ struct fx {
 	X509 *x;
 };
 
+/* A private key (openssl genpkey ALG -pkeyopt OPT) and a self-signed PEM certificate. */
+static void make_key_cert(const char *key, const char *crt, const char *alg, const char *opt)
+{
+	const char *gen[] = {"openssl", "genpkey", "-quiet", "-algorithm", alg, "-pkeyopt", opt,
+			     "-out", key, NULL};
+	bs_test_run_ok(gen);
+	const char *req[] = {"openssl", "req", "-new", "-x509", "-batch", "-days", "3650", "-subj",
+			     "/CN=bootsign kmod test", "-key", key, "-out", crt, NULL};
+	bs_test_run_ok(req);
+}
+
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
@@ -35,13 +46,7 @@ static int setup(void **state)
 	snprintf(f->key, sizeof(f->key), "%s/signkey.priv", f->dir);
 	snprintf(f->cert_pem, sizeof(f->cert_pem), "%s/signkey.pem", f->dir);
 	snprintf(f->cert_der, sizeof(f->cert_der), "%s/signkey.x509", f->dir);
-	const char *gen[] = {"openssl", "genpkey", "-quiet", "-algorithm", "RSA", "-pkeyopt",
-			     "rsa_keygen_bits:2048", "-out", f->key, NULL};
-	bs_test_run_ok(gen);
-	const char *req[] = {"openssl", "req", "-new", "-utf8", "-x509", "-batch", "-days",
-			     "3650", "-subj", "/CN=bootsign kmod test", "-key", f->key, "-out",
-			     f->cert_pem, NULL};
-	bs_test_run_ok(req);
+	make_key_cert(f->key, f->cert_pem, "RSA", "rsa_keygen_bits:2048");
 	const char *der[] = {"openssl", "x509", "-in", f->cert_pem, "-outform", "DER", "-out",
 			     f->cert_der, NULL};
 	bs_test_run_ok(der);
@@ -198,12 +203,7 @@ static void test_kmod__ec_key_verifies(void **state)
 	char key[600], crt[600];
 	snprintf(key, sizeof(key), "%s/ec.priv", f->dir);
 	snprintf(crt, sizeof(crt), "%s/ec.pem", f->dir);
-	const char *gen[] = {"openssl", "genpkey", "-quiet", "-algorithm", "EC", "-pkeyopt",
-			     "ec_paramgen_curve:P-256", "-out", key, NULL};
-	bs_test_run_ok(gen);
-	const char *req[] = {"openssl", "req", "-new", "-x509", "-batch", "-days", "3650", "-subj",
-			     "/CN=bootsign kmod ec", "-key", key, "-out", crt, NULL};
-	bs_test_run_ok(req);
+	make_key_cert(key, crt, "EC", "ec_paramgen_curve:P-256");
 	struct bs_key *k = NULL;
 	struct bs_error err = {0};
 	assert_int_equal(bs_key_from_pkey(&k, bs_read_pem_key(key, NULL), "ec.priv", &err), 0);
