@@ -18,7 +18,7 @@ SIGN_FILE=/usr/lib/linux-kbuild-6.1/scripts/sign-file
 TEST_PIN=0001password
 srv_setup
 mkdir -p "$T/tmp" "$T/w"
-export TMPDIR=$T/tmp   # the server's scratch directories go here; checked empty at the end
+export TMPDIR=$T/tmp   # job scratch lives in the spool; nothing may land in TMPDIR either
 
 # Keys: m1 has a PEM key and a DER certificate, m2 a DER key and a PEM certificate.
 K=$T/keys
