@@ -27,13 +27,17 @@ static const char *const g_hashalgs[] = {"sha256", "sha384", "sha512", NULL};
 static const char *const g_backends[] = {"ssl", "pkcs11", NULL};
 
 static const struct bs_field_spec g_fields[] = {
-	{.name = "machine", .store = BS_FIELD_MEM, .required = true, .check = BS_CHECK_NAME},
+	{.name = "machine", .store = BS_FIELD_MEM, .required = true, .check = BS_CHECK_NAME,
+	 .help = "whose keys: <keyroot>/<machine>/kmodsign/"},
 	{.name = "hashalg", .store = BS_FIELD_MEM, .check = BS_CHECK_TOKEN,
-	 .choices = g_hashalgs, .default_value = "sha512"},
+	 .choices = g_hashalgs, .default_value = "sha512", .help = "module digest"},
 	{.name = "backend", .store = BS_FIELD_MEM, .check = BS_CHECK_TOKEN,
-	 .choices = g_backends, .default_value = "ssl"},
-	{.name = "key-uri", .store = BS_FIELD_MEM, .check = BS_CHECK_TOKEN, .max = KEY_URI_MAX},
-	{.name = "artifact", .store = BS_FIELD_SPOOL, .required = true, .file_upload = true},
+	 .choices = g_backends, .default_value = "ssl",
+	 .help = "pkcs11: sign with the token key named by key-uri"},
+	{.name = "key-uri", .store = BS_FIELD_MEM, .check = BS_CHECK_TOKEN, .max = KEY_URI_MAX,
+	 .help = "pkcs11: URI of the key, with pin-value=password"},
+	{.name = "artifact", .store = BS_FIELD_SPOOL, .required = true, .file_upload = true,
+	 .help = "tar.gz (or tar) of the module tree; every *.ko is signed"},
 };
 
 static int input_read(void *ctx, void *buf, size_t cap, size_t *got, struct bs_error *err)
