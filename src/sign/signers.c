@@ -8,11 +8,13 @@
 
 extern const struct bs_signer bs_signer_imx;
 extern const struct bs_signer bs_signer_modules;
+extern const struct bs_signer bs_signer_uefi;
 
 /* One line per format. */
 static const struct bs_signer *const g_signers[] = {
 	&bs_signer_imx,
 	&bs_signer_modules,
+	&bs_signer_uefi,
 };
 
 const struct bs_signer *bs_signer_find(const char *name)
