@@ -11,6 +11,7 @@
 
 #include "cli/commands.h"
 #include "core/config.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "cli/demo.h"

@@ -243,7 +243,7 @@ int demo_setup(struct bs_config *cfg, struct demo *demo, struct bs_error *err)
 		return rc;
 	uint8_t *f = NULL;
 	size_t flen = 0;
-	if ((rc = bs_read_file(&f, &flen, fuse, 64, err)) != 0)
+	if ((rc = bs_read_file(&f, &flen, fuse, BS_SRK_DIGEST_MAX, err)) != 0)
 		return rc;
 	bs_hex(demo->fuse_hex, f, flen);
 	snprintf(demo->fuse_path, sizeof(demo->fuse_path), "%s", fuse);

@@ -6,12 +6,13 @@
 
 #include "core/config.h"
 #include "core/error.h"
+#include "core/limits.h"
 
 struct demo {
 	char dir[2048];     /* state directory */
 	char csf[2200];
 	char image[2200];
-	char fuse_hex[129];
+	char fuse_hex[2 * BS_SRK_DIGEST_MAX + 1];
 	char fuse_words[200];
 	char fuse_path[2300];
 };

@@ -37,11 +37,6 @@ struct bs_keyring;
 struct bs_job;
 struct bs_sink;
 
-#define BS_JOB_KEYS_MAX 16        /* distinct key ids recorded per job */
-#define BS_JOB_KEY_ID_MAX 160     /* bytes of one key id */
-#define BS_JOB_DIGESTS_MAX 65536  /* digests recorded per job (a module tree: one each) */
-#define BS_JOB_WHAT_MAX 128       /* bytes naming what a digest covers */
-#define BS_JOB_PRINCIPAL_MAX 128
 
 /* ---- inputs ---------------------------------------------------------------------- */
 
