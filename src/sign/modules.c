@@ -11,31 +11,25 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/buf.h"
 #include "core/util.h"
 #include "formats/kmod/kmod.h"
 #include "formats/tar/tar_read.h"
 #include "sign/job.h"
+#include "sign/keychoice.h"
 
 #define KEY_NAME "kmodsign/kernel-signkey.priv"
 #define CERT_NAME "kmodsign/kernel-signkey.x509"
 #define MODULE_MAX (256u << 20)   /* bytes of one .ko (they are read whole to sign) */
 #define COPY_CHUNK 65536u
-#define KEY_URI_MAX 1024u
 
 static const char *const g_hashalgs[] = {"sha256", "sha384", "sha512", NULL};
-static const char *const g_backends[] = {"ssl", "pkcs11", NULL};
 
 static const struct bs_field_spec g_fields[] = {
 	{.name = "machine", .store = BS_FIELD_MEM, .required = true, .check = BS_CHECK_NAME,
 	 .help = "whose keys: <keyroot>/<machine>/kmodsign/"},
 	{.name = "hashalg", .store = BS_FIELD_MEM, .check = BS_CHECK_TOKEN,
 	 .choices = g_hashalgs, .default_value = "sha512", .help = "module digest"},
-	{.name = "backend", .store = BS_FIELD_MEM, .check = BS_CHECK_TOKEN,
-	 .choices = g_backends, .default_value = "ssl",
-	 .help = "pkcs11: sign with the token key named by key-uri"},
-	{.name = "key-uri", .store = BS_FIELD_MEM, .check = BS_CHECK_TOKEN, .max = KEY_URI_MAX,
-	 .help = "pkcs11: URI of the key, with pin-value=password"},
+	BS_KEYCHOICE_FIELDS,
 	{.name = "artifact", .store = BS_FIELD_SPOOL, .required = true, .file_upload = true,
 	 .help = "tar.gz (or tar) of the module tree; every *.ko is signed"},
 };
@@ -45,67 +39,24 @@ static int input_read(void *ctx, void *buf, size_t cap, size_t *got, struct bs_e
 	return bs_input_read(ctx, buf, cap, got, err);
 }
 
-/* The certificate object next to a token key: the key URI's path attributes without
- * type=, then type=cert, then its query (pin-value stays the placeholder). *out is
- * malloc'd. */
-static int cert_uri(char **out, const char *key_uri, struct bs_error *err)
-{
-	static const char scheme[] = "pkcs11:";
-	*out = NULL;
-	if (strncmp(key_uri, scheme, sizeof(scheme) - 1) != 0)
-		return bs_error_set(err, BS_ERR_INVALID, "key-uri: not a pkcs11: URI");
-	const char *p = key_uri + sizeof(scheme) - 1;
-	const char *end = p + strcspn(p, "?");
-	struct bs_buf b;
-	bs_buf_init(&b, KEY_URI_MAX + 16);
-	int rc = bs_buf_append(&b, scheme, sizeof(scheme) - 1);
-	while (rc == 0 && p < end) {
-		size_t n = strcspn(p, ";?");
-		if (n > 0 && strncmp(p, "type=", 5) != 0) {
-			rc = bs_buf_append(&b, p, n);
-			if (rc == 0)
-				rc = bs_buf_append_u8(&b, ';');
-		}
-		p += n + (p[n] == ';');
-	}
-	if (rc == 0)
-		rc = bs_buf_printf(&b, "type=cert%s", end);
-	if (rc != 0) {
-		bs_buf_free(&b);
-		return bs_error_set(err, rc, "key-uri: %s", rc == BS_ERR_LIMIT ? "too long" :
-				    "out of memory");
-	}
-	size_t len;
-	*out = (char *)bs_buf_steal(&b, &len);
-	return 0;
-}
-
 /* File keys from the store, or a token key (backend=pkcs11 + key-uri) with the store's
- * certificate, or the token's certificate when the store has none. */
+ * certificate, or the token's certificate beside the key when the store has none. */
 static int get_keys(struct bs_key **key, X509 **cert, struct bs_job *job, struct bs_error *err)
 {
-	const char *backend = bs_job_value(job, "backend");
-	const char *uri = bs_job_value(job, "key-uri");
-	if (backend == NULL || strcmp(backend, "pkcs11") != 0) {
-		if (uri != NULL)
-			return bs_error_set(err, BS_ERR_INVALID, "key-uri: needs backend=pkcs11");
-		int rc = bs_job_cert(cert, job, CERT_NAME, err);
-		return rc ? rc : bs_job_key(key, job, KEY_NAME, *cert, err);
-	}
-	if (uri == NULL)
-		return bs_error_set(err, BS_ERR_INVALID, "key-uri: required with backend=pkcs11");
-	bs_job_allow_token(job, true);
-	int rc;
-	if (bs_job_key_exists(job, CERT_NAME)) {
-		rc = bs_job_cert(cert, job, CERT_NAME, err);
-	} else {
-		char *curi = NULL;
-		rc = cert_uri(&curi, uri, err);
+	char name[BS_KEYCHOICE_NAME_MAX];
+	bool token = false;
+	int rc = bs_keychoice(name, sizeof(name), &token, job, KEY_NAME, err);
+	if (rc != 0)
+		return rc;
+	if (token && !bs_job_key_exists(job, CERT_NAME)) {
+		char cu[BS_KEYCHOICE_NAME_MAX];
+		rc = bs_keychoice_cert_uri(cu, sizeof(cu), name, err);
 		if (rc == 0)
-			rc = bs_job_cert(cert, job, curi, err);
-		free(curi);
+			rc = bs_job_cert(cert, job, cu, err);
+	} else {
+		rc = bs_job_cert(cert, job, CERT_NAME, err);
 	}
-	return rc ? rc : bs_job_key(key, job, uri, *cert, err);
+	return rc ? rc : bs_job_key(key, job, name, *cert, err);
 }
 
 static bool is_module(const struct bs_tar_member *m)
