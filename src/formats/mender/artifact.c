@@ -15,6 +15,7 @@
 #define MENDER_VERSION_NAME "version"
 #define MENDER_MANIFEST_NAME "manifest"
 #define MENDER_SIG_NAME "manifest.sig"
+#define MENDER_DATA_DIR "data/" /* manifest names of payload files (inside data/NNNN.tar.*) */
 #define MENDER_FORMAT "mender"
 #define MENDER_FORMAT_VERSION 3
 #define MENDER_JSON_TOKEN_MAX 64     /* bytes of one key or value we compare */
@@ -205,7 +206,7 @@ int bs_mender_sig(char **out, size_t *out_len, uint8_t *dgst, struct bs_key *key
 	if (EVP_Digest(manifest, len, dgst, &dl, EVP_sha256(), NULL) != 1)
 		return bs_error_ssl(err, BS_ERR_CRYPTO, "SHA-256 of the manifest");
 	const struct bs_sig_params p = {.md_nid = NID_sha256, .scheme = BS_SIG_DEFAULT,
-					.ecdsa_raw = true};
+					.ecdsa_raw = type == EVP_PKEY_EC};
 	uint8_t *sig = NULL;
 	size_t slen = 0;
 	int rc = bs_key_sign(key, &p, dgst, BS_MENDER_DIGEST_LEN, &sig, &slen, err);
@@ -395,7 +396,8 @@ static int body(struct rewrite *r, struct bs_error *err)
 			rc = copy(r, m, err);
 	}
 	for (size_t i = 0; rc == 0 && i < r->nlist; i++)
-		if (!r->list[i].seen)
+		if (!r->list[i].seen && strncmp(r->list[i].name, MENDER_DATA_DIR,
+						strlen(MENDER_DATA_DIR)) != 0)
 			rc = bs_error_set(err, BS_ERR_INVALID,
 					  "manifest lists \"%s\", the artifact has no such member",
 					  r->list[i].name);

@@ -11,9 +11,12 @@
  *
  * bs_mender_resign reads an artifact through the hostile tar reader (formats/tar), writes
  * the same artifact with manifest.sig (mode 0644) right after the manifest, replacing any
- * signature it had, and copies every other member (header and data) unchanged. Members a
- * manifest lists are checked against their SHA-256 on the way, and every listed member
- * must be there, so a damaged artifact is refused instead of signed.
+ * signature it had, and copies every other member (header and data) unchanged. Outer
+ * members the manifest lists (version, header.tar.gz, ...) are checked against their
+ * SHA-256 on the way and must be there, so a damaged artifact is refused instead of
+ * signed. Payload lines ("data/0000/rootfs.ext4") name files inside the compressed
+ * data/NNNN.tar.* members: they are signed as listed, not unpacked here (the device and
+ * `mender-artifact validate` check them).
  *
  * Refused: not a tar (BS_ERR_FORMAT); directories, a first member other than version, a
  * version file that is not format mender version 3, a second member other than manifest,
