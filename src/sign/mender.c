@@ -123,10 +123,11 @@ static int sign_upload(struct bs_job *job, struct bs_input *in, struct bs_error 
 {
 	struct out o = {.job = job};
 	const char *name = bs_input_name(in);
+	if (bs_sign_check_name(UPLOAD_FIELD, name, NULL) != 0)
+		name = DEFAULT_NAME; /* the client's name only when it is a plain file name */
 	int rc = bs_input_seek(in, 0, err);
 	if (rc == 0)
-		rc = bs_job_output_file(&o.sink, job, "application/octet-stream",
-					name[0] != '\0' ? name : DEFAULT_NAME, err);
+		rc = bs_job_output_file(&o.sink, job, "application/octet-stream", name, err);
 	if (rc == 0)
 		rc = resign(job, input_read, in, &o, UPLOAD_FIELD, err);
 	return rc;
