@@ -11,6 +11,7 @@ extern const struct bs_signer bs_signer_modules;
 extern const struct bs_signer bs_signer_uefi;
 extern const struct bs_signer bs_signer_optee;
 extern const struct bs_signer bs_signer_swupdate;
+extern const struct bs_signer bs_signer_mender;
 
 /* One line per format. */
 static const struct bs_signer *const g_signers[] = {
@@ -19,6 +20,7 @@ static const struct bs_signer *const g_signers[] = {
 	&bs_signer_uefi,
 	&bs_signer_optee,
 	&bs_signer_swupdate,
+	&bs_signer_mender,
 };
 
 const struct bs_signer *bs_signer_find(const char *name)
