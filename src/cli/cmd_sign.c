@@ -12,9 +12,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli/args.h"
+#include "cli/protect.h"
 #include "cli/commands.h"
 #include "core/config.h"
+#include "core/limits.h"
 #include "core/secret.h"
 #include "core/util.h"
 #include "http/multipart.h"
@@ -23,8 +24,6 @@
 #include "sign/job.h"
 #include "sign/signer.h"
 
-#define CLI_FIELDS_MAX 32
-#define CLI_FIELD_FILE_MAX (1u << 20) /* --field name=@file */
 #define COPY_CHUNK 65536
 
 static void usage(FILE *out)
@@ -73,7 +72,7 @@ static int add_field(struct bs_upload *up, const char *arg, struct bs_error *err
 	}
 	uint8_t *data = NULL;
 	size_t len = 0;
-	int rc = bs_read_file(&data, &len, value + 1, CLI_FIELD_FILE_MAX, err);
+	int rc = bs_read_file(&data, &len, value + 1, BS_CLI_FIELD_FILE_MAX, err);
 	if (rc != 0)
 		return rc;
 	char *copy = bs_strdup(value + 1);
@@ -149,9 +148,9 @@ static int write_output(const char *out_path, const struct bs_job_output *o,
 struct sign_args {
 	const struct bs_signer *signer;
 	const char *keys, *subject, *out, *pin_file, *module;
-	const char *fields[CLI_FIELDS_MAX];
+	const char *fields[BS_CLI_FIELDS_MAX];
 	size_t nfields;
-	const char *files[CLI_FIELDS_MAX];
+	const char *files[BS_CLI_FIELDS_MAX];
 	size_t nfiles;
 };
 
@@ -274,7 +273,7 @@ int bs_cmd_sign(int argc, char **argv)
 		case 'd': a.subject = optarg; break;
 		case 'F':
 		case 'f':
-			if ((c == 'F' ? a.nfields : a.nfiles) >= CLI_FIELDS_MAX) {
+			if ((c == 'F' ? a.nfields : a.nfiles) >= BS_CLI_FIELDS_MAX) {
 				fprintf(stderr, "bootsign sign: too many fields\n");
 				return 2;
 			}

@@ -1,6 +1,7 @@
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <openssl/rand.h>
@@ -17,6 +18,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "http/conns.h"
@@ -29,11 +31,6 @@
 #include "sign/job.h"
 #include "sign/signer.h"
 
-/* Per-connection read buffer: larger reads mean fewer wakeups per uploaded MiB. */
-#define CONN_MEMORY (128u * 1024)
-#define REQID_LEN 16
-/* Connections accepted beyond connection_limit, to answer them 503 and serve /healthz. */
-#define SPARE_CONNECTIONS 16
 
 struct bs_server {
 	const struct bs_config *cfg;
@@ -45,10 +42,9 @@ struct bs_server {
 	atomic_int active; /* requests between first callback and completion */
 };
 
-#define LOG_DIGESTS_MAX 4 /* digests on the request line; the audit log has them all */
 
 struct request {
-	char id[REQID_LEN + 1];
+	char id[BS_HTTP_REQID_LEN + 1];
 	char client[64];
 	char method[8];
 	char endpoint[48];
@@ -62,7 +58,7 @@ struct request {
 	bool responded;
 	unsigned status;
 	char result[BS_ERROR_MSG_MAX];
-	char keys[512];
+	char keys[BS_HTTP_LOG_KEYS_MAX];
 	char digests[400];
 	char subject[BS_NAME_MAX + 1];
 	const char *allow; /* 405: methods the path takes */
@@ -70,7 +66,7 @@ struct request {
 
 static void new_reqid(char *out)
 {
-	uint8_t rnd[REQID_LEN / 2];
+	uint8_t rnd[BS_HTTP_REQID_LEN / 2];
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
 		static atomic_ulong counter;
 		unsigned long c = atomic_fetch_add(&counter, 1);
@@ -406,7 +402,7 @@ static void take_record(struct request *rq, const struct bs_job *job)
 	const struct bs_job_record *r = bs_job_record(job);
 	snprintf(rq->subject, sizeof(rq->subject), "%s", r->subject);
 	bs_job_record_keys(r, rq->keys, sizeof(rq->keys));
-	bs_job_record_digests(r, rq->digests, sizeof(rq->digests), LOG_DIGESTS_MAX);
+	bs_job_record_digests(r, rq->digests, sizeof(rq->digests), BS_HTTP_LOG_DIGESTS);
 }
 
 /* The whole body is in: validate, sign, respond. */
@@ -429,6 +425,8 @@ static enum MHD_Result finish(struct bs_server *srv, struct MHD_Connection *conn
 		.scratch_parent = bs_spool_dir(srv->spool),
 		.timeout_ms = srv->cfg->sign_timeout_ms,
 		.refuse_root_keys = true,
+		.refuse_root_bundles = srv->cfg->refuse_root_bundles,
+		.artifact_root = srv->cfg->mender_artifact_root,
 	};
 	struct bs_job *job = NULL;
 	rc = bs_job_new(&job, &jo, &err);
@@ -560,6 +558,30 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 	bs_log(BS_LOG_DEBUG, NULL, "microhttpd: %s", msg);
 }
 
+/* Why listening failed, found by binding the same address ourselves (libmicrohttpd does
+ * not report errno): "address already in use" for a busy port, and so on. */
+static const char *bind_problem(const char *address, const char *port)
+{
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE,
+				 .ai_socktype = SOCK_STREAM};
+	struct addrinfo *ai = NULL;
+	if (getaddrinfo(address, port, &hints, &ai) != 0)
+		return "address not usable";
+	const char *why = "the HTTP library refused the settings";
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		why = strerror(errno);
+	} else {
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0)
+			why = errno == EADDRINUSE ? "the port is in use by another process (another "
+						    "bootsign serve?)"
+						  : strerror(errno);
+		close(fd);
+	}
+	freeaddrinfo(ai);
+	return why;
+}
+
 int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 		    struct bs_keyring *keyring, struct bs_spool *spool, struct bs_error *err)
 {
@@ -582,7 +604,7 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 	srv->keyring = keyring;
 	srv->spool = spool;
 	bs_spool_set_memory(spool, cfg->spool_mem_max, cfg->spool_mem_total);
-	unsigned conn_max = cfg->connection_limit + SPARE_CONNECTIONS;
+	unsigned conn_max = cfg->connection_limit + BS_HTTP_SPARE_CONNECTIONS;
 	const struct bs_conns_opts co = {
 		.max = conn_max,
 		.per_client = cfg->connections_per_client,
@@ -611,7 +633,7 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 		/* more than connection_limit: a client over a limit is answered 503 by the
 		 * handler (never reset at accept), and /healthz finds a slot */
 		{MHD_OPTION_CONNECTION_LIMIT, conn_max, NULL},
-		{MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY, NULL},
+		{MHD_OPTION_CONNECTION_MEMORY_LIMIT, BS_HTTP_CONN_MEMORY, NULL},
 		{MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout, NULL},
 		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
 		{MHD_OPTION_NOTIFY_CONNECTION, (intptr_t)on_connection, srv},
@@ -627,8 +649,8 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 	if (srv->mhd == NULL) {
 		bs_conns_free(srv->conns);
 		free(srv);
-		return bs_error_set(err, BS_ERR_IO, "cannot listen on %s port %s", cfg->address,
-				    port);
+		return bs_error_set(err, BS_ERR_IO, "cannot listen on %s port %s: %s", cfg->address,
+				    port, bind_problem(cfg->address, port));
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = di != NULL ? di->port : cfg->port;

@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/limits.h"
 #include "core/log.h"
 #include "core/util.h"
 
@@ -28,6 +29,7 @@ struct entry {
 	struct bs_store *store; /* the one parsed copy, shared read-only (NULL until parsed) */
 	size_t bytes;           /* len + what the parsed store holds */
 	size_t refs;
+	bool seen;   /* leased at least once */
 	bool stale;  /* detached from the table; freed when refs reach 0 */
 	uint64_t used;     /* LRU clock */
 	uint64_t idle_since_ms;
@@ -37,6 +39,7 @@ struct entry {
 struct bs_keylease {
 	struct bs_keycache *kc;
 	struct entry *e;
+	bool first;   /* the first lease of this bundle version */
 };
 
 struct bs_keycache {
@@ -125,7 +128,7 @@ int bs_keycache_acquire(struct bs_keycache *kc, const char *subject, const char 
 {
 	*lease = NULL;
 	*store = NULL;
-	char path[4096];
+	char path[BS_PATH_MAX];
 	int n = snprintf(path, sizeof(path), "%s/%s/%s/%s", kc->root, subject, signtype, file);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return bs_error_set(err, BS_ERR_LIMIT, "key bundle path too long");
@@ -191,6 +194,8 @@ int bs_keycache_acquire(struct bs_keycache *kc, const char *subject, const char 
 		bs_log(BS_LOG_INFO, NULL, "key bundle %s/%s/%s parsed (%zu bytes; cache: %zu "
 		       "bundles, %zu bytes)", subject, signtype, file, e->bytes, kc->n, kc->bytes);
 	}
+	l->first = !e->seen;
+	e->seen = true;
 	e->refs++;
 	e->used = ++kc->clock;
 	pthread_mutex_unlock(&kc->lock);
@@ -202,6 +207,11 @@ fail_locked:
 	pthread_mutex_unlock(&kc->lock);
 	free(l);
 	return rc;
+}
+
+bool bs_keycache_first_use(const struct bs_keylease *l)
+{
+	return l != NULL && l->first;
 }
 
 void bs_keycache_release(struct bs_keylease *l)

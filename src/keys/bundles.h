@@ -32,6 +32,9 @@ int bs_keycache_set_limits(struct bs_keycache *kc, size_t max_bytes, unsigned id
 			   struct bs_error *err) BS_WUR;
 /* Bundles parsed so far (tests: one parse per bundle version). */
 unsigned long bs_keycache_parses(struct bs_keycache *kc);
+/* Is this the first lease of this bundle version since it was read (for once-per-bundle
+ * warnings)? */
+bool bs_keycache_first_use(const struct bs_keylease *lease);
 /* Is the root readable (for /healthz)? */
 int bs_keycache_check(struct bs_keycache *kc, struct bs_error *err) BS_WUR;
 const char *bs_keycache_root(const struct bs_keycache *kc);

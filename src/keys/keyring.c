@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/limits.h"
 #include "core/log.h"
 #include "core/secmem.h"
 #include "core/util.h"
@@ -19,8 +20,6 @@
  * Other open failures (token absent) are retried after this delay. */
 #define P11_RETRY_MS 5000
 #define KEYRING_BUNDLE_CACHE_DEFAULT 16
-#define SUBJECT_MAX 64
-#define PATH_MAX_LEN 4096
 
 struct bs_keyring {
 	char *root;
@@ -39,7 +38,7 @@ struct bs_keyring {
 
 struct bs_keyring_lease {
 	struct bs_keyring *kr;
-	char subject[SUBJECT_MAX + 1];
+	char subject[BS_NAME_MAX + 1];
 	bool allow_token;
 	struct bs_store *dir;        /* <root>/<subject>, confined; opened on first use */
 	struct bs_keylease *blease;  /* the bundle (one per lease) */
@@ -185,7 +184,7 @@ int bs_keyring_lease(struct bs_keyring_lease **out, struct bs_keyring *kr,
 		     const char *subject, struct bs_error *err)
 {
 	*out = NULL;
-	if (subject == NULL || strlen(subject) > SUBJECT_MAX)
+	if (subject == NULL || strlen(subject) > BS_NAME_MAX)
 		return bs_error_set(err, BS_ERR_INVALID, "no or too long machine/distro name");
 	struct bs_keyring_lease *l = calloc(1, sizeof(*l));
 	if (l == NULL)
@@ -223,7 +222,7 @@ static int subject_dir(struct bs_keyring_lease *l, struct bs_error *err)
 		return 0;
 	if (l->kr->root == NULL)
 		return bs_error_set(err, BS_ERR_CONFIG, "no key store configured");
-	char path[PATH_MAX_LEN];
+	char path[BS_PATH_MAX];
 	int n = snprintf(path, sizeof(path), "%s/%s", l->kr->root, l->subject);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return bs_error_set(err, BS_ERR_LIMIT, "key store path too long");
@@ -265,19 +264,33 @@ static int name_missing(struct bs_keyring_lease *l, int rc, const char *what,
 	return rc;
 }
 
+/* A client URI that passed the policy, and the loader that resolves it. */
+struct token_ref {
+	char *uri; /* malloc'd (free it also on failure) */
+	const struct bs_uri_loader *loader;
+	void *ctx;
+};
+
+static int token_ref(struct token_ref *t, struct bs_keyring_lease *l, const char *name,
+		     struct bs_error *err)
+{
+	memset(t, 0, sizeof(*t));
+	int rc = token_name(&t->uri, l, name, err);
+	if (rc == 0)
+		rc = token_loader(l, &t->loader, &t->ctx, err);
+	return rc;
+}
+
 int bs_lease_key(struct bs_key **out, struct bs_keyring_lease *l, const char *name,
 		 X509 *cert, struct bs_error *err)
 {
 	*out = NULL;
-	const struct bs_uri_loader *loader = NULL;
-	void *ctx = NULL;
-	char *clean = NULL;
+	struct token_ref t;
 	int rc;
 	if (is_uri(name)) {
-		if ((rc = token_name(&clean, l, name, err)) == 0 &&
-		    (rc = token_loader(l, &loader, &ctx, err)) == 0)
-			rc = loader->load_key(ctx, clean, cert, out, err);
-		free(clean);
+		if ((rc = token_ref(&t, l, name, err)) == 0)
+			rc = t.loader->load_key(t.ctx, t.uri, cert, out, err);
+		free(t.uri);
 		return rc;
 	}
 	if ((rc = subject_dir(l, err)) != 0)
@@ -290,15 +303,12 @@ int bs_lease_cert(X509 **out, struct bs_keyring_lease *l, const char *name,
 		  struct bs_error *err)
 {
 	*out = NULL;
-	const struct bs_uri_loader *loader = NULL;
-	void *ctx = NULL;
-	char *clean = NULL;
+	struct token_ref t;
 	int rc;
 	if (is_uri(name)) {
-		if ((rc = token_name(&clean, l, name, err)) == 0 &&
-		    (rc = token_loader(l, &loader, &ctx, err)) == 0)
-			rc = loader->load_cert(ctx, clean, out, err);
-		free(clean);
+		if ((rc = token_ref(&t, l, name, err)) == 0)
+			rc = t.loader->load_cert(t.ctx, t.uri, out, err);
+		free(t.uri);
 		return rc;
 	}
 	if ((rc = subject_dir(l, err)) != 0)
@@ -327,36 +337,18 @@ static int bsrc_read(void *ctx, const char *name, size_t max, uint8_t **out, siz
 static int bsrc_cert(void *ctx, const char *name, X509 **out, struct bs_error *err)
 {
 	struct bs_keyring_lease *l = ctx;
-	if (!is_uri(name))
-		return store_result(bs_store_load_cert(l->bstore, name, out, err), err);
-	const struct bs_uri_loader *loader = NULL;
-	void *tctx = NULL;
-	char *clean = NULL;
-	int rc = token_name(&clean, l, name, err);
-	if (rc == 0)
-		rc = token_loader(l, &loader, &tctx, err);
-	if (rc == 0)
-		rc = loader->load_cert(tctx, clean, out, err);
-	free(clean);
-	return rc;
+	if (is_uri(name))
+		return bs_lease_cert(out, l, name, err);
+	return store_result(bs_store_load_cert(l->bstore, name, out, err), err);
 }
 
 static int bsrc_key(void *ctx, const char *cert_name, X509 *cert, struct bs_key **out,
 		    struct bs_error *err)
 {
 	struct bs_keyring_lease *l = ctx;
-	if (!is_uri(cert_name))
-		return store_result(bs_store_load_key(l->bstore, cert_name, cert, out, err), err);
-	const struct bs_uri_loader *loader = NULL;
-	void *tctx = NULL;
-	char *clean = NULL;
-	int rc = token_name(&clean, l, cert_name, err);
-	if (rc == 0)
-		rc = token_loader(l, &loader, &tctx, err);
-	if (rc == 0)
-		rc = loader->load_key(tctx, clean, cert, out, err);
-	free(clean);
-	return rc;
+	if (is_uri(cert_name))
+		return bs_lease_key(out, l, cert_name, cert, err);
+	return store_result(bs_store_load_key(l->bstore, cert_name, cert, out, err), err);
 }
 
 int bs_lease_bundle(struct bs_key_source *out, struct bs_keyring_lease *l, const char *bundle,
@@ -397,4 +389,9 @@ const char *const *bs_lease_bundle_members(struct bs_keyring_lease *l, size_t *n
 {
 	*n = 0;
 	return l->bstore != NULL ? bs_store_members(l->bstore, n) : NULL;
+}
+
+bool bs_lease_bundle_first_use(const struct bs_keyring_lease *l)
+{
+	return bs_keycache_first_use(l->blease);
 }

@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/limits.h"
 #include "core/log.h"
 #include "core/secmem.h"
 #include "core/util.h"
@@ -58,7 +59,7 @@ static void note_present(char *list, size_t cap, const CK_TOKEN_INFO *ti)
 static CK_RV find_slot_once(struct p11_tok *t, CK_SLOT_ID *slot)
 {
 	CK_FUNCTION_LIST *f = t->p11->f;
-	CK_SLOT_ID ids[64];
+	CK_SLOT_ID ids[BS_P11_SLOTS_MAX];
 	CK_ULONG n = BS_ARRAY_SIZE(ids);
 	char present[P11_PRESENT_MAX] = "";
 	CK_RV rv = f->C_GetSlotList(CK_TRUE, ids, &n);
@@ -531,7 +532,7 @@ int p11_tok_get(struct bs_p11 *p11, P11KitUri *uri, const char *uri_text,
 }
 
 /* The pool for the token description uri (created on first use, at most
- * P11_TOKENS_MAX). */
+ * BS_P11_TOKENS_MAX). */
 static int tok_pool(struct bs_p11 *p11, P11KitUri *uri, struct p11_tok **out,
 		    struct bs_error *err)
 {
@@ -546,10 +547,10 @@ static int tok_pool(struct bs_p11 *p11, P11KitUri *uri, struct p11_tok **out,
 	}
 	/* Each distinct token description costs a pool (threads, sessions): URIs come from
 	 * clients, so bound them. */
-	if (ntoks >= P11_TOKENS_MAX) {
+	if (ntoks >= BS_P11_TOKENS_MAX) {
 		pthread_mutex_unlock(&p11->lock);
 		return bs_error_set(err, BS_ERR_LIMIT, "more than %d distinct tokens named in "
-				    "pkcs11 URIs (token/serial/model/manufacturer)", P11_TOKENS_MAX);
+				    "pkcs11 URIs (token/serial/model/manufacturer)", BS_P11_TOKENS_MAX);
 	}
 	struct p11_tok *t = calloc(1, sizeof(*t));
 	if (t == NULL || (t->match = p11_kit_uri_new()) == NULL) {
@@ -621,9 +622,9 @@ int bs_p11_open(struct bs_p11 **out, const struct bs_p11_opts *opts, struct bs_e
 {
 	*out = NULL;
 	size_t pool = opts->pool_size == 0 ? P11_POOL_DEFAULT : opts->pool_size;
-	if (pool > P11_POOL_MAX)
+	if (pool > BS_P11_POOL_MAX)
 		return bs_error_set(err, BS_ERR_CONFIG, "pkcs11 pool_size %zu exceeds %d", pool,
-				    P11_POOL_MAX);
+				    BS_P11_POOL_MAX);
 	struct bs_p11 *p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");

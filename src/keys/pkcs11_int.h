@@ -17,15 +17,12 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/limits.h"
 #include "keys/pkcs11.h"
 
-#define P11_POOL_MAX 16
 #define P11_POOL_DEFAULT 4
-#define P11_TOKENS_MAX 8 /* distinct token descriptions per handle */
 #define P11_TIMEOUT_DEFAULT_MS 30000u
 #define P11_KEEPALIVE_MS 20000u
-#define P11_LABEL_MAX 128
-#define P11_ID_MAX 64
 
 struct p11_tok;
 struct p11_worker;
@@ -81,7 +78,7 @@ struct p11_tok {
 	uint64_t gen;
 	char present[P11_PRESENT_MAX]; /* labels the module had at the last miss */
 	size_t nworkers;
-	struct p11_worker w[P11_POOL_MAX];
+	struct p11_worker w[BS_P11_POOL_MAX];
 };
 
 /* A token the handle may use (bs_p11_opts.tokens): by label or by serial. */
@@ -92,7 +89,7 @@ struct p11_allowed {
 
 struct bs_p11 {
 	CK_FUNCTION_LIST *f;
-	struct p11_allowed allowed[P11_TOKENS_MAX];
+	struct p11_allowed allowed[BS_P11_TOKENS_MAX];
 	size_t nallowed;      /* 0: any token (no list configured) */
 	char *module;
 	char *pin;

@@ -23,9 +23,9 @@ int p11_allowed_parse(struct bs_p11 *p, const char *list, struct bs_error *err)
 		size_t n = strcspn(s, ",");
 		while (n > 0 && s[n - 1] == ' ')
 			n--;
-		if (p->nallowed >= P11_TOKENS_MAX)
+		if (p->nallowed >= BS_P11_TOKENS_MAX)
 			return bs_error_set(err, BS_ERR_CONFIG, "pkcs11_tokens: more than %d tokens",
-					    P11_TOKENS_MAX);
+					    BS_P11_TOKENS_MAX);
 		struct p11_allowed *a = &p->allowed[p->nallowed];
 		memset(a, 0, sizeof(*a));
 		bool serial = n > 7 && strncmp(s, "serial=", 7) == 0;
