@@ -3,6 +3,8 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/util.h"
+
 int bs_request_framing(const char **out_clen, const struct bs_header *h, size_t n,
 		       struct bs_error *err)
 {
@@ -33,25 +35,14 @@ int bs_request_framing(const char **out_clen, const struct bs_header *h, size_t 
 	return 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 size_t bs_request_unescape(char *s, bool *bad)
 {
 	size_t o = 0;
 	for (size_t i = 0; s[i] != '\0'; i++) {
 		unsigned char c = (unsigned char)s[i];
 		if (c == '%') {
-			int hi = hexval(s[i + 1]);
-			int lo = hi < 0 ? -1 : hexval(s[i + 2]);
+			int hi = bs_hex_digit((unsigned char)s[i + 1]);
+			int lo = hi < 0 ? -1 : bs_hex_digit((unsigned char)s[i + 2]);
 			if (hi < 0 || lo < 0) {
 				*bad = true;
 			} else {

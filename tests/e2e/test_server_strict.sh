@@ -5,7 +5,7 @@
 # type that is not exactly multipart/form-data are refused before any signer runs.
 set -euo pipefail
 . "$BS_SRCDIR/tests/e2e/lib/server_common.sh"
-RAW="python3 $BS_SRCDIR/tests/e2e/lib/rawhttp.py"
+RAW="python3 $BS_SRCDIR/tests/e2e/lib/hoard.py raw"
 srv_setup
 srv_start
 cd "$T/client"

@@ -7,7 +7,9 @@ hoard.py slowloris PORT N SECONDS: N connections trickle one header line every 0
   (attacker connections the server closed before the attack ended).
 hoard.py uploads PORT N EXTRA CLIENTDIR: N uploads send their head and half their body;
   then EXTRA complete requests; then the N uploads finish. Prints 'busy CODE' for each
-  of the N, 'extra CODE RETRY-AFTER' for each extra ('closed' = no HTTP answer)."""
+  of the N, 'extra CODE RETRY-AFTER' for each extra ('closed' = no HTTP answer).
+hoard.py raw PORT FILE: send FILE's bytes as one request; print the status code ('closed'
+  when no HTTP answer came) and the body. 10 s bound."""
 import socket
 import sys
 import threading
@@ -35,8 +37,7 @@ def request(d):
             b"Content-Length: %d\r\n\r\n" % len(b)) + b
 
 
-def answer(s):
-    """Status code and Retry-After of the response on s ('closed' if none)."""
+def read_all(s):
     out = b""
     try:
         while True:
@@ -46,6 +47,12 @@ def answer(s):
             out += x
     except OSError:
         pass
+    return out
+
+
+def answer(s):
+    """Status code and Retry-After of the response on s ('closed' if none)."""
+    out = read_all(s)
     if not out.startswith(b"HTTP/"):
         return "closed", "-"
     head = out.split(b"\r\n\r\n", 1)[0].decode(errors="replace").split("\r\n")
@@ -122,9 +129,20 @@ def uploads(port, n, extra, d):
         print("busy", answer(b)[0])
 
 
+def raw(port, path):
+    s = socket.create_connection(("127.0.0.1", port), timeout=10)
+    s.sendall(open(path, "rb").read())
+    out = read_all(s)
+    line = out.split(b"\r\n", 1)[0].split(b" ")
+    print(line[1].decode() if len(line) > 1 and out.startswith(b"HTTP/") else "closed")
+    sys.stdout.write(out.split(b"\r\n\r\n", 1)[-1].decode(errors="replace") if out else "")
+
+
 if __name__ == "__main__":
     mode, port = sys.argv[1], int(sys.argv[2])
-    if mode == "slowloris":
+    if mode == "raw":
+        raw(port, sys.argv[3])
+    elif mode == "slowloris":
         slowloris(port, int(sys.argv[3]), float(sys.argv[4]), sys.argv[5])
     else:
         uploads(port, int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
