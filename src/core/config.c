@@ -34,7 +34,7 @@ int bs_config_init(struct bs_config *cfg, struct bs_error *err)
 	cfg->p11_timeout_ms = 30000;
 	cfg->key_cache_size = 32;
 	cfg->key_cache_memory = 256ull << 20;
-	cfg->key_cache_idle = 300;
+	cfg->key_cache_idle = 60;
 	cfg->spool_mem_max = BS_CONFIG_DEFAULT_SPOOL_MEM_MAX;
 	cfg->spool_mem_total = BS_CONFIG_DEFAULT_SPOOL_MEM_TOTAL;
 	return 0;

@@ -56,8 +56,10 @@ static void *watchdog(void *arg)
 			unsigned long more = 0;
 			if (log_ok_locked(&c->expiries, &more))
 				bs_log(BS_LOG_WARN, NULL, "connection from %s closed: request %s not "
-				       "received in time (%lu more since the last line)",
-				       e->host, e->phase == 0 ? "head" : "body", more);
+				       "received within its time limit (%s; %lu more since the last "
+				       "line)", e->host, e->phase == 0 ? "head" : "body",
+				       e->over ? "over the per-client connection limit" :
+				       e->phase == 0 ? "header_timeout" : "body_timeout", more);
 		}
 		struct timespec ts;
 		clock_gettime(CLOCK_REALTIME, &ts);

@@ -27,7 +27,7 @@ grep -q '^sign 503 5 ' slow.txt || srv_fail "no 503 with Retry-After for the hoa
 ! grep '^sign' slow.txt | grep -q '^sign closed' || srv_fail "a signing request got no HTTP answer"
 grep -q '^sign 200 ' slow.txt || srv_fail "signing did not recover while the attack went on"
 [ "$(sed -n 's/^closed-by-server //p' slow.txt)" = 24 ] || srv_fail "trickling connections outlived header_timeout"
-grep -q "request head not received in time" "$SRV_LOG" || srv_fail "no log line for closed connections"
+grep -q "request head not received within its time limit" "$SRV_LOG" || srv_fail "no log line for closed connections"
 srv_healthy
 
 sleep 1 # the probes' connections are gone
