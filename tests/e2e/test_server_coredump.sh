@@ -16,12 +16,18 @@ srv_setup
 mkdir -p "$T/keys/enc/imxsign"
 cp "$RT/enc-bundle.tar.gz" "$T/keys/enc/imxsign/imx-cst-keys.tar.gz"
 cp "$RT/enc.csf" "$T/client/enc.csf"
-chmod 755 "$T"
-chown -R nobody "$T"
+# As root the server runs as nobody (the ownership oracle needs an ordinary user); as an
+# ordinary user it runs as that user and the ownership check is skipped.
+AS=()
+if [ "$(id -u)" = 0 ]; then
+	chmod 755 "$T"
+	chown -R nobody "$T"
+	AS=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
+fi
 cd "$T"
 ulimit -c unlimited
 : > "$SRV_LOG"
-YUBIHSM_PASSWORD=$TEST_PIN setpriv --reuid=nobody --regid=nogroup --clear-groups \
+YUBIHSM_PASSWORD=$TEST_PIN "${AS[@]}" \
 	"$BS_BIN" serve --port 0 --config "$T/server.conf" 2>>"$SRV_LOG" >"$T/server.out" &
 SRV_PID=$!
 for _ in $(seq 1 200); do
@@ -34,9 +40,13 @@ code=$(cd client && curl -s -m 20 -o /dev/null -w '%{http_code}' -X POST -F mach
 	-F cstversion=3.3.2 -F "csf=@enc.csf;type=text/plain" -F "artifact=@imx-boot-sd.bin" \
 	"http://127.0.0.1:$PORT/sign/imx")
 [ "$code" = 200 ] || srv_fail "signing with the encrypted bundle: $code"
-[ "$(stat -c %u "/proc/$SRV_PID")" = 65534 ] || srv_fail "the server does not run as nobody"
-owner=$(stat -c %u "/proc/$SRV_PID/status")
-[ "$owner" = 0 ] || srv_fail "the server is dumpable (/proc/$SRV_PID/status owned by uid $owner, not root)"
+if [ ${#AS[@]} -gt 0 ]; then
+	[ "$(stat -c %u "/proc/$SRV_PID")" = 65534 ] || srv_fail "the server does not run as nobody"
+	owner=$(stat -c %u "/proc/$SRV_PID/status")
+	[ "$owner" = 0 ] || srv_fail "the server is dumpable (/proc/$SRV_PID/status owned by uid $owner, not root)"
+else
+	echo "not root: dumpable check skipped"
+fi
 core_limit=$(awk '/^Max core file size/{print $5}' "/proc/$SRV_PID/limits")
 [ "$core_limit" = 0 ] || srv_fail "core file size limit is $core_limit"
 kill -SEGV "$SRV_PID"
