@@ -57,30 +57,6 @@ int bs_key_new(struct bs_key **out, const struct bs_key_ops *ops, void *ctx, EVP
 
 /* ---- file backend ---- */
 
-int bs_pkey_type(EVP_PKEY *pkey)
-{
-	int t = EVP_PKEY_get_base_id(pkey);
-	return t == EVP_PKEY_RSA_PSS ? EVP_PKEY_RSA : t;
-}
-
-int bs_sig_ctx_setup(EVP_PKEY_CTX *pctx, int key_type, enum bs_sig_scheme scheme, int saltlen,
-		     const EVP_MD *md, struct bs_error *err)
-{
-	if (key_type == EVP_PKEY_RSA) {
-		int pad = scheme == BS_SIG_RSA_PSS ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING;
-		if (EVP_PKEY_CTX_set_rsa_padding(pctx, pad) <= 0)
-			return bs_error_ssl(err, BS_ERR_KEY, "RSA padding not usable with this key");
-		if (scheme == BS_SIG_RSA_PSS &&
-		    (EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, saltlen) <= 0 ||
-		     EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) <= 0))
-			return bs_error_ssl(err, BS_ERR_CRYPTO, "RSA-PSS parameters");
-	}
-	if (EVP_PKEY_CTX_set_signature_md(pctx, md) <= 0)
-		return bs_error_ssl(err, BS_ERR_CRYPTO, "set signature digest %s",
-				    EVP_MD_get0_name(md));
-	return 0;
-}
-
 static int file_sign_digest(void *ctx, const struct bs_sig_params *p, const uint8_t *dgst,
 			    size_t dlen, uint8_t *sig, size_t *siglen, struct bs_error *err)
 {

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/runner.h"
 #include "core/util.h"
 #include "keys/keyring.h"
 #include "sign/job_int.h"
@@ -476,6 +477,33 @@ int bs_job_scratch_dir(struct bs_job *job, const char **out, struct bs_error *er
 int bs_job_scratch(const char **out, struct bs_job *job, struct bs_error *err)
 {
 	return bs_job_scratch_dir(job, out, err);
+}
+
+int bs_job_exec(struct bs_job *job, const char *const *argv, const char *stdout_name,
+		struct bs_error *err)
+{
+	const char *dir = NULL;
+	int rc = bs_job_scratch_dir(job, &dir, err);
+	if (rc != 0)
+		return rc;
+	uint64_t left = bs_job_ms_left(job);
+	if (left == 0)
+		return bs_job_check_deadline(job, err);
+	char out_path[4096];
+	if (stdout_name != NULL) {
+		if (strchr(stdout_name, '/') != NULL)
+			return bs_error_set(err, BS_ERR_INTERNAL, "output name '%s'", stdout_name);
+		int n = snprintf(out_path, sizeof(out_path), "%s/%s", dir, stdout_name);
+		if (n < 0 || (size_t)n >= sizeof(out_path))
+			return bs_error_set(err, BS_ERR_LIMIT, "scratch path too long");
+	}
+	const struct bs_run_opts o = {
+		.argv = argv,
+		.cwd = dir,
+		.timeout_ms = left > UINT32_MAX ? UINT32_MAX : (unsigned)left,
+		.stdout_path = stdout_name != NULL ? out_path : NULL,
+	};
+	return bs_run(&o, NULL, err);
 }
 
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)

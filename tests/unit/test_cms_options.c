@@ -45,7 +45,7 @@ static int setup(void **state)
 	const char *req[] = {"openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes",
 			     "-keyout", f->key, "-out", f->crt, "-subj", "/CN=bootsign cms",
 			     "-days", "2", NULL};
-	bs_run_ok(req);
+	bs_test_run_ok(req);
 	/* two more certificates for -certfile (EC keeps them small and quick) */
 	FILE *ch = fopen(f->chain, "w");
 	assert_non_null(ch);
@@ -57,7 +57,7 @@ static int setup(void **state)
 		const char *r[] = {"openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
 				   "ec_paramgen_curve:P-256", "-nodes", "-keyout", k, "-out", c,
 				   "-subj", subj, "-days", "2", NULL};
-		bs_run_ok(r);
+		bs_test_run_ok(r);
 		X509 *x = bs_read_pem_cert(c);
 		assert_int_equal(PEM_write_X509(ch, x), 1);
 		X509_free(x);
@@ -126,7 +126,7 @@ static void check_case(struct fx *f, const struct ossl_case *c)
 	for (size_t i = 0; i < BS_ARRAY_SIZE(c->flags) && c->flags[i] != NULL; i++)
 		argv[n++] = c->flags[i];
 	argv[n] = NULL;
-	bs_run_ok(argv);
+	bs_test_run_ok(argv);
 	uint8_t *ref = NULL;
 	size_t rlen = 0;
 	assert_int_equal(bs_read_file(&ref, &rlen, f->out, 1u << 20, NULL), 0);
@@ -278,7 +278,7 @@ static void test_cms__extra_attrs_sorted_and_verified(void **state)
 	snprintf(vout, sizeof(vout), "%s/v.bin", f->dir);
 	const char *argv[] = {"openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in",
 			      f->out, "-content", f->data, "-noverify", "-out", vout, NULL};
-	bs_run_ok(argv);
+	bs_test_run_ok(argv);
 	const unsigned char *p = out;
 	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)out_len);
 	assert_non_null(cms);
