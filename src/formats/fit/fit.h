@@ -42,6 +42,7 @@
 #define BS_FIT_SIGS_MAX 64                    /* signature nodes in one FIT */
 #define BS_FIT_HASHED_NODES_MAX 100           /* U-Boot's IMAGE_MAX_HASHED_NODES */
 #define BS_FIT_REGIONS_MAX 100                /* mkimage's fdt_regions[] for one config */
+#define BS_FIT_ALGO_MAX 32                    /* "sha512,ecdsa384" and the like */
 #define BS_FIT_COMMENT_MAX 256                /* -c comment */
 #define BS_FIT_SIGNER_VERSION "2023.01"       /* mkimage's signer-version (PLAIN_VERSION) */
 
@@ -75,9 +76,9 @@ struct bs_fit_blob {
  *      signed FIT, on failure it is freed and zeroed.
  * dtb: likewise for the control DTB, or NULL.
  * Errors: BS_ERR_FORMAT (not a FIT / malformed FDT / bad external data), BS_ERR_INVALID
- * (unknown algo or padding, no key-name-hint, image without data), BS_ERR_UNSUPPORTED
- * (encrypted images), BS_ERR_NOT_FOUND (key missing), BS_ERR_KEY (key does not match the
- * algo), BS_ERR_LIMIT (too many nodes or regions, more than 64 KiB of growth). */
+ * (unknown algo or padding, no key-name-hint, image without data, a key that does not fit
+ * the algo), BS_ERR_UNSUPPORTED (encrypted images), BS_ERR_NOT_FOUND (key missing),
+ * BS_ERR_LIMIT (too many nodes or regions, more than 64 KiB of growth). */
 int bs_fit_sign(struct bs_fit_blob *fit, struct bs_fit_blob *dtb, const struct bs_fit_opts *o,
 		const struct bs_fit_keys *keys, struct bs_error *err) BS_WUR;
 

@@ -62,7 +62,7 @@ static int check_hint(const char *hint, const char *where, struct bs_error *err)
 
 /* One signature node's algorithm, key and signing parameters. */
 struct sig {
-	const char *algo;
+	char algo[BS_FIT_ALGO_MAX]; /* copied: FIT writes move the property */
 	struct bs_fit_sigalg alg;
 	char hint[BS_FIT_NAME_MAX + 1];
 	struct bs_key *key;
@@ -77,7 +77,7 @@ static int key_matches(const struct sig *s, const char *where, struct bs_error *
 	bool rsa = s->alg.crypto == BS_FIT_RSA;
 	if ((rsa ? type == EVP_PKEY_RSA : type == EVP_PKEY_EC) && bits == s->alg.bits)
 		return 0;
-	return bs_error_set(err, BS_ERR_KEY, "FIT: %s: key '%s' is %s-%u, algo '%s' needs %s-%u",
+	return bs_error_set(err, BS_ERR_INVALID, "FIT: %s: key '%s' is %s-%u, algo '%s' needs %s-%u",
 			    where, s->hint, type == EVP_PKEY_RSA ? "RSA" : type == EVP_PKEY_EC ? "EC"
 			    : "other", bits, s->algo, rsa ? "RSA" : "EC", s->alg.bits);
 }
@@ -86,10 +86,10 @@ static int sig_setup(struct sig *s, struct signer *g, int node, const char *wher
 		     struct bs_error *err)
 {
 	const void *fit = g->fit.fdt;
-	s->algo = g->o->algo ? g->o->algo : str_prop(fit, node, "algo");
-	if (s->algo == NULL)
+	const char *algo = g->o->algo ? g->o->algo : str_prop(fit, node, "algo");
+	if (algo == NULL)
 		return bs_error_set(err, BS_ERR_INVALID, "FIT: %s: no algo", where);
-	int rc = bs_fit_sigalg_parse(&s->alg, s->algo, err);
+	int rc = bs_fit_sigalg_parse(&s->alg, algo, err);
 	if (rc != 0)
 		return bs_error_prefix(err, "FIT: %s", where);
 	const char *padding = str_prop(fit, node, "padding");
@@ -99,6 +99,7 @@ static int sig_setup(struct sig *s, struct signer *g, int node, const char *wher
 		return bs_error_set(err, BS_ERR_INVALID,
 				    "FIT: %s: padding '%.32s' is not one U-Boot knows for %s", where,
 				    padding, s->algo);
+	snprintf(s->algo, sizeof(s->algo), "%s", algo);
 	const char *hint = str_prop(fit, node, "key-name-hint");
 	if ((rc = check_hint(hint, where, err)) != 0)
 		return rc;
