@@ -1,0 +1,134 @@
+# Helpers for the FIT e2e tests (sourced after server_common.sh): test keys, FITs built with
+# dtc + mkimage -f from .its files, mkimage -F as the byte-for-byte oracle, the independent
+# verifier (fit_verify.py) and tampered copies it must reject.
+# Expects T (temp dir) and BS_SRCDIR. Keys: $T/mk (mkimage's key dir) and the server's
+# store $T/keys/imx/fitimagesign.
+
+FITV="python3 $BS_SRCDIR/tests/e2e/lib/fit_verify.py"
+export SOURCE_DATE_EPOCH=1700000000
+
+command -v mkimage >/dev/null && command -v dtc >/dev/null ||
+	fail "mkimage/dtc missing (scripts/deps.sh test installs u-boot-tools, device-tree-compiler)"
+
+# fit_key NAME rsa:BITS|ec:CURVE: key + self-signed cert in both key dirs (mkimage reads
+# ECDSA keys from NAME.pem).
+fit_key() {
+	local name=$1 kind=$2 d=$T/keys/imx/fitimagesign
+	mkdir -p "$d" "$T/mk"
+	case $kind in
+	rsa:*) openssl genpkey -algorithm RSA -pkeyopt "rsa_keygen_bits:${kind#rsa:}" \
+		-out "$T/mk/$name.key" 2>/dev/null ;;
+	ec:*) openssl genpkey -algorithm EC -pkeyopt "ec_paramgen_curve:${kind#ec:}" \
+		-out "$T/mk/$name.key" 2>/dev/null
+	      cp "$T/mk/$name.key" "$T/mk/$name.pem" ;;
+	esac
+	openssl req -batch -new -x509 -key "$T/mk/$name.key" -out "$T/mk/$name.crt" \
+		-subj "/CN=$name" -days 3650 2>/dev/null
+	cp "$T/mk/$name.key" "$T/mk/$name.crt" "$d/"
+}
+
+# fit_its OUT.its HINT ALGO [EXTRA-SIG-PROPS]: kernel + fdt + ramdisk, two configurations
+# (one signing kernel+fdt, one all three), image signature on the ramdisk.
+fit_its() {
+	local out=$1 hint=$2 algo=$3 extra=${4:-}
+	cat > "$out" <<ITS
+/dts-v1/;
+/ {
+	description = "bootsign test FIT";
+	#address-cells = <1>;
+	images {
+		kernel-1 {
+			description = "kernel"; data = /incbin/("kernel.bin");
+			type = "kernel"; arch = "arm64"; os = "linux"; compression = "none";
+			load = <0x80000>; entry = <0x80000>;
+			hash-1 { algo = "sha256"; };
+			hash-2 { algo = "crc32"; };
+		};
+		fdt-1 {
+			description = "fdt"; data = /incbin/("fdt.bin");
+			type = "flat_dt"; arch = "arm64"; compression = "none";
+			hash-1 { algo = "sha512"; };
+		};
+		ramdisk-1 {
+			description = "initramfs"; data = /incbin/("ramdisk.bin");
+			type = "ramdisk"; arch = "arm64"; os = "linux"; compression = "none";
+			hash-1 { algo = "sha1"; };
+			signature-1 { algo = "$algo"; key-name-hint = "$hint"; $extra };
+		};
+	};
+	configurations {
+		default = "conf-1";
+		conf-1 {
+			description = "kernel and fdt";
+			kernel = "kernel-1"; fdt = "fdt-1";
+			signature-1 { algo = "$algo"; key-name-hint = "$hint"; $extra };
+		};
+		conf-2 {
+			description = "with initramfs";
+			kernel = "kernel-1"; fdt = "fdt-1"; ramdisk = "ramdisk-1";
+			signature-1 { algo = "$algo"; key-name-hint = "$hint";
+				sign-images = "kernel", "fdt", "ramdisk"; $extra };
+		};
+	};
+};
+ITS
+}
+
+# fit_build DIR ITS OUT [mkimage-args...]: the unsigned FIT (hashes filled, no keys).
+fit_build() {
+	local dir=$1 its=$2 out=$3
+	shift 3
+	(cd "$dir" && mkimage "$@" -f "$its" "$out" >/dev/null) || fail "mkimage -f $its"
+}
+
+# fit_oracle IN OUT DTB_IN DTB_OUT -- [mkimage-args]: mkimage -F on copies (DTB "" = none).
+fit_oracle() {
+	local in=$1 out=$2 dtb_in=$3 dtb_out=$4
+	shift 4
+	[ "${1:-}" = -- ] && shift
+	cp "$in" "$out"
+	local k=()
+	if [ -n "$dtb_in" ]; then
+		cp "$dtb_in" "$dtb_out"
+		k=(-K "$dtb_out")
+	fi
+	mkimage -F -k "$T/mk" "${k[@]}" "$@" "$out" >/dev/null || fail "mkimage -F $*"
+}
+
+# fit_verify_all FIT DTB: accepted, and three tampered copies rejected (a data byte, a
+# hash value, a configuration property).
+fit_verify_all() {
+	local fit=$1 dtb=$2 w
+	w=$(mktemp -d "$T/v.XXXX")
+	$FITV "$fit" "$dtb" || fail "independent verifier rejected $fit"
+	python3 - "$fit" "$w" <<'PY'
+import sys
+b = open(sys.argv[1], "rb").read()
+w = sys.argv[2]
+def put(name, data):
+    open(w + "/" + name, "wb").write(data)
+i = b.index(b"KERNELDATA")                  # a byte of the kernel image data
+put("data.itb", b[:i] + b"X" + b[i + 1:])
+j = b.index(b"kernel and fdt")              # a property of conf-1
+put("conf.itb", b[:j] + b"kernel AND fdt" + b[j + 14:])
+PY
+	# the fdt image changed and its hash value made to match: only the signature can tell
+	python3 - "$fit" "$w" "$T/src/fdt.bin" <<'PY'
+import hashlib, sys
+b = open(sys.argv[1], "rb").read()
+fdt = open(sys.argv[3], "rb").read()
+new = b"Y" + fdt[1:]
+i = b.index(fdt)
+b = b[:i] + new + b[i + len(fdt):]
+h = hashlib.sha512(fdt).digest()
+j = b.index(h)
+b = b[:j] + hashlib.sha512(new).digest() + b[j + len(h):]
+open(sys.argv[2] + "/hash.itb", "wb").write(b)
+PY
+	local t
+	for t in data conf hash; do
+		if $FITV "$w/$t.itb" "$dtb" 2>/dev/null; then
+			fail "tampered copy ($t) of $fit verified"
+		fi
+	done
+}
