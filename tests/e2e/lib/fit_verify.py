@@ -8,7 +8,8 @@ public key taken from the DTB's /signature/key-<name> node (whose rsa,n0-inverse
 rsa,r-squared are recomputed from the modulus and compared).
 
 Usage: fit_verify.py FIT DTB [CONFIG]   exit 0 = every configuration signature (and every
-image hash and image signature) verifies; 1 = rejected (reason on stderr)."""
+image hash and image signature) verifies; 1 = rejected (reason on stderr).
+       fit_verify.py --reject DTB FIT...  exit 0 = every FIT is rejected."""
 import hashlib
 import struct
 import sys
@@ -316,20 +317,37 @@ def check_config(fit, dtb, conf):
                     raise Reject("%s: image %s not covered" % (sp, name))
 
 
-def main():
-    fit = Fdt(open(sys.argv[1], "rb").read())
-    dtb = Fdt(open(sys.argv[2], "rb").read())
-    confs = [sys.argv[3]] if len(sys.argv) > 3 else fit.nodes["/configurations"]["children"]
+def verify(fit_path, dtb_path, conf=None):
+    fit = Fdt(open(fit_path, "rb").read())
+    dtb = Fdt(open(dtb_path, "rb").read())
+    confs = [conf] if conf else fit.nodes["/configurations"]["children"]
     check_images(fit)
     check_image_sigs(fit, dtb)
     for c in confs:
         check_config(fit, dtb, c)
+
+
+def rejected(fit_path, dtb_path, conf=None):
+    try:
+        verify(fit_path, dtb_path, conf)
+    except (Reject, KeyError, ValueError, IndexError, struct.error) as e:
+        return str(e)
+    return None
+
+
+def main():
+    if sys.argv[1] == "--reject":
+        for f in sys.argv[3:]:
+            if rejected(f, sys.argv[2]) is None:
+                print("fit_verify: %s verified but must not" % f, file=sys.stderr)
+                return 1
+        return 0
+    why = rejected(sys.argv[1], sys.argv[2], sys.argv[3] if len(sys.argv) > 3 else None)
+    if why is not None:
+        print("fit_verify: rejected: %s" % why, file=sys.stderr)
+        return 1
     return 0
 
 
 if __name__ == "__main__":
-    try:
-        sys.exit(main())
-    except (Reject, KeyError, ValueError, IndexError, struct.error) as e:
-        print("fit_verify: rejected: %s" % e, file=sys.stderr)
-        sys.exit(1)
+    sys.exit(main())

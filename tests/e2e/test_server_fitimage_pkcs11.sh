@@ -1,0 +1,69 @@
+#!/usr/bin/env bash
+# POST /sign/fitimage with backend=pkcs11 (digsigserver's HSM mode): keyname is a pkcs11:
+# URI with the placeholder pin-value=password (with or without the "pkcs11:" prefix, as
+# mkimage -N pkcs11 -k takes it; without object= the key-name-hint names the object). The
+# server logs in with its own PIN (YUBIHSM_PASSWORD) on a SoftHSM2 token. RSA PKCS#1 v1.5
+# is deterministic, so the FIT and DTB must equal mkimage -F with the same key as a file;
+# the independent verifier accepts them; the PIN is in no log or response.
+set -euo pipefail
+. "$BS_SRCDIR/tests/e2e/lib/common.sh"
+. "$BS_SRCDIR/tests/e2e/lib/server_common.sh"
+srv_setup
+. "$BS_SRCDIR/tests/e2e/lib/fit.sh"
+MOD=/usr/lib/softhsm/libsofthsm2.so
+[ -e "$MOD" ] || fail "SoftHSM2 module $MOD missing (scripts/deps.sh test installs it)"
+softhsm_token "$T/hsm" YubiHSM "$TEST_PIN"
+fit_key dev rsa:2048
+rm -f "$T/keys/imx/fitimagesign/dev.key" # the server must use the token, not a file
+p11() { pkcs11-tool --module "$MOD" --token-label YubiHSM --login --pin "$TEST_PIN" "$@" >/dev/null 2>&1; }
+openssl pkey -in "$T/mk/dev.key" -outform DER -out "$T/dev.key.der"
+openssl pkey -in "$T/mk/dev.key" -pubout -outform DER -out "$T/dev.pub.der"
+openssl x509 -in "$T/mk/dev.crt" -outform DER -out "$T/dev.crt.der"
+p11 --write-object "$T/dev.key.der" --type privkey --id 01 --label dev --usage-sign
+p11 --write-object "$T/dev.pub.der" --type pubkey --id 01 --label dev
+p11 --write-object "$T/dev.crt.der" --type cert --id 01 --label dev
+echo "pkcs11_module = $MOD" >> "$T/server.conf"
+
+mkdir -p "$T/src"
+cd "$T/src"
+{ printf 'KERNELDATA'; head -c 200000 /dev/urandom; } > kernel.bin
+head -c 2000 /dev/urandom > fdt.bin
+head -c 50000 /dev/urandom > ramdisk.bin
+printf '/dts-v1/;\n/ { model = "bootsign test board"; };\n' > u.dts
+dtc -I dts -O dtb -o u-boot.dtb u.dts 2>/dev/null
+fit_its dev.its dev sha256,rsa2048
+fit_build "$T/src" dev.its dev.itb
+fit_oracle dev.itb m.itb u-boot.dtb m.dtb -- -r
+srv_start
+
+n=0
+for uri in "pkcs11:token=YubiHSM;object=dev;pin-value=password" \
+	"token=YubiHSM;object=dev;pin-value=password" "token=YubiHSM;pin-value=password"; do
+	n=$((n + 1))
+	code=$(curl --silent -o r$n.tgz -w '%{http_code}' -X POST -F backend=pkcs11 \
+		--form-string "keyname=$uri" -F mark_required=true -F "artifact=@dev.itb" -F "dtb=@u-boot.dtb" \
+		"$URL/sign/fitimage")
+	[ "$code" = 200 ] || srv_fail "token signing with '$uri': $code $(head -c 300 r$n.tgz)"
+	mkdir r$n && tar -C r$n -xzf r$n.tgz
+	cmp r$n/fitImage m.itb && cmp r$n/u-boot.dtb m.dtb ||
+		srv_fail "token-signed output ('$uri') differs from mkimage's"
+	fit_verify_all r$n/fitImage r$n/u-boot.dtb
+done
+grep -q 'keys=.*dev' "$SRV_LOG" || srv_fail "token key id not logged"
+
+# A client PIN is refused (policy), the file backend finds no dev.key (400 naming it).
+code=$(curl --silent -o bad.txt -w '%{http_code}' -X POST -F backend=pkcs11 \
+	--form-string "keyname=token=YubiHSM;object=dev;pin-value=$TEST_PIN" -F "artifact=@dev.itb" \
+	"$URL/sign/fitimage")
+[ "$code" = 400 ] || srv_fail "client PIN: $code $(cat bad.txt)"
+! grep -q -- "$TEST_PIN" bad.txt || srv_fail "response echoes the PIN"
+code=$(curl --silent -o bad.txt -w '%{http_code}' -X POST -F "artifact=@dev.itb" \
+	"$URL/sign/fitimage")
+[ "$code" = 400 ] && grep -q "fitimagesign/dev.key" bad.txt ||
+	srv_fail "missing file key: $code $(cat bad.txt)"
+
+srv_healthy
+srv_spool_empty
+srv_log_clean
+srv_stop
+echo "test_server_fitimage_pkcs11: ok"
