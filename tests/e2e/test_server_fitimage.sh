@@ -74,6 +74,40 @@ cmp d/fitImage m-d.itb && cmp d/u-boot.dtb m-d.dtb || srv_fail "algo override di
 	srv_fail "algo not overridden"
 fit_verify_all d/fitImage d/u-boot.dtb
 
+# 3b. Two keys, five configurations with two signatures each, an image signature: mkimage
+# needs several growth steps, and the DTB grows by all of them (its sizes must match too).
+python3 - <<'PY'
+confs = ""
+for i in range(1, 6):
+    hint, alg = ("dev", "sha256,rsa2048") if i % 2 else ("prod", "sha512,rsa4096")
+    confs += f"""conf-{i} {{ description = "c{i}"; kernel = "kernel-1"; fdt = "fdt-1";
+        signature-1 {{ algo = "{alg}"; key-name-hint = "{hint}"; }};
+        signature-2 {{ algo = "{alg}"; key-name-hint = "{hint}"; sign-images = "kernel"; }}; }};
+"""
+open("multi.its", "w").write(f"""/dts-v1/;
+/ {{ description = "multi"; #address-cells = <1>;
+ images {{
+  kernel-1 {{ data = /incbin/("kernel.bin"); type = "kernel"; arch = "arm"; os = "linux";
+    compression = "none"; load = <0x80000>; entry = <0x80000>;
+    hash-1 {{ algo = "sha256"; }}; hash-2 {{ algo = "md5"; }};
+    signature-1 {{ algo = "sha256,rsa4096"; key-name-hint = "prod"; }}; }};
+  fdt-1 {{ data = /incbin/("fdt.bin"); type = "flat_dt"; arch = "arm"; compression = "none";
+    hash-1 {{ algo = "sha384"; }}; }};
+ }};
+ configurations {{ default = "conf-1"; {confs} }};
+}};
+""")
+PY
+fit_build "$T/src" multi.its multi.itb
+code=$(post f.tgz -F "artifact=@multi.itb" -F "dtb=@u-boot.dtb" -F mark_required=on)
+[ "$code" = 200 ] || srv_fail "two keys: $code $(head -c 300 f.tgz)"
+mkdir f && tar -C f -xzf f.tgz
+fit_oracle multi.itb m-f.itb u-boot.dtb m-f.dtb -- -r
+cmp f/fitImage m-f.itb && cmp f/u-boot.dtb m-f.dtb || srv_fail "two-key FIT/DTB differ"
+[ $(( $(stat -c %s f/u-boot.dtb) - $(stat -c %s u-boot.dtb) )) -gt 2048 ] ||
+	srv_fail "the DTB did not need several growth steps: the case tests too little"
+$FITV f/fitImage f/u-boot.dtb || srv_fail "two-key FIT rejected"
+
 # 4. External data brought back inside, as mkimage -F does.
 code=$(post e.itb -F "artifact=@ext.itb")
 [ "$code" = 200 ] || srv_fail "external data: $code $(head -c 300 e.itb)"
