@@ -19,19 +19,23 @@ static int check_fdt(const uint8_t *data, size_t len, const char *what, size_t m
 	int rc = fdt_check_header(data);
 	if (rc == 0 && fdt_totalsize(data) > len)
 		rc = -FDT_ERR_TRUNCATED;
-	if (rc == 0)
-		rc = fdt_check_full(data, fdt_totalsize(data));
 	if (rc != 0)
 		return bs_error_set(err, BS_ERR_FORMAT, "%s: malformed device tree: %s", what,
 				    fdt_strerror(rc));
 	/* The layout every writer here assumes (dtc and mkimage write it): header, reserve
-	 * map, struct block, string block, in this order, version 17. */
-	if (fdt_version(data) < 17 || fdt_off_mem_rsvmap(data) > fdt_off_dt_struct(data) ||
+	 * map, struct block, string block, in this order, version 17. Checked before
+	 * fdt_check_full, which libfdt 1.6.1 crashes in on some older-version headers. */
+	if (fdt_version(data) != 17 || fdt_last_comp_version(data) > 17 ||
+	    fdt_off_mem_rsvmap(data) > fdt_off_dt_struct(data) ||
 	    (size_t)fdt_off_dt_struct(data) + fdt_size_dt_struct(data) !=
 		    fdt_off_dt_strings(data))
 		return bs_error_set(err, BS_ERR_FORMAT,
-				    "%s: device tree blocks not in dtc's order or version < 17 "
+				    "%s: device tree blocks not in dtc's order or version not 17 "
 				    "(rebuild it with dtc)", what);
+	rc = fdt_check_full(data, fdt_totalsize(data));
+	if (rc != 0)
+		return bs_error_set(err, BS_ERR_FORMAT, "%s: malformed device tree: %s", what,
+				    fdt_strerror(rc));
 	return 0;
 }
 
