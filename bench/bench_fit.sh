@@ -54,16 +54,7 @@ for _ in $(seq "$rounds"); do
 	mk_total=$(echo "$mk_total + $t1 - $t0" | bc -l)
 done
 
-: > "$W/server.log"
-taskset -c 0 "$BIN" serve --port 0 --keys "$W/keys" --spool-dir "$W/spool" 2>>"$W/server.log" &
-PID=$!
-PORT=
-for _ in $(seq 100); do
-	PORT=$(sed -n 's/.*listening on [^ ]* port \([0-9]*\).*/\1/p' "$W/server.log")
-	[ -n "$PORT" ] && break
-	sleep 0.05
-done
-[ -n "$PORT" ] || { echo "server did not start" >&2; exit 1; }
+bench_serve --keys "$W/keys" --spool-dir "$W/spool"
 rss() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$PID/status"; } # kB
 idle=$(rss VmRSS)
 srv_total=0

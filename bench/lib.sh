@@ -23,3 +23,20 @@ bench_server_setup() {
 	cc -std=c17 -O2 -D_GNU_SOURCE -Wall -Wextra -o "$W/bench_server" \
 		"$ROOT/bench/bench_server.c" $(pkg-config --libs libcurl libcrypto) -lpthread
 }
+
+# bench_serve ARGS...: start `bootsign serve --port 0 ARGS` on CPU 0 (log $W/server.log),
+# wait for its port; sets PID and PORT.
+bench_serve() {
+	: > "$W/server.log"
+	taskset -c 0 "$BIN" serve --port 0 "$@" 2>>"$W/server.log" &
+	PID=$!
+	PORT=
+	for _ in $(seq 100); do
+		PORT=$(sed -n 's/.*listening on [^ ]* port \([0-9]*\).*/\1/p' "$W/server.log")
+		[ -n "$PORT" ] && return 0
+		sleep 0.05
+	done
+	echo "server did not start" >&2
+	cat "$W/server.log" >&2
+	exit 1
+}

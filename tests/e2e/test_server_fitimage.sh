@@ -12,11 +12,7 @@ srv_setup
 
 mkdir -p "$T/src"
 cd "$T/src"
-{ printf 'KERNELDATA'; head -c 300000 /dev/urandom; } > kernel.bin
-head -c 2000 /dev/urandom > fdt.bin
-head -c 100000 /dev/urandom > ramdisk.bin
-printf '/dts-v1/;\n/ { model = "bootsign test board"; compatible = "bs,test"; };\n' > u.dts
-dtc -I dts -O dtb -o u-boot.dtb u.dts 2>/dev/null
+fit_inputs 300000 100000
 fit_key dev rsa:2048
 fit_key prod rsa:4096
 fit_key ec256 ec:P-256

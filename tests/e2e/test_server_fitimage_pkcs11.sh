@@ -26,11 +26,7 @@ echo "pkcs11_module = $MOD" >> "$T/server.conf"
 
 mkdir -p "$T/src"
 cd "$T/src"
-{ printf 'KERNELDATA'; head -c 200000 /dev/urandom; } > kernel.bin
-head -c 2000 /dev/urandom > fdt.bin
-head -c 50000 /dev/urandom > ramdisk.bin
-printf '/dts-v1/;\n/ { model = "bootsign test board"; };\n' > u.dts
-dtc -I dts -O dtb -o u-boot.dtb u.dts 2>/dev/null
+fit_inputs 200000 50000
 fit_its dev.its dev sha256,rsa2048
 fit_build "$T/src" dev.its dev.itb
 fit_oracle dev.itb m.itb u-boot.dtb m.dtb -- -r

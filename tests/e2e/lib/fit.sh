@@ -10,6 +10,16 @@ export SOURCE_DATE_EPOCH=1700000000
 command -v mkimage >/dev/null && command -v dtc >/dev/null ||
 	fail "mkimage/dtc missing (scripts/deps.sh test installs u-boot-tools, device-tree-compiler)"
 
+# fit_inputs KERNEL_BYTES RAMDISK_BYTES: image files for fit_its and a control DTB
+# (u-boot.dtb) in the current directory.
+fit_inputs() {
+	{ printf 'KERNELDATA'; head -c "$1" /dev/urandom; } > kernel.bin
+	head -c 2000 /dev/urandom > fdt.bin
+	head -c "$2" /dev/urandom > ramdisk.bin
+	printf '/dts-v1/;\n/ { model = "bootsign test board"; compatible = "bs,test"; };\n' |
+		dtc -I dts -O dtb -o u-boot.dtb - 2>/dev/null
+}
+
 # fit_key NAME rsa:BITS|ec:CURVE: key + self-signed cert in both key dirs (mkimage reads
 # ECDSA keys from NAME.pem).
 fit_key() {
