@@ -176,6 +176,9 @@ static int fitimage_sign(struct bs_job *job, struct bs_error *err)
 			 keyname);
 	} else if (rc == 0 && strncmp(keyname, "pkcs11:", 7) == 0) {
 		rc = bs_error_set(err, BS_ERR_INVALID, "keyname: a pkcs11: URI needs backend=pkcs11");
+	} else if (rc == 0 && !bs_fit_key_name_ok(keyname)) {
+		rc = bs_error_set(err, BS_ERR_INVALID, "keyname: '%.64s' is not a key name "
+				  "([A-Za-z0-9._+-], at most %d bytes)", keyname, BS_FIT_NAME_MAX);
 	} else if (rc == 0) {
 		struct bs_key *key = NULL; /* the named key must exist, as digsigserver checks */
 		rc = get_key(&k, keyname, &key, err);

@@ -142,6 +142,7 @@ sed 's/key-name-hint = "dev"/key-name-hint = "nokey"/' dev.its > nokey.its
 fit_build "$T/src" nokey.its nokey.itb
 expect400 "nokey" -F "artifact=@nokey.itb"
 expect400 "keyname" -F "artifact=@dev.itb" -F "keyname=pkcs11:object=dev"
+expect400 "not a key name" -F "artifact=@dev.itb" -F "keyname=../imxsign/x"
 expect400 "not a boolean" -F "artifact=@dev.itb" -F mark_required=maybe
 expect400 "external_data_offset" -F "artifact=@dev.itb" -F external_data_offset=zz
 expect400 "DTB" -F "artifact=@dev.itb" -F "dtb=@kernel.bin"

@@ -88,6 +88,10 @@ int bs_fit_check(const uint8_t *data, size_t len, struct bs_error *err) BS_WUR;
 /* Check a control DTB (well-formed FDT within len bytes). */
 int bs_fit_check_dtb(const uint8_t *data, size_t len, struct bs_error *err) BS_WUR;
 
+/* Is `name` usable as a key name (it becomes a DTB node name and a key-store file name):
+ * [A-Za-z0-9._+-], 1..BS_FIT_NAME_MAX bytes, no ".."? */
+bool bs_fit_key_name_ok(const char *name);
+
 /* Is `algo` ("sha256,rsa2048") a signature algorithm mkimage knows? */
 bool bs_fit_algo_known(const char *algo);
 

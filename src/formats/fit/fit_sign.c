@@ -44,15 +44,19 @@ static int path_of(char *out, const void *fdt, int node, struct bs_error *err)
 	return 0;
 }
 
-/* Key names become DTB node names and key-store file names. */
+bool bs_fit_key_name_ok(const char *name)
+{
+	size_t n = name ? strlen(name) : 0;
+	bool ok = n > 0 && n <= BS_FIT_NAME_MAX && strstr(name, "..") == NULL;
+	for (size_t i = 0; ok && i < n; i++)
+		ok = (name[i] >= 'a' && name[i] <= 'z') || (name[i] >= 'A' && name[i] <= 'Z') ||
+		     (name[i] >= '0' && name[i] <= '9') || strchr("._+-", name[i]) != NULL;
+	return ok;
+}
+
 static int check_hint(const char *hint, const char *where, struct bs_error *err)
 {
-	size_t n = hint ? strlen(hint) : 0;
-	bool ok = n > 0 && n <= BS_FIT_NAME_MAX && strstr(hint, "..") == NULL;
-	for (size_t i = 0; ok && i < n; i++)
-		ok = (hint[i] >= 'a' && hint[i] <= 'z') || (hint[i] >= 'A' && hint[i] <= 'Z') ||
-		     (hint[i] >= '0' && hint[i] <= '9') || strchr("._+-", hint[i]) != NULL;
-	if (!ok)
+	if (!bs_fit_key_name_ok(hint))
 		return bs_error_set(err, BS_ERR_INVALID,
 				    "FIT: %s: key-name-hint %s%.64s%s is missing or not a key name "
 				    "([A-Za-z0-9._+-], at most %d bytes)", where, hint ? "'" : "",
