@@ -141,7 +141,9 @@ static int write_output(struct bs_job *job, struct bs_fit_blob *fit, struct bs_f
 	}
 	time_t t = bs_job_signing_time(job);
 	t = t != 0 ? t : time(NULL);
-	rc = bs_job_output_tgz(&sink, job, "signed-artifact.tar.gz", err);
+	/* stored, not deflated: FIT payloads are compressed already (Image.gz, cpio.xz) and
+	 * deflating 64 MiB of them takes seconds for nothing */
+	rc = bs_job_output_tgz_level(&sink, job, "signed-artifact.tar.gz", 0, err);
 	if (rc == 0)
 		rc = bs_sink_tgz_file(sink, "fitImage", 0644, t, fit->data, fit->len, err);
 	if (rc == 0)
