@@ -57,19 +57,16 @@ bool bs_fit_algo_known(const char *algo)
 	return bs_fit_sigalg_parse(&a, algo, NULL) == 0;
 }
 
-/* CRC-32 (IEEE 802.3, reflected 0xEDB88320), as zlib and U-Boot compute it. */
+/* CRC-32 (IEEE 802.3, reflected 0xEDB88320), as zlib and U-Boot compute it. The table is
+ * built per call (2 K steps; no shared state between threads). */
 static uint32_t crc32_ieee(const uint8_t *p, size_t n)
 {
-	static uint32_t table[256];
-	static bool ready; /* idempotent fill: concurrent first calls write equal values */
-	if (!ready) {
-		for (uint32_t i = 0; i < 256; i++) {
-			uint32_t c = i;
-			for (int k = 0; k < 8; k++)
-				c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
-			table[i] = c;
-		}
-		ready = true;
+	uint32_t table[256];
+	for (uint32_t i = 0; i < 256; i++) {
+		uint32_t c = i;
+		for (int k = 0; k < 8; k++)
+			c = (c & 1) ? 0xEDB88320u ^ (c >> 1) : c >> 1;
+		table[i] = c;
 	}
 	uint32_t c = 0xFFFFFFFFu;
 	for (size_t i = 0; i < n; i++)
