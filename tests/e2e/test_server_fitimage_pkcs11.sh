@@ -13,7 +13,7 @@ srv_setup
 MOD=/usr/lib/softhsm/libsofthsm2.so
 [ -e "$MOD" ] || fail "SoftHSM2 module $MOD missing (scripts/deps.sh test installs it)"
 softhsm_token "$T/hsm" YubiHSM "$TEST_PIN"
-fit_key dev rsa:2048
+fit_key dev
 rm -f "$T/keys/imx/fitimagesign/dev.key" # the server must use the token, not a file
 p11() { pkcs11-tool --module "$MOD" --token-label YubiHSM --login --pin "$TEST_PIN" "$@" >/dev/null 2>&1; }
 openssl pkey -in "$T/mk/dev.key" -outform DER -out "$T/dev.key.der"
@@ -61,5 +61,8 @@ code=$(curl --silent -o bad.txt -w '%{http_code}' -X POST -F "artifact=@dev.itb"
 srv_healthy
 srv_spool_empty
 srv_log_clean
+for k in "$BS_FIXTURES"/fit/*.key; do
+	! grep -qF -- "$(sed -n 2p "$k")" "$SRV_LOG" || srv_fail "server log contains $k material"
+done
 srv_stop
 echo "test_server_fitimage_pkcs11: ok"

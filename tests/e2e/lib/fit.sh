@@ -20,21 +20,15 @@ fit_inputs() {
 		dtc -I dts -O dtb -o u-boot.dtb - 2>/dev/null
 }
 
-# fit_key NAME rsa:BITS|ec:CURVE: key + self-signed cert in both key dirs (mkimage reads
-# ECDSA keys from NAME.pem).
+# fit_key NAME: the fixture key NAME (tests/fixtures/fit: dev rsa2048, k3 rsa3072, prod
+# rsa4096, ec256, ec384) with its certificate in both key dirs (mkimage reads ECDSA keys
+# from NAME.pem).
 fit_key() {
-	local name=$1 kind=$2 d=$T/keys/imx/fitimagesign
+	local d=$T/keys/imx/fitimagesign
 	mkdir -p "$d" "$T/mk"
-	case $kind in
-	rsa:*) openssl genpkey -algorithm RSA -pkeyopt "rsa_keygen_bits:${kind#rsa:}" \
-		-out "$T/mk/$name.key" 2>/dev/null ;;
-	ec:*) openssl genpkey -algorithm EC -pkeyopt "ec_paramgen_curve:${kind#ec:}" \
-		-out "$T/mk/$name.key" 2>/dev/null
-	      cp "$T/mk/$name.key" "$T/mk/$name.pem" ;;
-	esac
-	openssl req -batch -new -x509 -key "$T/mk/$name.key" -out "$T/mk/$name.crt" \
-		-subj "/CN=$name" -days 3650 2>/dev/null
-	cp "$T/mk/$name.key" "$T/mk/$name.crt" "$d/"
+	cp "$BS_FIXTURES/fit/$1.key" "$BS_FIXTURES/fit/$1.crt" "$T/mk/"
+	cp "$T/mk/$1.key" "$T/mk/$1.pem"
+	cp "$T/mk/$1.key" "$T/mk/$1.crt" "$d/"
 }
 
 # fit_its OUT.its HINT ALGO [EXTRA-SIG-PROPS]: kernel + fdt + ramdisk, two configurations

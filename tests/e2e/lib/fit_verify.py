@@ -189,7 +189,7 @@ CURVES = {
                    -3, 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551,
                    0x6B17D1F2E12C4247F8BCE6E563A440F277037D812DEB33A0F4A13945D898C296,
                    0x4FE342E2FE1A7F9B8EE7EB4A7C0F9E162BCE33576B315ECECBB6406837BF51F5),
-    "secp384r1": (int("ff" * 16 + "fe" + "ff" * 4 + "00" * 8 + "ff" * 4, 16), -3,
+    "secp384r1": (int("ff" * 31 + "fe" + "ff" * 4 + "00" * 8 + "ff" * 4, 16), -3,
                   int("ffffffffffffffffffffffffffffffffffffffffffffffffc7634d81f4372ddf"
                       "581a0db248b0a77aecec196accc52973", 16),
                   int("aa87ca22be8b05378eb1c71ef320ad746e1d3b628ba79b9859f741e082542a38"
