@@ -14,6 +14,7 @@
 
 #include "cli/commands.h"
 #include "core/config.h"
+#include "core/limits.h"
 #include "core/secret.h"
 #include "core/util.h"
 #include "http/multipart.h"
@@ -22,8 +23,6 @@
 #include "sign/job.h"
 #include "sign/signer.h"
 
-#define CLI_FIELDS_MAX 32
-#define CLI_FIELD_FILE_MAX (1u << 20) /* --field name=@file */
 #define COPY_CHUNK 65536
 
 static void usage(FILE *out)
@@ -72,7 +71,7 @@ static int add_field(struct bs_upload *up, const char *arg, struct bs_error *err
 	}
 	uint8_t *data = NULL;
 	size_t len = 0;
-	int rc = bs_read_file(&data, &len, value + 1, CLI_FIELD_FILE_MAX, err);
+	int rc = bs_read_file(&data, &len, value + 1, BS_CLI_FIELD_FILE_MAX, err);
 	if (rc != 0)
 		return rc;
 	char *copy = bs_strdup(value + 1);
@@ -148,9 +147,9 @@ static int write_output(const char *out_path, const struct bs_job_output *o,
 struct sign_args {
 	const struct bs_signer *signer;
 	const char *keys, *subject, *out, *pin_file, *module;
-	const char *fields[CLI_FIELDS_MAX];
+	const char *fields[BS_CLI_FIELDS_MAX];
 	size_t nfields;
-	const char *files[CLI_FIELDS_MAX];
+	const char *files[BS_CLI_FIELDS_MAX];
 	size_t nfiles;
 };
 
@@ -271,7 +270,7 @@ int bs_cmd_sign(int argc, char **argv)
 		case 'd': a.subject = optarg; break;
 		case 'F':
 		case 'f':
-			if ((c == 'F' ? a.nfields : a.nfiles) >= CLI_FIELDS_MAX) {
+			if ((c == 'F' ? a.nfields : a.nfiles) >= BS_CLI_FIELDS_MAX) {
 				fprintf(stderr, "bootsign sign: too many fields\n");
 				return 2;
 			}

@@ -22,14 +22,8 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "core/limits.h"
 #include "crypto/der.h"
-
-#define CMS_MAX (1u << 24)       /* any single encoded CMS (certificates, attached content) */
-#define CMS_ATTR_MAX (64u << 10) /* one extra signed attribute */
-#define CMS_EXTRA_ATTRS_MAX 16
-#define CMS_ATTRS_MAX (4 + CMS_EXTRA_ATTRS_MAX)
-#define CMS_CERTS_MAX 16 /* signer + chain */
-#define CMS_SMALL 4096   /* one algorithm identifier, attribute value, sid */
 
 /* Append an i2d_* result (n bytes at der, OpenSSL-allocated; freed here). */
 static int append_der(struct bs_buf *out, unsigned char *der, int n)
@@ -50,7 +44,7 @@ static int der_sid(struct bs_buf *out, X509 *cert, bool keyid)
 				  (size_t)ASN1_STRING_length(ski));
 	}
 	struct bs_buf in;
-	bs_buf_init(&in, CMS_MAX);
+	bs_buf_init(&in, BS_CMS_MAX);
 	unsigned char *d = NULL;
 	int n = i2d_X509_NAME(X509_get_issuer_name(cert), &d);
 	int rc = append_der(&in, d, n);
@@ -71,11 +65,11 @@ static int der_sid(struct bs_buf *out, X509 *cert, bool keyid)
 static int der_pss_algid(struct bs_buf *out, int md_nid)
 {
 	struct bs_buf params, in, tmp, mgf, sb;
-	bs_buf_init(&params, CMS_SMALL);
-	bs_buf_init(&in, CMS_SMALL);
-	bs_buf_init(&tmp, CMS_SMALL);
-	bs_buf_init(&mgf, CMS_SMALL);
-	bs_buf_init(&sb, CMS_SMALL);
+	bs_buf_init(&params, BS_DER_PART_MAX);
+	bs_buf_init(&in, BS_DER_PART_MAX);
+	bs_buf_init(&tmp, BS_DER_PART_MAX);
+	bs_buf_init(&mgf, BS_DER_PART_MAX);
+	bs_buf_init(&sb, BS_DER_PART_MAX);
 	const EVP_MD *md = EVP_get_digestbynid(md_nid);
 	int rc = md ? 0 : BS_ERR_UNSUPPORTED;
 	if (rc == 0 && md_nid != NID_sha1) {
@@ -130,7 +124,7 @@ static int der_sigalg(struct bs_buf *out, int key_type, int md_nid, enum bs_sig_
 static int der_attr(struct bs_buf *out, int nid, struct bs_buf *value)
 {
 	struct bs_buf in;
-	bs_buf_init(&in, CMS_MAX);
+	bs_buf_init(&in, BS_CMS_MAX);
 	int rc = bs_der_oid(&in, nid);
 	if (rc == 0)
 		rc = bs_der_wrap(&in, BS_DER_SET, value);
@@ -154,8 +148,8 @@ static int der_smime_caps(struct bs_buf *out)
 		{NID_des_cbc, 0}, {NID_rc2_cbc, 40},
 	};
 	struct bs_buf seq, one;
-	bs_buf_init(&seq, CMS_SMALL);
-	bs_buf_init(&one, CMS_SMALL);
+	bs_buf_init(&seq, BS_DER_PART_MAX);
+	bs_buf_init(&one, BS_DER_PART_MAX);
 	int rc = 0;
 	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]) && rc == 0; i++) {
 		rc = bs_der_oid(&one, caps[i].nid);
@@ -176,11 +170,11 @@ static int der_smime_caps(struct bs_buf *out)
 static int build_attrs(struct bs_buf *out, const struct bs_cms_sign_opts *o,
 		       const struct bs_buf *ect, const uint8_t *dgst, size_t dlen)
 {
-	struct bs_buf a[CMS_ATTRS_MAX], v;
+	struct bs_buf a[BS_CMS_ATTRS_MAX], v;
 	size_t n = 0;
-	for (size_t i = 0; i < CMS_ATTRS_MAX; i++)
-		bs_buf_init(&a[i], CMS_MAX);
-	bs_buf_init(&v, CMS_SMALL);
+	for (size_t i = 0; i < BS_CMS_ATTRS_MAX; i++)
+		bs_buf_init(&a[i], BS_CMS_MAX);
+	bs_buf_init(&v, BS_DER_PART_MAX);
 	int rc = bs_buf_append(&v, ect->data, ect->len);
 	if (rc == 0)
 		rc = der_attr(&a[n++], NID_pkcs9_contentType, &v);
@@ -201,7 +195,7 @@ static int build_attrs(struct bs_buf *out, const struct bs_cms_sign_opts *o,
 		rc = bs_buf_append(&a[n++], o->extra_attrs[i], o->extra_attr_lens[i]);
 	if (rc == 0)
 		rc = bs_der_append_set_of(out, a, n);
-	for (size_t i = 0; i < CMS_ATTRS_MAX; i++)
+	for (size_t i = 0; i < BS_CMS_ATTRS_MAX; i++)
 		bs_buf_free(&a[i]);
 	bs_buf_free(&v);
 	return rc;
@@ -210,7 +204,7 @@ static int build_attrs(struct bs_buf *out, const struct bs_cms_sign_opts *o,
 /* certificates [0] IMPLICIT SET OF: the signer and the chain, without repeats, sorted. */
 static int build_certs(struct bs_buf *out, X509 *cert, STACK_OF(X509) *extra)
 {
-	X509 *list[CMS_CERTS_MAX];
+	X509 *list[BS_CMS_CERTS_MAX];
 	size_t n = 0;
 	list[n++] = cert;
 	int ne = extra ? sk_X509_num(extra) : 0;
@@ -221,14 +215,14 @@ static int build_certs(struct bs_buf *out, X509 *cert, STACK_OF(X509) *extra)
 			seen = X509_cmp(list[j], x) == 0;
 		if (seen)
 			continue;
-		if (n == CMS_CERTS_MAX)
+		if (n == BS_CMS_CERTS_MAX)
 			return BS_ERR_LIMIT;
 		list[n++] = x;
 	}
-	struct bs_buf c[CMS_CERTS_MAX], set;
+	struct bs_buf c[BS_CMS_CERTS_MAX], set;
 	for (size_t i = 0; i < n; i++)
-		bs_buf_init(&c[i], CMS_MAX);
-	bs_buf_init(&set, CMS_MAX);
+		bs_buf_init(&c[i], BS_CMS_MAX);
+	bs_buf_init(&set, BS_CMS_MAX);
 	int rc = 0;
 	for (size_t i = 0; i < n && rc == 0; i++) {
 		unsigned char *d = NULL;
@@ -250,8 +244,8 @@ static int build_encap(struct bs_buf *out, const struct bs_buf *ect, const uint8
 		       size_t content_len)
 {
 	struct bs_buf in, oct;
-	bs_buf_init(&in, CMS_MAX);
-	bs_buf_init(&oct, CMS_MAX);
+	bs_buf_init(&in, BS_CMS_MAX);
+	bs_buf_init(&oct, BS_CMS_MAX);
 	int rc = bs_buf_append(&in, ect->data, ect->len);
 	if (rc == 0 && content != NULL) {
 		rc = bs_der_tlv(&oct, BS_DER_OCTET, content, content_len);
@@ -293,16 +287,16 @@ static int check_opts(struct bs_buf *ect, struct bs_key *key, X509 *cert,
 	if (o->signer_keyid && X509_get0_subject_key_id(cert) == NULL)
 		return bs_error_set(err, BS_ERR_INVALID, "CMS sign: signer by key id, but the "
 				    "certificate has no subjectKeyIdentifier");
-	if (o->n_extra_attrs > CMS_EXTRA_ATTRS_MAX ||
+	if (o->n_extra_attrs > BS_CMS_EXTRA_ATTRS_MAX ||
 	    (o->n_extra_attrs > 0 && (o->extra_attrs == NULL || o->extra_attr_lens == NULL)))
 		return bs_error_set(err, BS_ERR_INVALID, "CMS sign: %zu extra attributes (at "
-				    "most %d)", o->n_extra_attrs, CMS_EXTRA_ATTRS_MAX);
+				    "most %d)", o->n_extra_attrs, BS_CMS_EXTRA_ATTRS_MAX);
 	for (size_t i = 0; i < o->n_extra_attrs; i++)
-		if (o->extra_attr_lens[i] > CMS_ATTR_MAX ||
+		if (o->extra_attr_lens[i] > BS_CMS_ATTR_MAX ||
 		    !bs_der_is_one(o->extra_attrs[i], o->extra_attr_lens[i], BS_DER_SEQ))
 			return bs_error_set(err, BS_ERR_INVALID, "CMS sign: extra attribute %zu is "
 					    "not one DER SEQUENCE of at most %u bytes", i,
-					    CMS_ATTR_MAX);
+					    BS_CMS_ATTR_MAX);
 	if (o->content != NULL) {
 		uint8_t d[EVP_MAX_MD_SIZE];
 		unsigned dl = 0;
@@ -344,13 +338,13 @@ int bs_cms_sign_digest(uint8_t **out, size_t *out_len, struct bs_key *key, X509 
 				    "digest or options");
 	int ktype = bs_key_type(key);
 	struct bs_buf ect, attrs, tbs, si, sd, tmp, ci;
-	bs_buf_init(&ect, CMS_SMALL);
-	bs_buf_init(&attrs, CMS_MAX);
-	bs_buf_init(&tbs, CMS_MAX);
-	bs_buf_init(&si, CMS_MAX);
-	bs_buf_init(&sd, CMS_MAX);
-	bs_buf_init(&tmp, CMS_MAX);
-	bs_buf_init(&ci, CMS_MAX);
+	bs_buf_init(&ect, BS_DER_PART_MAX);
+	bs_buf_init(&attrs, BS_CMS_MAX);
+	bs_buf_init(&tbs, BS_CMS_MAX);
+	bs_buf_init(&si, BS_CMS_MAX);
+	bs_buf_init(&sd, BS_CMS_MAX);
+	bs_buf_init(&tmp, BS_CMS_MAX);
+	bs_buf_init(&ci, BS_CMS_MAX);
 	uint8_t *sig = NULL;
 	size_t sig_len = 0;
 	int step = 0;
@@ -409,7 +403,7 @@ int bs_cms_sign_digest(uint8_t **out, size_t *out_len, struct bs_key *key, X509 
 	/* SignedData */
 	step = 3;
 	struct bs_buf algs;
-	bs_buf_init(&algs, CMS_SMALL);
+	bs_buf_init(&algs, BS_DER_PART_MAX);
 	rc = bs_der_uint(&sd, sd_version);
 	if (rc == 0)
 		rc = bs_der_algid(&algs, opts->md_nid, false);

@@ -50,7 +50,7 @@ int bs_der_oid(struct bs_buf *out, int nid)
 int bs_der_algid(struct bs_buf *out, int nid, bool null_params)
 {
 	struct bs_buf in;
-	bs_buf_init(&in, 256);
+	bs_buf_init(&in, BS_DER_PART_MAX);
 	int rc = bs_der_oid(&in, nid);
 	if (rc == 0 && null_params)
 		rc = bs_der_tlv(&in, BS_DER_NULL, NULL, 0);

@@ -10,6 +10,7 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/limits.h"
 
 #define BS_DER_INTEGER 0x02
 #define BS_DER_OCTET 0x04
@@ -23,9 +24,6 @@
 #define BS_DER_CTX1 0xA1
 #define BS_DER_CTX2 0xA2
 #define BS_DER_CTXP0 0x80 /* [0] primitive (IMPLICIT over a primitive type) */
-
-/* Largest content length the writer encodes (3 length octets). */
-#define BS_DER_LEN_MAX 0xFFFFFFu
 
 /* Append tag + definite length + content. BS_ERR_LIMIT beyond BS_DER_LEN_MAX or the
  * buffer's maximum. */

@@ -5,9 +5,6 @@
 
 #include "crypto/key.h"
 
-/* Largest ECDSA field (P-521). */
-#define BS_EC_FIELD_MAX 66
-
 /* Configure an initialised sign/verify EVP_PKEY_CTX for RSA (PKCS#1 v1.5 or PSS with
  * `saltlen` bytes, or OpenSSL's RSA_PSS_SALTLEN_* special values) or ECDSA, with
  * signature digest md. */

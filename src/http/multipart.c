@@ -10,11 +10,9 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/limits.h"
 #include "core/text.h"
 #include "core/util.h"
-
-#define FILENAME_MAX_LEN 255
-#define CTYPE_MAX_LEN 128
 
 struct slot {
 	struct bs_buf buf;   /* MEM (room for the terminator) */
@@ -98,15 +96,15 @@ static int set_meta(struct bs_upload *up, struct bs_form_field *f, const char *f
 		    const char *content_type)
 {
 	if (filename != NULL) {
-		if (strlen(filename) > FILENAME_MAX_LEN)
+		if (strlen(filename) > BS_MP_FILENAME_MAX)
 			return bs_error_set(&up->err, BS_ERR_INVALID,
 					    "%s: file name longer than %d bytes", f->spec->name,
-					    FILENAME_MAX_LEN);
+					    BS_MP_FILENAME_MAX);
 		if ((f->filename = strdup(filename)) == NULL)
 			return bs_error_set(&up->err, BS_ERR_NOMEM, "out of memory");
 	}
 	if (content_type != NULL) {
-		if ((f->content_type = strndup(content_type, CTYPE_MAX_LEN)) == NULL)
+		if ((f->content_type = strndup(content_type, BS_MP_CTYPE_MAX)) == NULL)
 			return bs_error_set(&up->err, BS_ERR_NOMEM, "out of memory");
 	}
 	return 0;

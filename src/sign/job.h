@@ -37,11 +37,6 @@ struct bs_keyring;
 struct bs_job;
 struct bs_sink;
 
-#define BS_JOB_KEYS_MAX 16        /* distinct key ids recorded per job */
-#define BS_JOB_KEY_ID_MAX 160     /* bytes of one key id */
-#define BS_JOB_DIGESTS_MAX 65536  /* digests recorded per job (a module tree: one each) */
-#define BS_JOB_WHAT_MAX 128       /* bytes naming what a digest covers */
-#define BS_JOB_PRINCIPAL_MAX 128
 
 /* ---- inputs ---------------------------------------------------------------------- */
 
@@ -122,6 +117,11 @@ int bs_job_bundle(struct bs_key_source *out, struct bs_job *job, const char *bun
 const char *const *bs_job_bundle_members(struct bs_job *job, size_t *n);
 /* Must root-of-trust private keys (SRK, CA) be refused when found in a bundle? */
 bool bs_job_refuse_root_keys(const struct bs_job *job);
+/* Is a bundle that carries root-of-trust keys refused outright (server setting
+ * bundle_root_keys = refuse) rather than warned about? */
+bool bs_job_refuse_root_bundles(const struct bs_job *job);
+/* Is the bundle opened last used for the first time since it was read? */
+bool bs_job_bundle_first_use(const struct bs_job *job);
 /* Allow pkcs11: URIs for this job (the signer's backend=pkcs11 field). */
 void bs_job_allow_token(struct bs_job *job, bool allow);
 
@@ -196,6 +196,7 @@ struct bs_job_opts {
 	uint64_t timeout_ms;             /* 0 = 600000 (digsigserver's response timeout) */
 	time_t signing_time;             /* 0 = now (or SOURCE_DATE_EPOCH when set) */
 	bool refuse_root_keys;           /* HAB: never load SRK/CA private keys from bundles */
+	bool refuse_root_bundles;        /* HAB: refuse bundles that hold SRK/CA keys at all */
 };
 
 int bs_job_new(struct bs_job **out, const struct bs_job_opts *o, struct bs_error *err) BS_WUR;

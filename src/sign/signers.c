@@ -7,11 +7,17 @@
 #include "sign/signer.h"
 
 extern const struct bs_signer bs_signer_imx;
+extern const struct bs_signer bs_signer_uefi;
+extern const struct bs_signer bs_signer_optee;
+extern const struct bs_signer bs_signer_swupdate;
 extern const struct bs_signer bs_signer_fitimage;
 
 /* One line per format. */
 static const struct bs_signer *const g_signers[] = {
 	&bs_signer_imx,
+	&bs_signer_uefi,
+	&bs_signer_optee,
+	&bs_signer_swupdate,
 	&bs_signer_fitimage,
 };
 

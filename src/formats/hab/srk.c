@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/limits.h"
 #include "formats/hab/hab.h"
 
 #define SRK_HDR_LEN 4
@@ -18,7 +19,6 @@
 #define SRK_FLAG_CA 0x80
 #define SRK_RSA_MAX_BYTES 1024    /* modulus and exponent: up to RSA-8192 */
 #define SRK_TABLE_VERSION 0x40
-#define SRK_DIGEST_MAX 64
 
 struct srk_curve {
 	const char *group;  /* OpenSSL group name */
@@ -154,6 +154,14 @@ out:
 	return rc;
 }
 
+bool bs_hab_cert_uses_pss(X509 *cert)
+{
+	EVP_PKEY *pub = X509_get0_pubkey(cert);
+	if (pub != NULL && EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA_PSS)
+		return true;
+	return X509_get_signature_nid(cert) == NID_rsassaPss;
+}
+
 static bool cert_is_ca(X509 *cert)
 {
 	/* srktool sets the flag only for basicConstraints CA:TRUE (check result 1), not for
@@ -172,7 +180,7 @@ int bs_srk_record(uint8_t **out, size_t *out_len, X509 *cert, struct bs_error *e
 		return bs_error_ssl(err, BS_ERR_KEY, "certificate public key unreadable");
 	bool ca = cert_is_ca(cert);
 	struct bs_buf b;
-	bs_buf_init(&b, 0xFFFF);
+	bs_buf_init(&b, BS_SRK_TABLE_MAX);
 	int rc;
 	switch (EVP_PKEY_get_base_id(pkey)) {
 	case EVP_PKEY_RSA: rc = rsa_record(&b, pkey, HAB_ALG_PKCS1, ca, err); break;
@@ -241,6 +249,9 @@ int bs_srk_table_build(uint8_t **table, size_t *table_len, uint8_t *fuse, size_t
 		if (certs[i] == NULL)
 			return bs_error_set(err, BS_ERR_INVALID, "certificate %zu missing", i + 1);
 		ca[i] = cert_is_ca(certs[i]);
+		if (bs_hab_cert_uses_pss(certs[i]))
+			return bs_error_set(err, BS_ERR_SEMANTIC, "certificate %zu: %s", i + 1,
+					    BS_HAB_PSS_REASON);
 	}
 	size_t odd = odd_ca_cert(ca, ncerts);
 	if (odd < ncerts) {
@@ -254,8 +265,8 @@ int bs_srk_table_build(uint8_t **table, size_t *table_len, uint8_t *fuse, size_t
 	}
 
 	struct bs_buf tb, hashes;
-	bs_buf_init(&tb, 0xFFFF);
-	bs_buf_init(&hashes, HAB_SRK_RECORDS_MAX * SRK_DIGEST_MAX);
+	bs_buf_init(&tb, BS_SRK_TABLE_MAX);
+	bs_buf_init(&hashes, HAB_SRK_RECORDS_MAX * BS_SRK_DIGEST_MAX);
 	uint8_t *rec = NULL;
 	size_t rec_len = 0;
 	int rc = bs_buf_append_zeros(&tb, SRK_HDR_LEN);
@@ -266,7 +277,7 @@ int bs_srk_table_build(uint8_t **table, size_t *table_len, uint8_t *fuse, size_t
 			bs_error_prefix(err, "certificate %zu", i + 1);
 			goto fail;
 		}
-		uint8_t h[SRK_DIGEST_MAX];
+		uint8_t h[BS_SRK_DIGEST_MAX];
 		size_t hlen = 0;
 		if ((rc = digest(h, &hlen, md, rec, rec_len, err)) != 0)
 			goto fail;
@@ -501,7 +512,7 @@ int bs_srk_table_fuse(const struct bs_srk_table *t, int md_nid, uint8_t *fuse,
 	const EVP_MD *md = fuse_md(&md_nid, err);
 	if (md == NULL)
 		return BS_ERR_UNSUPPORTED;
-	uint8_t hashes[HAB_SRK_RECORDS_MAX * SRK_DIGEST_MAX];
+	uint8_t hashes[HAB_SRK_RECORDS_MAX * BS_SRK_DIGEST_MAX];
 	size_t off = 0;
 	for (size_t i = 0; i < t->n; i++) {
 		const struct bs_srk_entry *e = &t->e[i];
@@ -533,7 +544,7 @@ int bs_srk_fuse_file(uint8_t **out, size_t *out_len, const uint8_t *fuse, size_t
 		return bs_error_set(err, BS_ERR_INVALID,
 				    "fuse file format %d unknown (0 = 8 fuses per word, 1 = 32)",
 				    format);
-	if (fuse_len == 0 || fuse_len > SRK_DIGEST_MAX)
+	if (fuse_len == 0 || fuse_len > BS_SRK_DIGEST_MAX)
 		return bs_error_set(err, BS_ERR_INVALID, "fuse digest of %zu bytes", fuse_len);
 	size_t n = format == 1 ? fuse_len : 4 * fuse_len;
 	uint8_t *p = calloc(1, n);
