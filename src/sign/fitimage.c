@@ -20,10 +20,6 @@
 #include "sign/job.h"
 #include "sign/signer.h"
 
-#define FIT_KEYNAME_MAX 512 /* keyname: a key name, or a pkcs11: URI (an object= is added) */
-#define FIT_OFFSET_MAX 20   /* external_data_offset: "0x" + 16 hex digits */
-#define FIT_BOOL_MAX 8      /* mark_required: "false" and friends */
-
 static const char *const g_backends[] = {"ssl", "pkcs11", NULL};
 
 static const struct bs_field_spec g_fields[] = {
@@ -32,26 +28,28 @@ static const struct bs_field_spec g_fields[] = {
 	 .help = "the FIT image"},
 	{.name = "dtb", .store = BS_FIELD_SPOOL, .file_upload = true, .max = BS_FIT_DTB_MAX,
 	 .help = "U-Boot control DTB to receive the public keys"},
-	{.name = "keyname", .store = BS_FIELD_MEM, .check = BS_CHECK_TOKEN, .max = FIT_KEYNAME_MAX,
-	 .default_value = "dev"},
+	{.name = "keyname", .store = BS_FIELD_MEM, .check = BS_CHECK_TOKEN,
+	 .max = BS_FIT_KEYNAME_MAX, .default_value = "dev"},
 	{.name = "algo", .store = BS_FIELD_MEM, .check = BS_CHECK_TOKEN, .max = BS_FIT_ALGO_MAX},
 	{.name = "external_data_offset", .store = BS_FIELD_MEM, .check = BS_CHECK_TOKEN,
-	 .max = FIT_OFFSET_MAX},
-	{.name = "mark_required", .store = BS_FIELD_MEM, .check = BS_CHECK_TOKEN, .max = FIT_BOOL_MAX},
-	{.name = "comment", .store = BS_FIELD_MEM, .check = BS_CHECK_TEXT, .max = BS_FIT_COMMENT_MAX},
+	 .max = BS_FIT_OFFSET_FIELD_MAX},
+	{.name = "mark_required", .store = BS_FIELD_MEM, .check = BS_CHECK_TOKEN,
+	 .max = BS_FIT_BOOL_FIELD_MAX},
+	{.name = "comment", .store = BS_FIELD_MEM, .check = BS_CHECK_TEXT,
+	 .max = BS_FIT_COMMENT_MAX},
 	{.name = "backend", .store = BS_FIELD_MEM, .check = BS_CHECK_TOKEN,
 	 .choices = g_backends, .default_value = "ssl"},
 };
 
 struct fit_keys {
 	struct bs_job *job;
-	char uri[FIT_KEYNAME_MAX + 8]; /* backend=pkcs11: the token URI, else "" */
+	char uri[BS_FIT_KEYNAME_MAX + 8]; /* backend=pkcs11: the token URI, else "" */
 };
 
 static int get_key(void *ctx, const char *hint, struct bs_key **out, struct bs_error *err)
 {
 	struct fit_keys *k = ctx;
-	char name[FIT_KEYNAME_MAX + BS_FIT_NAME_MAX + 32];
+	char name[BS_FIT_KEYNAME_MAX + BS_FIT_NAME_MAX + 32];
 	X509 *cert = NULL;
 	int rc = 0;
 	if (k->uri[0] != '\0') {

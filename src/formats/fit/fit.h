@@ -31,19 +31,15 @@
 #include "core/error.h"
 #include "crypto/key.h"
 
-#define BS_FIT_SIZE_MAX (1024u * 1024 * 1024) /* a FIT held in memory while it is signed */
-#define BS_FIT_DTB_MAX (4u * 1024 * 1024)     /* a U-Boot control DTB (real ones: < 256 KiB) */
+/* Bounds on input: core/limits.h (BS_FIT_*_MAX). What follows are mkimage's and U-Boot's
+ * own numbers, which the output must follow. */
 #define BS_FIT_GROW_STEP 1024u                /* mkimage grows the blobs in 1 KiB steps ... */
 #define BS_FIT_GROW_MAX (64u * 1024)          /* ... up to 64 KiB, then gives up */
 #define BS_FIT_IMPORT_ROOM 16384u             /* room mkimage gives external data on import */
 #define BS_FIT_SLACK (BS_FIT_GROW_MAX + 2 * BS_FIT_IMPORT_ROOM) /* work room after a FIT */
 #define BS_FIT_PATH_MAX 200                   /* a node path (U-Boot's region finder buffer) */
-#define BS_FIT_NAME_MAX 64                    /* a key-name-hint (it becomes a node name) */
-#define BS_FIT_SIGS_MAX 64                    /* signature nodes in one FIT */
 #define BS_FIT_HASHED_NODES_MAX 100           /* U-Boot's IMAGE_MAX_HASHED_NODES */
 #define BS_FIT_REGIONS_MAX 100                /* mkimage's fdt_regions[] for one config */
-#define BS_FIT_ALGO_MAX 32                    /* "sha512,ecdsa384" and the like */
-#define BS_FIT_COMMENT_MAX 256                /* -c comment */
 #define BS_FIT_SIGNER_VERSION "2023.01"       /* mkimage's signer-version (PLAIN_VERSION) */
 
 /* Where keys come from: the key for a signature node's key-name-hint. *out is a new
