@@ -58,11 +58,5 @@ code=$(curl --silent -o bad.txt -w '%{http_code}' -X POST -F "artifact=@dev.itb"
 [ "$code" = 400 ] && grep -q "fitimagesign/dev.key" bad.txt ||
 	srv_fail "missing file key: $code $(cat bad.txt)"
 
-srv_healthy
-srv_spool_empty
-srv_log_clean
-for k in "$BS_FIXTURES"/fit/*.key; do
-	! grep -qF -- "$(sed -n 2p "$k")" "$SRV_LOG" || srv_fail "server log contains $k material"
-done
-srv_stop
+fit_srv_done
 echo "test_server_fitimage_pkcs11: ok"

@@ -132,3 +132,16 @@ PY
 	$FITV --reject "$dtb" "$w/data.itb" "$w/conf.itb" "$w/hash.itb" ||
 		fail "a tampered copy of $fit verified"
 }
+
+# fit_srv_done: the server is healthy, its spool empty, its log free of PINs and of the
+# fixture keys; then it stops.
+fit_srv_done() {
+	srv_healthy
+	srv_spool_empty
+	srv_log_clean
+	local k
+	for k in "$BS_FIXTURES"/fit/*.key; do
+		! grep -qF -- "$(sed -n 2p "$k")" "$SRV_LOG" || srv_fail "server log contains $k material"
+	done
+	srv_stop
+}
