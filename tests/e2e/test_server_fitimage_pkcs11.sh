@@ -4,7 +4,8 @@
 # mkimage -N pkcs11 -k takes it; without object= the key-name-hint names the object). The
 # server logs in with its own PIN (YUBIHSM_PASSWORD) on a SoftHSM2 token. RSA PKCS#1 v1.5
 # is deterministic, so the FIT and DTB must equal mkimage -F with the same key as a file;
-# the independent verifier accepts them; the PIN is in no log or response.
+# the independent verifier accepts them; an ECDSA P-256 token key signs too (verified); the
+# PIN is in no log or response.
 set -euo pipefail
 . "$BS_SRCDIR/tests/e2e/lib/common.sh"
 . "$BS_SRCDIR/tests/e2e/lib/server_common.sh"
@@ -13,15 +14,19 @@ srv_setup
 MOD=/usr/lib/softhsm/libsofthsm2.so
 [ -e "$MOD" ] || fail "SoftHSM2 module $MOD missing (scripts/deps.sh test installs it)"
 softhsm_token "$T/hsm" YubiHSM "$TEST_PIN"
-fit_key dev
-rm -f "$T/keys/imx/fitimagesign/dev.key" # the server must use the token, not a file
 p11() { pkcs11-tool --module "$MOD" --token-label YubiHSM --login --pin "$TEST_PIN" "$@" >/dev/null 2>&1; }
-openssl pkey -in "$T/mk/dev.key" -outform DER -out "$T/dev.key.der"
-openssl pkey -in "$T/mk/dev.key" -pubout -outform DER -out "$T/dev.pub.der"
-openssl x509 -in "$T/mk/dev.crt" -outform DER -out "$T/dev.crt.der"
-p11 --write-object "$T/dev.key.der" --type privkey --id 01 --label dev --usage-sign
-p11 --write-object "$T/dev.pub.der" --type pubkey --id 01 --label dev
-p11 --write-object "$T/dev.crt.der" --type cert --id 01 --label dev
+id=1
+for k in dev ec256; do
+	fit_key $k
+	rm -f "$T/keys/imx/fitimagesign/$k.key" # the server must use the token, not a file
+	openssl pkey -in "$T/mk/$k.key" -outform DER -out "$T/$k.key.der"
+	openssl pkey -in "$T/mk/$k.key" -pubout -outform DER -out "$T/$k.pub.der"
+	openssl x509 -in "$T/mk/$k.crt" -outform DER -out "$T/$k.crt.der"
+	p11 --write-object "$T/$k.key.der" --type privkey --id "0$id" --label $k --usage-sign
+	p11 --write-object "$T/$k.pub.der" --type pubkey --id "0$id" --label $k
+	p11 --write-object "$T/$k.crt.der" --type cert --id "0$id" --label $k
+	id=$((id + 1))
+done
 echo "pkcs11_module = $MOD" >> "$T/server.conf"
 
 mkdir -p "$T/src"
@@ -29,6 +34,8 @@ cd "$T/src"
 fit_inputs 200000 50000
 fit_its dev.its dev sha256,rsa2048
 fit_build "$T/src" dev.its dev.itb
+fit_its ec.its ec256 sha256,ecdsa256
+fit_build "$T/src" ec.its ec.itb
 fit_oracle dev.itb m.itb u-boot.dtb m.dtb -- -r
 srv_start
 
@@ -46,6 +53,13 @@ for uri in "pkcs11:token=YubiHSM;object=dev;pin-value=password" \
 	fit_verify_all r$n/fitImage r$n/u-boot.dtb
 done
 grep -q 'keys=.*dev' "$SRV_LOG" || srv_fail "token key id not logged"
+# ECDSA P-256 on the token (raw r||s as U-Boot wants it), the object named by the hint.
+code=$(curl --silent -o ec.tgz -w '%{http_code}' -X POST -F backend=pkcs11 \
+	--form-string "keyname=token=YubiHSM;pin-value=password" -F "artifact=@ec.itb" \
+	-F "dtb=@u-boot.dtb" "$URL/sign/fitimage")
+[ "$code" = 200 ] || srv_fail "token ECDSA: $code $(head -c 300 ec.tgz)"
+mkdir ec && tar -C ec -xzf ec.tgz
+fit_verify_all ec/fitImage ec/u-boot.dtb
 
 # A client PIN is refused (policy), the file backend finds no dev.key (400 naming it).
 code=$(curl --silent -o bad.txt -w '%{http_code}' -X POST -F backend=pkcs11 \
