@@ -54,7 +54,7 @@ for _ in $(seq "$rounds"); do
 	mk_total=$(echo "$mk_total + $t1 - $t0" | bc -l)
 done
 
-bench_serve --keys "$W/keys" --spool-dir "$W/spool"
+bench_start_server taskset -c 0 "$BIN" serve --port 0 --keys "$W/keys" --spool-dir "$W/spool"
 rss() { awk -v k="$1:" '$1 == k { print $2 }' "/proc/$PID/status"; } # kB
 idle=$(rss VmRSS)
 srv_total=0

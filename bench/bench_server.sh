@@ -31,8 +31,10 @@ done
 make_client "$W/big" "$W/pki2048" $((64 << 20)) $((1 << 20))
 mkdir -p "$W/spool"
 
-start_server() { bench_serve --keys "$W/keys" --spool-dir "$W/spool"; }
-stop_server() { kill "$PID"; wait "$PID" || true; PID=; }
+start_server() {
+	bench_start_server taskset -c 0 "$BIN" serve --port 0 --keys "$W/keys" --spool-dir "$W/spool"
+}
+stop_server() { bench_stop_server; }
 
 echo "== bench_server: $(nproc) CPUs, $(openssl version), server on CPU 0, clients on CPU 1"
 start_server

@@ -59,7 +59,7 @@ pkcs11_module = $MOD
 pkcs11_pin_file = $W/pin.txt
 pkcs11_pool_size = 4
 EOF
-bench_serve --config "$W/server.conf"
+bench_start_server taskset -c 0 "$BIN" serve --port 0 --config "$W/server.conf"
 run() { # C N [label]
 	taskset -c 1 "$W/bench_server" --url "http://127.0.0.1:$PORT/sign/imx" --backend pkcs11 \
 		--csf "$W/c/bench.csf" --artifact "$W/c/bench.bin" --machine benchhsm -c "$1" \
