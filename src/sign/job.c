@@ -38,6 +38,8 @@ struct bs_job {
 	uint64_t deadline_ms;
 	time_t signing_time;
 	bool refuse_root_keys;
+	int (*authorize_key)(void *ctx, const char *key_id, struct bs_error *err);
+	void *authorize_ctx;
 	struct bs_input inputs[BS_FORM_FIELDS_MAX];
 	struct bs_sink *sink;
 	struct bs_job_record rec;
@@ -350,6 +352,20 @@ static int lease(struct bs_job *job, struct bs_error *err)
 	return bs_keyring_lease(&job->lease, job->keyring, job->rec.subject, err);
 }
 
+/* Record the key, then ask the policy (bs_job_opts.authorize_key); a refused key is freed. */
+static int authorize(struct bs_job *job, struct bs_key **key, struct bs_error *err)
+{
+	bs_job_note_key(job, bs_key_id(*key));
+	if (job->authorize_key == NULL)
+		return 0;
+	int rc = job->authorize_key(job->authorize_ctx, bs_key_id(*key), err);
+	if (rc != 0) {
+		bs_key_free(*key);
+		*key = NULL;
+	}
+	return rc;
+}
+
 void bs_job_allow_token(struct bs_job *job, bool allow)
 {
 	if (lease(job, NULL) == 0)
@@ -365,7 +381,7 @@ int bs_job_key(struct bs_key **out, struct bs_job *job, const char *name, X509 *
 	if (rc == 0)
 		rc = bs_lease_key(out, job->lease, name, cert, err);
 	if (rc == 0)
-		bs_job_note_key(job, bs_key_id(*out));
+		rc = authorize(job, out, err);
 	job->rec.keys_ms += bs_now_ms() - t0;
 	return rc;
 }
@@ -409,7 +425,7 @@ static int bundle_key(void *ctx, const char *cert_name, X509 *cert, struct bs_ke
 	uint64_t t0 = bs_now_ms();
 	int rc = job->bundle.load_key(job->bundle.ctx, cert_name, cert, out, err);
 	if (rc == 0)
-		bs_job_note_key(job, bs_key_id(*out));
+		rc = authorize(job, out, err);
 	job->rec.keys_ms += bs_now_ms() - t0;
 	return rc;
 }
@@ -544,6 +560,8 @@ int bs_job_new(struct bs_job **out, const struct bs_job_opts *o, struct bs_error
 	snprintf(job->principal, sizeof(job->principal), "%s",
 		 o->principal != NULL ? o->principal : "anonymous");
 	job->refuse_root_keys = o->refuse_root_keys;
+	job->authorize_key = o->authorize_key;
+	job->authorize_ctx = o->authorize_ctx;
 	job->rec.start_ms = bs_now_ms();
 	job->deadline_ms = job->rec.start_ms + (o->timeout_ms ? o->timeout_ms
 							       : BS_JOB_TIMEOUT_DEFAULT_MS);

@@ -187,6 +187,11 @@ struct bs_job_opts {
 	uint64_t timeout_ms;             /* 0 = 600000 (digsigserver's response timeout) */
 	time_t signing_time;             /* 0 = now (or SOURCE_DATE_EPOCH when set) */
 	bool refuse_root_keys;           /* HAB: never load SRK/CA private keys from bundles */
+	/* Access policy at the key boundary (NULL = every key): asked with the key id of
+	 * every key bs_job_key / a bundle loads, before the signer gets it; a nonzero return
+	 * (BS_ERR_DENIED) fails the load, the key id is still recorded. */
+	int (*authorize_key)(void *ctx, const char *key_id, struct bs_error *err);
+	void *authorize_ctx;
 };
 
 int bs_job_new(struct bs_job **out, const struct bs_job_opts *o, struct bs_error *err) BS_WUR;
