@@ -5,6 +5,7 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -17,6 +18,7 @@
 #include "core/buf.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/secret.h"
 #include "core/text.h"
 #include "core/util.h"
 #include "crypto/key.h"
@@ -44,15 +46,6 @@ static int put_field(struct bs_buf *b, const char *key, const char *value, size_
 	if (rc == 0 && (value == NULL || value[0] == '\0'))
 		rc = bs_buf_append(b, "-", 1);
 	return rc;
-}
-
-void bs_audit_hash(char out[65], const void *data, size_t len)
-{
-	uint8_t md[32];
-	unsigned mdlen = 0;
-	if (EVP_Digest(data, len, md, &mdlen, EVP_sha256(), NULL) != 1)
-		memset(md, 0, sizeof(md));
-	bs_hex(out, md, sizeof(md));
 }
 
 static void now_iso(char *out, size_t cap)
@@ -134,20 +127,6 @@ static int seal(struct bs_audit *a, struct bs_error *err)
 	return rc;
 }
 
-int bs_audit_keyid(char out[17], EVP_PKEY *pub)
-{
-	uint8_t *der = NULL;
-	int n = i2d_PUBKEY(pub, &der);
-	if (n <= 0)
-		return -1;
-	char h[65];
-	bs_audit_hash(h, der, (size_t)n);
-	OPENSSL_free(der);
-	memcpy(out, h, 16);
-	out[16] = '\0';
-	return 0;
-}
-
 /* seq and hash of the last line of an existing log. */
 static int read_tail(struct bs_audit *a, struct bs_error *err)
 {
@@ -193,13 +172,38 @@ out:
 	return rc;
 }
 
-int bs_audit_open(struct bs_audit **out, const char *path, struct bs_key *key,
+/* The sealing key: a PEM private key in a file only its owner can read. */
+static int load_key(struct bs_key **out, const char *path, struct bs_error *err)
+{
+	uint8_t *pem = NULL;
+	size_t len = 0;
+	int rc = bs_secret_read_all(&pem, &len, path, "audit_key", BS_AUDIT_KEY_FILE_MAX, err);
+	if (rc != 0)
+		return rc;
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	EVP_PKEY *pk = bio != NULL ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	bs_free_secret(pem, len + 1);
+	if (pk == NULL)
+		return bs_error_ssl(err, BS_ERR_CONFIG, "audit_key %s: not a PEM private key", path);
+	return bs_key_from_pkey(out, pk, "audit", err);
+}
+
+int bs_audit_open(struct bs_audit **out, const char *path, const char *key_path,
 		  struct bs_error *err)
 {
+	struct bs_key *key = NULL;
+	if (key_path != NULL) {
+		int krc = load_key(&key, key_path, err);
+		if (krc != 0)
+			return krc;
+	}
 	*out = NULL;
 	struct bs_audit *a = calloc(1, sizeof(*a));
-	if (a == NULL)
+	if (a == NULL) {
+		bs_key_free(key);
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	}
 	pthread_mutex_init(&a->lock, NULL);
 	snprintf(a->path, sizeof(a->path), "%s", path);
 	a->fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_CLOEXEC | O_NOCTTY, 0600);
@@ -214,6 +218,7 @@ int bs_audit_open(struct bs_audit **out, const char *path, struct bs_key *key,
 	if (rc == 0)
 		rc = seal(a, err);
 	if (rc != 0) {
+		bs_key_free(a->key);
 		a->key = NULL;
 		bs_audit_close(a);
 		return rc;
@@ -288,6 +293,7 @@ void bs_audit_close(struct bs_audit *a)
 			bs_log(BS_LOG_ERROR, NULL, "audit seal at close: %s", err.msg);
 		close(a->fd);
 	}
+	bs_key_free(a->key);
 	pthread_mutex_destroy(&a->lock);
 	free(a);
 }

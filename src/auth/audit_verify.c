@@ -11,27 +11,6 @@
 #include "core/util.h"
 #include "crypto/key.h"
 
-int bs_audit_field(char *out, size_t cap, const char *line, const char *key)
-{
-	size_t kl = strlen(key);
-	const char *p = line;
-	for (;;) {
-		if (strncmp(p, key, kl) == 0 && p[kl] == '=') {
-			const char *v = p + kl + 1;
-			size_t n = strcspn(v, "\t\n");
-			if (n >= cap)
-				n = cap - 1;
-			memcpy(out, v, n);
-			out[n] = '\0';
-			return 0;
-		}
-		p = strchr(p, '\t');
-		if (p == NULL)
-			return -1;
-		p++;
-	}
-}
-
 static int unhex(uint8_t *out, size_t *out_len, const char *hex, size_t cap)
 {
 	size_t n = strlen(hex);

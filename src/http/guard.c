@@ -5,7 +5,6 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 #include <openssl/evp.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -19,7 +18,6 @@
 #include "core/secret.h"
 #include "core/text.h"
 #include "core/util.h"
-#include "crypto/key.h"
 #include "sign/job.h"
 
 #define GUARD_PROXIES_MAX 16
@@ -35,7 +33,6 @@ struct bs_guard {
 	struct bs_policy *policy;
 	struct bs_tokens *tokens;
 	struct bs_audit *audit;
-	struct bs_key *audit_key;
 	bool anonymous_ok;
 	char proxies[GUARD_PROXIES_MAX][INET6_ADDRSTRLEN];
 	size_t nproxies;
@@ -57,21 +54,6 @@ static int load_pem(char **out, const char *path, const char *what, bool secret,
 		return bs_error_prefix(err, "%s", what);
 	*out = (char *)data;
 	return 0;
-}
-
-static int load_audit_key(struct bs_guard *g, const char *path, struct bs_error *err)
-{
-	char *pem = NULL;
-	int rc = load_pem(&pem, path, "audit_key", true, err);
-	if (rc != 0)
-		return rc;
-	BIO *bio = BIO_new_mem_buf(pem, -1);
-	EVP_PKEY *pk = bio != NULL ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
-	BIO_free(bio);
-	bs_free_secret_str(pem);
-	if (pk == NULL)
-		return bs_error_ssl(err, BS_ERR_CONFIG, "audit_key %s: not a PEM private key", path);
-	return bs_key_from_pkey(&g->audit_key, pk, "audit", err);
 }
 
 static int parse_proxies(struct bs_guard *g, const char *list, struct bs_error *err)
@@ -124,10 +106,8 @@ int bs_guard_new(struct bs_guard **out, const struct bs_config *cfg, struct bs_e
 		rc = parse_proxies(g, cfg->proxy_addresses, err);
 	if (rc == 0)
 		rc = load_policy(&g->policy, cfg, err);
-	if (rc == 0 && cfg->audit_key != NULL)
-		rc = load_audit_key(g, cfg->audit_key, err);
 	if (rc == 0 && cfg->audit_log != NULL)
-		rc = bs_audit_open(&g->audit, cfg->audit_log, g->audit_key, err);
+		rc = bs_audit_open(&g->audit, cfg->audit_log, cfg->audit_key, err);
 	if (rc == 0 && cfg->audit_key != NULL && cfg->audit_log == NULL)
 		rc = bs_error_set(err, BS_ERR_CONFIG, "audit_key without audit_log");
 	bool auth = g->ca_pem != NULL || g->tokens != NULL || g->nproxies > 0;
@@ -156,7 +136,7 @@ int bs_guard_new(struct bs_guard **out, const struct bs_config *cfg, struct bs_e
 	       g->anonymous_ok ? "anonymous allowed" : "authentication required",
 	       bs_tokens_count(g->tokens), cfg->policy_file ? cfg->policy_file : "none (allow all)",
 	       bs_policy_rules(g->policy), cfg->audit_log ? cfg->audit_log : "off",
-	       g->audit_key ? " (sealed)" : "");
+	       cfg->audit_key ? " (sealed)" : "");
 	*out = g;
 	return 0;
 }
@@ -166,7 +146,6 @@ void bs_guard_free(struct bs_guard *g)
 	if (g == NULL)
 		return;
 	bs_audit_close(g->audit);
-	bs_key_free(g->audit_key);
 	bs_policy_free(g->policy);
 	bs_tokens_free(g->tokens);
 	free(g->cert_pem);
