@@ -73,6 +73,7 @@ tls_cert = $P/server.pem
 tls_key = $P/server.key
 client_ca = $P/ca.pem
 tokens_file = $T/tokens
+proxy_addresses = 127.0.0.2
 policy_file = $T/policy
 audit_log = $T/audit.log
 audit_key = $P/audit.key
@@ -119,6 +120,16 @@ curl --silent --max-time 5 -o /dev/null "http://127.0.0.1:$PORT/healthz" && srv_
 grep -q "principal=cn:builder sha256:" "$SRV_LOG" || srv_fail "certificate principal not logged"
 grep -q "principal=token:ci " "$SRV_LOG" || srv_fail "token principal not logged"
 grep -q "$CI" "$SRV_LOG" && srv_fail "bearer token in the log"
+
+# a failing request (broken CSF) is audited as failed
+printf '[Header]\n  Version = 4.2\n' > broken.csf
+s=$(curl --silent --cacert "$P/ca.pem" -o b.txt -w '%{http_code}' --cert "$P/builder.pem" \
+	--key "$P/builder.key" -F machine=imx8mp -F soctype=mx8m -F cstversion=3.3.2 \
+	-F "csf=@broken.csf;type=text/plain" -F "artifact=@imx-boot-sd.bin" "$URL/sign/imx")
+[ "$s" = 400 ] || srv_fail "broken CSF: status $s"
+# a proxy identity header from an address that is not a configured proxy is ignored
+s=$(sign b.txt -H "X-Client-DN: CN=builder,O=x")
+expect 401 b.txt "authentication required: present a client certificate or Authorization: Bearer <token>" "$s"
 
 # --- policy ---
 FORM=(-F machine=imx8mq -F soctype=mx8m -F cstversion=3.3.2 -F "csf=@flash.csf;type=text/plain"
@@ -184,6 +195,7 @@ grep -q $'result=granted\tstatus=200\tkeys=[^-]' "$A" || srv_fail "no granted re
 grep -q $'result=denied\tstatus=401' "$A" || srv_fail "no 401 record"
 grep -q $'result=denied\tstatus=403' "$A" || srv_fail "no 403 record"
 grep -q $'result=denied\tstatus=429' "$A" || srv_fail "no 429 record"
+grep -q $'result=failed\tstatus=400' "$A" || srv_fail "no failed record"
 blocks=$(head -c 8192 imx-boot-sd.bin | sha256sum | cut -d' ' -f1)
 grep -q "digests=.*|sha256|$blocks" "$A" || srv_fail "signed digest not in the audit record"
 grep -q $'client=cn:builder sha256:[0-9a-f]*\tsource=127.0.0.1:' "$A" || srv_fail "client/source missing"
@@ -209,7 +221,7 @@ head -c -20 "$A" > "$T/t.log"; tamper truncate "$n"
 sed '1d' "$A" > "$T/t.log"; tamper "delete first" 1
 
 # --- an audit log that cannot be written stops signing (503, no signature) ---
-sed -i "s|^audit_log = .*|audit_log = /dev/full|; /^audit_key/d; /^policy_file/d" "$T/server.conf"
+sed -i "s|^audit_log = .*|audit_log = /dev/full|; /^audit_key/d; /^policy_file/d; s|^proxy_addresses = .*|proxy_addresses = 127.0.0.1|" "$T/server.conf"
 srv_start
 URL=https://127.0.0.1:$PORT
 s=$(sign nosig.bin -H "Authorization: Bearer $CI")
@@ -217,7 +229,42 @@ s=$(sign nosig.bin -H "Authorization: Bearer $CI")
 grep -q "^audit log unavailable: signing is stopped (request id [0-9a-f]*)$" nosig.bin ||
 	srv_fail "503 body: $(cat nosig.bin)"
 grep -q "audit log unavailable, signature withheld" "$SRV_LOG" || srv_fail "503 not logged"
+# from a configured proxy address the identity header is honoured
+s=$(sign nosig.bin -H "X-Client-DN: O=acme,CN=builder")
+[ "$s" = 503 ] || srv_fail "proxy request: status $s"
+grep -q "principal=proxy-cn:builder " "$SRV_LOG" || srv_fail "proxy identity not used"
 srv_stop
+
+# --- SIGKILL under load: every delivered signature has its record ---
+sed -i "s|^audit_log = .*|audit_log = $T/crash.log|" "$T/server.conf"
+srv_start
+URL=https://127.0.0.1:$PORT
+mkdir -p crash
+pids=()
+for w in 1 2 3 4; do
+	( for i in $(seq 1 30); do
+		curl --silent --cacert "$P/ca.pem" -D "crash/$w-$i.h" -o "crash/$w-$i.bin" \
+			-H "Authorization: Bearer $CI" "${FORM[@]}" "$URL/sign/imx" || true
+	done ) &
+	pids+=($!)
+done
+sleep "0.$((RANDOM % 5 + 3))"
+kill -KILL "$SRV_PID"
+wait "${pids[@]}" 2>/dev/null || true
+SRV_PID=
+delivered=0
+for h in crash/*.h; do
+	grep -q "^HTTP/1.1 200" "$h" || continue
+	rid=$(tr -d '\r' < "$h" | sed -n 's/^[Xx]-[Rr]equest-[Ii]d: //p')
+	grep -q $'\treqid='"$rid"$'\t.*result=granted' "$T/crash.log" ||
+		srv_fail "signature $rid delivered without its audit record"
+	delivered=$((delivered + 1))
+done
+[ "$delivered" -gt 0 ] || srv_fail "no signature delivered before the kill"
+"$BS_BIN" audit verify "$T/crash.log" >/dev/null || srv_fail "log after SIGKILL does not verify"
+srv_start  # the chain continues after the crash
+srv_stop
+"$BS_BIN" audit verify "$T/crash.log" >/dev/null || srv_fail "log after restart does not verify"
 
 # --- non-loopback without authentication: refused before listening ---
 printf 'keyfile_uri = file://%s/keys\nspool_dir = %s/spool\n' "$T" "$T" > "$T/open.conf"
