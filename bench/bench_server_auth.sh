@@ -36,19 +36,7 @@ audit_key = $W/audit.key
 CONF
 printf '# no access control\n' > "$W/plain.conf"
 
-start_server() { # CONFIG
-	: > "$W/server.log"
-	taskset -c 0 "$BIN" serve --port 0 --keys "$W/keys" --spool-dir "$W/spool" \
-		--config "$1" 2>>"$W/server.log" &
-	PID=$!
-	PORT=
-	for _ in $(seq 100); do
-		PORT=$(sed -n 's/.*listening on [^ ]* port \([0-9]*\).*/\1/p' "$W/server.log")
-		[ -n "$PORT" ] && return
-		sleep 0.05
-	done
-	echo "server did not start" >&2; cat "$W/server.log" >&2; exit 1
-}
+start_server() { bench_start_server --config "$1"; }
 stop_server() { kill "$PID"; wait "$PID" || true; PID=; }
 
 echo "== bench_server_auth: $(nproc) CPUs, audit log on $(df -T "$W" | awk 'NR==2{print $2}')"

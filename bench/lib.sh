@@ -23,3 +23,19 @@ bench_server_setup() {
 	cc -std=c17 -O2 -D_GNU_SOURCE -Wall -Wextra -o "$W/bench_server" \
 		"$ROOT/bench/bench_server.c" $(pkg-config --libs libcurl libcrypto) -lpthread
 }
+
+# bench_start_server [serve args...]: bootsign serve on CPU 0 with the key store $W/keys and
+# spool $W/spool on a free port; sets PID and PORT (log in $W/server.log).
+bench_start_server() {
+	: > "$W/server.log"
+	taskset -c 0 "$BIN" serve --port 0 --keys "$W/keys" --spool-dir "$W/spool" "$@" \
+		2>>"$W/server.log" &
+	PID=$!
+	PORT=
+	for _ in $(seq 100); do
+		PORT=$(sed -n 's/.*listening on [^ ]* port \([0-9]*\).*/\1/p' "$W/server.log")
+		[ -n "$PORT" ] && return
+		sleep 0.05
+	done
+	echo "server did not start" >&2; cat "$W/server.log" >&2; exit 1
+}
