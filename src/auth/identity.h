@@ -21,7 +21,7 @@ struct bs_identity {
 };
 
 /* The principal string recorded in the job, the logs and the audit log (log-safe):
- * "token:ci", "cn:builder sha256:<fp>", "proxy-cn:builder", "anonymous". */
+ * "token:ci", "cn:builder(sha256:<first 16 hex>)", "proxy-cn:builder", "anonymous". */
 void bs_identity_principal(const struct bs_identity *id, char *out, size_t cap);
 
 #endif

@@ -48,7 +48,7 @@ void bs_identity_principal(const struct bs_identity *id, char *out, size_t cap)
 {
 	switch (id->kind) {
 	case BS_IDENT_TOKEN: snprintf(out, cap, "token:%s", id->name); break;
-	case BS_IDENT_CERT: snprintf(out, cap, "cn:%s sha256:%.16s", id->name, id->fp); break;
+	case BS_IDENT_CERT: snprintf(out, cap, "cn:%s(sha256:%.16s)", id->name, id->fp); break;
 	case BS_IDENT_PROXY: snprintf(out, cap, "proxy-cn:%s", id->name); break;
 	default: snprintf(out, cap, "anonymous"); break;
 	}

@@ -229,7 +229,8 @@ int bs_guard_identify(struct bs_guard *g, struct MHD_Connection *conn, const cha
 		return rc < 0 ? rc : 0;
 	const char *auth = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						       MHD_HTTP_HEADER_AUTHORIZATION);
-	if (auth != NULL) {
+	/* a server without tokens that lets everyone in ignores the header (digsigserver) */
+	if (auth != NULL && (g->tokens != NULL || !g->anonymous_ok)) {
 		if (strncasecmp(auth, "Bearer ", 7) != 0 || g->tokens == NULL)
 			return bs_error_set(err, BS_ERR_AUTH, "unsupported Authorization header "
 					    "(this server takes %s)", g->tokens != NULL

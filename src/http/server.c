@@ -559,9 +559,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			*p = '_';
 	bs_metrics_request(srv->metrics, rq->label, rq->status, bs_now_ms() - rq->start_ms);
 	bs_log(rq->status >= 500 ? BS_LOG_ERROR : BS_LOG_INFO, rq->id,
-	       "request principal=%s client=%s method=%s endpoint=%s machine=%s signed=%s "
+	       "request client=%s principal=%s method=%s endpoint=%s machine=%s signed=%s "
 	       "bytes=%llu keys=%s status=%u duration_ms=%llu result=\"%s\"",
-	       rq->principal[0] ? rq->principal : "-", rq->client, rq->method, rq->endpoint, rq->subject[0] ? rq->subject : "-",
+	       rq->client, rq->principal[0] ? rq->principal : "-", rq->method, rq->endpoint, rq->subject[0] ? rq->subject : "-",
 	       rq->digests[0] ? rq->digests : "-",
 	       (unsigned long long)rq->received, rq->keys[0] ? rq->keys : "-", rq->status,
 	       (unsigned long long)(bs_now_ms() - rq->start_ms), rq->result);

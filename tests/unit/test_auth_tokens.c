@@ -132,7 +132,7 @@ static void test_auth_tokens__principal(void **state)
 	struct bs_identity id = {.kind = BS_IDENT_CERT, .name = "builder"};
 	memset(id.fp, 'a', 64);
 	bs_identity_principal(&id, out, sizeof(out));
-	assert_string_equal(out, "cn:builder sha256:aaaaaaaaaaaaaaaa");
+	assert_string_equal(out, "cn:builder(sha256:aaaaaaaaaaaaaaaa)");
 	id = (struct bs_identity){.kind = BS_IDENT_TOKEN, .name = "ci\n"};
 	bs_identity_principal(&id, out, sizeof(out));
 	assert_string_equal(out, "token:ci?");
