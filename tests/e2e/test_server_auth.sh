@@ -48,6 +48,7 @@ chmod 600 server.key audit.key
 "$BS_BIN" token add --tokens "$T/tokens" old > old.tok 2>/dev/null
 "$BS_BIN" token add --tokens "$T/tokens" keyonly > keyonly.tok 2>/dev/null
 "$BS_BIN" token add --tokens "$T/tokens" once > once.tok 2>/dev/null
+"$BS_BIN" token add --tokens "$T/tokens" burst > burst.tok 2>/dev/null
 CI=$(cat ci.tok)
 [ "$(stat -c %a "$T/tokens")" = 600 ] || srv_fail "tokens file not 0600"
 grep -q "$CI" "$T/tokens" && srv_fail "token stored in clear"
@@ -56,13 +57,14 @@ grep -q "$CI" "$T/tokens" && srv_fail "token stored in clear"
 cat > "$T/policy" <<POL
 # who may sign what
 allow cn:builder imx imx8mp *
-allow ci imx imx8mp * rate=3/min
+allow ci imx imx8mp *
 allow keyonly imx imx8mp nomatch/*
 allow once imx imx8mp * max=1
 allow * metrics * *
 allow old imx imx8mp *
+allow burst imx imx8mp * rate=2/min
 POL
-"$BS_BIN" policy check "$T/policy" | grep -q "6 rule(s), OK" || srv_fail "policy check"
+"$BS_BIN" policy check "$T/policy" | grep -q "7 rule(s), OK" || srv_fail "policy check"
 printf 'allow ci imx imx8mp\n' > "$T/broken-policy"
 out=$("$BS_BIN" policy check "$T/broken-policy" 2>&1) && srv_fail "broken policy accepted"
 echo "$out" | grep -q "broken-policy:1: expected 'allow|deny CLIENT ENDPOINT SUBJECT KEY" ||
@@ -117,7 +119,7 @@ expect 401 b.txt "unknown or revoked bearer token" "$s"
 s=$(sign b.txt -H "Authorization: Bearer $(cat "$P/old.tok")"); expect 200 b.txt "" "$s"
 "$BS_BIN" token revoke --tokens "$T/tokens" old 2>/dev/null
 kill -HUP "$SRV_PID"
-for _ in $(seq 50); do grep -q "SIGHUP: 3 token(s) loaded" "$SRV_LOG" && break; sleep 0.1; done
+for _ in $(seq 50); do grep -q "SIGHUP: 4 token(s) loaded" "$SRV_LOG" && break; sleep 0.1; done
 s=$(sign b.txt -H "Authorization: Bearer $(cat "$P/old.tok")")
 expect 401 b.txt "unknown or revoked bearer token" "$s"
 # plain HTTP to the TLS port is not served
@@ -152,11 +154,12 @@ grep -q "^flash.csf:[0-9]*:[0-9]*: access denied: no policy rule allows client t
 s=$(sign b.txt -H "Authorization: Bearer $(cat "$P/once.tok")"); expect 200 b.txt "" "$s"
 s=$(sign b.txt -H "Authorization: Bearer $(cat "$P/once.tok")")
 expect 403 b.txt "usage limit: the rule at policy:5 allows 1 requests for client token:once" "$s"
-# rate=3/min for ci: one used above, two more, then 429
-s=$(sign b.txt -H "Authorization: Bearer $CI"); expect 200 b.txt "" "$s"
-s=$(sign b.txt -H "Authorization: Bearer $CI"); expect 200 b.txt "" "$s"
-s=$(sign b.txt -H "Authorization: Bearer $CI")
-expect 429 b.txt "rate limit: the rule at policy:3 allows 3 requests per minute for client token:ci" "$s"
+# rate=2/min: two back to back, the third is refused
+B=$(cat "$P/burst.tok")
+s=$(sign b.txt -H "Authorization: Bearer $B"); expect 200 b.txt "" "$s"
+s=$(sign b.txt -H "Authorization: Bearer $B"); expect 200 b.txt "" "$s"
+s=$(sign b.txt -H "Authorization: Bearer $B")
+expect 429 b.txt "rate limit: the rule at policy:8 allows 2 requests per minute for client token:burst" "$s"
 
 # --- SIGHUP: a broken file keeps the old policy; a good one replaces it ---
 cp "$T/policy" "$T/policy.good"
