@@ -2,7 +2,8 @@
 # Cost of access control: /sign/imx (RSA-2048 PKI, 1 MiB artifact) at c=1 and c=8 on the
 # same machine in the same run, first plain HTTP without access control, then HTTPS with a
 # bearer token, a policy file and the audit log (a record fdatasync'ed before every
-# answer, sealed every 16 records). Server on CPU 0, load generator on CPU 1.
+# answer, sealed every 16 records); in between plain HTTP with the audit log only.
+# Server on CPU 0, load generator on CPU 1.
 #   Usage: bench/bench_server_auth.sh
 set -euo pipefail
 # shellcheck source=bench/lib.sh
@@ -35,19 +36,22 @@ audit_log = $W/audit.log
 audit_key = $W/audit.key
 CONF
 printf '# no access control\n' > "$W/plain.conf"
+printf 'audit_log = %s/audit-only.log\naudit_key = %s/audit.key\n' "$W" "$W" > "$W/audit.conf"
 
 start_server() { bench_start_server --config "$1"; }
 stop_server() { kill "$PID"; wait "$PID" || true; PID=; }
 
 echo "== bench_server_auth: $(nproc) CPUs, audit log on $(df -T "$W" | awk 'NR==2{print $2}')"
-for mode in plain auth; do
+for mode in plain audit auth; do
 	start_server "$W/$mode.conf"
 	for c in 1 8; do
 		n=$(( c == 1 ? 200 : 40 ))
-		if [ $mode = plain ]; then
+		if [ $mode != auth ]; then
+			label="plain HTTP, no audit"
+			[ $mode = audit ] && label="plain HTTP + audit"
 			taskset -c 1 "$W/bench_server" --url "http://127.0.0.1:$PORT/sign/imx" \
 				--csf "$W/c/bench.csf" --artifact "$W/c/bench.bin" --machine bench \
-				-c $c -n $n --server-pid "$PID" --label "plain HTTP, no audit"
+				-c $c -n $n --server-pid "$PID" --label "$label"
 		else
 			taskset -c 1 "$W/bench_server" --url "https://127.0.0.1:$PORT/sign/imx" \
 				--cacert "$W/ca.pem" --header "Authorization: Bearer $TOKEN" \
