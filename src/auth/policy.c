@@ -361,6 +361,28 @@ int bs_policy_admit(struct bs_policy *p, const struct bs_identity *id, const cha
 			    "on endpoint %s for '%s' (default deny)", who, endpoint, subject);
 }
 
+int bs_policy_endpoint(const struct bs_policy *p, const struct bs_identity *id,
+		       const char *endpoint, struct bs_error *err)
+{
+	if (p->allow_all)
+		return 0;
+	char who[BS_JOB_PRINCIPAL_MAX];
+	bs_identity_principal(id, who, sizeof(who));
+	for (size_t i = 0; i < p->n; i++) {
+		const struct rule *r = &p->r[i];
+		if (r->digest_only || !client_matches(r, id) || !glob(r->endpoint, endpoint))
+			continue;
+		if (r->allow)
+			return 0;
+		if (strcmp(r->subject, "*") == 0 && strcmp(r->key, "*") == 0)
+			return bs_error_set(err, BS_ERR_DENIED, "access denied: the rule at %s "
+					    "refuses client %s on endpoint %s", r->where, who,
+					    endpoint);
+	}
+	return bs_error_set(err, BS_ERR_DENIED, "access denied: no policy rule allows client %s "
+			    "on endpoint %s (default deny)", who, endpoint);
+}
+
 int bs_policy_key(const struct bs_policy *p, const struct bs_identity *id, const char *endpoint,
 		  const char *subject, const char *key_id, struct bs_error *err)
 {

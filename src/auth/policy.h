@@ -13,7 +13,8 @@
  *             (counters carry over a reload for rules whose text is unchanged)
  * digest-only=yes  the rule matches only endpoints that sign bare digests (none today).
  *
- * Two checks, both first-match:
+ * Checks, all first-match:
+ *  - endpoint (bs_policy_endpoint), before the request body is read;
  *  - admission (bs_policy_admit), when the job is created: the rules that match client,
  *    endpoint and subject; an allow (limits counted here) admits; a deny whose KEY is *
  *    refuses; deny rules naming particular keys wait for the key check;
@@ -44,6 +45,11 @@ void bs_policy_carry_counters(struct bs_policy *p, const struct bs_policy *old);
 /* Admission: 0, BS_ERR_DENIED, or BS_ERR_RATE (rate=N/min reached). now_ms: monotonic. */
 int bs_policy_admit(struct bs_policy *p, const struct bs_identity *id, const char *endpoint,
 		    const char *subject, uint64_t now_ms, struct bs_error *err) BS_WUR;
+/* Before the body is read: could any rule let this client use this endpoint (for some
+ * subject)? 0, or BS_ERR_DENIED (a deny for every subject and key, or no rule at all). No
+ * limits are counted. */
+int bs_policy_endpoint(const struct bs_policy *p, const struct bs_identity *id,
+		       const char *endpoint, struct bs_error *err) BS_WUR;
 /* May key key_id be used for this request? 0 or BS_ERR_DENIED. */
 int bs_policy_key(const struct bs_policy *p, const struct bs_identity *id, const char *endpoint,
 		  const char *subject, const char *key_id, struct bs_error *err) BS_WUR;

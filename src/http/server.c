@@ -227,15 +227,22 @@ static enum MHD_Result signers_json(struct MHD_Connection *conn, struct request 
 
 /* ---- access control (guard.h): identity, policy, audit; see docs/security.md ---- */
 
-/* Who is asking; on failure a 401 is queued and audited (returns nonzero). */
+/* Who is asking, and may they use this endpoint at all (before the body is read)? On
+ * failure a 401/403 is queued and, for signer endpoints, audited (returns nonzero). */
 static int authenticate(struct bs_server *srv, struct MHD_Connection *conn, struct request *rq)
 {
 	struct bs_error err = {0};
 	int rc = bs_guard_identify(srv->guard, conn, rq->peer_ip, &rq->who, &err);
 	bs_identity_principal(&rq->who, rq->principal, sizeof(rq->principal));
+	if (rc != 0) {
+		snprintf(rq->principal, sizeof(rq->principal), "unauthenticated");
+	} else {
+		struct bs_policy *pol = bs_guard_policy(srv->guard);
+		rc = bs_policy_endpoint(pol, &rq->who, rq->label, &err);
+		bs_policy_free(pol);
+	}
 	if (rc == 0)
 		return 0;
-	snprintf(rq->principal, sizeof(rq->principal), "unauthenticated");
 	respond_error(conn, rq, rc, &err);
 	const struct bs_guard_attempt a = {.reqid = rq->id, .principal = rq->principal,
 					   .source = rq->client, .endpoint = rq->label,
@@ -354,7 +361,7 @@ static enum MHD_Result begin(struct bs_server *srv, struct MHD_Connection *conn,
 	if (strcmp(method, "POST") != 0)
 		return respond_status(conn, rq, 405, "use POST with multipart/form-data");
 	if (authenticate(srv, conn, rq) != 0)
-		return MHD_YES; /* 401 queued and audited */
+		return MHD_YES; /* 401/403 queued and audited */
 
 	const char *clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						       MHD_HTTP_HEADER_CONTENT_LENGTH);

@@ -77,6 +77,24 @@ static void test_auth_policy__first_match_and_default_deny(void **state)
 	bs_policy_free(p);
 }
 
+static void test_auth_policy__endpoint_precheck(void **state)
+{
+	(void)state;
+	struct bs_policy *p = parse("deny ci imx evk-* *\nallow ci imx * *\ndeny ci uefi * *\n"
+				    "allow ci uefi * *\ndeny * fit * keys/*\nallow * fit * *\n");
+	struct bs_error err = {0};
+	assert_int_equal(bs_policy_endpoint(p, &g_ci, "imx", &err), 0);
+	assert_int_equal(bs_policy_endpoint(p, &g_ci, "uefi", &err), BS_ERR_DENIED);
+	assert_string_equal(err.msg, "access denied: the rule at pol:3 refuses client token:ci on "
+				     "endpoint uefi");
+	assert_int_equal(bs_policy_endpoint(p, &g_ci, "fit", &err), 0);
+	assert_int_equal(bs_policy_endpoint(p, &g_ci, "modules", &err), BS_ERR_DENIED);
+	assert_string_equal(err.msg, "access denied: no policy rule allows client token:ci on "
+				     "endpoint modules (default deny)");
+	assert_int_equal(bs_policy_endpoint(p, &g_anon, "fit", &err), BS_ERR_DENIED);
+	bs_policy_free(p);
+}
+
 static void test_auth_policy__key_deny_rules_wait_for_the_key(void **state)
 {
 	(void)state;
@@ -175,6 +193,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_auth_policy__syntax_errors),
 		cmocka_unit_test(test_auth_policy__first_match_and_default_deny),
+		cmocka_unit_test(test_auth_policy__endpoint_precheck),
 		cmocka_unit_test(test_auth_policy__key_deny_rules_wait_for_the_key),
 		cmocka_unit_test(test_auth_policy__client_kinds),
 		cmocka_unit_test(test_auth_policy__rate_and_max),
