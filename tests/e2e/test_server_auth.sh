@@ -219,6 +219,11 @@ echo "$out" | grep -q "^OK: .* seal signature(s) verified" || srv_fail "audit ve
 "$BS_BIN" audit show "$A" --client 'token:ci' --result granted | grep -q "client=token:ci" ||
 	srv_fail "audit show --client"
 [ "$("$BS_BIN" audit show "$A" --client 'token:nobody' | wc -l)" = 0 ] || srv_fail "audit show filter"
+[ "$("$BS_BIN" audit show "$A" --key-id 'keys/CSF1*' | wc -l)" = "$(grep -c $'\tkeys=[^\t]*keys/CSF1' "$A")" ] ||
+	srv_fail "audit show --key-id"
+[ "$("$BS_BIN" audit show "$A" --since 2999 | wc -l)" = 0 ] || srv_fail "audit show --since"
+[ "$("$BS_BIN" audit show "$A" --until 2000 | wc -l)" = 0 ] || srv_fail "audit show --until"
+[ "$("$BS_BIN" audit show "$A" --since "$(date -u +%Y)" | wc -l)" -ge 8 ] || srv_fail "audit show --since this year"
 n=$(wc -l < "$A")
 [ "$n" -ge 8 ] || srv_fail "only $n audit lines"
 tamper() { # tamper NAME EXPECTED-LINE-PREFIX: the copy must fail at that line
