@@ -31,7 +31,7 @@ done
 make_client "$W/big" "$W/pki2048" $((64 << 20)) $((1 << 20))
 mkdir -p "$W/spool"
 
-start_server() { bench_start_server; }
+start_server() { bench_start_server --keys "$W/keys" --spool-dir "$W/spool"; }
 stop_server() { kill "$PID"; wait "$PID" || true; PID=; }
 
 echo "== bench_server: $(nproc) CPUs, $(openssl version), server on CPU 0, clients on CPU 1"

@@ -38,7 +38,7 @@ CONF
 printf '# no access control\n' > "$W/plain.conf"
 printf 'audit_log = %s/audit-only.log\naudit_key = %s/audit.key\n' "$W" "$W" > "$W/audit.conf"
 
-start_server() { bench_start_server --config "$1"; }
+start_server() { bench_start_server --keys "$W/keys" --spool-dir "$W/spool" --config "$1"; }
 stop_server() { kill "$PID"; wait "$PID" || true; PID=; }
 
 echo "== bench_server_auth: $(nproc) CPUs, audit log on $(df -T "$W" | awk 'NR==2{print $2}')"

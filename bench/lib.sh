@@ -24,12 +24,11 @@ bench_server_setup() {
 		"$ROOT/bench/bench_server.c" $(pkg-config --libs libcurl libcrypto) -lpthread
 }
 
-# bench_start_server [serve args...]: bootsign serve on CPU 0 with the key store $W/keys and
-# spool $W/spool on a free port; sets PID and PORT (log in $W/server.log).
+# bench_start_server [serve args...]: bootsign serve on CPU 0 on a free port; sets PID and
+# PORT (log in $W/server.log).
 bench_start_server() {
 	: > "$W/server.log"
-	taskset -c 0 "$BIN" serve --port 0 --keys "$W/keys" --spool-dir "$W/spool" "$@" \
-		2>>"$W/server.log" &
+	taskset -c 0 "$BIN" serve --port 0 "$@" 2>>"$W/server.log" &
 	PID=$!
 	PORT=
 	for _ in $(seq 100); do
