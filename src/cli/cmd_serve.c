@@ -48,11 +48,6 @@ static const char *self_path(char *buf, size_t cap)
 	return buf;
 }
 
-static bool is_loopback(const char *a)
-{
-	return strncmp(a, "127.", 4) == 0 || strcmp(a, "::1") == 0 || strcmp(a, "localhost") == 0;
-}
-
 int bs_cmd_serve(int argc, char **argv)
 {
 	static const struct option longopts[] = {
@@ -127,10 +122,7 @@ int bs_cmd_serve(int argc, char **argv)
 	if (cfg.cst_base_ignored)
 		bs_log(BS_LOG_INFO, NULL,
 		       "DIGSIGSERVER_IMX_CST_BASE is ignored: bootsign signs without NXP's cst");
-	if (!is_loopback(cfg.address))
-		bs_log(BS_LOG_WARN, NULL,
-		       "listening on non-loopback address %s without authentication: anyone who "
-		       "can reach this port can sign with these keys", cfg.address);
+	/* non-loopback without authentication: refused by bs_server_start (http/guard.c) */
 
 	struct demo demo;
 	char self[4096];
@@ -177,6 +169,7 @@ int bs_cmd_serve(int argc, char **argv)
 			continue;
 		if (sig == SIGHUP) {
 			bs_log(BS_LOG_INFO, NULL, "SIGHUP: key bundles are re-read when they change");
+			bs_server_reload(srv);
 			continue;
 		}
 		bs_log(BS_LOG_INFO, NULL, "%s: shutting down", strsignal(sig));

@@ -17,6 +17,9 @@ static const struct command commands[] = {
 	{"srk", bs_cmd_srk, "build HAB4 SRK table and fuse files (srktool-compatible)"},
 	{"hsm", bs_cmd_hsm, "PKCS#11 token provisioning: import keys, list objects"},
 	{"pki", bs_cmd_pki, "create a complete HAB4 PKI (files or inside a token)"},
+	{"token", bs_cmd_token, "bearer tokens for clients: add (printed once), revoke"},
+	{"policy", bs_cmd_policy, "check an access policy file"},
+	{"audit", bs_cmd_audit, "verify or show the server's audit log"},
 };
 
 static void usage(FILE *out)

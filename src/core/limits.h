@@ -131,6 +131,24 @@
 #define BS_COPY_CHUNK 65536                 /* bytes per read when copying an input */
 #define BS_TGZ_LEVEL_DEFAULT 1              /* gzip level of tar.gz answers */
 
+/* ---- auth: clients, policy, audit ---- */
+#define BS_AUTH_NAME_MAX 64                 /* a token name or certificate CN */
+#define BS_AUTH_TOKENS_MAX 4096             /* tokens in a tokens file */
+#define BS_AUTH_TOKENS_FILE_MAX (1u << 20)  /* bytes of a tokens file */
+#define BS_AUTH_TOKEN_BYTES 32              /* random bytes of a new bearer token */
+#define BS_AUTH_TOKEN_MAX 256               /* bytes of a presented bearer token */
+#define BS_AUTH_SALT_BYTES 16               /* salt of a stored token hash */
+#define BS_POLICY_FILE_MAX (1u << 20)       /* bytes of a policy file */
+#define BS_POLICY_RULES_MAX 4096            /* rules in a policy file */
+#define BS_POLICY_LINE_MAX 1024             /* bytes of one policy line */
+#define BS_POLICY_PATTERN_MAX 256           /* bytes of one CLIENT/ENDPOINT/SUBJECT/KEY */
+#define BS_POLICY_CLIENTS_MAX 1024          /* clients counted per rule (rate, max) */
+#define BS_AUDIT_LINE_MAX (64u << 20)       /* bytes of one audit record */
+#define BS_AUDIT_FIELD_MAX 512              /* bytes of one text field of a record */
+#define BS_AUDIT_SEAL_EVERY 16              /* records between two seals */
+#define BS_AUDIT_SIG_MAX 1024               /* bytes of a seal signature */
+#define BS_AUDIT_KEY_FILE_MAX (64u << 10)   /* bytes of the audit key PEM file */
+
 /* ---- http ---- */
 #define BS_HTTP_PP_BUFFER 32768             /* libmicrohttpd post processor buffer */
 #define BS_HTTP_CONN_MEMORY (128u * 1024)   /* per-connection read buffer */

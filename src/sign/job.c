@@ -40,6 +40,8 @@ struct bs_job {
 	time_t signing_time;
 	bool refuse_root_keys;
 	bool refuse_root_bundles;
+	int (*authorize_key)(void *ctx, const char *key_id, struct bs_error *err);
+	void *authorize_ctx;
 	struct bs_input inputs[BS_FORM_FIELDS_MAX];
 	struct bs_sink *sink;
 	struct bs_job_record rec;
@@ -352,6 +354,20 @@ static int lease(struct bs_job *job, struct bs_error *err)
 	return bs_keyring_lease(&job->lease, job->keyring, job->rec.subject, err);
 }
 
+/* Record the key, then ask the policy (bs_job_opts.authorize_key); a refused key is freed. */
+static int authorize(struct bs_job *job, struct bs_key **key, struct bs_error *err)
+{
+	bs_job_note_key(job, bs_key_id(*key));
+	if (job->authorize_key == NULL)
+		return 0;
+	int rc = job->authorize_key(job->authorize_ctx, bs_key_id(*key), err);
+	if (rc != 0) {
+		bs_key_free(*key);
+		*key = NULL;
+	}
+	return rc;
+}
+
 void bs_job_allow_token(struct bs_job *job, bool allow)
 {
 	if (lease(job, NULL) == 0)
@@ -367,7 +383,7 @@ int bs_job_key(struct bs_key **out, struct bs_job *job, const char *name, X509 *
 	if (rc == 0)
 		rc = bs_lease_key(out, job->lease, name, cert, err);
 	if (rc == 0)
-		bs_job_note_key(job, bs_key_id(*out));
+		rc = authorize(job, out, err);
 	job->rec.keys_ms += bs_now_ms() - t0;
 	return rc;
 }
@@ -411,7 +427,7 @@ static int bundle_key(void *ctx, const char *cert_name, X509 *cert, struct bs_ke
 	uint64_t t0 = bs_now_ms();
 	int rc = job->bundle.load_key(job->bundle.ctx, cert_name, cert, out, err);
 	if (rc == 0)
-		bs_job_note_key(job, bs_key_id(*out));
+		rc = authorize(job, out, err);
 	job->rec.keys_ms += bs_now_ms() - t0;
 	return rc;
 }
@@ -562,6 +578,8 @@ int bs_job_new(struct bs_job **out, const struct bs_job_opts *o, struct bs_error
 		 o->principal != NULL ? o->principal : "anonymous");
 	job->refuse_root_keys = o->refuse_root_keys;
 	job->refuse_root_bundles = o->refuse_root_bundles;
+	job->authorize_key = o->authorize_key;
+	job->authorize_ctx = o->authorize_ctx;
 	job->rec.start_ms = bs_now_ms();
 	job->deadline_ms = job->rec.start_ms + (o->timeout_ms ? o->timeout_ms
 							       : BS_JOB_TIMEOUT_DEFAULT_MS);

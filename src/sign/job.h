@@ -201,6 +201,11 @@ struct bs_job_opts {
 	bool refuse_root_keys;           /* HAB: never load SRK/CA private keys from bundles */
 	bool refuse_root_bundles;        /* HAB: refuse bundles that hold SRK/CA keys at all */
 	const char *artifact_root;       /* file:// artifact URIs only inside it; NULL = none */
+	/* Access policy at the key boundary (NULL = every key): asked with the key id of
+	 * every key bs_job_key / a bundle loads, before the signer gets it; a nonzero return
+	 * (BS_ERR_DENIED) fails the load, the key id is still recorded. */
+	int (*authorize_key)(void *ctx, const char *key_id, struct bs_error *err);
+	void *authorize_ctx;
 };
 
 int bs_job_new(struct bs_job **out, const struct bs_job_opts *o, struct bs_error *err) BS_WUR;
