@@ -17,6 +17,7 @@ static const struct command commands[] = {
 	{"srk", bs_cmd_srk, "build HAB4 SRK table and fuse files (srktool-compatible)"},
 	{"hsm", bs_cmd_hsm, "PKCS#11 token provisioning: import keys, list objects"},
 	{"pki", bs_cmd_pki, "create a complete HAB4 PKI (files or inside a token)"},
+	{"client", bs_cmd_client, "sign through a server: i.MX images end to end, any endpoint"},
 };
 
 static void usage(FILE *out)
