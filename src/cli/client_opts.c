@@ -3,6 +3,7 @@
 #include <string.h>
 
 #include "cli/cmd_client.h"
+#include "core/text.h"
 #include "core/util.h"
 
 bool bs_client_cli_opt(struct bs_client_cli *cc, int opt, const char *arg)
@@ -13,6 +14,13 @@ bool bs_client_cli_opt(struct bs_client_cli *cc, int opt, const char *arg)
 	case 0x102: cc->c.cert = arg; return true;
 	case 0x103: cc->c.key = arg; return true;
 	case 0x104: cc->token_file = arg; return true;
+	case 0x105: {
+		unsigned n = 0;
+		cc->bad_retries = bs_parse_uint(&n, arg, 10, 0, BS_CLIENT_RETRIES_MAX, "--retries",
+						NULL) != 0;
+		cc->c.retries = (int)n;
+		return true;
+	}
 	case 'v': cc->verbose = true; return true;
 	case 'o': cc->out = arg; return true;
 	default: return false;
@@ -28,6 +36,11 @@ int bs_client_cli_fail(const char *cmd, const struct bs_error *err)
 int bs_client_cli_ready(struct bs_client_cli *cc, const char *cmd)
 {
 	struct bs_error err = {0};
+	if (cc->bad_retries) {
+		fprintf(stderr, "bootsign client %s: --retries takes 0..%d\n", cmd,
+			BS_CLIENT_RETRIES_MAX);
+		return 2;
+	}
 	if (cc->c.server == NULL || cc->out == NULL) {
 		fprintf(stderr, "bootsign client %s: --server and -o are required (--help)\n", cmd);
 		return 2;

@@ -14,6 +14,7 @@
 	{"cert", required_argument, NULL, 0x102},                  \
 	{"key", required_argument, NULL, 0x103},                   \
 	{"token-file", required_argument, NULL, 0x104},            \
+	{"retries", required_argument, NULL, 0x105},               \
 	{"verbose", no_argument, NULL, 'v'},                       \
 	{"output", required_argument, NULL, 'o'},                  \
 	{"help", no_argument, NULL, 'h'}
@@ -24,6 +25,8 @@
 	"  --cert FILE       client certificate (mutual TLS); --key FILE its key\n"       \
 	"  --token-file F    bearer token: first line of a 0600 file (else the\n"         \
 	"                    BOOTSIGN_TOKEN environment variable; never on argv)\n"       \
+	"  --retries N       retries of a 503 answer with Retry-After (default 4;\n"    \
+	"                    waits Retry-After, at least 1, 2, 4 ... s)\n"             \
 	"  -o, --output OUT  written atomically; nothing is written on failure\n"         \
 	"  -v, --verbose     print request ids and bytes sent\n"                          \
 	"  -h, --help        this text\n"
@@ -33,6 +36,7 @@ struct bs_client_cli {
 	const char *token_file;
 	const char *out;
 	bool verbose;
+	bool bad_retries;
 };
 
 /* Take a shared option; true when `opt` was one. */

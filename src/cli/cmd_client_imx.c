@@ -108,7 +108,7 @@ int bs_cmd_client_imx(int argc, char **argv)
 		{"digest-only", no_argument, NULL, 'd'},
 		{NULL, 0, NULL, 0},
 	};
-	struct bs_client_cli cc = {0};
+	struct bs_client_cli cc = {.c.retries = -1};
 	struct imx_args a = {.soctype = "mx8m", .cstversion = "3.3.1"};
 	int opt;
 	optind = 1;

@@ -98,7 +98,7 @@ int bs_cmd_client_sign(int argc, char **argv)
 		{"file", required_argument, NULL, 'f'},
 		{NULL, 0, NULL, 0},
 	};
-	struct bs_client_cli cc = {0};
+	struct bs_client_cli cc = {.c.retries = -1};
 	struct bs_client_part parts[BS_CLI_FIELDS_MAX];
 	size_t n = 0;
 	struct bs_error err = {0};

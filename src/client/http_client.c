@@ -222,10 +222,12 @@ static int answer_error(const struct sink *s, const char *endpoint, long status,
 			struct bs_error *err)
 {
 	char text[BS_CLIENT_ERROR_BODY_MAX];
-	bs_text_sanitize_n(text, sizeof(text), s->buf ? (const char *)s->buf : "", s->len);
+	size_t len = s->len;
+	while (len > 0 && (s->buf[len - 1] == ' ' || s->buf[len - 1] == '\n' ||
+			   s->buf[len - 1] == '\r'))
+		len--;
+	bs_text_sanitize_n(text, sizeof(text), s->buf ? (const char *)s->buf : "", len);
 	size_t n = strlen(text);
-	while (n > 0 && (text[n - 1] == ' ' || text[n - 1] == '\n'))
-		text[--n] = '\0';
 	return bs_error_set(err, status_code(status),
 			    "%s: server answered %ld (request id %s): %s", endpoint, status,
 			    s->reqid[0] ? s->reqid : "-", n ? text : "(no text)");
@@ -269,6 +271,7 @@ int bs_client_post(struct bs_client_result *res, const struct bs_client *c,
 	if (rc == 0)
 		rc = setup(h, c, url, form, &s, &pr, err);
 	uint64_t wait_ms = c->retry_base_ms ? c->retry_base_ms : 1000;
+	unsigned retries = c->retries < 0 ? BS_CLIENT_RETRIES_DEFAULT : (unsigned)c->retries;
 	for (unsigned attempt = 0; rc == 0; attempt++) {
 		sink_reset(&s);
 		CURLcode cc = curl_easy_perform(h);
@@ -300,7 +303,7 @@ int bs_client_post(struct bs_client_result *res, const struct bs_client *c,
 		}
 		curl_off_t after = -1;
 		curl_easy_getinfo(h, CURLINFO_RETRY_AFTER, &after);
-		if (status == 503 && after > 0 && attempt < BS_CLIENT_RETRIES_MAX) {
+		if (status == 503 && after > 0 && attempt < retries) {
 			uint64_t ms = (uint64_t)after * 1000;
 			if (ms < wait_ms)
 				ms = wait_ms;

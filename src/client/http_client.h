@@ -15,7 +15,8 @@
 
 #define BS_CLIENT_ERROR_BODY_MAX 2048u      /* server text kept from an error answer */
 #define BS_CLIENT_REQID_MAX 64              /* X-Request-Id kept */
-#define BS_CLIENT_RETRIES_MAX 4             /* retries of a 503 with Retry-After */
+#define BS_CLIENT_RETRIES_DEFAULT 4         /* retries of a 503 with Retry-After */
+#define BS_CLIENT_RETRIES_MAX 20            /* --retries accepted */
 #define BS_CLIENT_RETRY_WAIT_MAX_S 60       /* longest wait before one retry */
 #define BS_CLIENT_PROGRESS_MIN (16ull << 20) /* uploads larger than this show progress */
 #define BS_CLIENT_URL_MAX 2048u
@@ -28,6 +29,7 @@ struct bs_client {
 	char *token;          /* bearer token (owned by the caller, wiped by it), or NULL */
 	bool progress;        /* allow a progress line on a terminal */
 	unsigned retry_base_ms; /* first backoff step; 0 = 1000 */
+	int retries;          /* of a 503 with Retry-After; < 0 = BS_CLIENT_RETRIES_DEFAULT */
 };
 
 /* One form part: a text value, a file (streamed from `path`), or bytes in memory sent as a
