@@ -162,10 +162,11 @@ static int check(struct bs_imx_digests *d, const struct bs_csf *csf, const char 
 		if (c->kind != BS_CSF_AUTH_DATA)
 			continue;
 		struct entry *e = NULL;
+		size_t matches = 0;
 		for (size_t k = 0; k < d->n; k++)
-			if (d->e[k].line == c->line)
+			if (d->e[k].line == c->line && matches++ == 0)
 				e = &d->e[k];
-		if (e == NULL || e->used)
+		if (matches != 1)
 			return bs_error_set(err, BS_ERR_INVALID,
 					    "%s:%u:%u: [Authenticate Data] has %s line in digests",
 					    csfname, c->line, c->col, e ? "more than one" : "no");
@@ -206,6 +207,23 @@ int bs_imx_digests_new(struct bs_imx_digests **out, struct bs_job *job,
 				    "send either the artifact or its digests (digest-only), not both");
 	if (text == NULL)
 		return 0;
+	struct bs_imx_digests *d = NULL;
+	int rc = bs_imx_digests_parse(&d, text, csf, csfname, err);
+	if (rc != 0)
+		return rc;
+	bs_job_log(job, "digest-only: artifact '%s' (%llu bytes), %zu digests", d->name,
+		   (unsigned long long)d->size, d->n);
+	*out = d;
+	return 0;
+}
+
+int bs_imx_digests_parse(struct bs_imx_digests **out, const char *text,
+			 const struct bs_csf *csf, const char *csfname, struct bs_error *err)
+{
+	*out = NULL;
+	if (strlen(text) > BS_IMX_DIGESTS_TEXT_MAX)
+		return bs_error_set(err, BS_ERR_LIMIT, "digests: longer than %u bytes",
+				    BS_IMX_DIGESTS_TEXT_MAX);
 	struct bs_imx_digests *d = calloc(1, sizeof(*d));
 	if (d == NULL)
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
@@ -216,8 +234,6 @@ int bs_imx_digests_new(struct bs_imx_digests **out, struct bs_job *job,
 		free(d);
 		return rc;
 	}
-	bs_job_log(job, "digest-only: artifact '%s' (%llu bytes), %zu digests", d->name,
-		   (unsigned long long)d->size, d->n);
 	*out = d;
 	return 0;
 }

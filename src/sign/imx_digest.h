@@ -33,6 +33,11 @@ struct bs_imx_digests;
 int bs_imx_digests_new(struct bs_imx_digests **out, struct bs_job *job,
 		       const struct bs_csf *csf, const char *csfname,
 		       struct bs_error *err) BS_WUR;
+/* The `digests` text checked against the parsed CSF (what bs_imx_digests_new does after
+ * reading the field). BS_ERR_INVALID / BS_ERR_LIMIT naming the line; *out NULL then. */
+int bs_imx_digests_parse(struct bs_imx_digests **out, const char *text,
+			 const struct bs_csf *csf, const char *csfname,
+			 struct bs_error *err) BS_WUR;
 /* A data source giving the sent digests (its `open` refuses). Valid while d lives. */
 struct bs_data_source bs_imx_digests_source(struct bs_imx_digests *d);
 void bs_imx_digests_free(struct bs_imx_digests *d);
