@@ -5,8 +5,11 @@ Usage: stub_server.py PORTFILE LOGFILE ANSWER...
 Each ANSWER (one per request, the last one repeats) is STATUS[:RETRY_AFTER]; 200 answers
 "signed:<bytes received>". Every request is logged to LOGFILE as
 "<path> <status> auth=<Authorization header> bytes=<n>". The port is written to PORTFILE.
+With STUB_TLS="CERT KEY CA" in the environment it speaks HTTPS with that certificate and
+requires a client certificate signed by CA (mutual TLS).
 """
 import http.server
+import os
 import sys
 
 portfile, logfile, answers = sys.argv[1], sys.argv[2], sys.argv[3:]
@@ -42,8 +45,16 @@ class H(http.server.BaseHTTPRequestHandler):
 
 
 srv = http.server.HTTPServer(("127.0.0.1", 0), H)
+tls = os.environ.get("STUB_TLS")
+if tls:
+    import ssl
+    cert, key, ca = tls.split()
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ctx.load_cert_chain(cert, key)
+    ctx.load_verify_locations(ca)
+    ctx.verify_mode = ssl.CERT_REQUIRED
+    srv.socket = ctx.wrap_socket(srv.socket, server_side=True)
 with open(portfile + ".tmp", "w") as f:
     f.write(str(srv.server_port))
-import os
 os.rename(portfile + ".tmp", portfile)
 srv.serve_forever()
