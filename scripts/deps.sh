@@ -11,6 +11,7 @@ if [ "$mode" = test ]; then
          procps util-linux python3 time xxd linux-kbuild-6.1
          sbsigntool osslsigncode systemd-boot-efi)
   pkgs+=(swupdate cpio)  # SWUpdate e2e oracle (swupdate -c on a .swu)
+  pkgs+=(mender-artifact)  # Mender e2e oracle (mender-artifact write/validate)
   # the Debian package (tests/pkg/test_deb.sh): build, lint, unit checks
   pkgs+=(debhelper dpkg-dev fakeroot help2man lintian systemd)
 fi

@@ -1,7 +1,6 @@
 /* bootsign srk: HAB4 SRK table and fuse files, accepting srktool's HAB4 command line
  * (-h 4 -t TABLE -e FUSE -d sha256 -c CERT,%CERT,... [-f 0|1]) and writing byte-identical
  * files; then prints the SRK_HASH fuse words, optionally as U-Boot `fuse prog` commands. */
-#include <ctype.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <openssl/evp.h>
@@ -17,29 +16,10 @@
 #include "core/util.h"
 #include "crypto/x509.h"
 #include "formats/hab/hab.h"
+#include "formats/hab/soc.h"
 #include "formats/hab/srk.h"
 
-/* Where the 8 SRK_HASH words live in OCOTP, as U-Boot `fuse prog <bank> <word>` numbers
- * (U-Boot doc/imx/habv4/guides: mx6_mx7_secure_boot.txt, mx8m_secure_boot.txt). */
-struct soc_map {
-	const char *names;  /* space-separated, normalised (lower case, no "i", no ".") */
-	const char *label;
-	uint8_t bank[8], word[8];
-	bool known;         /* false: accepted name, mapping not confirmed */
-};
-
-static const struct soc_map socs[] = {
-	{"mx6 mx6q mx6d mx6dl mx6s mx6solo mx6dq mx6qp mx6dqp mx6sx mx6sl mx6sll mx6ul mx6ull "
-	 "mx6ulz", "i.MX6 series (incl. 6UL/6ULL)",
-	 {3, 3, 3, 3, 3, 3, 3, 3}, {0, 1, 2, 3, 4, 5, 6, 7}, true},
-	{"mx7 mx7d mx7s", "i.MX7D/S",
-	 {6, 6, 6, 6, 7, 7, 7, 7}, {0, 1, 2, 3, 0, 1, 2, 3}, true},
-	{"mx7ulp", "i.MX7ULP",
-	 {5, 5, 5, 5, 5, 5, 5, 5}, {0, 1, 2, 3, 4, 5, 6, 7}, true},
-	{"mx8m mx8mq mx8mm mx8mn mx8mp", "i.MX8M family",
-	 {6, 6, 6, 6, 7, 7, 7, 7}, {0, 1, 2, 3, 0, 1, 2, 3}, true},
-	{"mx50 mx53", "i.MX50/53", {0}, {0}, false},
-};
+#define CERTS_MAX HAB_SRK_RECORDS_MAX
 
 struct srk_args {
 	const char *hab_ver, *table, *efuses, *digest, *certs, *format, *soc, *print_fuse;
@@ -90,40 +70,15 @@ static int fail(int code, const char *fmt, ...)
 	return code;
 }
 
-/* "i.MX8MM", "imx8mm", "MX8MM" -> "mx8mm". */
-static const struct soc_map *find_soc(const char *name)
-{
-	char norm[32];
-	size_t n = 0;
-	const char *p = name;
-	if (tolower((unsigned char)p[0]) == 'i')
-		p++;
-	for (; *p != '\0' && n + 1 < sizeof(norm); p++)
-		if (*p != '.' && *p != '-' && *p != '_')
-			norm[n++] = (char)tolower((unsigned char)*p);
-	norm[n] = '\0';
-	if (*p != '\0' || n == 0)
-		return NULL;
-	for (size_t i = 0; i < BS_ARRAY_SIZE(socs); i++) {
-		const char *s = socs[i].names;
-		while (*s != '\0') {
-			size_t k = strcspn(s, " ");
-			if (k == n && strncmp(s, norm, n) == 0)
-				return &socs[i];
-			s += k + (s[k] == ' ');
-		}
-	}
-	return NULL;
-}
 
-static void print_words(const uint8_t *fuse, size_t fuse_len, const struct soc_map *soc)
+static void print_words(const uint8_t *fuse, size_t fuse_len, const struct bs_imx_soc *soc)
 {
 	size_t nwords = fuse_len / 4;
 	for (size_t i = 0; i < nwords; i++)
 		printf("SRKH[%zu] = 0x%08X\n", i, bs_srk_fuse_word(fuse, i));
 	if (soc == NULL)
 		return;
-	if (!soc->known) {
+	if (soc->family != BS_IMX_HAB4 || !soc->fuse_known) {
 		printf("# %s: SRK_HASH fuse bank/word mapping not confirmed; program the words\n"
 		       "# above as the SoC's fuse map and Security Reference Manual describe.\n",
 		       soc->label);
@@ -138,17 +93,17 @@ static void print_words(const uint8_t *fuse, size_t fuse_len, const struct soc_m
 	       "# One-time programmable: check every value before burning, and close the\n"
 	       "# device only after a signed image boots without HAB events.\n", soc->label);
 	for (size_t i = 0; i < 8; i++)
-		printf("fuse prog -y %u %u 0x%08X\n", soc->bank[i], soc->word[i],
+		printf("fuse prog -y %u %u 0x%08X\n", soc->fuse_bank[i], soc->fuse_word[i],
 		       bs_srk_fuse_word(fuse, i));
 }
 
-static int print_fuse_file(const char *path, const struct soc_map *soc)
+static int print_fuse_file(const char *path, const struct bs_imx_soc *soc)
 {
 	uint8_t *data = NULL;
 	size_t len = 0;
 	struct bs_error err = {0};
 	if (bs_read_file(&data, &len, path, BS_FUSE_FILE_MAX, &err) != 0)
-		return fail(1, "%s", err.msg);
+		return fail(2, "%s", err.msg); /* unreadable input: like a usage error */
 	uint8_t fuse[64];
 	size_t fuse_len = 0;
 	int format = -1;
@@ -177,14 +132,16 @@ static int print_fuse_file(const char *path, const struct soc_map *soc)
 	return 0;
 }
 
-/* Load a PEM or DER certificate; error messages name the file. */
-static X509 *load_cert(const char *path)
+/* Load a PEM or DER certificate; error messages name the file. *code: the exit code
+ * (2 unreadable, 1 not a certificate). */
+static X509 *load_cert(const char *path, int *code)
 {
 	uint8_t *data = NULL;
 	size_t len = 0;
 	struct bs_error err = {0};
+	*code = 1;
 	if (bs_read_file(&data, &len, path, BS_CERT_FILE_MAX, &err) != 0) {
-		fail(1, "cannot read certificate %s", err.msg);
+		*code = fail(2, "cannot read certificate %s", err.msg);
 		return NULL;
 	}
 	X509 *x = NULL;
@@ -246,7 +203,7 @@ static const char *cert_in_msg(const char *msg, char *const *names, size_t n)
 	return NULL;
 }
 
-static int build(const struct srk_args *a, const struct soc_map *soc)
+static int build(const struct srk_args *a, const struct bs_imx_soc *soc)
 {
 	struct bs_srk_build_opts opts = {0};
 	if (strcasecmp(a->digest, "sha256") == 0)
@@ -281,7 +238,7 @@ static int build(const struct srk_args *a, const struct soc_map *soc)
 		goto out;
 	rc = 1;
 	for (size_t i = 0; i < n; i++)
-		if ((certs[i] = load_cert(names[i])) == NULL)
+		if ((certs[i] = load_cert(names[i], &rc)) == NULL)
 			goto out;
 	uint8_t fuse[64];
 	size_t fuse_len = 0;
@@ -398,8 +355,8 @@ int bs_cmd_srk(int argc, char **argv)
 	}
 	if (optind < argc)
 		return fail(2, "unexpected argument '%s' (see --help)", argv[optind]);
-	const struct soc_map *soc = NULL;
-	if (a.soc != NULL && (soc = find_soc(a.soc)) == NULL)
+	const struct bs_imx_soc *soc = NULL;
+	if (a.soc != NULL && (soc = bs_imx_soc_find(a.soc)) == NULL)
 		return fail(2, "unknown SoC '%s' for --soc (imx6, imx6ul, imx7d, imx7ulp, imx8m, "
 			    "imx8mm, imx8mn, imx8mp, imx8mq, ...)", a.soc);
 	if (a.print_fuse != NULL) {

@@ -84,6 +84,9 @@ const char *bs_job_principal(const struct bs_job *job);
 const char *bs_job_reqid(const struct bs_job *job);
 /* BS_ERR_TIMEOUT once the job's deadline has passed (call between expensive steps). */
 int bs_job_check_deadline(const struct bs_job *job, struct bs_error *err) BS_WUR;
+/* The directory file:// artifact URIs must stay inside (server config
+ * mender_artifact_root); NULL when none is configured (every URI is refused). */
+const char *bs_job_artifact_root(const struct bs_job *job);
 /* Milliseconds left before the deadline (0 when passed). */
 uint64_t bs_job_ms_left(const struct bs_job *job);
 /* Signing time to use (SOURCE_DATE_EPOCH / a fixed time in tests), 0 = now. */
@@ -117,6 +120,11 @@ int bs_job_bundle(struct bs_key_source *out, struct bs_job *job, const char *bun
 const char *const *bs_job_bundle_members(struct bs_job *job, size_t *n);
 /* Must root-of-trust private keys (SRK, CA) be refused when found in a bundle? */
 bool bs_job_refuse_root_keys(const struct bs_job *job);
+/* Is a bundle that carries root-of-trust keys refused outright (server setting
+ * bundle_root_keys = refuse) rather than warned about? */
+bool bs_job_refuse_root_bundles(const struct bs_job *job);
+/* Is the bundle opened last used for the first time since it was read? */
+bool bs_job_bundle_first_use(const struct bs_job *job);
 /* Allow pkcs11: URIs for this job (the signer's backend=pkcs11 field). */
 void bs_job_allow_token(struct bs_job *job, bool allow);
 
@@ -187,6 +195,8 @@ struct bs_job_opts {
 	uint64_t timeout_ms;             /* 0 = 600000 (digsigserver's response timeout) */
 	time_t signing_time;             /* 0 = now (or SOURCE_DATE_EPOCH when set) */
 	bool refuse_root_keys;           /* HAB: never load SRK/CA private keys from bundles */
+	bool refuse_root_bundles;        /* HAB: refuse bundles that hold SRK/CA keys at all */
+	const char *artifact_root;       /* file:// artifact URIs only inside it; NULL = none */
 };
 
 int bs_job_new(struct bs_job **out, const struct bs_job_opts *o, struct bs_error *err) BS_WUR;

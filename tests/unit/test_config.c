@@ -33,6 +33,26 @@ static void test_config__defaults(void **state)
 	bs_config_free(&cfg);
 }
 
+/* Signing deadline and the root-key bundle setting (issue 7, issue 10). */
+static void test_config__sign_timeout_and_bundle_root_keys(void **state)
+{
+	(void)state;
+	struct bs_config cfg;
+	struct bs_error err = {0};
+	assert_int_equal(bs_config_init(&cfg, NULL), 0);
+	assert_int_equal(cfg.sign_timeout_ms, 600000);
+	assert_false(cfg.refuse_root_bundles);
+	assert_int_equal(load(&cfg, "sign_timeout = 30\nbundle_root_keys = refuse\n", &err), 0);
+	assert_int_equal(cfg.sign_timeout_ms, 30000);
+	assert_true(cfg.refuse_root_bundles);
+	assert_int_equal(load(&cfg, "bundle_root_keys = warn\n", &err), 0);
+	assert_false(cfg.refuse_root_bundles);
+	assert_int_equal(load(&cfg, "bundle_root_keys = maybe\n", &err), BS_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "t.conf:1: bundle_root_keys: 'maybe'"));
+	assert_int_equal(load(&cfg, "sign_timeout = 0\n", &err), BS_ERR_INVALID);
+	bs_config_free(&cfg);
+}
+
 static void test_config__file_sets_values(void **state)
 {
 	(void)state;
@@ -72,6 +92,24 @@ static void test_config__errors_name_line(void **state)
 			 BS_ERR_UNSUPPORTED);
 	assert_int_equal(load(&cfg, "max_request_size = 12Q\n", &err), BS_ERR_INVALID);
 	assert_int_equal(cfg.port, 1); /* the failed lines changed nothing */
+	bs_config_free(&cfg);
+}
+
+static void test_config__mender_artifact_root(void **state)
+{
+	(void)state;
+	struct bs_config cfg;
+	struct bs_error err = {0};
+	assert_int_equal(bs_config_init(&cfg, NULL), 0);
+	assert_null(cfg.mender_artifact_root); /* unset: every artifact-uri is refused */
+	assert_int_equal(load(&cfg, "mender_artifact_root = relative/dir\n", &err), BS_ERR_INVALID);
+	assert_string_equal(err.msg,
+			    "t.conf:1: mender_artifact_root: 'relative/dir' is not an absolute path");
+	assert_null(cfg.mender_artifact_root);
+	assert_int_equal(load(&cfg, "mender_artifact_root = /srv/artifacts\n", &err), 0);
+	assert_string_equal(cfg.mender_artifact_root, "/srv/artifacts");
+	assert_int_equal(load(&cfg, "mender_artifact_root = /srv/other\n", &err), 0);
+	assert_string_equal(cfg.mender_artifact_root, "/srv/other");
 	bs_config_free(&cfg);
 }
 
@@ -182,8 +220,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config__defaults),
+		cmocka_unit_test(test_config__sign_timeout_and_bundle_root_keys),
 		cmocka_unit_test(test_config__file_sets_values),
 		cmocka_unit_test(test_config__errors_name_line),
+		cmocka_unit_test(test_config__mender_artifact_root),
 		cmocka_unit_test(test_config__sizes),
 		cmocka_unit_test(test_config__keyfile_uris),
 		cmocka_unit_test(test_config__env_layer_and_pin_removed),
