@@ -123,6 +123,12 @@ verify real/out.bin 0 || srv_fail "real addresses: SPL IVT does not verify"
 cmp <(head -c "$spl_csf" real/out.bin) <(head -c "$spl_csf" real/flash.bin) ||
 	srv_fail "real addresses: signed SPL bytes changed"
 
+# U-Boot's FIT IVT with boot_data = 0: placed the same way, verified for both IVTs
+mkdir bd0 && python3 "$MK" bd0 --fit-boot-data-zero > /dev/null
+client --csf bd0/csf-spl.csf --csf bd0/csf-fit.csf --fuse "$FUSE" -o bd0/out.bin bd0/flash.bin \
+	2> bd0.err || srv_fail "boot_data = 0: $(cat bd0.err)"
+verify bd0/out.bin "$fit_ivt" || srv_fail "boot_data = 0: FIT IVT does not verify"
+
 # 9. bootsign client sign: the generic form gives the curl blob
 BOOTSIGN_TOKEN=t0k "$BS_BIN" client sign imx --server "$URL" --field machine=imx8mp \
 	--field soctype=mx8mp --field cstversion=3.3.1 --file csf=csf-fit.csf \
