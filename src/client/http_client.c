@@ -19,6 +19,7 @@ struct sink {
 	uint8_t *buf;
 	size_t len, cap, max;
 	bool over;          /* a memory answer exceeded max */
+	uint64_t written;   /* bytes written to fp */
 	bool io_failed;
 	char reqid[BS_CLIENT_REQID_MAX];
 };
@@ -75,6 +76,7 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *ctx)
 			s->io_failed = true;
 			return 0;
 		}
+		s->written += n;
 		return n;
 	}
 	size_t max = is_ok(status) ? s->max : BS_CLIENT_ERROR_BODY_MAX;
@@ -211,10 +213,12 @@ static void sink_reset(struct sink *s)
 	s->over = false;
 	s->io_failed = false;
 	s->reqid[0] = '\0';
-	if (s->fp != NULL) {
+	/* Only 2xx bodies reach fp and a 2xx is never retried, so this is a safety net. */
+	if (s->fp != NULL && s->written > 0) {
 		rewind(s->fp);
 		if (ftruncate(fileno(s->fp), 0) != 0)
 			s->io_failed = true;
+		s->written = 0;
 	}
 }
 

@@ -11,7 +11,7 @@ trap cleanup EXIT
 cd "$T"
 # One stand-in server answering in this order (the last answer repeats).
 python3 "$BS_SRCDIR/tests/e2e/lib/stub_server.py" port log \
-	503:1 200 200 503 500 400 403 413 503:1 503:1 200 &
+	503:1 200 200 200 503 500 400 403 413 503:1 503:1 200 &
 STUB_PID=$!
 for _ in $(seq 1 200); do [ -s port ] && break; sleep 0.05; done
 URL=http://127.0.0.1:$(cat port)
@@ -29,6 +29,9 @@ new_lines > req.txt
 [ "$(grep -c ' 503 ' req.txt)" = 1 ] && [ "$(grep -c ' 200 ' req.txt)" = 1 ] || fail "requests: $(cat req.txt)"
 [ "$(grep -c 'auth=Bearer s3cret-token' req.txt)" = 2 ] || fail "token not sent: $(cat req.txt)"
 grep -q "server busy (503, request id stub0001), retrying" err.txt || fail "no retry note: $(cat err.txt)"
+# -o - writes the answer to standard output (a pipe: nothing to rewind)
+sign -o - | grep -q '^signed:' || fail "-o - to a pipe"
+new_lines > /dev/null
 # the token from the environment; a token file others can read is refused (nothing sent)
 BOOTSIGN_TOKEN=env-token sign -o out2.txt || fail "env token"
 new_lines | grep -q 'auth=Bearer env-token' || fail "env token not sent: $(cat log)"

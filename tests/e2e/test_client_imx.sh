@@ -110,6 +110,21 @@ if client --csf other.csf -o other.bin flash.bin 2> other.err; then srv_fail "ot
 grep -q "other.csf:[0-9]*:[0-9]*: Blocks name 'other.bin', not the image 'flash.bin'" other.err ||
 	srv_fail "other file: $(cat other.err)"
 [ ! -e other.bin ] || srv_fail "output written for a CSF naming another file"
+# no IVT whose self pointer matches the block's load address
+sed 's/0x7e0fc0 0x0/0x7e0fc4 0x0/' csf-spl.csf > noivt.csf
+if client --csf noivt.csf -o x.bin flash.bin 2> e.txt; then srv_fail "no IVT accepted"; fi
+grep -q "noivt.csf: no IVT inside its signed blocks" e.txt || srv_fail "no IVT: $(cat e.txt)"
+# the CSF pointer inside signed data
+sed 's/0x7e0fc0 0x0 0x306f0/0x7e0fc0 0x0 0x30800/' csf-spl.csf > inside.csf
+if client --csf inside.csf -o x.bin flash.bin 2> e.txt; then srv_fail "CSF in data accepted"; fi
+grep -q "inside.csf: the IVT's CSF pointer (file offset 0x306f0) lies inside data signed by inside.csf:" e.txt ||
+	srv_fail "CSF inside data: $(cat e.txt)"
+# two CSFs for one IVT
+if client --csf csf-spl.csf --csf csf-spl.csf -o x.bin flash.bin 2> e.txt; then
+	srv_fail "two CSFs for one IVT accepted"
+fi
+grep -q "sign the same IVT (0x0)" e.txt || srv_fail "same IVT: $(cat e.txt)"
+[ ! -e x.bin ] || srv_fail "output written after a refused plan"
 # -o must not be the input
 if client --csf csf-spl.csf -o flash.bin flash.bin 2>/dev/null; then srv_fail "-o = input"; fi
 [ "$(sha256sum flash.bin)" = "$before" ] || srv_fail "the input image was modified"
