@@ -16,7 +16,7 @@ W=$(mktemp -d)
 PID=
 trap 'if [ -n "$PID" ]; then kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; fi; rm -rf "$W"' EXIT
 mkdir -p "$W/keys/bench/imxsign" "$W/spool" "$W/img"
-tar -C "$FIX" -czf "$W/keys/bench/imxsign/imx-cst-keys.tar.gz" crts keys
+tar -C "$FIX" -czf "$W/keys/bench/imxsign/imx-cst-keys.tar.gz" crts keys/CSF1_key.pem keys/IMG1_key.pem
 python3 "$ROOT/tests/fixtures/flash-spl-fit/mkflash.py" "$W/img" --size-mib "$MIB" >/dev/null
 
 SOURCE_DATE_EPOCH=1700000000 "$BIN" serve --port 0 --keys "$W/keys" --spool-dir "$W/spool" \

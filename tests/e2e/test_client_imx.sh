@@ -58,6 +58,15 @@ full_id=$(sed -n 's/.*csf-spl.csf: request id \([0-9a-f]*\),.*/\1/p' full.err)
 grep -q "\[$full_id\] request .* bytes=$(( size ))\|\[$full_id\] request .* bytes=1[0-9]\{6\}" \
 	"$SRV_LOG" || srv_fail "full upload $full_id did not send the image"
 
+# the same digests offline (bootsign sign imx --field digests=@FILE) give the same blob
+line=$(grep -n '^\[Authenticate Data\]' csf-spl.csf | cut -d: -f1)
+printf 'artifact flash.bin %s\n%s sha256:%s %s\n' "$size" "$line" \
+	"$(head -c "$spl_csf" flash.bin | sha256sum | cut -d' ' -f1)" "$spl_csf" > dg-ok.txt
+"$BS_BIN" sign imx --keys "$T/keys" --machine imx8mp --field soctype=mx8mp \
+	--field cstversion=3.3.1 --field csf=@csf-spl.csf --field digests=@dg-ok.txt \
+	-o offline.bin 2> offline.err || srv_fail "offline: $(cat offline.err)"
+cmp offline.bin blob-spl.bin || srv_fail "offline digest-only blob differs from the server's"
+
 # 4. a tampered digest is signed, but hab verify rejects the result on the real image
 hex=$(python3 - flash.bin <<'PY'
 import hashlib, sys
@@ -66,7 +75,6 @@ h = bytearray(hashlib.sha256(d).digest()); h[0] ^= 1
 print(h.hex())
 PY
 )
-line=$(grep -n '^\[Authenticate Data\]' csf-spl.csf | cut -d: -f1)
 printf 'artifact flash.bin %s\n%s sha256:%s %s\n' "$size" "$line" "$hex" $((0x306f0)) > dg.txt
 curl --silent --show-error --fail-with-body -X POST -F machine=imx8mp -F soctype=mx8mp \
 	-F cstversion=3.3.1 -F "csf=@csf-spl.csf" -F "digests=<dg.txt" --output bad-blob.bin \
