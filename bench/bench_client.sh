@@ -9,26 +9,13 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 MIB=${1:-256}
 RUNS=${2:-2}
-bench_build bootsign
-BIN=$BUILD/bootsign
+bench_server_setup # BIN, W, PID and the exit trap
 FIX=$ROOT/tests/fixtures/hab4-vectors/rsa
-W=$(mktemp -d)
-PID=
-trap 'if [ -n "$PID" ]; then kill "$PID" 2>/dev/null; wait "$PID" 2>/dev/null; fi; rm -rf "$W"' EXIT
 mkdir -p "$W/keys/bench/imxsign" "$W/spool" "$W/img"
 tar -C "$FIX" -czf "$W/keys/bench/imxsign/imx-cst-keys.tar.gz" crts keys/CSF1_key.pem keys/IMG1_key.pem
 python3 "$ROOT/tests/fixtures/flash-spl-fit/mkflash.py" "$W/img" --size-mib "$MIB" >/dev/null
-
-SOURCE_DATE_EPOCH=1700000000 "$BIN" serve --port 0 --keys "$W/keys" --spool-dir "$W/spool" \
-	2> "$W/server.log" &
-PID=$!
-PORT=
-for _ in $(seq 100); do
-	PORT=$(sed -n 's/.*listening on [^ ]* port \([0-9]*\).*/\1/p' "$W/server.log" | head -n1)
-	[ -n "$PORT" ] && break
-	sleep 0.05
-done
-[ -n "$PORT" ] || { echo "server did not start" >&2; exit 1; }
+bench_start_server env SOURCE_DATE_EPOCH=1700000000 "$BIN" serve --port 0 --keys "$W/keys" \
+	--spool-dir "$W/spool"
 
 run() { # NAME [--digest-only]
 	local name=$1 t0 t1 sent recv ids

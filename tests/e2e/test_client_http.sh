@@ -3,18 +3,10 @@
 # or environment, never argv), retries only on 503 with Retry-After, every error answer
 # shown with status, server text and request id, a progress line only on a terminal.
 set -euo pipefail
-. "$BS_SRCDIR/tests/e2e/lib/common.sh"
-T=$(mktemp -d)
-STUB_PID=
-cleanup() { [ -n "$STUB_PID" ] && kill "$STUB_PID" 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-cd "$T"
+. "$BS_SRCDIR/tests/e2e/lib/stub.sh"
+stub_setup
 # One stand-in server answering in this order (the last answer repeats).
-python3 "$BS_SRCDIR/tests/e2e/lib/stub_server.py" port log \
-	503:1 200 200 200 503 500 400 403 413 503:1 503:1 200 &
-STUB_PID=$!
-for _ in $(seq 1 200); do [ -s port ] && break; sleep 0.05; done
-URL=http://127.0.0.1:$(cat port)
+stub_start 503:1 200 200 200 503 500 400 403 413 503:1 503:1 200
 sign() { "$BS_BIN" client sign demo --server "$URL" --field a=b "$@"; }
 # the requests logged since the last call (a file keeps the count: callers use $(...))
 new_lines() { local n; n=$(wc -l < log); sed -n "$(( $(cat seen) + 1 )),\$p" log; echo "$n" > seen; }

@@ -3,12 +3,8 @@
 # client certificate: --cacert checks the server, --cert/--key present the client; a
 # missing client certificate or an unknown server CA fails with the TLS error, no output.
 set -euo pipefail
-. "$BS_SRCDIR/tests/e2e/lib/common.sh"
-T=$(mktemp -d)
-STUB_PID=
-cleanup() { [ -n "$STUB_PID" ] && kill "$STUB_PID" 2>/dev/null; rm -rf "$T"; }
-trap cleanup EXIT
-cd "$T"
+. "$BS_SRCDIR/tests/e2e/lib/stub.sh"
+stub_setup
 
 # a CA, a server certificate for 127.0.0.1, a client certificate; another CA
 ossl() { openssl "$@" 2>/dev/null; }
@@ -27,11 +23,7 @@ leaf server "subjectAltName=IP:127.0.0.1"
 leaf client "extendedKeyUsage=clientAuth"
 chmod 600 client.key
 
-STUB_TLS="server.pem server.key ca.pem" \
-	python3 "$BS_SRCDIR/tests/e2e/lib/stub_server.py" port log 200 &
-STUB_PID=$!
-for _ in $(seq 1 200); do [ -s port ] && break; sleep 0.05; done
-URL=https://127.0.0.1:$(cat port)
+STUB_TLS="server.pem server.key ca.pem" stub_start 200
 sign() { "$BS_BIN" client sign demo --server "$URL" --field a=b "$@"; }
 
 sign --cacert ca.pem --cert client.pem --key client.key -o ok.txt 2> err.txt ||
