@@ -1,14 +1,12 @@
 /* bootsign client sign: any endpoint of the server, its multipart fields from the command
  * line, the answer to a file (a scriptable replacement for the curl recipes). */
-#include <errno.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
 #include "cli/cmd_client.h"
+#include "client/outfile.h"
 #include "core/limits.h"
 
 static void usage(FILE *out)
@@ -56,37 +54,17 @@ static int post_to(const struct bs_client_cli *cc, const char *endpoint,
 			rc = bs_error_set(err, BS_ERR_IO, "writing standard output failed");
 		return rc;
 	}
-	size_t tl = strlen(cc->out) + 16;
-	char *tmp = malloc(tl);
-	if (tmp == NULL)
-		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
-	snprintf(tmp, tl, "%s.tmp.XXXXXX", cc->out);
-	int fd = mkstemp(tmp);
-	FILE *fp = fd >= 0 ? fdopen(fd, "w+") : NULL;
-	int rc = 0;
-	if (fp == NULL) {
-		rc = bs_error_set(err, BS_ERR_IO, "%s: cannot create a file beside it: %s",
-				  cc->out, strerror(errno));
-		if (fd >= 0) {
-			close(fd);
-			unlink(tmp);
-		}
-		free(tmp);
-		return rc;
-	}
-	rc = bs_client_post(&res, &cc->c, endpoint, parts, n, fp, 0, err);
-	if (rc == 0 && (fflush(fp) != 0 || fchmod(fd, 0644) != 0 || fsync(fd) != 0))
-		rc = bs_error_set(err, BS_ERR_IO, "%s: %s", cc->out, strerror(errno));
-	if (fclose(fp) != 0 && rc == 0)
-		rc = bs_error_set(err, BS_ERR_IO, "%s: %s", cc->out, strerror(errno));
-	if (rc == 0 && rename(tmp, cc->out) != 0)
-		rc = bs_error_set(err, BS_ERR_IO, "%s: %s", cc->out, strerror(errno));
+	struct bs_outfile of;
+	int rc = bs_outfile_open(&of, cc->out, err);
 	if (rc != 0)
-		unlink(tmp);
-	else if (cc->verbose)
+		return rc;
+	rc = bs_client_post(&res, &cc->c, endpoint, parts, n, of.fp, 0, err);
+	if (rc == 0)
+		rc = bs_outfile_commit(&of, err);
+	bs_outfile_abort(&of);
+	if (rc == 0 && cc->verbose)
 		fprintf(stderr, "bootsign client sign: %s: request id %s, sent %" PRIu64 " bytes\n",
 			endpoint, res.reqid[0] ? res.reqid : "-", res.sent);
-	free(tmp);
 	return rc;
 }
 

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "client/outfile.h"
 #include "core/buf.h"
 #include "core/limits.h"
 #include "core/util.h"
@@ -399,42 +400,30 @@ int bs_imx_plan_write(const struct bs_imx_plan *p, const uint8_t *const *blobs,
 		if (rc != 0)
 			return rc;
 	}
-	size_t tl = strlen(out_path) + 16;
-	char *tmp = malloc(tl);
-	if (tmp == NULL)
-		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
-	snprintf(tmp, tl, "%s.tmp.XXXXXX", out_path);
-	int in = -1, fd = mkstemp(tmp);
-	int rc = 0;
-	if (fd < 0) {
-		rc = bs_error_set(err, BS_ERR_IO, "%s: cannot create a file beside it: %s",
-				  out_path, strerror(errno));
-		free(tmp);
+	struct bs_outfile of;
+	int in = -1, rc = bs_outfile_open(&of, out_path, err);
+	if (rc != 0)
 		return rc;
-	}
 	in = open(p->image, O_RDONLY | O_CLOEXEC);
 	if (in < 0)
 		rc = bs_error_set(err, BS_ERR_IO, "%s: %s", p->image, strerror(errno));
 	if (rc == 0)
-		rc = copy_fd(fd, in, p->image, err);
+		rc = copy_fd(fileno(of.fp), in, p->image, err);
 	for (size_t i = 0; rc == 0 && i < p->n; i++) {
-		ssize_t w = pwrite(fd, blobs[i], lens[i], (off_t)p->slot[i].csf_off);
+		ssize_t w = pwrite(fileno(of.fp), blobs[i], lens[i], (off_t)p->slot[i].csf_off);
 		if (w < 0 || (size_t)w != lens[i])
 			rc = bs_error_set(err, BS_ERR_IO, "writing the output failed: %s",
 					  strerror(errno));
 	}
-	if (rc == 0 && (fchmod(fd, 0644) != 0 || fsync(fd) != 0))
-		rc = bs_error_set(err, BS_ERR_IO, "%s: %s", tmp, strerror(errno));
+	if (rc == 0 && fsync(fileno(of.fp)) != 0)
+		rc = bs_error_set(err, BS_ERR_IO, "%s: %s", of.tmp, strerror(errno));
 	if (rc == 0 && fuse_path != NULL)
-		rc = verify_all(p, tmp, fuse_path, err);
-	if (rc == 0 && rename(tmp, out_path) != 0)
-		rc = bs_error_set(err, BS_ERR_IO, "%s: %s", out_path, strerror(errno));
+		rc = verify_all(p, of.tmp, fuse_path, err);
+	if (rc == 0)
+		rc = bs_outfile_commit(&of, err);
 	if (in >= 0)
 		close(in);
-	close(fd);
-	if (rc != 0)
-		unlink(tmp);
-	free(tmp);
+	bs_outfile_abort(&of);
 	return rc;
 }
 
