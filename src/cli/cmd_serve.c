@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "cli/commands.h"
@@ -163,6 +164,7 @@ int bs_cmd_serve(int argc, char **argv)
 	       bs_spool_dir(spool));
 	if (use_demo)
 		demo_banner(&demo, cfg.address, bs_server_port(srv), self_path(self, sizeof(self)));
+	(void)sd_notify(0, "READY=1"); /* Type=notify: listening (no-op outside systemd) */
 	for (;;) {
 		int sig = 0;
 		if (sigwait(&set, &sig) != 0)
@@ -175,6 +177,7 @@ int bs_cmd_serve(int argc, char **argv)
 		bs_log(BS_LOG_INFO, NULL, "%s: shutting down", strsignal(sig));
 		break;
 	}
+	(void)sd_notify(0, "STOPPING=1");
 	bs_server_stop(srv, SHUTDOWN_GRACE_MS);
 	srv = NULL;
 	bs_log(BS_LOG_INFO, NULL, "stopped");

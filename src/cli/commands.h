@@ -12,5 +12,6 @@ int bs_cmd_pki(int argc, char **argv);
 int bs_cmd_token(int argc, char **argv);
 int bs_cmd_policy(int argc, char **argv);
 int bs_cmd_audit(int argc, char **argv);
+int bs_cmd_client(int argc, char **argv);
 
 #endif

@@ -20,6 +20,7 @@ static const struct command commands[] = {
 	{"token", bs_cmd_token, "bearer tokens for clients: add (printed once), revoke"},
 	{"policy", bs_cmd_policy, "check an access policy file"},
 	{"audit", bs_cmd_audit, "verify or show the server's audit log"},
+	{"client", bs_cmd_client, "sign through a server: i.MX images end to end, any endpoint"},
 };
 
 static void usage(FILE *out)

@@ -20,7 +20,8 @@ s = {x["name"]: x for x in d["signers"]}
 imx = s["imx"]
 assert imx["endpoint"] == "/sign/imx", imx
 f = {x["name"]: x for x in imx["fields"]}
-assert f["artifact"]["file"] is True and f["artifact"]["required"] is True, f
+assert f["artifact"]["file"] is True and f["artifact"]["required"] is False, f  # or digests
+assert f["digests"]["file"] is False, f
 assert f["backend"]["default"] == "ssl" and f["backend"]["choices"] == ["ssl", "pkcs11"], f
 assert imx["subject"] == "machine"
 PY
