@@ -15,6 +15,7 @@
 #include <string.h>
 
 #include "core/util.h"
+#include "crypto/key_int.h"
 
 struct bs_key {
 	const struct bs_key_ops *ops;
@@ -56,45 +57,47 @@ int bs_key_new(struct bs_key **out, const struct bs_key_ops *ops, void *ctx, EVP
 
 /* ---- file backend ---- */
 
-static int file_sign_digest(void *ctx, int md_nid, enum bs_sig_scheme scheme,
-			    const uint8_t *dgst, size_t dlen, uint8_t *sig, size_t *siglen,
-			    struct bs_error *err)
+int bs_pkey_type(EVP_PKEY *pkey)
+{
+	int t = EVP_PKEY_get_base_id(pkey);
+	return t == EVP_PKEY_RSA_PSS ? EVP_PKEY_RSA : t;
+}
+
+int bs_sig_ctx_setup(EVP_PKEY_CTX *pctx, int key_type, enum bs_sig_scheme scheme, int saltlen,
+		     const EVP_MD *md, struct bs_error *err)
+{
+	if (key_type == EVP_PKEY_RSA) {
+		int pad = scheme == BS_SIG_RSA_PSS ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING;
+		if (EVP_PKEY_CTX_set_rsa_padding(pctx, pad) <= 0)
+			return bs_error_ssl(err, BS_ERR_KEY, "RSA padding not usable with this key");
+		if (scheme == BS_SIG_RSA_PSS &&
+		    (EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, saltlen) <= 0 ||
+		     EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) <= 0))
+			return bs_error_ssl(err, BS_ERR_CRYPTO, "RSA-PSS parameters");
+	}
+	if (EVP_PKEY_CTX_set_signature_md(pctx, md) <= 0)
+		return bs_error_ssl(err, BS_ERR_CRYPTO, "set signature digest %s",
+				    EVP_MD_get0_name(md));
+	return 0;
+}
+
+static int file_sign_digest(void *ctx, const struct bs_sig_params *p, const uint8_t *dgst,
+			    size_t dlen, uint8_t *sig, size_t *siglen, struct bs_error *err)
 {
 	EVP_PKEY *priv = ctx;
-	const EVP_MD *md = EVP_get_digestbynid(md_nid);
+	const EVP_MD *md = EVP_get_digestbynid(p->md_nid);
 	if (md == NULL)
-		return bs_error_set(err, BS_ERR_UNSUPPORTED, "unsupported digest nid %d", md_nid);
-	if ((size_t)EVP_MD_get_size(md) != dlen)
-		return bs_error_set(err, BS_ERR_INVALID, "digest is %zu bytes, %s needs %d",
-				    dlen, EVP_MD_get0_name(md), EVP_MD_get_size(md));
-	int type = EVP_PKEY_get_base_id(priv);
-	bool is_rsa = type == EVP_PKEY_RSA || type == EVP_PKEY_RSA_PSS;
-	if (scheme == BS_SIG_RSA_PSS && !is_rsa)
-		return bs_error_set(err, BS_ERR_KEY, "RSA-PSS requested for a non-RSA key");
+		return bs_error_set(err, BS_ERR_UNSUPPORTED, "unsupported digest nid %d",
+				    p->md_nid);
 	int rc = 0;
 	EVP_PKEY_CTX *pctx = EVP_PKEY_CTX_new(priv, NULL);
 	if (pctx == NULL || EVP_PKEY_sign_init(pctx) <= 0) {
 		rc = bs_error_ssl(err, BS_ERR_CRYPTO, "sign init");
 		goto out;
 	}
-	if (is_rsa) {
-		int pad = scheme == BS_SIG_RSA_PSS ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING;
-		if (EVP_PKEY_CTX_set_rsa_padding(pctx, pad) <= 0) {
-			rc = bs_error_ssl(err, BS_ERR_KEY, "RSA padding not usable with this key");
-			goto out;
-		}
-		if (scheme == BS_SIG_RSA_PSS &&
-		    (EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, RSA_PSS_SALTLEN_DIGEST) <= 0 ||
-		     EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) <= 0)) {
-			rc = bs_error_ssl(err, BS_ERR_CRYPTO, "RSA-PSS parameters");
-			goto out;
-		}
-	}
-	if (EVP_PKEY_CTX_set_signature_md(pctx, md) <= 0) {
-		rc = bs_error_ssl(err, BS_ERR_CRYPTO, "set signature digest %s",
-				  EVP_MD_get0_name(md));
+	rc = bs_sig_ctx_setup(pctx, bs_pkey_type(priv), p->scheme, p->pss_saltlen, md, err);
+	if (rc != 0)
 		goto out;
-	}
 	size_t need = 0;
 	if (EVP_PKEY_sign(pctx, NULL, &need, dgst, dlen) <= 0) {
 		rc = bs_error_ssl(err, BS_ERR_CRYPTO, "sign (size)");
@@ -114,6 +117,32 @@ out:
 	return rc;
 }
 
+/* Pure EdDSA: the whole message goes into one EVP_DigestSign call. */
+static int file_sign_message(void *ctx, const struct bs_sig_params *p, const uint8_t *msg,
+			     size_t len, uint8_t *sig, size_t *siglen, struct bs_error *err)
+{
+	(void)p;
+	EVP_PKEY *priv = ctx;
+	int rc = 0;
+	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
+	size_t need = 0;
+	if (mctx == NULL || EVP_DigestSignInit(mctx, NULL, NULL, NULL, priv) <= 0 ||
+	    EVP_DigestSign(mctx, NULL, &need, msg, len) <= 0) {
+		rc = bs_error_ssl(err, BS_ERR_CRYPTO, "message sign init");
+		goto out;
+	}
+	if (need > *siglen) {
+		rc = bs_error_set(err, BS_ERR_INTERNAL, "signature buffer too small (%zu < %zu)",
+				  *siglen, need);
+		goto out;
+	}
+	if (EVP_DigestSign(mctx, sig, siglen, msg, len) <= 0)
+		rc = bs_error_ssl(err, BS_ERR_CRYPTO, "message sign");
+out:
+	EVP_MD_CTX_free(mctx);
+	return rc;
+}
+
 static void file_free(void *ctx)
 {
 	/* EVP_PKEY_free clears the key's bignums (BN_clear_free) for private keys. */
@@ -123,6 +152,7 @@ static void file_free(void *ctx)
 static const struct bs_key_ops file_ops = {
 	.sign_digest = file_sign_digest,
 	.free = file_free,
+	.sign_message = file_sign_message,
 };
 
 /* A public-only copy so bs_key_public never hands private material to callers. */
@@ -145,7 +175,8 @@ int bs_key_from_pkey(struct bs_key **out, EVP_PKEY *priv, const char *id,
 	if (priv == NULL)
 		return bs_error_set(err, BS_ERR_INVALID, "key %s: no key", id ? id : "(unnamed)");
 	int type = EVP_PKEY_get_base_id(priv);
-	if (type != EVP_PKEY_RSA && type != EVP_PKEY_RSA_PSS && type != EVP_PKEY_EC) {
+	if (type != EVP_PKEY_RSA && type != EVP_PKEY_RSA_PSS && type != EVP_PKEY_EC &&
+	    type != EVP_PKEY_ED25519) {
 		EVP_PKEY_free(priv);
 		return bs_error_set(err, BS_ERR_KEY, "key %s: unsupported key type %s",
 				    id ? id : "(unnamed)", OBJ_nid2sn(type));
@@ -158,26 +189,140 @@ int bs_key_from_pkey(struct bs_key **out, EVP_PKEY *priv, const char *id,
 	return bs_key_new(out, &file_ops, priv, pub, id, err);
 }
 
-int bs_key_sign_digest(struct bs_key *key, int md_nid, enum bs_sig_scheme scheme,
-		       const uint8_t *dgst, size_t dlen, uint8_t **out_sig, size_t *out_len,
-		       struct bs_error *err)
+/* Room for any signature of this key, as DER (ECDSA DER is a few bytes over 2 * field). */
+static int sig_buf(const struct bs_key *key, uint8_t **out, size_t *cap, struct bs_error *err)
 {
-	*out_sig = NULL;
-	*out_len = 0;
-	if (key == NULL || dgst == NULL)
-		return bs_error_set(err, BS_ERR_INVALID, "sign: no key or digest");
 	int size = EVP_PKEY_get_size(key->pub);
 	if (size <= 0)
 		return bs_error_ssl(err, BS_ERR_CRYPTO, "key %s: signature size", key->id);
-	size_t cap = (size_t)size + 16;
-	uint8_t *sig = malloc(cap);
-	if (sig == NULL)
+	*cap = (size_t)size + 16;
+	*out = malloc(*cap);
+	if (*out == NULL)
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	return 0;
+}
+
+/* Largest PSS salt for this key and digest: emLen - hLen - 2 (RFC 8017 9.1.1). */
+static int pss_salt_max(EVP_PKEY *pub, size_t hlen)
+{
+	int bits = EVP_PKEY_get_bits(pub);
+	long em = (bits - 1 + 7) / 8;
+	long max = em - (long)hlen - 2;
+	return max < 0 ? -1 : max > BS_PSS_SALT_MAX ? BS_PSS_SALT_MAX : (int)max;
+}
+
+/* Check p against the key and the digest and fill *n: the params a backend sees. */
+static int check_params(const struct bs_key *key, const struct bs_sig_params *p, size_t dlen,
+			struct bs_sig_params *n, struct bs_error *err)
+{
+	int type = bs_key_type(key);
+	if (type == EVP_PKEY_ED25519)
+		return bs_error_set(err, BS_ERR_UNSUPPORTED, "Ed25519 signs messages, not "
+				    "precomputed digests");
+	const EVP_MD *md = EVP_get_digestbynid(p->md_nid);
+	if (md == NULL)
+		return bs_error_set(err, BS_ERR_UNSUPPORTED, "unsupported digest nid %d",
+				    p->md_nid);
+	if ((size_t)EVP_MD_get_size(md) != dlen)
+		return bs_error_set(err, BS_ERR_INVALID, "digest is %zu bytes, %s needs %d",
+				    dlen, EVP_MD_get0_name(md), EVP_MD_get_size(md));
+	if (p->scheme != BS_SIG_DEFAULT && p->scheme != BS_SIG_RSA_PSS)
+		return bs_error_set(err, BS_ERR_INVALID, "unknown signature scheme %d",
+				    (int)p->scheme);
+	if (p->scheme == BS_SIG_RSA_PSS && type != EVP_PKEY_RSA)
+		return bs_error_set(err, BS_ERR_KEY, "RSA-PSS requested for a non-RSA key");
+	if (p->ecdsa_raw && type != EVP_PKEY_EC)
+		return bs_error_set(err, BS_ERR_KEY, "raw ECDSA requested for a non-EC key");
+	*n = *p;
+	n->ecdsa_raw = false;
+	if (p->scheme != BS_SIG_RSA_PSS) {
+		n->pss_saltlen = 0;
+		return 0;
+	}
+	if (p->pss_saltlen == -1)
+		n->pss_saltlen = (int)dlen;
+	int max = pss_salt_max(key->pub, dlen);
+	if (n->pss_saltlen < 0 || n->pss_saltlen > max)
+		return bs_error_set(err, BS_ERR_INVALID, "RSA-PSS salt length %d out of range "
+				    "0..%d for this key and %s", p->pss_saltlen, max,
+				    EVP_MD_get0_name(md));
+	return 0;
+}
+
+int bs_key_sign(struct bs_key *key, const struct bs_sig_params *p, const uint8_t *dgst,
+		size_t dlen, uint8_t **out_sig, size_t *out_len, struct bs_error *err)
+{
+	*out_sig = NULL;
+	*out_len = 0;
+	if (key == NULL || p == NULL || dgst == NULL)
+		return bs_error_set(err, BS_ERR_INVALID, "sign: no key, parameters or digest");
+	struct bs_sig_params n;
+	uint8_t *sig = NULL;
+	size_t cap = 0;
+	int rc = check_params(key, p, dlen, &n, err);
+	if (rc != 0)
+		goto fail;
+	if ((rc = sig_buf(key, &sig, &cap, err)) != 0)
+		return rc;
 	size_t len = cap;
-	int rc = key->ops->sign_digest(key->ctx, md_nid, scheme, dgst, dlen, sig, &len, err);
+	rc = key->ops->sign_digest(key->ctx, &n, dgst, dlen, sig, &len, err);
 	if (rc == 0 && (len == 0 || len > cap))
-		rc = bs_error_set(err, BS_ERR_INTERNAL, "key %s: backend returned %zu bytes",
-				  key->id, len);
+		rc = bs_error_set(err, BS_ERR_INTERNAL, "backend returned %zu bytes", len);
+	if (rc == 0 && p->ecdsa_raw) {
+		uint8_t *raw = NULL;
+		size_t raw_len = 0;
+		rc = bs_ecdsa_der_to_raw(&raw, &raw_len, sig, len, bs_ec_field_bytes(key->pub),
+					 err);
+		free(sig);
+		sig = raw;
+		len = raw_len;
+	}
+	if (rc != 0) {
+		free(sig);
+		goto fail;
+	}
+	*out_sig = sig;
+	*out_len = len;
+	return 0;
+fail:
+	if (err != NULL && err->code == rc)
+		bs_error_prefix(err, "key %s", key->id);
+	return rc;
+}
+
+int bs_key_sign_message(struct bs_key *key, const struct bs_sig_params *p, const uint8_t *msg,
+			size_t len, uint8_t **out_sig, size_t *out_len, struct bs_error *err)
+{
+	*out_sig = NULL;
+	*out_len = 0;
+	if (key == NULL || p == NULL || (msg == NULL && len > 0))
+		return bs_error_set(err, BS_ERR_INVALID, "sign: no key, parameters or message");
+	if (bs_key_type(key) != EVP_PKEY_ED25519) {
+		const EVP_MD *md = EVP_get_digestbynid(p->md_nid);
+		uint8_t dg[EVP_MAX_MD_SIZE];
+		unsigned dl = 0;
+		if (md == NULL)
+			return bs_error_set(err, BS_ERR_UNSUPPORTED, "key %s: unsupported digest "
+					    "nid %d", key->id, p->md_nid);
+		if (EVP_Digest(msg, len, dg, &dl, md, NULL) != 1)
+			return bs_error_ssl(err, BS_ERR_CRYPTO, "key %s: hashing", key->id);
+		return bs_key_sign(key, p, dg, dl, out_sig, out_len, err);
+	}
+	if (p->md_nid != NID_undef || p->scheme != BS_SIG_DEFAULT || p->ecdsa_raw)
+		return bs_error_set(err, BS_ERR_INVALID, "key %s: Ed25519 takes no digest, "
+				    "scheme or ECDSA option", key->id);
+	if (key->ops->sign_message == NULL)
+		return bs_error_set(err, BS_ERR_UNSUPPORTED, "key %s: this key store cannot "
+				    "sign whole messages", key->id);
+	uint8_t *sig = NULL;
+	size_t cap = 0;
+	int rc = sig_buf(key, &sig, &cap, err);
+	if (rc != 0)
+		return rc;
+	size_t sl = cap;
+	rc = key->ops->sign_message(key->ctx, p, msg, len, sig, &sl, err);
+	if (rc == 0 && (sl == 0 || sl > cap))
+		rc = bs_error_set(err, BS_ERR_INTERNAL, "backend returned %zu bytes", sl);
 	if (rc != 0) {
 		free(sig);
 		if (err != NULL && err->code == rc)
@@ -185,8 +330,16 @@ int bs_key_sign_digest(struct bs_key *key, int md_nid, enum bs_sig_scheme scheme
 		return rc;
 	}
 	*out_sig = sig;
-	*out_len = len;
+	*out_len = sl;
 	return 0;
+}
+
+int bs_key_sign_digest(struct bs_key *key, int md_nid, enum bs_sig_scheme scheme,
+		       const uint8_t *dgst, size_t dlen, uint8_t **out_sig, size_t *out_len,
+		       struct bs_error *err)
+{
+	struct bs_sig_params p = {.md_nid = md_nid, .scheme = scheme, .pss_saltlen = -1};
+	return bs_key_sign(key, &p, dgst, dlen, out_sig, out_len, err);
 }
 
 EVP_PKEY *bs_key_public(const struct bs_key *key)
@@ -201,10 +354,7 @@ const char *bs_key_id(const struct bs_key *key)
 
 int bs_key_type(const struct bs_key *key)
 {
-	if (key == NULL)
-		return 0;
-	int t = EVP_PKEY_get_base_id(key->pub);
-	return t == EVP_PKEY_RSA_PSS ? EVP_PKEY_RSA : t;
+	return key == NULL ? 0 : bs_pkey_type(key->pub);
 }
 
 struct bs_key *bs_key_ref(struct bs_key *key)

@@ -1,8 +1,9 @@
 /* Token keys: the URI loader (certificate from a type=cert object, private key by the
  * same label/id) and the bs_key backend that signs digests through the session pool.
  * RSA PKCS#1 v1.5: CKM_RSA_PKCS over a DigestInfo built here; RSA-PSS: CKM_RSA_PKCS_PSS
- * (MGF1 with the same hash, salt = digest length); ECDSA: CKM_ECDSA over the digest, the
- * raw r||s turned into a DER ECDSA-Sig-Value. */
+ * (MGF1 with the same hash, sLen = the caller's salt length); ECDSA: CKM_ECDSA over the
+ * digest, the raw r||s turned into a DER ECDSA-Sig-Value (the key layer makes it raw
+ * again when a format wants r||s). */
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/err.h>
@@ -319,7 +320,7 @@ static CK_RV sign_job(struct p11_worker *w, void *p)
 	return f->C_Sign(w->sess, a->in, (CK_ULONG)a->inlen, a->out, &a->outlen);
 }
 
-static int pss_params(int md_nid, CK_RSA_PKCS_PSS_PARAMS *pp, size_t dlen)
+static int pss_params(int md_nid, CK_RSA_PKCS_PSS_PARAMS *pp, int saltlen)
 {
 	switch (md_nid) {
 	case NID_sha1: pp->hashAlg = CKM_SHA_1; pp->mgf = CKG_MGF1_SHA1; break;
@@ -329,7 +330,7 @@ static int pss_params(int md_nid, CK_RSA_PKCS_PSS_PARAMS *pp, size_t dlen)
 	case NID_sha512: pp->hashAlg = CKM_SHA512; pp->mgf = CKG_MGF1_SHA512; break;
 	default: return -1;
 	}
-	pp->sLen = dlen;
+	pp->sLen = (CK_ULONG)saltlen;
 	return 0;
 }
 
@@ -362,39 +363,28 @@ out:
 	return 0;
 }
 
-static int raw_to_ecdsa_der(uint8_t *sig, size_t *siglen, const uint8_t *raw, size_t n,
-			    struct bs_error *err)
+/* The token's r||s as DER into sig (at most *siglen bytes). */
+static int ecdsa_to_der(uint8_t *sig, size_t *siglen, const uint8_t *raw, size_t n,
+			struct bs_error *err)
 {
-	ECDSA_SIG *es = ECDSA_SIG_new();
-	BIGNUM *r = BN_bin2bn(raw, (int)(n / 2), NULL);
-	BIGNUM *s = BN_bin2bn(raw + n / 2, (int)(n / 2), NULL);
-	int rc = BS_ERR_CRYPTO;
-	if (es == NULL || r == NULL || s == NULL || !ECDSA_SIG_set0(es, r, s)) {
-		BN_free(r);
-		BN_free(s);
-		goto out;
+	uint8_t *der = NULL;
+	size_t len = 0;
+	int rc = bs_ecdsa_raw_to_der(&der, &len, raw, n, err);
+	if (rc == 0 && len > *siglen)
+		rc = bs_error_set(err, BS_ERR_INTERNAL, "signature buffer too small");
+	if (rc == 0) {
+		memcpy(sig, der, len);
+		*siglen = len;
 	}
-	int len = i2d_ECDSA_SIG(es, NULL);
-	if (len <= 0 || (size_t)len > *siglen) {
-		rc = BS_ERR_INTERNAL;
-		goto out;
-	}
-	unsigned char *p = sig;
-	len = i2d_ECDSA_SIG(es, &p);
-	*siglen = (size_t)len;
-	rc = 0;
-out:
-	ECDSA_SIG_free(es);
-	if (rc != 0)
-		return bs_error_ssl(err, rc, "cannot encode the ECDSA signature");
-	return 0;
+	free(der);
+	return rc;
 }
 
-static int p11_sign_digest(void *ctx, int md_nid, enum bs_sig_scheme scheme,
-			   const uint8_t *dgst, size_t dlen, uint8_t *sig, size_t *siglen,
-			   struct bs_error *err)
+static int p11_sign_digest(void *ctx, const struct bs_sig_params *p, const uint8_t *dgst,
+			   size_t dlen, uint8_t *sig, size_t *siglen, struct bs_error *err)
 {
 	struct keyctx *k = ctx;
+	int md_nid = p->md_nid;
 	const EVP_MD *md = EVP_get_digestbynid(md_nid);
 	if (md == NULL || (size_t)EVP_MD_get_size(md) != dlen || dlen > 64)
 		return bs_error_set(err, BS_ERR_INVALID, "digest of %zu bytes does not match "
@@ -412,14 +402,14 @@ static int p11_sign_digest(void *ctx, int md_nid, enum bs_sig_scheme scheme,
 	pthread_mutex_unlock(&k->p11->lock);
 	int rc = 0;
 	if (k->ktype == CKK_EC) {
-		if (scheme != BS_SIG_DEFAULT)
-			rc = bs_error_set(err, BS_ERR_UNSUPPORTED, "PSS requested for an EC key");
+		if (p->scheme != BS_SIG_DEFAULT)
+			rc = bs_error_set(err, BS_ERR_KEY, "PSS requested for an EC key");
 		a->mech = CKM_ECDSA;
 		memcpy(a->in, dgst, dlen);
 		a->inlen = dlen;
-	} else if (scheme == BS_SIG_RSA_PSS) {
+	} else if (p->scheme == BS_SIG_RSA_PSS) {
 		a->mech = CKM_RSA_PKCS_PSS;
-		if (pss_params(md_nid, &a->pss, dlen) != 0)
+		if (p->pss_saltlen < 0 || pss_params(md_nid, &a->pss, p->pss_saltlen) != 0)
 			rc = bs_error_set(err, BS_ERR_UNSUPPORTED, "RSA-PSS with digest %s",
 					  OBJ_nid2sn(md_nid));
 		memcpy(a->in, dgst, dlen);
@@ -453,7 +443,7 @@ static int p11_sign_digest(void *ctx, int md_nid, enum bs_sig_scheme scheme,
 					  "signature", (unsigned long)a->outlen);
 			goto out;
 		}
-		rc = raw_to_ecdsa_der(sig, siglen, a->out, a->outlen, err);
+		rc = ecdsa_to_der(sig, siglen, a->out, a->outlen, err);
 	} else {
 		if (a->outlen > *siglen) {
 			rc = bs_error_set(err, BS_ERR_INTERNAL, "signature buffer too small");

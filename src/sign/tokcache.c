@@ -130,13 +130,13 @@ static int load_cert(void *ctx, const char *uri, X509 **out, struct bs_error *er
 	return 0;
 }
 
-static int shared_sign(void *ctx, int md_nid, enum bs_sig_scheme scheme, const uint8_t *dgst,
+static int shared_sign(void *ctx, const struct bs_sig_params *p, const uint8_t *dgst,
 		       size_t dlen, uint8_t *sig, size_t *siglen, struct bs_error *err)
 {
 	struct shared_key *k = ctx;
 	uint8_t *s = NULL;
 	size_t n = 0;
-	int rc = bs_key_sign_digest(k->inner, md_nid, scheme, dgst, dlen, &s, &n, err);
+	int rc = bs_key_sign(k->inner, p, dgst, dlen, &s, &n, err);
 	if (rc == 0 && n > *siglen)
 		rc = bs_error_set(err, BS_ERR_INTERNAL, "signature buffer too small");
 	if (rc == 0) {
