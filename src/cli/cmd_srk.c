@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "cli/cmd_srk.h"
 #include "cli/commands.h"
 #include "core/util.h"
 #include "crypto/x509.h"
@@ -59,7 +60,7 @@ static void usage(FILE *out)
 		"Build a HAB4 SRK table and its SRK_HASH fuse file, byte-identical to NXP's\n"
 		"srktool (HAB4 mode); the same short and long options are accepted.\n"
 		"\n"
-		"  -h, --hab_ver 4          HAB version (only 4; AHAB is not supported)\n"
+		"  -h, --hab_ver 4          HAB version (4; for AHAB tables see bootsign srk -a --help)\n"
 		"  -t, --table FILE         output SRK table\n"
 		"  -e, --efuses FILE        output SRK fuse file (the SRK table hash)\n"
 		"  -d, --digest ALG         fuse hash: sha256 (what HAB4 SoCs expect) or sha1\n"
@@ -364,6 +365,9 @@ int bs_cmd_srk(int argc, char **argv)
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0},
 	};
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "-a") == 0 || strncmp(argv[i], "--ahab_ver", 10) == 0)
+			return bs_cmd_srk_ahab(argc, argv);
 	struct srk_args a = {0};
 	int c;
 	optind = 1;
@@ -387,8 +391,7 @@ int bs_cmd_srk(int argc, char **argv)
 		case OPT_HELP: usage(stdout); return 0;
 		case 'a':
 		case 's':
-			return fail(2, "AHAB SRK tables (-a/--ahab_ver, -s/--sign_digest) are not "
-				    "supported; this command builds HAB4 tables (-h 4)");
+			return fail(2, "-s/--sign_digest goes with -a (AHAB SRK tables)");
 		case ':':
 			if (optopt != 0 && optopt < OPT_SOC)
 				return fail(2, "option -%c needs a value (see --help)", optopt);

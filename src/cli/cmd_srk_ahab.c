@@ -1,0 +1,319 @@
+/* bootsign srk -a: AHAB SRK table and fuse files, accepting srktool's AHAB command line
+ * (-a [1] -t TABLE -e FUSE [-d sha256|sha512] -s sha256|sha384|sha512 -c C1,C2,C3,C4
+ * [-f 0|1]) and writing byte-identical files; prints the SRK hash fuse words and, with
+ * --soc, U-Boot `fuse prog` lines for the chip family (AHAB.md §5.3, §11). */
+#include <ctype.h>
+#include <getopt.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "cli/cmd_srk.h"
+#include "core/util.h"
+#include "crypto/x509.h"
+#include "formats/ahab/srk.h"
+#include "formats/hab/srk.h"
+
+#define CERT_FILE_MAX (1u << 20)
+#define ARGV_MAX 64
+
+/* SRK hash fuses per family: digest, words, U-Boot `fuse prog <bank> <word>` of word 0
+ * (words follow consecutively), from the U-Boot AHAB guides and public i.MX93 guides. */
+struct ahab_soc {
+	const char *names; /* normalised: lower case, no leading i, no '.', '-' */
+	const char *label;
+	int md_nid;
+	unsigned bank, word0;
+	bool known;        /* false: fuse location not confirmed, words only */
+};
+
+static const struct ahab_soc ahab_socs[] = {
+	{"mx8qxp mx8dx mx8dxl", "i.MX8QXP/8DX/8DXL (SECO)", NID_sha512, 0, 730, true},
+	{"mx8qm", "i.MX8QM (SECO)", NID_sha512, 0, 722, true},
+	{"mx8ulp", "i.MX8ULP (ELE)", NID_sha256, 15, 0, true},
+	{"mx93", "i.MX93 (ELE)", NID_sha256, 16, 0, true},
+	{"mx91", "i.MX91 (ELE)", NID_sha256, 16, 0, false},
+	{"mx95 mx95a0", "i.MX95 A0 (ELE)", NID_sha256, 0, 0, false},
+};
+
+static int fail(int code, const char *fmt, ...) BS_PRINTF(2, 3);
+static int fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("bootsign srk: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return code;
+}
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"usage: bootsign srk -a 1 -t TABLE -e FUSE -s sha256|sha384|sha512\n"
+		"                    -c SRK1,SRK2,SRK3,SRK4 [-d sha512|sha256] [-f 0|1] [--soc SOC]\n"
+		"\n"
+		"Build an AHAB (v1) SRK table and its SRK hash fuse file, byte-identical to NXP's\n"
+		"srktool -a. The fuse value is one digest over the whole table.\n"
+		"\n"
+		"  -a, --ahab_ver [1]       AHAB table version (1; 2 = PQC tables, not supported)\n"
+		"  -t, --table FILE         output SRK table\n"
+		"  -e, --efuses FILE        output fuse file (the SRK table hash)\n"
+		"  -s, --sign_digest ALG    hash stored in every record: the container signature\n"
+		"                           digest (sha256, sha384, sha512)\n"
+		"  -d, --digest ALG         fuse digest: sha512 (default; 8QXP/8QM/8DXL, 95B0) or\n"
+		"                           sha256 (8ULP, 91, 93, 95A0)\n"
+		"  -c, --certs A,B,C,D      exactly 4 SRK certificates (PEM or DER), no spaces\n"
+		"  -f, --fuse_format N      1 (default): raw digest; 0: each byte as 00 00 00 b\n"
+		"      --soc SOC            check -d against the family and print U-Boot\n"
+		"                           `fuse prog` lines: imx8qxp, imx8qm, imx8dxl, imx8ulp,\n"
+		"                           imx91, imx93, imx95\n"
+		"Fuse words: SRKH[i] = little-endian bytes 4i..4i+3 of the digest.\n");
+}
+
+static const struct ahab_soc *find_ahab_soc(const char *name)
+{
+	char norm[32];
+	size_t n = 0;
+	const char *p = name;
+	if (tolower((unsigned char)p[0]) == 'i')
+		p++;
+	for (; *p != '\0' && n + 1 < sizeof(norm); p++)
+		if (*p != '.' && *p != '-' && *p != '_')
+			norm[n++] = (char)tolower((unsigned char)*p);
+	norm[n] = '\0';
+	if (*p != '\0' || n == 0)
+		return NULL;
+	for (size_t i = 0; i < BS_ARRAY_SIZE(ahab_socs); i++) {
+		const char *s = ahab_socs[i].names;
+		while (*s != '\0') {
+			size_t k = strcspn(s, " ");
+			if (k == n && strncmp(s, norm, n) == 0)
+				return &ahab_socs[i];
+			s += k + (s[k] == ' ');
+		}
+	}
+	return NULL;
+}
+
+void bs_srk_ahab_print_fuse(const uint8_t *fuse, size_t fuse_len, const char *soc_name)
+{
+	const struct ahab_soc *soc = soc_name != NULL ? find_ahab_soc(soc_name) : NULL;
+	size_t nwords = fuse_len / 4;
+	for (size_t i = 0; i < nwords; i++)
+		printf("SRKH[%zu] = 0x%08X\n", i, bs_srk_fuse_word(fuse, i));
+	if (soc == NULL)
+		return;
+	if (!soc->known) {
+		printf("# %s: SRK hash fuse location not confirmed; program the words above as\n"
+		       "# the SoC's fuse map describes.\n", soc->label);
+		return;
+	}
+	printf("# U-Boot commands for %s, SRK hash (%zu words). One-time programmable:\n"
+	       "# check every value, and close the device only after a signed image boots\n"
+	       "# without AHAB events (ahab_status).\n", soc->label, nwords);
+	for (size_t i = 0; i < nwords; i++)
+		printf("fuse prog -y %u %zu 0x%08X\n", soc->bank, soc->word0 + i,
+		       bs_srk_fuse_word(fuse, i));
+}
+
+static int hash_code(const char *s)
+{
+	if (strcasecmp(s, "sha256") == 0)
+		return BS_AHAB_HASH_SHA256;
+	if (strcasecmp(s, "sha384") == 0)
+		return BS_AHAB_HASH_SHA384;
+	if (strcasecmp(s, "sha512") == 0)
+		return BS_AHAB_HASH_SHA512;
+	return -1;
+}
+
+static X509 *load_cert(const char *path)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	struct bs_error err = {0};
+	if (bs_read_file(&data, &len, path, CERT_FILE_MAX, &err) != 0) {
+		fail(1, "cannot read certificate: %s", err.msg);
+		return NULL;
+	}
+	X509 *x = NULL;
+	bool pem = memmem(data, len, "-----BEGIN", 10) != NULL;
+	if (bs_x509_from_bytes(&x, data, len, pem, path, &err) != 0)
+		fail(1, "%s", err.msg);
+	free(data);
+	return x;
+}
+
+struct ahab_args {
+	const char *ver, *table, *efuses, *digest, *sign, *certs, *format, *soc;
+};
+
+static int build(const struct ahab_args *a)
+{
+	int sign = hash_code(a->sign);
+	if (sign < 0)
+		return fail(2, "unsupported signature digest '%s' for -s (sha256, sha384, sha512)",
+			    a->sign);
+	int md = NID_sha512;
+	if (a->digest != NULL) {
+		int d = hash_code(a->digest);
+		if (d != BS_AHAB_HASH_SHA256 && d != BS_AHAB_HASH_SHA512)
+			return fail(2, "unsupported fuse digest '%s' for -d (sha512 or sha256)",
+				    a->digest);
+		md = bs_ahab_hash_nid((unsigned)d);
+	}
+	const struct ahab_soc *soc = NULL;
+	if (a->soc != NULL) {
+		if ((soc = find_ahab_soc(a->soc)) == NULL)
+			return fail(2, "unknown AHAB SoC '%s' for --soc (imx8qxp, imx8qm, imx8dxl, "
+				    "imx8ulp, imx91, imx93, imx95)", a->soc);
+		if (a->digest == NULL)
+			md = soc->md_nid;
+		else if (md != soc->md_nid)
+			return fail(2, "-d %s does not fit %s, whose fuses hold a %s SRK hash",
+				    a->digest, soc->label, OBJ_nid2sn(soc->md_nid));
+	}
+	int format = 1;
+	if (a->format != NULL) {
+		if (strcmp(a->format, "0") != 0 && strcmp(a->format, "1") != 0)
+			return fail(2, "unsupported fuse format '%s' for -f (0 or 1)", a->format);
+		format = a->format[0] - '0';
+	}
+	if (strcmp(a->table, a->efuses) == 0)
+		return fail(2, "-t and -e name the same file %s", a->table);
+	char *list = bs_strdup(a->certs);
+	char *names[BS_AHAB_SRK_RECORDS + 1];
+	X509 *certs[BS_AHAB_SRK_RECORDS] = {0};
+	size_t n = 0;
+	uint8_t *table = NULL, *ff = NULL;
+	size_t table_len = 0, ff_len = 0;
+	struct bs_ahab_srk_table *parsed = NULL;
+	struct bs_error err = {0};
+	int rc = 1;
+	if (list == NULL)
+		return fail(1, "out of memory");
+	for (char *s = list, *tok; (tok = strsep(&s, ",")) != NULL;) {
+		if (n == BS_AHAB_SRK_RECORDS || tok[0] == '\0') {
+			rc = fail(2, "-c needs exactly 4 certificate names separated by ',' with no "
+				  "spaces");
+			goto out;
+		}
+		names[n++] = tok;
+	}
+	if (n != BS_AHAB_SRK_RECORDS) {
+		rc = fail(2, "AHAB SRK tables hold exactly 4 certificates, %zu given to -c", n);
+		goto out;
+	}
+	for (size_t i = 0; i < n; i++)
+		if ((certs[i] = load_cert(names[i])) == NULL)
+			goto out;
+	uint8_t fuse[64];
+	size_t fuse_len = 0;
+	if (bs_ahab_srk_table_build(&table, &table_len, certs, n, (uint8_t)sign, &err) != 0 ||
+	    bs_ahab_srk_table_parse(&parsed, table, table_len, false, &err) != 0 ||
+	    bs_ahab_srk_fuse(fuse, &fuse_len, table, table_len, md, &err) != 0 ||
+	    bs_srk_fuse_file(&ff, &ff_len, fuse, fuse_len, format, &err) != 0) {
+		fail(1, "%s", err.msg);
+		goto out;
+	}
+	if (bs_write_file(a->table, table, table_len, 0644, false, &err) != 0) {
+		fail(1, "%s", err.msg);
+		goto out;
+	}
+	if (bs_write_file(a->efuses, ff, ff_len, 0644, false, &err) != 0) {
+		unlink(a->table);
+		fail(1, "%s (removed %s)", err.msg, a->table);
+		goto out;
+	}
+	printf("AHAB SRK table: %s (%zu bytes, 4 records)\n", a->table, table_len);
+	for (size_t i = 0; i < n; i++) {
+		char desc[64];
+		printf("  SRK%zu: %-30s %s\n", i + 1,
+		       bs_ahab_srk_desc(&parsed->e[i], desc, sizeof(desc)), names[i]);
+	}
+	printf("SRK fuse file: %s (%s, format %d)\n", a->efuses, OBJ_nid2sn(md), format);
+	bs_srk_ahab_print_fuse(fuse, fuse_len, a->soc);
+	rc = 0;
+out:
+	for (size_t i = 0; i < n; i++)
+		X509_free(certs[i]);
+	bs_ahab_srk_table_free(parsed);
+	free(table);
+	free(ff);
+	free(list);
+	return rc;
+}
+
+int bs_cmd_srk_ahab(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"ahab_ver", optional_argument, NULL, 'a'},
+		{"table", required_argument, NULL, 't'},
+		{"efuses", required_argument, NULL, 'e'},
+		{"digest", required_argument, NULL, 'd'},
+		{"sign_digest", required_argument, NULL, 's'},
+		{"certs", required_argument, NULL, 'c'},
+		{"fuse_format", required_argument, NULL, 'f'},
+		{"verbose", no_argument, NULL, 'b'},
+		{"soc", required_argument, NULL, 'S'},
+		{"help", no_argument, NULL, 'H'},
+		{NULL, 0, NULL, 0},
+	};
+	/* srktool 4.x writes `-a 1`, 3.x a bare `-a`: join a following version number so
+	 * that getopt's optional argument sees it. */
+	char *av[ARGV_MAX];
+	char joined[2][32];
+	int ac = 0, nj = 0;
+	if (argc >= ARGV_MAX)
+		return fail(2, "too many arguments");
+	for (int i = 0; i < argc; i++) {
+		bool is_a = strcmp(argv[i], "-a") == 0 || strcmp(argv[i], "--ahab_ver") == 0;
+		if (is_a && i + 1 < argc && nj < 2 && strlen(argv[i + 1]) == 1 &&
+		    isdigit((unsigned char)argv[i + 1][0])) {
+			snprintf(joined[nj], sizeof(joined[nj]), "%s%s%s", argv[i],
+				 argv[i][1] == '-' ? "=" : "", argv[i + 1]);
+			av[ac++] = joined[nj++];
+			i++;
+			continue;
+		}
+		av[ac++] = argv[i];
+	}
+	av[ac] = NULL;
+	struct ahab_args a = {.ver = "1"};
+	int c;
+	optind = 1;
+	opterr = 0;
+	while ((c = getopt_long(ac, av, ":a::t:e:d:s:c:f:b", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'a': a.ver = optarg != NULL ? optarg : "1"; break;
+		case 't': a.table = optarg; break;
+		case 'e': a.efuses = optarg; break;
+		case 'd': a.digest = optarg; break;
+		case 's': a.sign = optarg; break;
+		case 'c': a.certs = optarg; break;
+		case 'f': a.format = optarg; break;
+		case 'b': break;
+		case 'S': a.soc = optarg; break;
+		case 'H': usage(stdout); return 0;
+		case ':': return fail(2, "option %s needs a value (see --help)", av[optind - 1]);
+		default: return fail(2, "unknown option %s (see --help)", av[optind - 1]);
+		}
+	}
+	if (optind < ac)
+		return fail(2, "unexpected argument '%s' (see --help)", av[optind]);
+	if (strcmp(a.ver, "2") == 0)
+		return fail(1, "AHAB v2 SRK table arrays (-a 2, PQC/hybrid) are not supported yet; "
+			    "use -a 1 for i.MX8QXP/8QM/8ULP/91/93/95A0");
+	if (strcmp(a.ver, "1") != 0)
+		return fail(2, "unsupported AHAB version '%s' for -a (1)", a.ver);
+	if (a.table == NULL || a.efuses == NULL || a.sign == NULL || a.certs == NULL)
+		return fail(2, "missing %s (see --help)",
+			    a.table == NULL ? "-t TABLE" : a.efuses == NULL ? "-e FUSE"
+			    : a.sign == NULL ? "-s DIGEST" : "-c CERTS");
+	return build(&a);
+}
