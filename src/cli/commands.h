@@ -8,5 +8,6 @@ int bs_cmd_hab(int argc, char **argv);
 int bs_cmd_srk(int argc, char **argv);
 int bs_cmd_hsm(int argc, char **argv);
 int bs_cmd_pki(int argc, char **argv);
+int bs_cmd_ahab(int argc, char **argv);
 
 #endif

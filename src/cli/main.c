@@ -13,7 +13,8 @@ struct command {
 static const struct command commands[] = {
 	{"serve", bs_cmd_serve, "run the signing server (digsigserver-compatible REST API)"},
 	{"hab", bs_cmd_hab, "i.MX HAB4: sign a CSF (cst-compatible), verify or dump images"},
-	{"srk", bs_cmd_srk, "build HAB4 SRK table and fuse files (srktool-compatible)"},
+	{"ahab", bs_cmd_ahab, "i.MX AHAB: verify or dump containers (sign: hab sign)"},
+	{"srk", bs_cmd_srk, "build HAB4 / AHAB (-a) SRK tables and fuse files (srktool)"},
 	{"hsm", bs_cmd_hsm, "PKCS#11 token provisioning: import keys, list objects"},
 	{"pki", bs_cmd_pki, "create a complete HAB4 PKI (files or inside a token)"},
 };

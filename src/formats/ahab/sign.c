@@ -1,0 +1,314 @@
+/* AHAB signing (see sign.h). Layout of the new signature block as CST writes it: SRK
+ * table at 0x10, signature after it, certificate after the signature, each part 8-byte
+ * aligned with zero padding (AHAB.md §4). */
+#include "formats/ahab/sign.h"
+
+#include <openssl/evp.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "formats/ahab/srk.h"
+
+#define ALIGN8(x) (((x) + 7u) & ~(size_t)7u)
+#define SIG_HDR 8
+#define CERT_HDR 8
+
+/* Prefix err with the CSF position of a file argument. */
+static int at(struct bs_error *err, const struct bs_ahab_csf *csf,
+	      const struct bs_ahab_csf_file *f)
+{
+	return bs_error_prefix(err, "%s:%u:%u", csf->filename, f->line, f->col);
+}
+
+static int sign_bytes(uint8_t *sig_out, size_t sig_len, uint8_t *digest, size_t *digest_len,
+		      struct bs_key *key, const struct bs_ahab_srk *rec, const uint8_t *msg,
+		      size_t len, struct bs_error *err)
+{
+	struct bs_sig_params sp;
+	bs_ahab_srk_sig_params(rec, &sp);
+	unsigned dl = 0;
+	if (EVP_Digest(msg, len, digest, &dl, EVP_get_digestbynid(sp.md_nid), NULL) != 1)
+		return bs_error_ssl(err, BS_ERR_CRYPTO, "digest");
+	*digest_len = dl;
+	uint8_t *sig = NULL;
+	size_t n = 0;
+	int rc = bs_key_sign(key, &sp, digest, dl, &sig, &n, err);
+	if (rc != 0)
+		return bs_error_prefix(err, "signing with %s", bs_key_id(key));
+	if (n != sig_len) {
+		free(sig);
+		return bs_error_set(err, BS_ERR_KEY, "key %s made a %zu-byte signature, the SRK "
+				    "record needs %zu", bs_key_id(key), n, sig_len);
+	}
+	/* a token or key that signs wrongly must not produce an image */
+	rc = bs_sig_verify(rec->pub, &sp, digest, dl, sig, n, err);
+	if (rc == 0)
+		memcpy(sig_out, sig, n);
+	else
+		bs_error_prefix(err, "signature by %s does not verify with the SRK record's key",
+				bs_key_id(key));
+	free(sig);
+	return rc;
+}
+
+static void put_sig_header(uint8_t *p, size_t sig_len)
+{
+	p[0] = 0;
+	bs_ahab_put_le16(p + 1, (uint16_t)(SIG_HDR + sig_len));
+	p[3] = BS_AHAB_TAG_SIGNATURE;
+	memset(p + 4, 0, 4);
+}
+
+/* Table entry `idx` must hold the certificate's key (compare the key material of the
+ * records; the algorithm byte may say PSS for an rsaEncryption certificate). */
+static int check_source(const struct bs_ahab_csf *csf, const struct bs_ahab_srk_table *t,
+			X509 *cert, struct bs_error *err)
+{
+	const struct bs_ahab_srk *e = &t->e[csf->source_index];
+	uint8_t *rec = NULL;
+	size_t len = 0;
+	int rc = bs_ahab_srk_record_cert(&rec, &len, cert, e->hash, err);
+	if (rc != 0)
+		return at(err, csf, &csf->source);
+	bool rsa_pair = (rec[3] == BS_AHAB_ALG_RSA || rec[3] == BS_AHAB_ALG_RSA_PSS) &&
+			(e->alg == BS_AHAB_ALG_RSA || e->alg == BS_AHAB_ALG_RSA_PSS);
+	bool same = len == e->rec_len && (rec[3] == e->alg || rsa_pair) &&
+		    rec[5] == e->size_code &&
+		    memcmp(rec + BS_AHAB_SRK_REC_HDR - 4, e->rec + BS_AHAB_SRK_REC_HDR - 4,
+			   len - (BS_AHAB_SRK_REC_HDR - 4)) == 0;
+	free(rec);
+	if (!same) {
+		for (size_t i = 0; i < t->n; i++)
+			if (i != csf->source_index && EVP_PKEY_eq(t->e[i].pub,
+								  X509_get0_pubkey(cert)) == 1)
+				return bs_error_set(err, BS_ERR_SEMANTIC,
+						    "%s:%u:%u: Source certificate holds SRK table "
+						    "entry %zu, but Source Index = %u",
+						    csf->filename, csf->source.line,
+						    csf->source.col, i, csf->source_index);
+		return bs_error_set(err, BS_ERR_SEMANTIC,
+				    "%s:%u:%u: Source certificate's key is not SRK table entry %u "
+				    "(Source Index) of %s", csf->filename, csf->source.line,
+				    csf->source.col, csf->source_index, csf->srk_table.name);
+	}
+	return 0;
+}
+
+struct parts {
+	struct bs_ahab_srk_table *table;
+	X509 *srk_cert, *sgk_cert;
+	struct bs_key *srk_key, *sgk_key;
+	uint8_t *sgk_rec;
+	size_t sgk_rec_len;
+	struct bs_ahab_srk sgk; /* parsed sgk_rec */
+};
+
+static void parts_free(struct parts *p)
+{
+	bs_ahab_srk_table_free(p->table);
+	X509_free(p->srk_cert);
+	X509_free(p->sgk_cert);
+	bs_key_free(p->srk_key);
+	bs_key_free(p->sgk_key);
+	bs_ahab_srk_clear(&p->sgk);
+	free(p->sgk_rec);
+}
+
+static int load_keys(struct parts *p, const struct bs_ahab_csf *csf,
+		     const struct bs_key_source *keys, struct bs_error *err)
+{
+	uint8_t *tbl = NULL;
+	size_t tlen = 0;
+	int rc = keys->read(keys->ctx, csf->srk_table.name, BS_AHAB_SRK_TABLE_MAX, &tbl, &tlen,
+			    err);
+	if (rc == 0)
+		rc = bs_ahab_srk_table_parse(&p->table, tbl, tlen, false, err);
+	free(tbl);
+	if (rc == 0 && p->table->n != BS_AHAB_SRK_RECORDS)
+		rc = bs_error_set(err, BS_ERR_FORMAT, "%zu records; AHAB needs 4", p->table->n);
+	if (rc != 0) {
+		bs_error_prefix(err, "SRK table %s", csf->srk_table.name);
+		return at(err, csf, &csf->srk_table);
+	}
+	if ((rc = keys->load_cert(keys->ctx, csf->source.name, &p->srk_cert, err)) != 0)
+		return at(err, csf, &csf->source);
+	if ((rc = check_source(csf, p->table, p->srk_cert, err)) != 0)
+		return rc;
+	if ((rc = keys->load_key(keys->ctx, csf->source.name, p->srk_cert, &p->srk_key,
+				 err)) != 0)
+		return at(err, csf, &csf->source);
+	if (!csf->has_cert)
+		return 0;
+	const struct bs_ahab_srk *srk = &p->table->e[csf->source_index];
+	size_t used = 0;
+	if ((rc = keys->load_cert(keys->ctx, csf->cert.name, &p->sgk_cert, err)) != 0 ||
+	    (rc = bs_ahab_srk_record_cert(&p->sgk_rec, &p->sgk_rec_len, p->sgk_cert, srk->hash,
+					  err)) != 0)
+		return at(err, csf, &csf->cert);
+	if (p->sgk_rec[3] == BS_AHAB_ALG_RSA && srk->alg == BS_AHAB_ALG_RSA_PSS)
+		p->sgk_rec[3] = BS_AHAB_ALG_RSA_PSS; /* sign with the table's RSA flavour */
+	if ((rc = bs_ahab_srk_record_parse(&p->sgk, p->sgk_rec, p->sgk_rec_len, &used, err)) != 0)
+		return at(err, csf, &csf->cert);
+	if (p->sgk.alg != srk->alg || p->sgk.size_code != srk->size_code)
+		return bs_error_set(err, BS_ERR_SEMANTIC,
+				    "%s:%u:%u: certificate key type/size differs from the SRK's "
+				    "(the enclave expects the same algorithm and size)",
+				    csf->filename, csf->cert.line, csf->cert.col);
+	if ((rc = keys->load_key(keys->ctx, csf->cert.name, p->sgk_cert, &p->sgk_key, err)) != 0)
+		return at(err, csf, &csf->cert);
+	return 0;
+}
+
+/* The NXP-format certificate: header, key record, padding, SRK signature. */
+static int build_cert(uint8_t *out, size_t cert_len, struct parts *p,
+		      const struct bs_ahab_csf *csf, struct bs_ahab_patch *res,
+		      struct bs_error *err)
+{
+	const struct bs_ahab_srk *srk = &p->table->e[csf->source_index];
+	size_t sig_off = ALIGN8(CERT_HDR + p->sgk_rec_len);
+	out[0] = 0;
+	bs_ahab_put_le16(out + 1, (uint16_t)cert_len);
+	out[3] = BS_AHAB_TAG_CERT;
+	bs_ahab_put_le16(out + 4, (uint16_t)sig_off);
+	out[6] = (uint8_t)~csf->permissions;
+	out[7] = csf->permissions;
+	memcpy(out + CERT_HDR, p->sgk_rec, p->sgk_rec_len);
+	put_sig_header(out + sig_off, srk->sig_len);
+	int rc = sign_bytes(out + sig_off + SIG_HDR, srk->sig_len, res->cert_digest,
+			    &res->cert_digest_len, p->srk_key, srk, out, sig_off, err);
+	return rc != 0 ? bs_error_prefix(err, "certificate") : 0;
+}
+
+static int read_container(struct bs_ahab_container *c, uint8_t **hdr,
+			  const struct bs_ahab_csf *csf, const struct bs_ahab_reader *image,
+			  struct bs_error *err)
+{
+	uint32_t first = csf->offsets[0], span = csf->offsets[1] - csf->offsets[0];
+	if (span > BS_AHAB_HDR_LEN + BS_AHAB_IMAGES_MAX * BS_AHAB_IMG_LEN || span < BS_AHAB_HDR_LEN)
+		return bs_error_set(err, BS_ERR_SEMANTIC,
+				    "%s:%u:%u: Offsets 0x%x 0x%x: a container header and image "
+				    "array take 0x90 to 0x410 bytes, not 0x%x", csf->filename,
+				    csf->offsets_line, csf->offsets_col, csf->offsets[0],
+				    csf->offsets[1], span);
+	if ((*hdr = malloc(span)) == NULL)
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	int rc = image->pread(image->ctx, *hdr, span, first, err);
+	if (rc == 0)
+		rc = bs_ahab_container_parse(c, *hdr, span, err);
+	if (rc != 0) {
+		bs_error_prefix(err, "%s: container at 0x%x", csf->data.name, first);
+		return at(err, csf, &csf->data);
+	}
+	if (c->sigblk_offset != span)
+		return bs_error_set(err, BS_ERR_SEMANTIC,
+				    "%s:%u:%u: Offsets are not consistent: the signature block of "
+				    "the container at 0x%x is at 0x%x (+0x%x), not 0x%x",
+				    csf->filename, csf->offsets_line, csf->offsets_col, first,
+				    first + c->sigblk_offset, c->sigblk_offset, csf->offsets[1]);
+	return 0;
+}
+
+static int check_images(const struct bs_ahab_container *c, size_t new_len,
+			const struct bs_ahab_csf *csf, const struct bs_ahab_reader *image,
+			struct bs_error *err)
+{
+	uint64_t first = csf->offsets[0];
+	for (unsigned i = 0; i < c->nr_images; i++)
+		if (c->img[i].offset < new_len)
+			return bs_error_set(err, BS_ERR_SEMANTIC,
+					    "%s:%u:%u: the signed container (0x%zx bytes from 0x%llx) "
+					    "would overwrite image %u at 0x%llx; leave more room "
+					    "before the first image (mkimage/SPSDK layout)",
+					    csf->filename, csf->offsets_line, csf->offsets_col, new_len,
+					    (unsigned long long)first, i,
+					    (unsigned long long)(first + c->img[i].offset));
+	int rc = bs_ahab_images_check(c, first, image->size, new_len, err);
+	if (rc == 0)
+		rc = bs_ahab_images_hash_check(c, first, image, err);
+	if (rc != 0) {
+		bs_error_prefix(err, "%s: refusing to sign", csf->data.name);
+		return at(err, csf, &csf->data);
+	}
+	return 0;
+}
+
+int bs_ahab_sign(struct bs_ahab_patch *out, const struct bs_ahab_csf *csf,
+		 const struct bs_key_source *keys, const struct bs_ahab_reader *image,
+		 struct bs_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (csf == NULL || keys == NULL || image == NULL)
+		return bs_error_set(err, BS_ERR_INVALID, "bs_ahab_sign: missing argument");
+	struct parts p;
+	memset(&p, 0, sizeof(p));
+	struct bs_ahab_container c;
+	uint8_t *hdr = NULL, *buf = NULL;
+	int rc = load_keys(&p, csf, keys, err);
+	if (rc == 0)
+		rc = read_container(&c, &hdr, csf, image, err);
+	if (rc != 0)
+		goto fail;
+	const struct bs_ahab_srk *srk = &p.table->e[csf->source_index];
+	const struct bs_ahab_srk *signer = csf->has_cert ? &p.sgk : srk;
+	size_t tbl = ALIGN8(p.table->len), sig = ALIGN8(SIG_HDR + signer->sig_len);
+	size_t cert_body = ALIGN8(CERT_HDR + p.sgk_rec_len);
+	size_t cert_len = csf->has_cert ? cert_body + SIG_HDR + srk->sig_len : 0;
+	size_t sb_len = BS_AHAB_HDR_LEN + tbl + sig + ALIGN8(cert_len);
+	size_t new_len = c.sigblk_offset + sb_len;
+	if (new_len > BS_AHAB_CONTAINER_MAX) {
+		rc = bs_error_set(err, BS_ERR_LIMIT, "signed container would be 0x%zx bytes, "
+				  "more than a container can hold", new_len);
+		goto fail;
+	}
+	if ((rc = check_images(&c, new_len, csf, image, err)) != 0)
+		goto fail;
+	if ((buf = calloc(1, new_len)) == NULL) {
+		rc = bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	memcpy(buf, hdr, c.sigblk_offset);
+	bs_ahab_put_le16(buf + 1, (uint16_t)new_len);
+	uint32_t flags = (c.flags & 0xFFFF0000u) | csf->source_set |
+			 ((uint32_t)csf->source_index << 4) | ((uint32_t)csf->revocations << 8);
+	bs_ahab_put_le32(buf + 4, flags);
+	uint8_t *sb = buf + c.sigblk_offset;
+	size_t sig_off = BS_AHAB_HDR_LEN + tbl, cert_off = csf->has_cert ? sig_off + sig : 0;
+	sb[0] = 0;
+	bs_ahab_put_le16(sb + 1, (uint16_t)sb_len);
+	sb[3] = BS_AHAB_TAG_SIGBLK;
+	bs_ahab_put_le16(sb + 4, (uint16_t)cert_off);
+	bs_ahab_put_le16(sb + 6, BS_AHAB_HDR_LEN);
+	bs_ahab_put_le16(sb + 8, (uint16_t)sig_off);
+	memcpy(sb + BS_AHAB_HDR_LEN, p.table->data, p.table->len);
+	if (csf->has_cert && (rc = build_cert(sb + cert_off, cert_len, &p, csf, out, err)) != 0)
+		goto fail;
+	put_sig_header(sb + sig_off, signer->sig_len);
+	rc = sign_bytes(sb + sig_off + SIG_HDR, signer->sig_len, out->digest, &out->digest_len,
+			csf->has_cert ? p.sgk_key : p.srk_key, signer, buf,
+			c.sigblk_offset + sig_off, err);
+	if (rc != 0) {
+		bs_error_prefix(err, "container signature");
+		goto fail;
+	}
+	out->md_nid = bs_ahab_hash_nid(srk->hash);
+	out->data = buf;
+	out->len = new_len;
+	out->offset = csf->offsets[0];
+	free(hdr);
+	parts_free(&p);
+	return 0;
+fail:
+	free(buf);
+	free(hdr);
+	parts_free(&p);
+	memset(out, 0, sizeof(*out));
+	return rc;
+}
+
+void bs_ahab_patch_free(struct bs_ahab_patch *p)
+{
+	if (p == NULL)
+		return;
+	free(p->data);
+	memset(p, 0, sizeof(*p));
+}
