@@ -184,27 +184,28 @@ static int read_container(struct bs_ahab_container *c, uint8_t **hdr,
 			  struct bs_error *err)
 {
 	uint32_t first = csf->offsets[0], span = csf->offsets[1] - csf->offsets[0];
-	if (span > BS_AHAB_HDR_LEN + BS_AHAB_IMAGES_MAX * BS_AHAB_IMG_LEN || span < BS_AHAB_HDR_LEN)
+	uint8_t h[BS_AHAB_HDR_LEN];
+	int rc = image->pread(image->ctx, h, sizeof(h), first, err);
+	if (rc == 0 && h[3] != BS_AHAB_TAG_CONTAINER)
+		rc = bs_error_set(err, BS_ERR_FORMAT, "no container header (tag 0x%02x, expected "
+				  "0x87)", h[3]);
+	if (rc == 0 && bs_ahab_le16(h + 12) != span)
 		return bs_error_set(err, BS_ERR_SEMANTIC,
-				    "%s:%u:%u: Offsets 0x%x 0x%x: a container header and image "
-				    "array take 0x90 to 0x410 bytes, not 0x%x", csf->filename,
-				    csf->offsets_line, csf->offsets_col, csf->offsets[0],
-				    csf->offsets[1], span);
-	if ((*hdr = malloc(span)) == NULL)
+				    "%s:%u:%u: Offsets are not consistent: the signature block of "
+				    "the container at 0x%x is at 0x%x (+0x%x), not 0x%x",
+				    csf->filename, csf->offsets_line, csf->offsets_col, first,
+				    first + bs_ahab_le16(h + 12), bs_ahab_le16(h + 12),
+				    csf->offsets[1]);
+	if (rc == 0 && (*hdr = malloc(span)) == NULL)
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
-	int rc = image->pread(image->ctx, *hdr, span, first, err);
+	if (rc == 0)
+		rc = image->pread(image->ctx, *hdr, span, first, err);
 	if (rc == 0)
 		rc = bs_ahab_container_parse(c, *hdr, span, err);
 	if (rc != 0) {
 		bs_error_prefix(err, "%s: container at 0x%x", csf->data.name, first);
 		return at(err, csf, &csf->data);
 	}
-	if (c->sigblk_offset != span)
-		return bs_error_set(err, BS_ERR_SEMANTIC,
-				    "%s:%u:%u: Offsets are not consistent: the signature block of "
-				    "the container at 0x%x is at 0x%x (+0x%x), not 0x%x",
-				    csf->filename, csf->offsets_line, csf->offsets_col, first,
-				    first + c->sigblk_offset, c->sigblk_offset, csf->offsets[1]);
 	return 0;
 }
 

@@ -147,16 +147,6 @@ def check_container(img, base, fuse, revoked):
     if flags & 3 != 2 or sig_off == 0 or srk_off != 0x10:
         raise Fail('signature: not signed with the OEM set')
     sb = c[sb_off:]
-    # images
-    for i in range(n):
-        off, size, load, entry, iflags, meta = struct.unpack_from('<IIQQII', c, 16 + 128 * i)
-        want = c[16 + 128 * i + 32:16 + 128 * i + 96]
-        hname = HASHES.get((iflags >> 8) & 7)
-        if hname is None or off < length or base + off + size > len(img):
-            raise Fail(f'structure: image {i}')
-        got = hashlib.new(hname, img[base + off:base + off + size]).digest()
-        if want != got.ljust(64, b'\0'):
-            raise Fail(f'image hash: image {i}')
     # SRK table
     if sb[srk_off] != 0xD7 or sb[srk_off + 3] != 0x42:
         raise Fail('SRK table: header')
@@ -192,6 +182,16 @@ def check_container(img, base, fuse, revoked):
     if s[3] != 0xD8 or struct.unpack_from('<H', s, 1)[0] != 8 + signer['siglen']:
         raise Fail('signature: signature structure')
     ossl_verify(signer, c[:sb_off + sig_off], s[8:8 + signer['siglen']], 'signature')
+    # images
+    for i in range(n):
+        off, size, load, entry, iflags, meta = struct.unpack_from('<IIQQII', c, 16 + 128 * i)
+        want = c[16 + 128 * i + 32:16 + 128 * i + 96]
+        hname = HASHES.get((iflags >> 8) & 7)
+        if hname is None or off < length or base + off + size > len(img):
+            raise Fail(f'structure: image {i}')
+        got = hashlib.new(hname, img[base + off:base + off + size]).digest()
+        if want != got.ljust(64, b'\0'):
+            raise Fail(f'image hash: image {i}')
 
 
 def check(argv):
