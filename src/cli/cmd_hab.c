@@ -1,5 +1,4 @@
 /* `bootsign hab`: dispatch to sign | verify | dump, and the dump subcommand. */
-#include <errno.h>
 #include <getopt.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,20 +6,8 @@
 
 #include "cli/cmd_hab.h"
 #include "cli/commands.h"
+#include "core/text.h"
 #include "formats/hab/verify.h"
-
-bool bs_cli_parse_u64(const char *s, uint64_t max, uint64_t *out)
-{
-	if (s == NULL || *s == '\0' || *s == '-' || *s == '+' || *s == ' ')
-		return false;
-	char *end = NULL;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 0);
-	if (errno != 0 || end == s || *end != '\0' || v > max)
-		return false;
-	*out = v;
-	return true;
-}
 
 static void hab_usage(FILE *out)
 {
@@ -56,6 +43,7 @@ int bs_cmd_hab_dump(int argc, char **argv)
 	};
 	bool image = false, has_off = false;
 	uint64_t off = 0;
+	struct bs_error perr = {0};
 	int ch;
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -64,8 +52,8 @@ int bs_cmd_hab_dump(int argc, char **argv)
 			image = true;
 			break;
 		case 'O':
-			if (!bs_cli_parse_u64(optarg, UINT64_MAX, &off)) {
-				fprintf(stderr, "bootsign hab dump: bad --ivt-offset '%s'\n", optarg);
+			if (bs_parse_u64(&off, optarg, 0, 0, UINT64_MAX, "--ivt-offset", &perr) != 0) {
+				fprintf(stderr, "bootsign hab dump: %s\n", perr.msg);
 				return 2;
 			}
 			image = has_off = true;

@@ -1,16 +1,11 @@
-/* `bootsign hab` subcommands (sign, verify, dump) and their shared helpers. */
+/* `bootsign hab` subcommands (sign, verify, dump). */
 #ifndef BS_CLI_CMD_HAB_H
 #define BS_CLI_CMD_HAB_H
 
-#include <stdbool.h>
-#include <stdint.h>
+#include "cli/args.h"
 
 int bs_cmd_hab_sign(int argc, char **argv);
 int bs_cmd_hab_verify(int argc, char **argv);
 int bs_cmd_hab_dump(int argc, char **argv);
-
-/* Parse an unsigned number (decimal, 0x hex, 0 octal as strtoull) that must be fully
- * consumed and at most max. */
-bool bs_cli_parse_u64(const char *s, uint64_t max, uint64_t *out);
 
 #endif

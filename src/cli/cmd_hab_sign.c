@@ -14,6 +14,8 @@
 
 #include "cli/cmd_ahab.h"
 #include "cli/cmd_hab.h"
+#include "core/secret.h"
+#include "core/text.h"
 #include "core/util.h"
 #include "formats/ahab/csf.h"
 #include "formats/hab/csf.h"
@@ -21,7 +23,6 @@
 #include "keys/pkcs11.h"
 #include "keys/store.h"
 
-#define PIN_FILE_MAX 4096
 
 static void sign_usage(FILE *out)
 {
@@ -132,28 +133,12 @@ static void strip_pins(const struct uri_list *u)
 			strip_pin(u->v[i]);
 }
 
-static int read_pin(char **out, const char *path, struct bs_error *err)
-{
-	uint8_t *data = NULL;
-	size_t len = 0;
-	int rc = bs_read_file(&data, &len, path, PIN_FILE_MAX, err);
-	if (rc != 0)
-		return bs_error_prefix(err, "PIN file");
-	size_t l = strcspn((char *)data, "\r\n");
-	if (l == 0) {
-		bs_free_secret(data, len + 1);
-		return bs_error_set(err, BS_ERR_INVALID, "PIN file %s: first line is empty", path);
-	}
-	OPENSSL_cleanse(data + l, len - l);
-	*out = (char *)data;
-	return 0;
-}
-
 static int open_p11(struct bs_p11 **p11, const struct sign_args *a, const struct uri_list *u,
 		    struct bs_error *err)
 {
 	char *pin = NULL;
-	int rc = a->pin_file ? read_pin(&pin, a->pin_file, err) : pin_from_uris(&pin, u, err);
+	int rc = a->pin_file ? bs_secret_read_file(&pin, a->pin_file, "PIN", err)
+			     : pin_from_uris(&pin, u, err);
 	if (rc != 0)
 		return rc;
 	if (pin == NULL)
@@ -287,6 +272,7 @@ int bs_cmd_hab_sign(int argc, char **argv)
 	};
 	struct sign_args a = {0};
 	uint64_t t;
+	struct bs_error perr = {0};
 	int ch;
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "i:o:b:d:c:hv", longopts, NULL)) != -1) {
@@ -327,9 +313,10 @@ int bs_cmd_hab_sign(int argc, char **argv)
 			a.pin_file = optarg;
 			break;
 		case 'T':
-			if (!bs_cli_parse_u64(optarg, 0xFFFFFFFFull, &t) || t == 0) {
-				fprintf(stderr, "bootsign hab sign: bad --signing-time '%s' "
-					"(seconds since 1970)\n", optarg);
+			if (bs_parse_u64(&t, optarg, 0, 1, 0xFFFFFFFFull, "--signing-time", &perr)
+			    != 0) {
+				fprintf(stderr, "bootsign hab sign: %s (seconds since 1970)\n",
+					perr.msg);
 				return 2;
 			}
 			a.signing_time = (time_t)t;

@@ -5,6 +5,7 @@
 #include <stdlib.h>
 
 #include "cli/cmd_hab.h"
+#include "core/text.h"
 #include "core/util.h"
 #include "formats/hab/hab.h"
 #include "formats/hab/verify.h"
@@ -44,6 +45,7 @@ int bs_cmd_hab_verify(int argc, char **argv)
 	const char *fuse_path = NULL;
 	bool quiet = false;
 	uint64_t v;
+	struct bs_error perr = {0};
 	int ch;
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
@@ -52,18 +54,18 @@ int bs_cmd_hab_verify(int argc, char **argv)
 			fuse_path = optarg;
 			break;
 		case 'O':
-			if (!bs_cli_parse_u64(optarg, UINT64_MAX, &v))
+			if (bs_parse_u64(&v, optarg, 0, 0, UINT64_MAX, "--ivt-offset", &perr) != 0)
 				goto bad_number;
 			opts.has_ivt_offset = true;
 			opts.ivt_offset = v;
 			break;
 		case 'r':
-			if (!bs_cli_parse_u64(optarg, 0xF, &v))
+			if (bs_parse_u64(&v, optarg, 0, 0, 0xF, "--revoked", &perr) != 0)
 				goto bad_number;
 			opts.revoked_mask = (uint32_t)v;
 			break;
 		case 'm':
-			if (!bs_cli_parse_u64(optarg, 0xFFFF, &v) || v < 4)
+			if (bs_parse_u64(&v, optarg, 0, 4, 0xFFFF, "--csf-max", &perr) != 0)
 				goto bad_number;
 			opts.csf_max = (size_t)v;
 			break;
@@ -108,7 +110,6 @@ int bs_cmd_hab_verify(int argc, char **argv)
 	return 0;
 
 bad_number:
-	fprintf(stderr, "bootsign hab verify: bad number '%s' for --%s\n", optarg,
-		ch == 'O' ? "ivt-offset" : ch == 'r' ? "revoked (0..0xf)" : "csf-max (4..65535)");
+	fprintf(stderr, "bootsign hab verify: bad number: %s\n", perr.msg);
 	return 2;
 }

@@ -18,11 +18,12 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/secret.h"
+#include "core/text.h"
 #include "core/util.h"
 #include "crypto/x509.h"
 #include "keys/pkcs11.h"
 
-#define HSM_SECRET_MAX 4096
 #define HSM_KEYFILE_MAX (1u << 20)
 #define HSM_ID_MAX 64
 
@@ -93,24 +94,14 @@ static int prompt_tty(char **out, const char *prompt)
 	return 0;
 }
 
-/* First line of a secret file, without its line ending. */
+/* First line of a 0600 secret file; -1 after a message. */
 static int read_secret_file(char **out, const char *path, const char *what)
 {
 	struct bs_error err = {0};
-	uint8_t *data = NULL;
-	size_t len = 0;
-	if (bs_read_file(&data, &len, path, HSM_SECRET_MAX, &err) != 0) {
-		fprintf(stderr, "bootsign hsm: %s file: %s\n", what, err.msg);
+	if (bs_secret_read_file(out, path, what, &err) != 0) {
+		fprintf(stderr, "bootsign hsm: %s\n", err.msg);
 		return -1;
 	}
-	size_t l = strcspn((char *)data, "\r\n");
-	OPENSSL_cleanse(data + l, len - l);
-	if (l == 0) {
-		fprintf(stderr, "bootsign hsm: %s file %s: first line is empty\n", what, path);
-		bs_free_secret(data, len + 1);
-		return -1;
-	}
-	*out = (char *)data;
 	return 0;
 }
 
@@ -383,9 +374,7 @@ static int cmd_list(int argc, char **argv)
 		for (size_t i = 0; i < n; i++) {
 			char key[32] = "-";
 			/* labels come from the token: no control bytes to the terminal */
-			for (char *c = objs[i].label; *c != '\0'; c++)
-				if ((unsigned char)*c < 0x20 || *c == 0x7f)
-					*c = '?';
+			bs_text_sanitize_inplace(objs[i].label);
 			if (objs[i].keytype[0] != '\0')
 				snprintf(key, sizeof(key), "%s-%u", objs[i].keytype, objs[i].bits);
 			printf("%-8s %-10s %-28s %-16s %s\n", objs[i].type, key,

@@ -8,12 +8,13 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/secret.h"
+#include "core/text.h"
 #include "core/util.h"
 #include "formats/hab/pki.h"
 #include "formats/hab/pki_int.h"
 #include "keys/p11_keygen.h"
 
-#define PKI_SECRET_FILE_MAX 4096
 
 static void usage(FILE *f)
 {
@@ -27,26 +28,14 @@ static void usage(FILE *f)
 		"on failure.\n");
 }
 
-/* First line of a secret file (passphrase or PIN), without its line ending. */
+/* First line of a 0600 secret file (passphrase or PIN); 1 after a message. */
 static int read_secret(char **out, const char *path, const char *what)
 {
 	struct bs_error err = { 0 };
-	uint8_t *data = NULL;
-	size_t len = 0;
-	if (bs_read_file(&data, &len, path, PKI_SECRET_FILE_MAX, &err) != 0) {
-		fprintf(stderr, "bootsign pki: %s file: %s\n", what, err.msg);
+	if (bs_secret_read_file(out, path, what, &err) != 0) {
+		fprintf(stderr, "bootsign pki: %s\n", err.msg);
 		return 1;
 	}
-	size_t l = strcspn((char *)data, "\r\n");
-	data[l] = '\0';
-	if (l == 0) {
-		fprintf(stderr, "bootsign pki: %s file %s: first line is empty\n", what, path);
-		bs_free_secret(data, len + 1);
-		return 1;
-	}
-	if (l != len) /* wipe what follows the first line */
-		OPENSSL_cleanse(data + l, len - l);
-	*out = (char *)data;
 	return 0;
 }
 
@@ -58,13 +47,11 @@ static void show_progress(void *ctx, const char *what)
 
 static int parse_uint(unsigned *out, const char *s, unsigned lo, unsigned hi, const char *opt)
 {
-	char *end = NULL;
-	unsigned long v = strtoul(s, &end, 10);
-	if (s[0] == '\0' || s[0] == '-' || *end != '\0' || v < lo || v > hi) {
-		fprintf(stderr, "bootsign pki: %s must be %u..%u\n", opt, lo, hi);
+	struct bs_error err = { 0 };
+	if (bs_parse_uint(out, s, 10, lo, hi, opt, &err) != 0) {
+		fprintf(stderr, "bootsign pki: %s\n", err.msg);
 		return 1;
 	}
-	*out = (unsigned)v;
 	return 0;
 }
 

@@ -19,8 +19,10 @@
 #include <unistd.h>
 #include "http/server.h"
 #include "http/spool.h"
-#include "sign/keycache.h"
+#include "keys/keyring.h"
 
+/* Token objects found by URI are reused this long (keys/tokcache.h). */
+#define TOKEN_CACHE_MS 10000
 #define SHUTDOWN_GRACE_MS 30000
 
 static void usage(FILE *out)
@@ -247,7 +249,7 @@ int bs_cmd_serve(int argc, char **argv)
 	struct bs_config cfg;
 	struct bs_error err = {0};
 	struct bs_spool *spool = NULL;
-	struct bs_keycache *kc = NULL;
+	struct bs_keyring *kr = NULL;
 	struct bs_server *srv = NULL;
 	const char *config_path = NULL;
 	char *flag_keys[16] = {0};
@@ -313,8 +315,17 @@ int bs_cmd_serve(int argc, char **argv)
 			     cfg.keyfile_root);
 		goto fail;
 	}
+	const struct bs_keyring_opts ko = {
+		.root = cfg.keyfile_root,
+		.bundle_cache = cfg.key_cache_size,
+		.p11_module = cfg.p11_module,
+		.p11_pin = cfg.p11_pin,
+		.p11_pool_size = cfg.p11_pool_size,
+		.p11_timeout_ms = cfg.p11_timeout_ms,
+		.token_cache_ms = TOKEN_CACHE_MS,
+	};
 	if (bs_spool_open(&spool, cfg.spool_dir, &err) != 0 ||
-	    bs_keycache_new(&kc, cfg.keyfile_root, cfg.key_cache_size, &err) != 0)
+	    bs_keyring_new(&kr, &ko, &err) != 0)
 		goto fail;
 
 	/* Signals go to this thread only (sigwait); the MHD threads inherit the mask. */
@@ -326,7 +337,7 @@ int bs_cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (bs_server_start(&srv, &cfg, kc, spool, &err) != 0)
+	if (bs_server_start(&srv, &cfg, kr, spool, &err) != 0)
 		goto fail;
 	bs_log(BS_LOG_INFO, NULL, "key store %s, spool %s", cfg.keyfile_root,
 	       bs_spool_dir(spool));
@@ -353,7 +364,7 @@ fail:
 	fprintf(stderr, "bootsign serve: %s\n", err.msg);
 out:
 	bs_server_stop(srv, 0);
-	bs_keycache_free(kc);
+	bs_keyring_free(kr);
 	bs_spool_close(spool);
 	bs_log_clear_secrets();
 	bs_config_free(&cfg);

@@ -1,15 +1,16 @@
 #include "core/config.h"
 
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/limits.h"
 #include "core/log.h"
+#include "core/secret.h"
+#include "core/text.h"
 #include "core/util.h"
 
 int bs_config_init(struct bs_config *cfg, struct bs_error *err)
@@ -22,6 +23,7 @@ int bs_config_init(struct bs_config *cfg, struct bs_error *err)
 	cfg->max_request = BS_CONFIG_DEFAULT_MAX_REQUEST;
 	cfg->connection_limit = 64;
 	cfg->connection_timeout = 120;
+	cfg->sign_timeout_ms = 600000; /* digsigserver's response timeout */
 	cfg->log_level = BS_LOG_INFO;
 	cfg->p11_pool_size = 4;
 	cfg->p11_timeout_ms = 30000;
@@ -46,13 +48,18 @@ void bs_config_free(struct bs_config *cfg)
 
 int bs_config_parse_size(uint64_t *out, const char *s, struct bs_error *err)
 {
-	char *end = NULL;
-	if (!isdigit((unsigned char)s[0]))
+	size_t ndig = strspn(s, "0123456789");
+	if (ndig == 0)
 		return bs_error_set(err, BS_ERR_INVALID, "'%s' is not a size", s);
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno != 0)
+	char digits[24]; /* UINT64_MAX has 20 digits: more is out of range anyway */
+	if (ndig >= sizeof(digits))
 		return bs_error_set(err, BS_ERR_INVALID, "'%s' is out of range", s);
+	memcpy(digits, s, ndig);
+	digits[ndig] = '\0';
+	uint64_t v = 0;
+	if (bs_parse_u64(&v, digits, 10, 0, UINT64_MAX, "size", err) != 0)
+		return bs_error_set(err, BS_ERR_INVALID, "'%s' is out of range", s);
+	const char *end = s + ndig;
 	uint64_t mult = 1;
 	if (*end != '\0') {
 		static const struct {
@@ -78,14 +85,9 @@ int bs_config_parse_size(uint64_t *out, const char *s, struct bs_error *err)
 static int parse_uint(unsigned *out, const char *s, unsigned min, unsigned max,
 		      const char *where, const char *key, struct bs_error *err)
 {
-	char *end = NULL;
-	errno = 0;
-	unsigned long v = isdigit((unsigned char)s[0]) ? strtoul(s, &end, 10) : 0;
-	if (!isdigit((unsigned char)s[0]) || errno != 0 || *end != '\0' || v < min || v > max)
-		return bs_error_set(err, BS_ERR_INVALID, "%s: %s: '%s' is not a number in %u..%u",
-				    where, key, s, min, max);
-	*out = (unsigned)v;
-	return 0;
+	char what[BS_CONFIG_WHERE_MAX + 64];
+	snprintf(what, sizeof(what), "%s: %s", where, key);
+	return bs_parse_uint(out, s, 10, min, max, what, err);
 }
 
 static int set_str(char **dst, const char *value, struct bs_error *err)
@@ -95,31 +97,6 @@ static int set_str(char **dst, const char *value, struct bs_error *err)
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 	free(*dst);
 	*dst = copy;
-	return 0;
-}
-
-/* Read a secret from a file that only its owner can read: first line, no newline. */
-static int read_pin_file(char **out, const char *path, const char *where, struct bs_error *err)
-{
-	struct stat st;
-	if (stat(path, &st) != 0)
-		return bs_error_set(err, BS_ERR_NOT_FOUND, "%s: pkcs11_pin_file %s: %s", where, path,
-				    strerror(errno));
-	if ((st.st_mode & 077) != 0)
-		return bs_error_set(err, BS_ERR_CONFIG,
-				    "%s: pkcs11_pin_file %s must not be readable by group/others "
-				    "(chmod 600)", where, path);
-	uint8_t *data = NULL;
-	size_t len = 0;
-	int rc = bs_read_file(&data, &len, path, 4096, err);
-	if (rc != 0)
-		return rc;
-	size_t n = strcspn((char *)data, "\r\n");
-	char *pin = strndup((char *)data, n);
-	bs_free_secret(data, len);
-	if (pin == NULL)
-		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
-	*out = pin;
 	return 0;
 }
 
@@ -161,6 +138,13 @@ int bs_config_set(struct bs_config *cfg, const char *key, const char *value,
 		return parse_uint(&cfg->threads, value, 0, 256, where, key, err);
 	if (strcmp(key, "connection_limit") == 0)
 		return parse_uint(&cfg->connection_limit, value, 1, 65536, where, key, err);
+	if (strcmp(key, "sign_timeout") == 0) {
+		unsigned sec = 0;
+		int rc = parse_uint(&sec, value, 1, 86400, where, key, err);
+		if (rc == 0)
+			cfg->sign_timeout_ms = sec * 1000u;
+		return rc;
+	}
 	if (strcmp(key, "connection_timeout") == 0)
 		return parse_uint(&cfg->connection_timeout, value, 1, 86400, where, key, err);
 	if (strcmp(key, "key_cache_size") == 0)
@@ -173,9 +157,9 @@ int bs_config_set(struct bs_config *cfg, const char *key, const char *value,
 		return set_str(&cfg->p11_module, value, err);
 	if (strcmp(key, "pkcs11_pin_file") == 0) {
 		char *pin = NULL;
-		int rc = read_pin_file(&pin, value, where, err);
+		int rc = bs_secret_read_file(&pin, value, "PIN", err);
 		if (rc != 0)
-			return rc;
+			return bs_error_prefix(err, "%s: pkcs11_pin_file", where);
 		bs_free_secret_str(cfg->p11_pin);
 		cfg->p11_pin = pin;
 		return 0;
@@ -243,7 +227,7 @@ int bs_config_load_text(struct bs_config *cfg, const char *text, size_t len, con
 		if (*key == '\0')
 			return bs_error_set(err, BS_ERR_SYNTAX, "%s:%u: missing key before '='",
 					    name, lineno);
-		char where[300];
+		char where[BS_CONFIG_WHERE_MAX];
 		snprintf(where, sizeof(where), "%s:%u", name, lineno);
 		int rc = bs_config_set(cfg, key, value, where, err);
 		memset(line, 0, sizeof(line));
@@ -333,7 +317,7 @@ int bs_config_default_state_dir(char **out, struct bs_error *err)
 	*out = NULL;
 	const char *xdg = getenv("XDG_STATE_HOME");
 	const char *home = getenv("HOME");
-	char buf[4096];
+	char buf[BS_PATH_MAX];
 	if (xdg != NULL && xdg[0] == '/')
 		snprintf(buf, sizeof(buf), "%s/bootsign", xdg);
 	else if (home != NULL && home[0] == '/')

@@ -5,7 +5,7 @@
  * Config file keys (unknown keys are an error naming file and line):
  *   address, port, keyfile_uri (file:// URI or plain path), state_dir, spool_dir,
  *   max_request_size (bytes, suffixes K/M/G), threads, connection_limit,
- *   connection_timeout (seconds), log_level (debug|info|warn|error),
+ *   connection_timeout (seconds), sign_timeout (seconds, default 600), log_level (debug|info|warn|error),
  *   pkcs11_module, pkcs11_pin_file (0600 file, first line), pkcs11_pool_size,
  *   pkcs11_timeout_ms, key_cache_size, spool_memory_max, spool_memory_total (sizes).
  * Environment: DIGSIGSERVER_KEYFILE_URI, DIGSIGSERVER_REQUEST_MAX_SIZE,
@@ -20,9 +20,8 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/limits.h"
 
-#define BS_CONFIG_LINE_MAX 1024
-#define BS_CONFIG_FILE_MAX (64u * 1024)
 #define BS_CONFIG_DEFAULT_PORT 9999
 #define BS_CONFIG_DEFAULT_MAX_REQUEST (600ull * 1000 * 1000) /* digsigserver: 600 MB */
 #define BS_CONFIG_DEFAULT_SPOOL_MEM_MAX (4ull << 20)
@@ -38,6 +37,7 @@ struct bs_config {
 	unsigned threads;         /* 0 = a thread per connection; N = pool of N event loops */
 	unsigned connection_limit;
 	unsigned connection_timeout; /* seconds of inactivity */
+	unsigned sign_timeout_ms; /* deadline of one signing job (config: sign_timeout, s) */
 	int log_level;            /* enum bs_log_level */
 	char *p11_module;         /* NULL = p11-kit proxy */
 	char *p11_pin;            /* secret: wiped on free */

@@ -62,6 +62,13 @@ int bs_error_prefix(struct bs_error *err, const char *fmt, ...)
 	return err->code;
 }
 
+int bs_error_recode(struct bs_error *err, int code)
+{
+	if (err != NULL)
+		err->code = code;
+	return code;
+}
+
 void bs_error_clear(struct bs_error *err)
 {
 	if (err == NULL)

@@ -8,6 +8,8 @@
 
 #include <stddef.h>
 
+#include "core/limits.h"
+
 #define BS_WUR __attribute__((warn_unused_result))
 #define BS_PRINTF(a, b) __attribute__((format(printf, a, b)))
 
@@ -35,8 +37,6 @@ enum bs_err {
 	BS_ERR_TOOL = -20,       /* an external tool failed */
 };
 
-#define BS_ERROR_MSG_MAX 512
-
 struct bs_error {
 	int code;
 	char msg[BS_ERROR_MSG_MAX];
@@ -51,6 +51,12 @@ int bs_error_ssl(struct bs_error *err, int code, const char *fmt, ...) BS_PRINTF
 
 /* Prefix an existing message: "prefix: old message". Keeps the code. Returns err->code. */
 int bs_error_prefix(struct bs_error *err, const char *fmt, ...) BS_PRINTF(2, 3);
+
+/* Change the code of a recorded error, keeping its message (a lower layer's failure that
+ * means something else here, e.g. a missing file that is a configuration error). Returns
+ * code, so callers write `return bs_error_recode(err, BS_ERR_CONFIG)` or
+ * `rc = bs_error_recode(err, BS_ERR_INVALID)`. err may be NULL. */
+int bs_error_recode(struct bs_error *err, int code);
 
 /* Reset to no error. */
 void bs_error_clear(struct bs_error *err);

@@ -1,5 +1,7 @@
 #include "core/log.h"
 
+#include "core/limits.h"
+#include "core/text.h"
 #include "core/util.h"
 
 #include <ctype.h>
@@ -14,7 +16,6 @@
 #include <unistd.h>
 
 #define MAX_SECRETS 8
-#define LINE_MAX_LEN 2048
 
 static enum bs_log_level g_level = BS_LOG_INFO;
 static int g_fd = 2;
@@ -146,7 +147,7 @@ void bs_log(enum bs_log_level level, const char *reqid, const char *fmt, ...)
 	if (level < g_level)
 		return;
 	static const char *const names[] = {"debug", "info", "warn", "error"};
-	char msg[LINE_MAX_LEN];
+	char msg[BS_LOG_LINE_MAX];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
@@ -157,15 +158,14 @@ void bs_log(enum bs_log_level level, const char *reqid, const char *fmt, ...)
 	for (char *p = msg; *p; p++)
 		if (*p == '\n' || *p == '\r' || *p == '\t')
 			*p = ' ';
-		else if ((unsigned char)*p < ' ' || *p == 0x7f)
-			*p = '?';
+	bs_text_sanitize_inplace(msg);
 	char ts[32];
 	struct timespec now;
 	clock_gettime(CLOCK_REALTIME, &now);
 	struct tm tm;
 	gmtime_r(&now.tv_sec, &tm);
 	strftime(ts, sizeof(ts), "%Y-%m-%dT%H:%M:%S", &tm);
-	char line[LINE_MAX_LEN + 96];
+	char line[BS_LOG_LINE_MAX + 96];
 	int n = snprintf(line, sizeof(line), "%s.%03ldZ %s [%s] %s\n", ts,
 			 now.tv_nsec / 1000000, names[level], reqid ? reqid : "-", msg);
 	if (n < 0)

@@ -2,7 +2,6 @@
 
 #include <errno.h>
 #include <openssl/crypto.h>
-#include <openssl/evp.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +9,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/text.h"
 #include "core/util.h"
 
 #define FILENAME_MAX_LEN 255
@@ -21,7 +21,7 @@ struct slot {
 	int fd;              /* SPOOL in a file */
 	uint8_t *mem;        /* SPOOL in memory: mem_cap bytes reserved from the spool budget */
 	size_t mem_cap;
-	EVP_MD_CTX *md;
+	bool open;           /* SPOOL: receiving started (memory or file) */
 	bool started;
 };
 
@@ -205,9 +205,7 @@ static int start_field(struct bs_upload *up, int i, const char *filename,
 			if (rc != 0)
 				return rc;
 		}
-		s->md = EVP_MD_CTX_new();
-		if (s->md == NULL || EVP_DigestInit_ex(s->md, EVP_sha256(), NULL) != 1)
-			return bs_error_set(&up->err, BS_ERR_CRYPTO, "sha256 init failed");
+		s->open = true;
 	}
 	return 0;
 }
@@ -277,8 +275,6 @@ int bs_upload_feed(struct bs_upload *up, const char *key, const char *filename,
 	else if (write_all(s->fd, data, size) != 0)
 		return bs_error_set(&up->err, BS_ERR_IO, "spool write failed: %s",
 				    strerror(errno));
-	if (EVP_DigestUpdate(s->md, data, size) != 1)
-		return bs_error_set(&up->err, BS_ERR_CRYPTO, "sha256 failed");
 	f->size += size;
 	return 0;
 }
@@ -391,10 +387,7 @@ static int check_field(struct bs_form_field *f, struct bs_error *err)
 			snprintf(list + n, sizeof(list) - n, "%s%s", n ? ", " : "", *c);
 		}
 		char shown[40];
-		snprintf(shown, sizeof(shown), "%s", v);
-		for (char *p = shown; *p; p++)
-			if (*p < ' ' || *p > '~')
-				*p = '?';
+		bs_text_sanitize(shown, sizeof(shown), v);
 		return bs_error_set(err, BS_ERR_INVALID, "%s: '%s' is not one of: %s", spec->name,
 				    shown, list);
 	}
@@ -409,7 +402,7 @@ int bs_upload_finish(struct bs_upload *up, struct bs_error *err)
 	for (size_t i = 0; i < up->form.n; i++) {
 		struct bs_form_field *f = &up->form.f[i];
 		struct slot *s = &up->slots[i];
-		if (f->spec->store != BS_FIELD_SPOOL || s->md == NULL)
+		if (f->spec->store != BS_FIELD_SPOOL || !s->open)
 			continue;
 		if (s->fd >= 0) {
 			int c = close(s->fd);
@@ -417,11 +410,6 @@ int bs_upload_finish(struct bs_upload *up, struct bs_error *err)
 			if (c != 0)
 				return bs_error_set(err, BS_ERR_IO, "spool close failed");
 		}
-		uint8_t md[32];
-		unsigned mdlen = 0;
-		if (EVP_DigestFinal_ex(s->md, md, &mdlen) != 1)
-			return bs_error_set(err, BS_ERR_CRYPTO, "sha256 failed");
-		bs_hex(f->sha256, md, 32);
 		f->data = s->mem;
 	}
 	for (size_t i = 0; i < up->form.n; i++) {
@@ -474,7 +462,6 @@ void bs_upload_free(struct bs_upload *up)
 			close(s->fd);
 		mem_drop(up, s, (size_t)f->size);
 		f->data = NULL;
-		EVP_MD_CTX_free(s->md);
 		if (f->path != NULL) {
 			unlink(f->path);
 			free(f->path);

@@ -2,7 +2,7 @@
  *
  * The MHD post processor hands us chunks (key, filename, content type, data, offset);
  * bs_upload_feed routes them: small fields into bounded memory, file fields into a spool
- * file (0600) while hashing them with SHA-256 - or, when the spool allows it, into a
+ * file (0600) - or, when the spool allows it, into a
  * bounded memory buffer that spills to a spool file once it would outgrow the per-upload
  * limit or the shared budget. Undeclared fields are discarded (counted
  * against the request size only). The first error sticks; later chunks are ignored.

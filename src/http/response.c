@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static void common_headers(struct MHD_Response *r, const char *reqid)
 {
@@ -12,7 +13,7 @@ static void common_headers(struct MHD_Response *r, const char *reqid)
 }
 
 enum MHD_Result bs_http_text(struct MHD_Connection *conn, const char *reqid, unsigned status,
-			     const char *msg)
+			     const char *msg, const char *allow)
 {
 	size_t n = strlen(msg);
 	char *body = malloc(n + 2);
@@ -35,22 +36,16 @@ enum MHD_Result bs_http_text(struct MHD_Connection *conn, const char *reqid, uns
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE, "text/plain; charset=utf-8");
 	if (status == 503)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_RETRY_AFTER, "5");
-	if (status == 405)
-		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, "POST");
+	if (status == 405 && allow != NULL)
+		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
 	enum MHD_Result ret = MHD_queue_response(conn, status, r);
 	MHD_destroy_response(r);
 	return ret;
 }
 
-enum MHD_Result bs_http_blob(struct MHD_Connection *conn, const char *reqid, uint8_t *data,
-			     size_t len, const char *content_type, const char *filename)
+static enum MHD_Result queue_ok(struct MHD_Connection *conn, struct MHD_Response *r,
+				const char *reqid, const char *content_type, const char *filename)
 {
-	struct MHD_Response *r =
-		MHD_create_response_from_buffer(len, data, MHD_RESPMEM_MUST_FREE);
-	if (r == NULL) {
-		free(data);
-		return MHD_NO;
-	}
 	common_headers(r, reqid);
 	MHD_add_response_header(r, MHD_HTTP_HEADER_CONTENT_TYPE,
 				content_type != NULL ? content_type : "application/octet-stream");
@@ -62,4 +57,25 @@ enum MHD_Result bs_http_blob(struct MHD_Connection *conn, const char *reqid, uin
 	enum MHD_Result ret = MHD_queue_response(conn, MHD_HTTP_OK, r);
 	MHD_destroy_response(r);
 	return ret;
+}
+
+enum MHD_Result bs_http_copy(struct MHD_Connection *conn, const char *reqid, const void *data,
+			     size_t len, const char *content_type, const char *filename)
+{
+	struct MHD_Response *r =
+		MHD_create_response_from_buffer(len, (void *)data, MHD_RESPMEM_MUST_COPY);
+	if (r == NULL)
+		return MHD_NO;
+	return queue_ok(conn, r, reqid, content_type, filename);
+}
+
+enum MHD_Result bs_http_fd(struct MHD_Connection *conn, const char *reqid, int fd,
+			   uint64_t size, const char *content_type, const char *filename)
+{
+	struct MHD_Response *r = MHD_create_response_from_fd64(size, fd);
+	if (r == NULL) {
+		close(fd);
+		return MHD_NO;
+	}
+	return queue_ok(conn, r, reqid, content_type, filename);
 }

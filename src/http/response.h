@@ -7,11 +7,16 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Queue a one-line text/plain response ("msg\n"). */
+/* Queue a one-line text/plain response ("msg\n"). `allow` (405: the methods the path
+ * takes) may be NULL. */
 enum MHD_Result bs_http_text(struct MHD_Connection *conn, const char *reqid, unsigned status,
-			     const char *msg);
-/* Queue a binary body (takes ownership of data, freed after sending). */
-enum MHD_Result bs_http_blob(struct MHD_Connection *conn, const char *reqid, uint8_t *data,
+			     const char *msg, const char *allow);
+/* Queue a 200 body copied from data (small answers, JSON, a signature). */
+enum MHD_Result bs_http_copy(struct MHD_Connection *conn, const char *reqid, const void *data,
 			     size_t len, const char *content_type, const char *filename);
+/* Queue a 200 body read from fd (size bytes from its current offset; the response owns
+ * and closes fd, also on failure). Large outputs are sent without being held in memory. */
+enum MHD_Result bs_http_fd(struct MHD_Connection *conn, const char *reqid, int fd,
+			   uint64_t size, const char *content_type, const char *filename);
 
 #endif

@@ -16,14 +16,15 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/buf.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "http/multipart.h"
 #include "http/response.h"
 #include "http/status.h"
-#include "keys/pkcs11.h"
+#include "core/text.h"
+#include "sign/job.h"
 #include "sign/signer.h"
-#include "sign/tokcache.h"
 
 #define PP_BUFFER 32768
 /* Per-connection read buffer: larger reads mean fewer wakeups per uploaded MiB. */
@@ -32,23 +33,14 @@
 
 struct bs_server {
 	const struct bs_config *cfg;
-	struct bs_keycache *keys;
+	struct bs_keyring *keyring;
 	struct bs_spool *spool;
 	struct MHD_Daemon *mhd;
 	unsigned port;
 	atomic_int active; /* requests between first callback and completion */
-	pthread_mutex_t p11_lock;
-	struct bs_p11 *p11;
-	struct bs_tokcache *tokcache; /* token certificates/keys reused for TOKCACHE_TTL_MS */
-	struct bs_error p11_err; /* last failed open */
-	uint64_t p11_failed_ms;
 };
 
-/* A wrong PIN (BS_ERR_CONFIG) is never retried: repeated logins would lock the token.
- * Other open failures (token absent) are retried after this delay. */
-#define P11_RETRY_MS 5000
-/* Token objects found by URI are reused this long (see sign/tokcache.h). */
-#define TOKCACHE_TTL_MS 10000
+#define LOG_DIGESTS_MAX 4 /* digests on the request line; the audit log has them all */
 
 struct request {
 	char id[REQID_LEN + 1];
@@ -64,8 +56,10 @@ struct request {
 	bool responded;
 	unsigned status;
 	char result[BS_ERROR_MSG_MAX];
-	char keys[BS_SIGN_KEYS_LOG_MAX];
-	char subject[80];
+	char keys[512];
+	char digests[400];
+	char subject[BS_NAME_MAX + 1];
+	const char *allow; /* 405: methods the path takes */
 };
 
 static void new_reqid(char *out)
@@ -104,15 +98,6 @@ static void client_address(struct MHD_Connection *conn, char *out, size_t cap)
 	snprintf(out, cap, "%s:%u", host, port);
 }
 
-/* Printable copy of untrusted text for logs/messages. */
-static void sanitize(char *out, size_t cap, const char *in)
-{
-	size_t i = 0;
-	for (; in[i] && i + 1 < cap; i++)
-		out[i] = (in[i] < ' ' || in[i] > '~') ? '?' : in[i];
-	out[i] = '\0';
-}
-
 /* Queue a status without a BS_ERR code (routing, media type). */
 static enum MHD_Result respond_status(struct MHD_Connection *conn, struct request *rq,
 				      unsigned status, const char *msg)
@@ -120,7 +105,7 @@ static enum MHD_Result respond_status(struct MHD_Connection *conn, struct reques
 	rq->status = status;
 	rq->responded = true;
 	snprintf(rq->result, sizeof(rq->result), "%s", msg);
-	return bs_http_text(conn, rq->id, status, msg);
+	return bs_http_text(conn, rq->id, status, msg, rq->allow);
 }
 
 /* Queue the response for an error code through the one status table. */
@@ -146,46 +131,7 @@ static enum MHD_Result respond_error(struct MHD_Connection *conn, struct request
 	rq->status = status;
 	rq->responded = true;
 	snprintf(rq->result, sizeof(rq->result), "%s", detail);
-	return bs_http_text(conn, rq->id, status, msg);
-}
-
-static int get_p11(void *ctx, struct bs_p11 **out, struct bs_error *err)
-{
-	struct bs_server *srv = ctx;
-	*out = NULL;
-	if (srv->cfg->p11_pin == NULL)
-		return bs_error_set(err, BS_ERR_CONFIG,
-				    "backend=pkcs11 requested but no token PIN is configured "
-				    "(YUBIHSM_PASSWORD or pkcs11_pin_file)");
-	int rc = 0;
-	pthread_mutex_lock(&srv->p11_lock);
-	if (srv->p11 == NULL && srv->p11_err.code != 0 &&
-	    (srv->p11_err.code == BS_ERR_CONFIG ||
-	     bs_now_ms() - srv->p11_failed_ms < P11_RETRY_MS)) {
-		rc = srv->p11_err.code;
-		if (err != NULL)
-			*err = srv->p11_err;
-	} else if (srv->p11 == NULL) {
-		struct bs_p11_opts o = {
-			.module = srv->cfg->p11_module,
-			.pin = srv->cfg->p11_pin,
-			.pool_size = srv->cfg->p11_pool_size,
-			.op_timeout_ms = srv->cfg->p11_timeout_ms,
-		};
-		rc = bs_p11_open(&srv->p11, &o, &srv->p11_err);
-		if (rc != 0) {
-			srv->p11 = NULL;
-			srv->p11_failed_ms = bs_now_ms();
-			bs_log(BS_LOG_ERROR, NULL, "pkcs11: cannot open the token%s: %s",
-			       rc == BS_ERR_CONFIG ? " (not retried until restart)" : "",
-			       srv->p11_err.msg);
-			if (err != NULL)
-				*err = srv->p11_err;
-		}
-	}
-	*out = srv->p11;
-	pthread_mutex_unlock(&srv->p11_lock);
-	return rc;
+	return bs_http_text(conn, rq->id, status, msg, NULL);
 }
 
 static enum MHD_Result on_part(void *cls, enum MHD_ValueKind kind, const char *key,
@@ -205,37 +151,120 @@ static enum MHD_Result healthz(struct bs_server *srv, struct MHD_Connection *con
 			       struct request *rq)
 {
 	struct bs_error err = {0};
-	if (bs_keycache_check(srv->keys, &err) != 0) {
+	if (bs_job_keys_ready(srv->keyring, &err) != 0) {
 		bs_log(BS_LOG_WARN, rq->id, "healthz: %s", err.msg);
 		return respond_status(conn, rq, 503, "key store not readable");
 	}
 	return respond_status(conn, rq, 200, "ok");
 }
 
-/* First callback: route and decide whether the body is wanted. */
+/* "/sign/imx, /sign/modules, ..." */
+static void endpoint_list(char *out, size_t cap)
+{
+	size_t n = 0, o = 0;
+	const struct bs_signer *const *all = bs_signers(&n);
+	out[0] = '\0';
+	for (size_t i = 0; i < n; i++) {
+		int w = snprintf(out + o, cap - o, "%s/sign/%s", i ? ", " : "", all[i]->name);
+		if (w < 0 || (size_t)w >= cap - o)
+			break;
+		o += (size_t)w;
+	}
+}
+
+/* GET /signers: every endpoint with its fields, from the signer table. */
+static enum MHD_Result signers_json(struct MHD_Connection *conn, struct request *rq)
+{
+	struct bs_buf b;
+	bs_buf_init(&b, 1u << 20);
+	size_t n = 0;
+	const struct bs_signer *const *all = bs_signers(&n);
+	int rc = bs_buf_printf(&b, "{\"signers\":[");
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		const struct bs_signer *s = all[i];
+		rc = bs_buf_printf(&b, "%s{\"name\":\"%s\",\"endpoint\":\"/sign/%s\","
+				   "\"summary\":\"%s\",\"subject\":\"%s\",\"fields\":[",
+				   i ? "," : "", s->name, s->name, s->summary ? s->summary : "",
+				   s->subject_field ? s->subject_field : "");
+		for (size_t f = 0; rc == 0 && f < s->nfields; f++) {
+			const struct bs_field_spec *fs = &s->fields[f];
+			rc = bs_buf_printf(&b, "%s{\"name\":\"%s\",\"required\":%s,\"file\":%s",
+					   f ? "," : "", fs->name, fs->required ? "true" : "false",
+					   fs->store == BS_FIELD_SPOOL ? "true" : "false");
+			if (rc == 0 && fs->default_value != NULL)
+				rc = bs_buf_printf(&b, ",\"default\":\"%s\"", fs->default_value);
+			for (size_t c = 0; rc == 0 && fs->choices != NULL && fs->choices[c]; c++)
+				rc = bs_buf_printf(&b, "%s\"%s\"", c ? "," : ",\"choices\":[",
+						   fs->choices[c]);
+			if (rc == 0 && fs->choices != NULL && fs->choices[0] != NULL)
+				rc = bs_buf_printf(&b, "]");
+			if (rc == 0 && fs->help != NULL)
+				rc = bs_buf_printf(&b, ",\"help\":\"%s\"", fs->help);
+			if (rc == 0)
+				rc = bs_buf_printf(&b, "}");
+		}
+		if (rc == 0)
+			rc = bs_buf_printf(&b, "]}");
+	}
+	if (rc == 0)
+		rc = bs_buf_printf(&b, "]}\n");
+	if (rc != 0) {
+		bs_buf_free(&b);
+		return respond_status(conn, rq, 500, "cannot list the signers");
+	}
+	rq->status = 200;
+	rq->responded = true;
+	snprintf(rq->result, sizeof(rq->result), "ok (%zu signers)", n);
+	enum MHD_Result ret = bs_http_copy(conn, rq->id, b.data, b.len, "application/json", NULL);
+	bs_buf_free(&b);
+	return ret;
+}
+
+static bool is_get(const char *method)
+{
+	return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
+}
+
+/* First callback: route from the signer table and decide whether the body is wanted. */
 static enum MHD_Result begin(struct bs_server *srv, struct MHD_Connection *conn,
 			     struct request *rq, const char *url, const char *method)
 {
+	char msg[768];
 	if (strcmp(url, "/healthz") == 0 || strcmp(url, "/health") == 0) {
-		if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0)
+		rq->allow = "GET, HEAD";
+		if (!is_get(method))
 			return respond_status(conn, rq, 405, "use GET");
 		return healthz(srv, conn, rq);
 	}
-	if (strncmp(url, "/sign/", 6) != 0 || (rq->signer = bs_signer_find(url + 6)) == NULL)
-		return respond_status(conn, rq, 404, "unknown endpoint");
+	if (strcmp(url, "/signers") == 0) {
+		rq->allow = "GET, HEAD";
+		if (!is_get(method))
+			return respond_status(conn, rq, 405, "use GET");
+		return signers_json(conn, rq);
+	}
+	if (strncmp(url, "/sign/", 6) != 0 || (rq->signer = bs_signer_find(url + 6)) == NULL) {
+		char list[512], shown[64];
+		endpoint_list(list, sizeof(list));
+		bs_text_sanitize(shown, sizeof(shown), url);
+		snprintf(msg, sizeof(msg), "unknown endpoint %s (supported: %s; GET /signers lists "
+			 "their fields)", shown, list);
+		return respond_status(conn, rq, 404, msg);
+	}
+	rq->allow = "POST";
 	if (strcmp(method, "POST") != 0)
 		return respond_status(conn, rq, 405, "use POST with multipart/form-data");
 
-	char msg[256];
 	const char *clen = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
 						       MHD_HTTP_HEADER_CONTENT_LENGTH);
-	unsigned long long n = 0;
+	uint64_t n = 0;
 	if (clen != NULL) {
-		n = strtoull(clen, NULL, 10);
+		struct bs_error cerr = {0};
+		if (bs_parse_u64(&n, clen, 10, 0, UINT64_MAX, "Content-Length", &cerr) != 0)
+			return respond_status(conn, rq, 400, cerr.msg);
 		if (n > srv->cfg->max_request) {
 			snprintf(msg, sizeof(msg),
-				 "request body of %llu bytes exceeds the limit of %llu bytes", n,
-				 (unsigned long long)srv->cfg->max_request);
+				 "request body of %llu bytes exceeds the limit of %llu bytes",
+				 (unsigned long long)n, (unsigned long long)srv->cfg->max_request);
 			return respond_status(conn, rq, 413, msg);
 		}
 	}
@@ -243,7 +272,7 @@ static enum MHD_Result begin(struct bs_server *srv, struct MHD_Connection *conn,
 							MHD_HTTP_HEADER_CONTENT_TYPE);
 	if (ctype == NULL || strncasecmp(ctype, "multipart/form-data", 19) != 0) {
 		char shown[64];
-		sanitize(shown, sizeof(shown), ctype != NULL ? ctype : "none");
+		bs_text_sanitize(shown, sizeof(shown), ctype != NULL ? ctype : "none");
 		snprintf(msg, sizeof(msg), "expected a multipart/form-data body (Content-Type: %s)",
 			 shown);
 		return respond_status(conn, rq, 415, msg);
@@ -260,6 +289,15 @@ static enum MHD_Result begin(struct bs_server *srv, struct MHD_Connection *conn,
 				      "malformed multipart/form-data Content-Type (missing "
 				      "boundary?)");
 	return MHD_YES;
+}
+
+/* Keep what the request line needs from the job record. */
+static void take_record(struct request *rq, const struct bs_job *job)
+{
+	const struct bs_job_record *r = bs_job_record(job);
+	snprintf(rq->subject, sizeof(rq->subject), "%s", r->subject);
+	bs_job_record_keys(r, rq->keys, sizeof(rq->keys));
+	bs_job_record_digests(r, rq->digests, sizeof(rq->digests), LOG_DIGESTS_MAX);
 }
 
 /* The whole body is in: validate, sign, respond. */
@@ -280,34 +318,40 @@ static enum MHD_Result finish(struct bs_server *srv, struct MHD_Connection *conn
 	if (rc != 0)
 		return respond_error(conn, rq, rc, &err);
 
-	struct bs_sign_env env = {
-		.cfg = srv->cfg,
-		.keys = srv->keys,
-		.get_p11 = get_p11,
-		.p11_ctx = srv,
-		.tokcache = srv->tokcache,
+	const struct bs_job_opts jo = {
+		.signer = rq->signer,
+		.form = bs_upload_form(rq->up),
+		.keyring = srv->keyring,
 		.reqid = rq->id,
+		.scratch_parent = bs_spool_dir(srv->spool),
+		.timeout_ms = srv->cfg->sign_timeout_ms,
+		.refuse_root_keys = true,
 	};
-	struct bs_sign_result res;
-	memset(&res, 0, sizeof(res));
-	rc = rq->signer->sign(&env, bs_upload_form(rq->up), &res, &err);
-	snprintf(rq->keys, sizeof(rq->keys), "%s", res.keys);
-	snprintf(rq->subject, sizeof(rq->subject), "%s", res.subject);
-	if (rc == 0 && (res.data == NULL || res.len == 0)) {
-		rc = bs_error_set(&err, BS_ERR_INTERNAL, "signer %s produced no output",
-				  rq->signer->name);
-	}
+	struct bs_job *job = NULL;
+	rc = bs_job_new(&job, &jo, &err);
+	if (rc == 0)
+		rc = bs_job_run(job, &err);
+	struct bs_job_output out = {.fd = -1};
+	if (rc == 0)
+		rc = bs_job_take_output(job, &out, &err);
+	if (job != NULL)
+		take_record(rq, job);
 	if (rc != 0) {
-		bs_sign_result_free(&res);
+		bs_job_free(job);
 		return respond_error(conn, rq, rc, &err);
 	}
 	rq->status = 200;
 	rq->responded = true;
-	snprintf(rq->result, sizeof(rq->result), "ok (%zu bytes)", res.len);
-	enum MHD_Result ret = bs_http_blob(conn, rq->id, res.data, res.len, res.content_type,
-					   res.filename);
-	res.data = NULL;
-	bs_sign_result_free(&res);
+	snprintf(rq->result, sizeof(rq->result), "ok (%llu bytes)",
+		 (unsigned long long)out.size);
+	enum MHD_Result ret;
+	if (out.fd >= 0)
+		ret = bs_http_fd(conn, rq->id, out.fd, out.size, out.content_type, out.filename);
+	else
+		ret = bs_http_copy(conn, rq->id, out.data, out.len, out.content_type,
+				   out.filename);
+	/* the scratch directory goes now; an output file stays readable through its fd */
+	bs_job_free(job);
 	return ret;
 }
 
@@ -326,8 +370,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		new_reqid(rq->id);
 		rq->start_ms = bs_now_ms();
 		client_address(conn, rq->client, sizeof(rq->client));
-		sanitize(rq->method, sizeof(rq->method), method);
-		sanitize(rq->endpoint, sizeof(rq->endpoint), url);
+		bs_text_sanitize(rq->method, sizeof(rq->method), method);
+		bs_text_sanitize(rq->endpoint, sizeof(rq->endpoint), url);
 		*con_cls = rq;
 		atomic_fetch_add(&srv->active, 1);
 		return begin(srv, conn, rq, url, method);
@@ -368,11 +412,6 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	*con_cls = NULL;
 	if (rq->pp != NULL)
 		MHD_destroy_post_processor(rq->pp);
-	const char *sha = "-";
-	const struct bs_form *form = rq->up != NULL ? bs_upload_form(rq->up) : NULL;
-	for (size_t i = 0; form != NULL && i < form->n; i++)
-		if (form->f[i].spec->store == BS_FIELD_SPOOL && form->f[i].sha256[0])
-			sha = form->f[i].sha256;
 	if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK && rq->status != 413) {
 		static const char *const why[] = {
 			[MHD_REQUEST_TERMINATED_WITH_ERROR] = "connection error",
@@ -395,9 +434,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		if (*p == '"' || *p == ' ' || *p == '=')
 			*p = '_';
 	bs_log(rq->status >= 500 ? BS_LOG_ERROR : BS_LOG_INFO, rq->id,
-	       "request client=%s method=%s endpoint=%s machine=%s artifact_sha256=%s "
+	       "request client=%s method=%s endpoint=%s machine=%s signed=%s "
 	       "bytes=%llu keys=%s status=%u duration_ms=%llu result=\"%s\"",
-	       rq->client, rq->method, rq->endpoint, rq->subject[0] ? rq->subject : "-", sha,
+	       rq->client, rq->method, rq->endpoint, rq->subject[0] ? rq->subject : "-",
+	       rq->digests[0] ? rq->digests : "-",
 	       (unsigned long long)rq->received, rq->keys[0] ? rq->keys : "-", rq->status,
 	       (unsigned long long)(bs_now_ms() - rq->start_ms), rq->result);
 	bs_upload_free(rq->up);
@@ -417,7 +457,7 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 }
 
 int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
-		    struct bs_keycache *keys, struct bs_spool *spool, struct bs_error *err)
+		    struct bs_keyring *keyring, struct bs_spool *spool, struct bs_error *err)
 {
 	*out = NULL;
 	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE,
@@ -435,16 +475,9 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 	}
 	srv->cfg = cfg;
-	srv->keys = keys;
+	srv->keyring = keyring;
 	srv->spool = spool;
 	bs_spool_set_memory(spool, cfg->spool_mem_max, cfg->spool_mem_total);
-	int rc = bs_tokcache_new(&srv->tokcache, TOKCACHE_TTL_MS, err);
-	if (rc != 0) {
-		freeaddrinfo(ai);
-		free(srv);
-		return rc;
-	}
-	pthread_mutex_init(&srv->p11_lock, NULL);
 	/* Default: one thread per connection (at most connection_limit). Signing may block
 	 * (a token operation waits up to the PKCS#11 timeout, an HSM signs in ~100 ms), and a
 	 * blocked request must hold up only its own connection, never /healthz or file-key
@@ -470,8 +503,6 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 				    opts, MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (srv->mhd == NULL) {
-		bs_tokcache_free(srv->tokcache);
-		pthread_mutex_destroy(&srv->p11_lock);
 		free(srv);
 		return bs_error_set(err, BS_ERR_IO, "cannot listen on %s port %s", cfg->address,
 				    port);
@@ -511,8 +542,5 @@ void bs_server_stop(struct bs_server *srv, unsigned grace_ms)
 	if (left > 0)
 		bs_log(BS_LOG_WARN, NULL, "stopping with %d request(s) still in flight", left);
 	MHD_stop_daemon(srv->mhd);
-	bs_tokcache_free(srv->tokcache); /* holds token keys: before the token closes */
-	bs_p11_close(srv->p11);
-	pthread_mutex_destroy(&srv->p11_lock);
 	free(srv);
 }

@@ -1,4 +1,4 @@
-/* The signing daemon: libmicrohttpd setup, routing (/sign/<signer>, /healthz), the
+/* The signing daemon: libmicrohttpd setup, routing from the signer table, the
  * connection lifecycle (streaming multipart -> spool -> signer -> response) and clean
  * shutdown. */
 #ifndef BS_HTTP_SERVER_H
@@ -7,14 +7,16 @@
 #include "core/config.h"
 #include "core/error.h"
 #include "http/spool.h"
-#include "sign/keycache.h"
 
 struct bs_server;
 
-/* Start listening on cfg->address:cfg->port with a thread pool. cfg, keys and spool
- * must outlive the server. */
+struct bs_keyring;
+
+/* Start listening on cfg->address:cfg->port. cfg, keyring and spool must outlive the
+ * server. Routes come from the signer table (sign/signer.h): POST /sign/<name>,
+ * GET /signers (JSON list with fields), GET /healthz. */
 int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
-		    struct bs_keycache *keys, struct bs_spool *spool,
+		    struct bs_keyring *keyring, struct bs_spool *spool,
 		    struct bs_error *err) BS_WUR;
 /* The bound port (useful with port 0). */
 unsigned bs_server_port(const struct bs_server *srv);

@@ -1,11 +1,11 @@
 /* RFC 7512 pkcs11: URIs: the client policy (bs_p11_uri_sanitize) and the helpers that
  * turn a URI into token match criteria and an object label/id/class (p11-kit parser). */
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "core/buf.h"
+#include "core/text.h"
 #include "core/util.h"
 #include "keys/pkcs11_int.h"
 
@@ -48,17 +48,6 @@ static bool name_in(const char *name, size_t n, const char *const *list, size_t 
 		if (strlen(list[i]) == n && strncasecmp(name, list[i], n) == 0)
 			return true;
 	return false;
-}
-
-/* Printable copy of an attribute name for messages (never a value). */
-static void safe_name(char *out, size_t cap, const char *name, size_t n)
-{
-	size_t k = 0;
-	for (size_t i = 0; i < n && k + 1 < cap; i++)
-		out[k++] = (isalnum((unsigned char)name[i]) || name[i] == '-' || name[i] == '_')
-				   ? name[i]
-				   : '?';
-	out[k] = '\0';
 }
 
 struct elem {
@@ -131,7 +120,8 @@ static int check_elem(const struct elem *e, bool in_query, bool *keep, struct bs
 				    "change; name the token with token= or serial=");
 	if (!in_query && name_in(e->s, e->nlen, g_path_ok, BS_ARRAY_SIZE(g_path_ok)))
 		return 0;
-	safe_name(nm, sizeof(nm), e->s, e->nlen < 32 ? e->nlen : 32);
+	/* the attribute's name only, never its value */
+	bs_text_sanitize_n(nm, sizeof(nm), e->s, e->nlen < 32 ? e->nlen : 32);
 	return bs_error_set(err, BS_ERR_POLICY, "pkcs11 URI attribute '%s' is not accepted", nm);
 }
 

@@ -34,6 +34,7 @@ struct bs_store {
 	bool confined;
 	char *root;       /* directory stores: realpath of the root (confined) or as given */
 	struct bs_bundle *bundle;
+	const char **names;     /* member names, built on first bs_store_members */
 	const struct bs_uri_loader *loader;
 	void *loader_ctx;
 	/* Bundles are immutable once read, so decoded private keys are kept for the life of
@@ -139,6 +140,7 @@ void bs_store_free(struct bs_store *s)
 	if (s == NULL)
 		return;
 	bs_bundle_free(s->bundle);
+	free(s->names);
 	for (size_t i = 0; i < s->nmemo; i++) {
 		bs_key_free(s->memo[i].key);
 		X509_free(s->memo[i].checked);
@@ -346,6 +348,16 @@ bool bs_store_exists(struct bs_store *s, const char *name)
 	return ok;
 }
 
+/* PEM when the bytes are PEM text (a .priv, .x509 or .crt can be either). */
+static bool looks_pem(const uint8_t *data, size_t len)
+{
+	size_t i = 0;
+	while (i < len && (data[i] == ' ' || data[i] == '\t' || data[i] == '\r' ||
+			   data[i] == '\n'))
+		i++;
+	return len - i >= 10 && memcmp(data + i, "-----BEGIN", 10) == 0;
+}
+
 int bs_store_load_cert(struct bs_store *s, const char *name, X509 **out,
 		       struct bs_error *err)
 {
@@ -370,7 +382,8 @@ int bs_store_load_cert(struct bs_store *s, const char *name, X509 **out,
 	int rc = bs_store_read(s, name, BS_STORE_FILE_MAX, &data, &len, err);
 	if (rc != 0)
 		return rc;
-	rc = bs_x509_from_bytes(out, data, len, bs_ends_with_ci(name, ".pem"), name, err);
+	rc = bs_x509_from_bytes(out, data, len, bs_ends_with_ci(name, ".pem") ||
+				looks_pem(data, len), name, err);
 	free(data);
 	if (rc != 0)
 		return rc;
@@ -489,16 +502,18 @@ static int decode_key(EVP_PKEY **out, const uint8_t *data, size_t len, bool pem,
 	return 0;
 }
 
-static int load_file_key(struct bs_store *s, const char *cert_name, X509 *cert,
-			 struct bs_key **out, struct bs_error *err)
+/* Load private key file key_name; cert_name (for messages) is the certificate it belongs
+ * to, or NULL when the key was named directly. */
+static int load_named_key(struct bs_store *s, const char *key_name, const char *cert_name,
+			  X509 *cert, struct bs_key **out, struct bs_error *err)
 {
-	char *key_name = NULL, *pass = NULL, *pass_name = NULL;
+	char *pass = NULL, *pass_name = NULL;
 	uint8_t *data = NULL;
 	size_t len = 0;
 	EVP_PKEY *pkey = NULL;
-	int rc = bs_store_key_name_for_cert(&key_name, cert_name, err);
-	if (rc != 0)
-		return rc;
+	int rc = 0;
+	if (cert_name == NULL)
+		cert_name = "given";
 	for (size_t i = 0; i < s->nmemo; i++) {
 		if (strcmp(s->memo[i].key_name, key_name) != 0)
 			continue;
@@ -520,7 +535,7 @@ static int load_file_key(struct bs_store *s, const char *cert_name, X509 *cert,
 		goto out;
 	}
 	rc = bs_store_read(s, key_name, BS_STORE_FILE_MAX, &data, &len, err);
-	if (rc == BS_ERR_NOT_FOUND) {
+	if (rc == BS_ERR_NOT_FOUND && strcmp(cert_name, "given") != 0) {
 		rc = bs_error_set(err, BS_ERR_NOT_FOUND, "private key %s for certificate %s "
 				  "not found", key_name, cert_name);
 		goto out;
@@ -530,7 +545,7 @@ static int load_file_key(struct bs_store *s, const char *cert_name, X509 *cert,
 	rc = read_passphrase(&pass, &pass_name, s, key_name, err);
 	if (rc != 0)
 		goto out;
-	bool pem = bs_ends_with_ci(key_name, ".pem");
+	bool pem = bs_ends_with_ci(key_name, ".pem") || looks_pem(data, len);
 	bool enc = looks_encrypted(data, len, pem);
 	if (enc && pass == NULL) {
 		rc = bs_error_set(err, BS_ERR_KEY, "key %s is encrypted but %s is missing",
@@ -569,8 +584,30 @@ out:
 	bs_free_secret(data, len);
 	bs_free_secret_str(pass);
 	free(pass_name);
+	return rc;
+}
+
+static int load_file_key(struct bs_store *s, const char *cert_name, X509 *cert,
+			 struct bs_key **out, struct bs_error *err)
+{
+	char *key_name = NULL;
+	int rc = bs_store_key_name_for_cert(&key_name, cert_name, err);
+	if (rc != 0)
+		return rc;
+	rc = load_named_key(s, key_name, cert_name, cert, out, err);
 	free(key_name);
 	return rc;
+}
+
+int bs_store_load_key_file(struct bs_store *s, const char *key_name, X509 *cert,
+			   struct bs_key **out, struct bs_error *err)
+{
+	*out = NULL;
+	if (s == NULL || key_name == NULL)
+		return bs_error_set(err, BS_ERR_INVALID, "no store or key name");
+	if (is_uri(key_name))
+		return bs_store_load_key(s, key_name, cert, out, err);
+	return load_named_key(s, key_name, NULL, cert, out, err);
 }
 
 int bs_store_load_key(struct bs_store *s, const char *cert_name, X509 *cert,
@@ -609,4 +646,21 @@ struct bs_key_source bs_store_key_source(struct bs_store *s)
 {
 	return (struct bs_key_source){.read = src_read, .load_cert = src_load_cert,
 				      .load_key = src_load_key, .ctx = s};
+}
+
+const char *const *bs_store_members(struct bs_store *s, size_t *n)
+{
+	*n = 0;
+	if (s == NULL || !s->is_bundle)
+		return NULL;
+	size_t count = bs_bundle_count(s->bundle);
+	if (s->names == NULL) {
+		s->names = calloc(count + 1, sizeof(*s->names));
+		if (s->names == NULL)
+			return NULL;
+		for (size_t i = 0; i < count; i++)
+			s->names[i] = bs_bundle_name(s->bundle, i);
+	}
+	*n = count;
+	return s->names;
 }

@@ -60,13 +60,23 @@ int bs_store_read(struct bs_store *s, const char *name, size_t max, uint8_t **ou
 		  size_t *out_len, struct bs_error *err) BS_WUR;
 /* Does the name exist (after confinement checks)? */
 bool bs_store_exists(struct bs_store *s, const char *name);
-/* Load a certificate: PEM if the name ends in .pem, DER otherwise; or a pkcs11: URI. */
+/* Load a certificate: PEM if the name ends in .pem or the bytes are PEM text, DER
+ * otherwise; or a pkcs11: URI. */
 int bs_store_load_cert(struct bs_store *s, const char *name, X509 **out,
 		       struct bs_error *err) BS_WUR;
 /* Load the private key belonging to certificate `cert_name` (CST naming rules), or the
  * token key for a pkcs11: URI. Checks that it matches cert. */
 int bs_store_load_key(struct bs_store *s, const char *cert_name, X509 *cert,
 		      struct bs_key **out, struct bs_error *err) BS_WUR;
+
+/* Load private key file `key_name` itself (PEM or DER by content; PKCS#8 possibly
+ * encrypted with key_pass.txt beside it, PKCS#1, SEC1), or the token key for a pkcs11:
+ * URI. cert (optional) must match. */
+int bs_store_load_key_file(struct bs_store *s, const char *key_name, X509 *cert,
+			   struct bs_key **out, struct bs_error *err) BS_WUR;
+
+/* Member names of a bundle store (borrowed; NULL and *n = 0 for a directory store). */
+const char *const *bs_store_members(struct bs_store *s, size_t *n);
 
 /* The CST certificate -> key file name rule (exposed for tests). *out malloc'd. */
 int bs_store_key_name_for_cert(char **out, const char *cert_name, struct bs_error *err) BS_WUR;

@@ -27,6 +27,8 @@ int bs_bundle_lookup(const struct bs_bundle *b, const char *name, const uint8_t 
 		     size_t *len, struct bs_error *err) BS_WUR;
 /* Number of entries kept (files and links). */
 size_t bs_bundle_count(const struct bs_bundle *b);
+/* Normalised name of entry i (NULL past the end). */
+const char *bs_bundle_name(const struct bs_bundle *b, size_t i);
 /* Wipes every file's bytes. */
 void bs_bundle_free(struct bs_bundle *b);
 

@@ -149,6 +149,11 @@ void bs_bundle_free(struct bs_bundle *b)
 	free(b);
 }
 
+const char *bs_bundle_name(const struct bs_bundle *b, size_t i)
+{
+	return i < b->n ? b->e[i].name : NULL;
+}
+
 size_t bs_bundle_count(const struct bs_bundle *b)
 {
 	return b ? b->n : 0;

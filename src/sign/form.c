@@ -1,7 +1,6 @@
-/* Helpers shared by every signer: form access, name checks, results. */
+/* Helpers shared by every signer: form access, name checks. */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "sign/signer.h"
 
@@ -36,16 +35,4 @@ int bs_sign_check_name(const char *field, const char *value, struct bs_error *er
 	if (strstr(value, "..") != NULL || strcmp(value, ".") == 0)
 		return bs_error_set(err, BS_ERR_INVALID, "%s: '.' and '..' are not allowed", field);
 	return 0;
-}
-
-void bs_sign_result_free(struct bs_sign_result *res)
-{
-	if (res == NULL)
-		return;
-	free(res->data);
-	if (res->path != NULL) {
-		unlink(res->path);
-		free(res->path);
-	}
-	memset(res, 0, sizeof(*res));
 }

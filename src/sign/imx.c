@@ -10,15 +10,13 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/config.h"
+#include "core/text.h"
 #include "core/util.h"
 #include "formats/hab/csf.h"
 #include "formats/hab/csf_sign.h"
 #include "keys/pkcs11.h"
-#include "keys/store.h"
-#include "sign/keycache.h"
+#include "sign/job.h"
 #include "sign/signer.h"
-#include "sign/tokcache.h"
 
 static const char *const g_backends[] = {"ssl", "pkcs11", NULL};
 
@@ -80,13 +78,6 @@ static int check_cstversion(const char *v, struct bs_error *err)
 	return 0;
 }
 
-struct artifact_src {
-	const char *filename; /* multipart file name */
-	const char *path;     /* spool file, or */
-	const uint8_t *data;  /* the upload kept in memory */
-	uint64_t size;
-};
-
 static bool names_artifact(const char *filename, const char *name)
 {
 	if (strncmp(name, "./", 2) == 0)
@@ -94,29 +85,22 @@ static bool names_artifact(const char *filename, const char *name)
 	return strcmp(name, filename) == 0;
 }
 
+/* Blocks files: only the uploaded artifact, by its multipart file name. */
 static int artifact_open(void *ctx, const char *name, FILE **out, uint64_t *size,
 			 struct bs_error *err)
 {
-	struct artifact_src *a = ctx;
-	if (!names_artifact(a->filename, name))
+	struct bs_input *in = ctx;
+	if (!names_artifact(bs_input_name(in), name))
 		return bs_error_set(err, BS_ERR_INVALID,
 				    "Blocks name '%s' but the uploaded artifact is '%s'", name,
-				    a->filename);
-	if (a->data != NULL) {
-		*out = a->size > 0 ? fmemopen((void *)a->data, (size_t)a->size, "rb") : NULL;
-		if (*out == NULL)
-			return bs_error_set(err, BS_ERR_IO, "artifact '%s': cannot open the "
-					    "in-memory upload", a->filename);
-		*size = a->size;
-		return 0;
-	}
-	struct bs_data_single single = {.name = name, .path = a->path, .match_basename = 0};
-	return bs_data_single_open(&single, name, out, size, err);
+				    bs_input_name(in));
+	*size = bs_input_size(in);
+	return bs_input_fopen(out, in, err);
 }
 
 /* Check every Blocks entry against the artifact before any key is touched. */
 static int check_blocks(const struct bs_csf *csf, const char *csfname,
-			const struct bs_form_field *artifact, struct bs_error *err)
+			const struct bs_input *artifact, struct bs_error *err)
 {
 	for (size_t i = 0; i < csf->ncmds; i++) {
 		const struct bs_csf_cmd *c = &csf->cmds[i];
@@ -127,18 +111,18 @@ static int check_blocks(const struct bs_csf *csf, const char *csfname,
 					    bs_csf_kind_name(c->kind));
 		for (size_t b = 0; b < c->nblocks; b++) {
 			const struct bs_csf_block *blk = &c->blocks[b];
-			if (!names_artifact(artifact->filename, blk->file))
+			if (!names_artifact(bs_input_name(artifact), blk->file))
 				return bs_error_set(err, BS_ERR_INVALID,
 						    "%s:%u:%u: Blocks name '%s' but the uploaded "
 						    "artifact is '%s'", csfname, blk->line, blk->col,
-						    blk->file, artifact->filename);
-			if ((uint64_t)blk->offset + blk->length > artifact->size)
+						    blk->file, bs_input_name(artifact));
+			if ((uint64_t)blk->offset + blk->length > bs_input_size(artifact))
 				return bs_error_set(err, BS_ERR_INVALID,
 						    "%s:%u:%u: block 0x%x+0x%x lies outside the "
 						    "artifact '%s' (%llu bytes)", csfname, blk->line,
 						    blk->col, blk->offset, blk->length,
-						    artifact->filename,
-						    (unsigned long long)artifact->size);
+						    bs_input_name(artifact),
+						    (unsigned long long)bs_input_size(artifact));
 		}
 	}
 	return 0;
@@ -179,42 +163,29 @@ static int check_key_names(struct bs_csf *csf, const char *csfname, bool pkcs11,
 	return 0;
 }
 
-static void csf_display_name(char *out, size_t cap, const struct bs_form_field *f)
+static int imx_sign(struct bs_job *job, struct bs_error *err)
 {
-	const char *n = f->filename != NULL && f->filename[0] != '\0' ? f->filename : "csf";
-	snprintf(out, cap, "%s", n);
-	for (char *p = out; *p; p++)
-		if (*p < ' ' || *p > '~')
-			*p = '?';
-}
-
-static int imx_sign(const struct bs_sign_env *env, const struct bs_form *form,
-		    struct bs_sign_result *res, struct bs_error *err)
-{
-	const char *machine = bs_form_value(form, "machine");
-	const char *backend = bs_form_value(form, "backend");
-	const struct bs_form_field *csff = bs_form_get(form, "csf");
-	const struct bs_form_field *art = bs_form_get(form, "artifact");
+	const char *machine = bs_job_subject(job);
+	const char *csf_text = bs_job_value(job, "csf");
+	struct bs_input *art = bs_job_input(job, "artifact");
 	struct bs_csf *csf = NULL;
-	struct bs_keylease *lease = NULL;
-	struct bs_store *store = NULL;
 	uint8_t *blob = NULL;
 	size_t blob_len = 0;
 	char csfname[64];
 	int rc;
 
-	snprintf(res->subject, sizeof(res->subject), "%s", machine);
-	rc = check_soctype(bs_form_value(form, "soctype"), err);
+	rc = check_soctype(bs_job_value(job, "soctype"), err);
 	if (rc != 0)
 		goto out;
-	rc = check_cstversion(bs_form_value(form, "cstversion"), err);
+	rc = check_cstversion(bs_job_value(job, "cstversion"), err);
 	if (rc != 0)
 		goto out;
-	csf_display_name(csfname, sizeof(csfname), csff);
-	rc = bs_csf_parse(&csf, csff->value, csff->len, csfname, NULL, err);
+	const char *fn = bs_job_filename(job, "csf");
+	bs_text_sanitize(csfname, sizeof(csfname), fn != NULL && fn[0] != '\0' ? fn : "csf");
+	rc = bs_csf_parse(&csf, csf_text, strlen(csf_text), csfname, NULL, err);
 	if (rc != 0)
 		goto out;
-	bool pkcs11 = strcmp(backend, "pkcs11") == 0;
+	bool pkcs11 = strcmp(bs_job_value(job, "backend"), "pkcs11") == 0;
 	rc = check_blocks(csf, csfname, art, err);
 	if (rc != 0)
 		goto out;
@@ -222,57 +193,33 @@ static int imx_sign(const struct bs_sign_env *env, const struct bs_form *form,
 	if (rc != 0)
 		goto out;
 
-	rc = bs_keycache_acquire(env->keys, machine, "imxsign", "imx-cst-keys.tar.gz", &lease,
-				 &store, err);
+	bs_job_allow_token(job, pkcs11);
+	struct bs_hab_sign_opts opts = {
+		.data = {.open = artifact_open, .ctx = art},
+		.signing_time = bs_job_signing_time(job),
+	};
+	rc = bs_job_bundle(&opts.keys, job, "imxsign/imx-cst-keys.tar.gz", err);
 	if (rc != 0)
 		goto out;
-	if (pkcs11) {
-		struct bs_p11 *p11 = NULL;
-		rc = env->get_p11 != NULL ? env->get_p11(env->p11_ctx, &p11, err)
-					  : bs_error_set(err, BS_ERR_CONFIG,
-							 "backend=pkcs11 but no token configured");
-		if (rc != 0)
-			goto out;
-		if (env->tokcache != NULL)
-			bs_store_set_uri_loader(store, bs_tokcache_loader(env->tokcache, p11),
-						env->tokcache);
-		else
-			bs_store_set_uri_loader(store, &bs_p11_uri_loader, p11);
-	} else {
-		bs_store_set_uri_loader(store, NULL, NULL);
-	}
-
-	struct artifact_src src = {.filename = art->filename, .path = art->path,
-				   .data = art->data, .size = art->size};
-	struct bs_hab_sign_opts opts = {
-		.keys = bs_store_key_source(store),
-		.data = {.open = artifact_open, .ctx = &src},
-	};
 	struct bs_hab_sign_report report;
 	memset(&report, 0, sizeof(report));
 	rc = bs_hab_sign(&blob, &blob_len, csf, &opts, &report, err);
 	if (rc == BS_ERR_NOT_FOUND) {
 		/* The machine exists (its bundle was found): a file or token object the CSF
 		 * names is missing, which the client fixes in its CSF -> 400, not 404. */
-		err->code = rc = BS_ERR_INVALID;
+		rc = bs_error_recode(err, BS_ERR_INVALID);
 		bs_error_prefix(err, "key store of machine '%s'", machine);
 	}
+	for (size_t i = 0; rc == 0 && i < report.ndigests; i++)
+		rc = bs_job_note_digest(job, report.digests[i].what, report.digests[i].md_nid,
+					report.digests[i].d, report.digests[i].len, err);
 	if (rc != 0)
 		goto out;
-	for (size_t i = 0; i < report.nkeys && i < BS_ARRAY_SIZE(report.keys); i++) {
-		size_t n = strlen(res->keys);
-		snprintf(res->keys + n, sizeof(res->keys) - n, "%s%s", n ? "," : "",
-			 report.keys[i]);
-	}
-	res->data = blob;
-	res->len = blob_len;
-	blob = NULL;
-	res->content_type = "application/octet-stream";
-	snprintf(res->filename, sizeof(res->filename), "artifact.signed");
+	struct bs_sink *sink = NULL;
+	rc = bs_job_output_memory(&sink, job, "application/octet-stream", "artifact.signed", err);
+	if (rc == 0)
+		rc = bs_sink_write(sink, blob, blob_len, err);
 out:
-	if (store != NULL)
-		bs_store_set_uri_loader(store, NULL, NULL);
-	bs_keycache_release(lease);
 	bs_csf_free(csf);
 	free(blob);
 	return rc;
@@ -280,6 +227,8 @@ out:
 
 const struct bs_signer bs_signer_imx = {
 	.name = "imx",
+	.summary = "NXP i.MX HAB4: binary CSF blob for a CSF and the image it signs",
+	.subject_field = "machine",
 	.fields = g_fields,
 	.nfields = BS_ARRAY_SIZE(g_fields),
 	.sign = imx_sign,

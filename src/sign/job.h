@@ -76,6 +76,8 @@ int bs_input_fopen(FILE **out, struct bs_input *in, struct bs_error *err) BS_WUR
 
 /* A small field's value (or its declared default); NULL when absent without default. */
 const char *bs_job_value(const struct bs_job *job, const char *field);
+/* The multipart file name a field was sent with (NULL when none). */
+const char *bs_job_filename(const struct bs_job *job, const char *field);
 /* Was the field sent by the client (not only defaulted)? */
 bool bs_job_has(const struct bs_job *job, const char *field);
 /* Machine or distro the keys belong to (the signer's subject field, already checked as a
@@ -115,6 +117,11 @@ bool bs_job_key_exists(struct bs_job *job, const char *name);
  * when allowed. */
 int bs_job_bundle(struct bs_key_source *out, struct bs_job *job, const char *bundle,
 		  struct bs_error *err) BS_WUR;
+/* Member names of the bundle opened last with bs_job_bundle (borrowed), for checks on
+ * what a bundle holds. */
+const char *const *bs_job_bundle_members(struct bs_job *job, size_t *n);
+/* Must root-of-trust private keys (SRK, CA) be refused when found in a bundle? */
+bool bs_job_refuse_root_keys(const struct bs_job *job);
 /* Allow pkcs11: URIs for this job (the signer's backend=pkcs11 field). */
 void bs_job_allow_token(struct bs_job *job, bool allow);
 
@@ -182,6 +189,8 @@ struct bs_job_opts {
 };
 
 int bs_job_new(struct bs_job **out, const struct bs_job_opts *o, struct bs_error *err) BS_WUR;
+/* Can jobs get keys from this keyring (key store readable)? For /healthz. */
+int bs_job_keys_ready(struct bs_keyring *kr, struct bs_error *err) BS_WUR;
 /* Run the signer; records result and timings. On failure nothing is kept in the sink. */
 int bs_job_run(struct bs_job *job, struct bs_error *err) BS_WUR;
 

@@ -1,10 +1,12 @@
 /* One signer interface for every format the server signs.
  *
  * A signer is a table entry: the endpoint name (`/sign/<name>`), the multipart fields it
- * takes (declared, so the generic HTTP code enforces presence, size limits, name syntax
- * and enumerations before the signer runs) and one function that turns the validated
- * form into a response body. Adding a format = one file `src/sign/<format>.c` defining
- * `const struct bs_signer bs_signer_<format>` + one line in the table in signers.c.
+ * takes (declared, so the generic code enforces presence, size limits, name syntax and
+ * enumerations before the signer runs) and one function that runs a signing job
+ * (sign/job.h): fields and inputs in, keys by name, one output out. Adding a format =
+ * one file `src/sign/<format>.c` defining `const struct bs_signer bs_signer_<format>`
+ * (byte-level code in src/formats/<format>/) + one line in the table in signers.c. The
+ * HTTP routes, GET /signers and `bootsign sign <format>` come from the table.
  *
  * Signers return 0 or a negative BS_ERR_* with a one-line message; the HTTP layer maps
  * the code to a status through the one table in src/http/status.c. */
@@ -25,7 +27,7 @@
 enum bs_field_store {
 	BS_FIELD_MEM,   /* kept in memory, NUL-terminated (max bytes, default 256) */
 	BS_FIELD_SPOOL, /* streamed to a 0600 spool file (small ones may stay in bounded
-			 * memory, see http/spool.h), sha256 computed on the fly */
+			 * memory, see http/spool.h); hashed only by the signer, once */
 };
 
 enum bs_field_check {
@@ -44,6 +46,7 @@ struct bs_field_spec {
 	enum bs_field_check check;
 	const char *const *choices;  /* NULL-terminated allowed values, or NULL */
 	const char *default_value;   /* used when absent (MEM fields), or NULL */
+	const char *help;            /* one line for GET /signers (optional) */
 };
 
 /* A received field. */
@@ -57,7 +60,6 @@ struct bs_form_field {
 	char *path;         /* SPOOL: the spool file, or NULL when kept in memory */
 	const uint8_t *data; /* SPOOL kept in memory: the contents (size bytes) */
 	uint64_t size;      /* SPOOL: bytes received */
-	char sha256[65];    /* SPOOL: hex digest of the contents */
 };
 
 struct bs_form {
@@ -70,39 +72,17 @@ const struct bs_form_field *bs_form_get(const struct bs_form *form, const char *
 /* The MEM value (or default), NULL when absent without default. */
 const char *bs_form_value(const struct bs_form *form, const char *name);
 
-struct bs_p11;
-struct bs_keycache;
-struct bs_tokcache;
-struct bs_config;
-
-/* What the server hands to a signer. */
-struct bs_sign_env {
-	const struct bs_config *cfg;
-	struct bs_keycache *keys;   /* parsed key bundles per machine */
-	/* The shared PKCS#11 context (opened lazily); BS_ERR_CONFIG when no PIN is set. */
-	int (*get_p11)(void *ctx, struct bs_p11 **out, struct bs_error *err);
-	void *p11_ctx;
-	struct bs_tokcache *tokcache; /* token objects reused across requests, or NULL */
-	const char *reqid;
-};
-
-/* What a signer produces. Exactly one of data / path is set. */
-struct bs_sign_result {
-	uint8_t *data;               /* malloc'd body */
-	size_t len;
-	char *path;                  /* or a file to send (then removed) */
-	const char *content_type;    /* default application/octet-stream */
-	char filename[64];           /* Content-Disposition filename */
-	char keys[BS_SIGN_KEYS_LOG_MAX]; /* log-safe key ids used, comma-separated */
-	char subject[80];            /* machine (or distro), logged as machine= */
-};
+struct bs_job;
 
 struct bs_signer {
-	const char *name;                    /* endpoint: /sign/<name> */
+	const char *name;                    /* endpoint: /sign/<name> ("tegra/uefi") */
+	const char *summary;                 /* one line for GET /signers and --help */
+	const char *subject_field;           /* "machine" or "distro": whose keys */
 	const struct bs_field_spec *fields;
 	size_t nfields;
-	int (*sign)(const struct bs_sign_env *env, const struct bs_form *form,
-		    struct bs_sign_result *res, struct bs_error *err);
+	/* Sign: read fields and inputs from the job, get keys from it, write one output.
+	 * 0 or a negative BS_ERR_* with a message naming the field/member/key. */
+	int (*sign)(struct bs_job *job, struct bs_error *err);
 };
 
 /* Look up by endpoint name ("imx"); NULL if unknown. */
@@ -112,7 +92,5 @@ const struct bs_signer *const *bs_signers(size_t *n);
 
 /* Validate a machine/distro name. */
 int bs_sign_check_name(const char *field, const char *value, struct bs_error *err) BS_WUR;
-
-void bs_sign_result_free(struct bs_sign_result *res);
 
 #endif

@@ -36,6 +36,7 @@ sed -e "s|\"crts/CSF1_crt.pem\"|\"$(uri CSF1 ";pin-value=$PIN")\"|" \
 sed -e "s|\"crts/CSF1_crt.pem\"|\"$(uri CSF1 "")\"|" \
 	-e "s|\"crts/IMG1_crt.pem\"|\"$(uri IMG1 "")\"|" u.csf > p11nopin.csf
 printf '%s\n' "$PIN" > "$T/pin.txt"
+chmod 600 "$T/pin.txt"
 
 check() { # CSFBLOB
 	cmp -n $((0x48)) "$1" u_csf.bin || fail "$1: command region differs from cst"
@@ -65,6 +66,7 @@ rc=0
 "$BS_BIN" hab sign -b pkcs11 --module "$MOD" -i p11nopin.csf -o "$T/c.bin" 2> "$T/err" || rc=$?
 [ "$rc" = 1 ] && grep -q "no PIN" "$T/err" || fail "missing PIN: rc $rc $(cat "$T/err")"
 printf 'Zq9badpin\n' > "$T/bad.txt"
+chmod 600 "$T/bad.txt"
 rc=0
 "$BS_BIN" hab sign -b pkcs11 --module "$MOD" --pin-file "$T/bad.txt" -i p11nopin.csf \
 	-o "$T/d.bin" 2> "$T/err" || rc=$?

@@ -17,12 +17,14 @@ chmod 600 "$T/pin.txt"
 
 # A CST-style tree: encrypted PKCS#8 keys, key_pass.txt beside them.
 printf 'test-passphrase\n' >"$T/pki/keys/key_pass.txt"
+chmod 600 "$T/pki/keys/key_pass.txt"
 openssl pkcs8 -topk8 -v2 aes-256-cbc -in "$V/rsa/keys/CSF1_key.pem" \
 	-passout file:"$T/pki/keys/key_pass.txt" -out "$T/pki/keys/CSF1_key.pem"
 cp "$V/rsa/crts/CSF1_crt.pem" "$T/pki/crts/"
 openssl pkcs8 -topk8 -v2 aes-256-cbc -in "$V/ec/keys/CSF1_key.pem" -outform DER \
 	-passout pass:ec-pass -out "$T/ec_key.der"
 printf 'ec-pass\n' >"$T/ec_pass.txt"
+chmod 600 "$T/ec_pass.txt"
 openssl x509 -in "$V/ec/crts/CSF1_crt.pem" -outform DER -out "$T/ec_crt.der"
 
 p11tool() { pkcs11-tool --module "$SOFTHSM" "$@" 2>>"$T/out/p11tool.err"; }
@@ -86,11 +88,13 @@ set +e
 [ $? -eq 1 ] || fail "duplicate label accepted"
 grep -q 'already has' "$T/out/err-dup" || fail "duplicate message"
 printf 'wrong\n' >"$T/badpass"
+chmod 600 "$T/badpass"
 "$BS_BIN" hsm import --token pkcs11:token=YubiHSM --module "$SOFTHSM" --pin-file "$T/pin.txt" \
 	--cert "$T/ec_crt.der" --key "$T/ec_key.der" --pass-file "$T/badpass" --label X \
 	--id 07 2>"$T/out/err-pass" </dev/null
 [ $? -eq 1 ] || fail "wrong passphrase accepted"
 printf '0001wrong\n' >"$T/badpin"
+chmod 600 "$T/badpin"
 "$BS_BIN" hsm list --token pkcs11:token=YubiHSM --module "$SOFTHSM" --pin-file "$T/badpin" \
 	2>"$T/out/err-pin" </dev/null
 [ $? -eq 1 ] || fail "wrong PIN accepted"

@@ -12,6 +12,7 @@ mode() { stat -c %a "$1"; }
 
 # --- file mode, RSA-2048, 4 SRKs, passphrase from a file ---------------------------------
 printf 'e2e-secret-pass\n' > pass.txt
+chmod 600 pass.txt
 "$BS_BIN" pki create --out pki --key rsa2048 --days 400 --pass-file pass.txt 2> progress.log
 grep -q 'generating SRK4_sha256_2048_65537_v3_ca' progress.log || fail "no progress lines"
 C=pki/crts K=pki/keys N=sha256_2048_65537
@@ -106,11 +107,19 @@ if "$BS_BIN" pki create --out new --pass-file missing.txt 2>/dev/null; then
 	fail "missing pass file accepted"
 fi
 : > empty.txt
+chmod 600 empty.txt
 if "$BS_BIN" pki create --out new --pass-file empty.txt 2>/dev/null; then
 	fail "empty pass file accepted"
 fi
+printf 'e2e-open-pass\n' > open.txt
+chmod 640 open.txt
+if "$BS_BIN" pki create --out new --pass-file open.txt 2>err.txt; then
+	fail "group-readable pass file accepted"
+fi
+grep -q 'open.txt has mode 0640' err.txt || fail "mode refusal: $(cat err.txt)"
+grep -q e2e-open-pass err.txt && fail "the passphrase appears in the message"
 if "$BS_BIN" pki create --out no/such/parent/x 2>/dev/null; then fail "missing parent"; fi
-rm -f err.txt empty.txt
+rm -f err.txt empty.txt open.txt
 [ "$(ls -A | sort)" = "$(echo "$before" | grep -v '^err.txt$' | grep -v '^empty.txt$')" ] \
 	|| fail "a failed run left files: $(ls -A)"
 
@@ -123,9 +132,11 @@ fi
 softhsm_token "$T/hsm" YubiHSM 0001password
 MOD=/usr/lib/softhsm/libsofthsm2.so
 printf '0001password' > pin.txt
+chmod 600 pin.txt
 URI='pkcs11:token=YubiHSM'
 # a wrong PIN is a configuration error, and leaves no directory behind
 printf 'wrong-pin' > badpin.txt
+chmod 600 badpin.txt
 if "$BS_BIN" pki create --out badtok --key p256 --srks 1 --token "$URI" --module "$MOD" \
 	--pin-file badpin.txt 2> badtok.log; then
 	fail "wrong PIN accepted"

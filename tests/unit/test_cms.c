@@ -201,7 +201,7 @@ static int openssl_verify(const char *dir, const uint8_t *sig, size_t slen,
 	write_cert(cp, cert);
 	const char *argv[] = {"openssl", "cms", "-verify", "-binary", "-inform", "DER", "-in", sp,
 			      "-content", dp, "-noverify", "-certfile", cp, "-out", op, NULL};
-	return bs_run(argv, op);
+	return bs_test_run(argv, op);
 }
 
 struct combo {
@@ -521,7 +521,7 @@ static void test_cms__pss_algid_matches_openssl(void **state)
 				      "-signer", crtp, "-inkey", keyp, "-outform", "DER", "-out",
 				      out, "-nocerts", "-keyopt", "rsa_padding_mode:pss", "-keyopt",
 				      "rsa_pss_saltlen:digest", "-md", OBJ_nid2sn(mds[i]), NULL};
-		bs_run_ok(argv);
+		bs_test_run_ok(argv);
 		uint8_t *ref = NULL;
 		size_t rlen = 0;
 		assert_int_equal(bs_read_file(&ref, &rlen, out, 1u << 20, NULL), 0);

@@ -1,4 +1,5 @@
-/* Unit tests for src/core: bounded buffers, error reports, log redaction. */
+/* Unit tests for src/core: bounded buffers, error reports, log redaction, the secret-file
+ * reader, the display sanitiser and the number parser. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -11,8 +12,14 @@
 
 #include "core/buf.h"
 #include "core/error.h"
+#include "core/limits.h"
 #include "core/log.h"
+#include "core/secret.h"
+#include "core/text.h"
 #include "core/util.h"
+#include "testutil.h"
+
+#include <sys/stat.h>
 
 static void test_core__buf_respects_max(void **state)
 {
@@ -135,6 +142,174 @@ static void test_core__hex(void **state)
 	assert_string_equal(bs_hex(out, d, 4), "dead000f");
 }
 
+static void write_mode(const char *path, const char *data, size_t len, unsigned mode)
+{
+	bs_write(path, data, len);
+	assert_int_equal(chmod(path, mode), 0);
+}
+
+static void test_core__secret_file_refuses_group_readable(void **state)
+{
+	(void)state;
+	char *dir = bs_tmpdir();
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/pin", dir);
+	write_mode(path, "s3cret\n", 7, 0644);
+	char *out = (char *)1;
+	struct bs_error err = {0};
+	assert_int_equal(bs_secret_read_file(&out, path, "PIN", &err), BS_ERR_CONFIG);
+	assert_null(out);
+	assert_non_null(strstr(err.msg, path));
+	assert_non_null(strstr(err.msg, "mode 0644"));
+	assert_null(strstr(err.msg, "s3cret"));
+	assert_int_equal(chmod(path, 0620), 0); /* group-writable is refused too */
+	assert_int_equal(bs_secret_read_file(&out, path, "PIN", &err), BS_ERR_CONFIG);
+	assert_null(out);
+	bs_tmpdir_free(dir);
+}
+
+static void test_core__secret_file_first_line(void **state)
+{
+	(void)state;
+	char *dir = bs_tmpdir();
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/pin", dir);
+	struct bs_error err = {0};
+	char *out = NULL;
+	write_mode(path, "0001password\r\nsecond line\n", 27, 0600);
+	assert_int_equal(bs_secret_read_file(&out, path, "PIN", &err), 0);
+	assert_string_equal(out, "0001password");
+	bs_free_secret_str(out);
+	write_mode(path, "no newline", 10, 0400);
+	assert_int_equal(bs_secret_read_file(&out, path, "PIN", &err), 0);
+	assert_string_equal(out, "no newline");
+	bs_free_secret_str(out);
+	out = NULL;
+	write_mode(path, "\nsecond\n", 8, 0600);
+	assert_int_equal(bs_secret_read_file(&out, path, "passphrase", &err), BS_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "passphrase file"));
+	assert_non_null(strstr(err.msg, "first line is empty"));
+	assert_null(out);
+	write_mode(path, "ab\0cd\n", 6, 0600);
+	assert_int_equal(bs_secret_read_file(&out, path, "PIN", &err), BS_ERR_INVALID);
+	assert_null(out);
+	bs_tmpdir_free(dir);
+}
+
+static void test_core__secret_file_missing_or_too_big(void **state)
+{
+	(void)state;
+	char *dir = bs_tmpdir();
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/absent", dir);
+	struct bs_error err = {0};
+	char *out = NULL;
+	assert_int_equal(bs_secret_read_file(&out, path, "PIN", &err), BS_ERR_NOT_FOUND);
+	assert_null(out);
+	assert_non_null(strstr(err.msg, "PIN file"));
+	assert_non_null(strstr(err.msg, "absent"));
+	static char big[BS_SECRET_FILE_MAX + 1];
+	memset(big, 'a', sizeof(big));
+	snprintf(path, sizeof(path), "%s/big", dir);
+	write_mode(path, big, sizeof(big), 0600);
+	assert_int_equal(bs_secret_read_file(&out, path, "PIN", &err), BS_ERR_LIMIT);
+	assert_null(out);
+	write_mode(path, big, sizeof(big) - 1, 0600); /* exactly the limit is fine */
+	assert_int_equal(bs_secret_read_file(&out, path, "PIN", &err), 0);
+	assert_int_equal(strlen(out), BS_SECRET_FILE_MAX);
+	bs_free_secret_str(out);
+	assert_int_equal(bs_secret_read_file(&out, dir, "PIN", &err), BS_ERR_IO);
+	assert_null(out);
+	bs_tmpdir_free(dir);
+}
+
+static void test_core__parse_u64_bounds_and_bases(void **state)
+{
+	(void)state;
+	uint64_t v = 0;
+	struct bs_error err = {0};
+	assert_int_equal(bs_parse_u64(&v, "18446744073709551615", 10, 0, UINT64_MAX, "n", &err), 0);
+	assert_true(v == UINT64_MAX);
+	assert_int_equal(bs_parse_u64(&v, "0x1F", 0, 0, 100, "n", &err), 0);
+	assert_int_equal(v, 31);
+	assert_int_equal(bs_parse_u64(&v, "ff", 16, 0, 255, "n", &err), 0);
+	assert_int_equal(v, 255);
+	assert_int_equal(bs_parse_u64(&v, "010", 0, 0, 100, "n", &err), 0);
+	assert_int_equal(v, 8);
+	assert_int_equal(bs_parse_u64(&v, "0", 0, 0, 100, "n", &err), 0);
+	assert_int_equal(v, 0);
+	assert_int_equal(bs_parse_u64(&v, "4", 10, 4, 4, "n", &err), 0);
+	assert_int_equal(v, 4);
+	unsigned u = 0;
+	assert_int_equal(bs_parse_uint(&u, "65535", 10, 0, 65535, "port", &err), 0);
+	assert_int_equal(u, 65535);
+}
+
+static void test_core__parse_u64_rejects(void **state)
+{
+	(void)state;
+	static const struct {
+		const char *s;
+		int base;
+	} bad[] = {
+		{"18446744073709551616", 10}, /* overflow */
+		{"99999999999999999999999", 10},
+		{"0x10000000000000000", 0},
+		{"12x", 10}, {"12 ", 10}, {" 12", 10}, {"-1", 10}, {"+1", 10}, {"", 10},
+		{"0x", 0}, {"0x1F", 10}, {"08", 0}, {"1e3", 10}, {"g", 16}, {"101", 100},
+		{"3", 10}, {"201", 10}, /* range 4..200 */
+	};
+	for (size_t i = 0; i < BS_ARRAY_SIZE(bad); i++) {
+		uint64_t v = 77;
+		struct bs_error err = {0};
+		assert_int_equal(bs_parse_u64(&v, bad[i].s, bad[i].base, 4, 200, "--days", &err),
+				 BS_ERR_INVALID);
+		assert_int_equal(v, 77);
+		assert_int_equal(strncmp(err.msg, "--days: '", 9), 0);
+		assert_non_null(strstr(err.msg, "is not a number in 4..200"));
+	}
+	uint64_t v = 0;
+	struct bs_error err = {0};
+	assert_int_equal(bs_parse_u64(&v, NULL, 10, 0, 1, "x", &err), BS_ERR_INVALID);
+	assert_int_equal(bs_parse_u64(&v, "1\x1b[2J", 10, 0, 9, "--csf-max", &err),
+			 BS_ERR_INVALID);
+	assert_string_equal(err.msg, "--csf-max: '1?[2J' is not a number in 0..9");
+	char longer[200];
+	memset(longer, '7', sizeof(longer) - 1);
+	longer[sizeof(longer) - 1] = '\0';
+	assert_int_equal(bs_parse_u64(&v, longer, 10, 0, 9, "n", &err), BS_ERR_INVALID);
+	assert_true(strlen(err.msg) < 80); /* the shown value is shortened */
+	assert_non_null(strstr(err.msg, "...'"));
+}
+
+static void test_core__sanitize_shows_printable_ascii_only(void **state)
+{
+	(void)state;
+	char out[64];
+	assert_string_equal(bs_text_sanitize(out, sizeof(out), "a\x1b[31mb\xc3\xa9\x7f\x9b\tz"),
+			    "a?[31mb?????z");
+	assert_string_equal(bs_text_sanitize(out, 4, "abcdef"), "abc");
+	assert_string_equal(bs_text_sanitize(out, sizeof(out), NULL), "");
+	assert_string_equal(bs_text_sanitize_n(out, sizeof(out), "ab\0cd", 5), "ab?cd");
+	char s[] = "lab\x07" "el\xff";
+	bs_text_sanitize_inplace(s);
+	assert_string_equal(s, "lab?el?");
+	out[0] = 'x';
+	bs_text_sanitize(out, 1, "abc");
+	assert_int_equal(out[0], '\0');
+}
+
+static void test_core__error_recode_keeps_message(void **state)
+{
+	(void)state;
+	struct bs_error err = {0};
+	bs_error_set(&err, BS_ERR_NOT_FOUND, "bundle.tgz: missing");
+	assert_int_equal(bs_error_recode(&err, BS_ERR_CONFIG), BS_ERR_CONFIG);
+	assert_int_equal(err.code, BS_ERR_CONFIG);
+	assert_string_equal(err.msg, "bundle.tgz: missing");
+	assert_int_equal(bs_error_recode(NULL, BS_ERR_INVALID), BS_ERR_INVALID);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -147,6 +322,13 @@ int main(void)
 		cmocka_unit_test(test_core__redact_secret_of_asterisks_terminates),
 		cmocka_unit_test(test_core__log_line_has_no_control_bytes),
 		cmocka_unit_test(test_core__hex),
+		cmocka_unit_test(test_core__secret_file_refuses_group_readable),
+		cmocka_unit_test(test_core__secret_file_first_line),
+		cmocka_unit_test(test_core__secret_file_missing_or_too_big),
+		cmocka_unit_test(test_core__parse_u64_bounds_and_bases),
+		cmocka_unit_test(test_core__parse_u64_rejects),
+		cmocka_unit_test(test_core__sanitize_shows_printable_ascii_only),
+		cmocka_unit_test(test_core__error_recode_keeps_message),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

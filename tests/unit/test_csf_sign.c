@@ -222,7 +222,7 @@ static int openssl_verify(const char *tmp, const uint8_t *cms, size_t cms_len,
 	const char *argv[] = { "openssl", "cms", "-verify", "-binary", "-inform", "DER",
 			       "-in", sig, "-content", content_path, "-noverify",
 			       "-certfile", cert, "-out", "/dev/null", NULL };
-	return bs_run(argv, NULL);
+	return bs_test_run(argv, NULL);
 }
 
 static uint8_t *concat_blocks(const char *datadir, const struct bs_csf_cmd *cmd, size_t *len)

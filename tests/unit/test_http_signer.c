@@ -15,13 +15,14 @@
 #include "core/buf.h"
 #include "core/util.h"
 #include "formats/hab/verify.h"
-#include "sign/keycache.h"
+#include "keys/keyring.h"
+#include "sign/job.h"
 #include "sign/signer.h"
 #include "testutil.h"
 
 struct fx {
 	char *root;
-	struct bs_keycache *kc;
+	struct bs_keyring *kr;
 	char *csf;
 	size_t csf_len;
 	char art[4200];
@@ -34,12 +35,13 @@ static int setup(void **state)
 	char d[4300], tgz[4400];
 	snprintf(d, sizeof(d), "%s/imx8mp/imxsign", fx->root);
 	const char *mk[] = {"mkdir", "-p", d, NULL};
-	assert_int_equal(bs_run(mk, NULL), 0);
+	assert_int_equal(bs_test_run(mk, NULL), 0);
 	snprintf(tgz, sizeof(tgz), "%s/imx-cst-keys.tar.gz", d);
 	const char *tar[] = {"tar", "-C", bs_fixture("hab4-vectors/rsa"), "-czf", tgz, "crts",
 			     "keys", NULL};
-	assert_int_equal(bs_run(tar, NULL), 0);
-	assert_int_equal(bs_keycache_new(&fx->kc, fx->root, 4, NULL), 0);
+	assert_int_equal(bs_test_run(tar, NULL), 0);
+	struct bs_keyring_opts ko = {.root = fx->root, .bundle_cache = 4};
+	assert_int_equal(bs_keyring_new(&fx->kr, &ko, NULL), 0);
 	fx->csf = (char *)bs_fixture_read("hab4-vectors/rsa/u.csf", &fx->csf_len);
 	snprintf(fx->art, sizeof(fx->art), "%s", bs_fixture("hab4-vectors/rsa/u.bin"));
 	*state = fx;
@@ -49,12 +51,54 @@ static int setup(void **state)
 static int teardown(void **state)
 {
 	struct fx *fx = *state;
-	bs_keycache_free(fx->kc);
+	bs_keyring_free(fx->kr);
 	bs_tmpdir_remove(fx->root);
 	free(fx->root);
 	free(fx->csf);
 	free(fx);
 	return 0;
+}
+
+/* What one job produced, as the HTTP layer sees it. */
+struct bs_sign_result {
+	uint8_t *data;
+	size_t len;
+	char filename[64];
+	char subject[80];
+	char keys[512];
+};
+
+static void bs_sign_result_free(struct bs_sign_result *res)
+{
+	free(res->data);
+	memset(res, 0, sizeof(*res));
+}
+
+/* Run the signer of `form` as a job; fill res on success. */
+static int run_job(struct fx *fx, const struct bs_signer *s, const struct bs_form *form,
+		   struct bs_sign_result *res, struct bs_error *err)
+{
+	memset(res, 0, sizeof(*res));
+	const struct bs_job_opts o = {.signer = s, .form = form, .keyring = fx->kr,
+				      .reqid = "t"};
+	struct bs_job *job = NULL;
+	int rc = bs_job_new(&job, &o, err);
+	if (rc == 0)
+		rc = bs_job_run(job, err);
+	struct bs_job_output out;
+	if (rc == 0 && (rc = bs_job_take_output(job, &out, err)) == 0) {
+		assert_int_equal(out.fd, -1); /* a CSF blob is a memory answer */
+		res->data = malloc(out.len);
+		memcpy(res->data, out.data, out.len);
+		res->len = out.len;
+		snprintf(res->filename, sizeof(res->filename), "%s", out.filename);
+		const struct bs_job_record *r = bs_job_record(job);
+		snprintf(res->subject, sizeof(res->subject), "%s", r->subject);
+		bs_job_record_keys(r, res->keys, sizeof(res->keys));
+		assert_true(r->ndigests >= 2); /* CSF commands + the blocks */
+	}
+	bs_job_free(job);
+	return rc;
 }
 
 /* Build a validated-looking form for the imx signer. */
@@ -101,9 +145,7 @@ static int sign(struct fx *fx, const char *soctype, const char *cstversion, cons
 	char *text = strdup(csf);
 	form_init(&form, s, soctype, cstversion, text, strlen(text), fx->art, art_name, art_size,
 		  "ssl");
-	struct bs_sign_env env = {.keys = fx->kc, .reqid = "t"};
-	memset(res, 0, sizeof(*res));
-	int rc = s->sign(&env, &form, res, err);
+	int rc = run_job(fx, s, &form, res, err);
 	free(text);
 	return rc;
 }
@@ -251,11 +293,9 @@ static int sign_in_memory(struct fx *fx, const uint8_t *data, size_t len, uint8_
 	for (size_t i = 0; i < form.n; i++)
 		if (form.f[i].spec->store == BS_FIELD_SPOOL)
 			form.f[i].data = data;
-	struct bs_sign_env env = {.keys = fx->kc, .reqid = "t"};
 	struct bs_sign_result res;
-	memset(&res, 0, sizeof(res));
 	struct bs_error err = {0};
-	assert_int_equal(s->sign(&env, &form, &res, &err), 0);
+	assert_int_equal(run_job(fx, s, &form, &res, &err), 0);
 	*img_len = len + res.len;
 	*img = malloc(*img_len);
 	memcpy(*img, data, len);

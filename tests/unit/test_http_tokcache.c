@@ -17,7 +17,7 @@
 #include "core/util.h"
 #include "crypto/key.h"
 #include "keys/pkcs11.h"
-#include "sign/tokcache.h"
+#include "keys/tokcache.h"
 #include "testutil.h"
 
 #define SOFTHSM "/usr/lib/softhsm/libsofthsm2.so"
@@ -28,7 +28,7 @@ static char *g_dir;
 
 static int run(const char *const *argv)
 {
-	return bs_run(argv, "/dev/null");
+	return bs_test_run(argv, "/dev/null");
 }
 
 static int group_setup(void **state)

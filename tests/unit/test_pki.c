@@ -205,12 +205,12 @@ static void test_pki__file_tree_rsa_generated_pass(void **state)
 	char *t = join(tmp, "t.bin"), *f = join(tmp, "f.bin");
 	const char *argv[] = { "srktool", "-h", "4", "-t", t, "-e", f, "-d", "sha256",
 			       "-f", "1", "-c", crt, NULL };
-	bs_run_ok(argv);
+	bs_test_run_ok(argv);
 	char *mt = join(out, "crts/SRK_1_table.bin"), *mf = join(out, "crts/SRK_1_fuse.bin");
 	const char *c1[] = { "cmp", t, mt, NULL };
 	const char *c2[] = { "cmp", f, mf, NULL };
-	bs_run_ok(c1);
-	bs_run_ok(c2);
+	bs_test_run_ok(c1);
+	bs_test_run_ok(c2);
 	free(crt);
 	free(t);
 	free(f);

@@ -43,33 +43,33 @@ static void gen_cert(const char *name, const char *keyopt, const char *ext)
 		snprintf(opt, sizeof(opt), "rsa_keygen_bits:%s", keyopt + 4);
 		const char *a[] = {"openssl", "genpkey", "-quiet", "-algorithm", "RSA", "-pkeyopt",
 				   opt, "-out", key, NULL};
-		bs_run_ok(a);
+		bs_test_run_ok(a);
 	} else if (strcmp(keyopt, "ed25519") == 0) {
 		const char *a[] = {"openssl", "genpkey", "-algorithm", "ED25519", "-out", key, NULL};
-		bs_run_ok(a);
+		bs_test_run_ok(a);
 	} else {
 		snprintf(opt, sizeof(opt), "ec_paramgen_curve:%s", keyopt);
 		const char *a[] = {"openssl", "genpkey", "-algorithm", "EC", "-pkeyopt", opt,
 				   "-out", key, NULL};
-		bs_run_ok(a);
+		bs_test_run_ok(a);
 	}
 	if (strcmp(ext, "v1") == 0) {
 		char csr[4096];
 		snprintf(csr, sizeof(csr), "%s/%s.csr", g_dir, name);
 		const char *a[] = {"openssl", "req", "-new", "-key", key, "-subj", subj, "-config",
 				   tp("cnf"), "-out", csr, NULL};
-		bs_run_ok(a);
+		bs_test_run_ok(a);
 		const char *b[] = {"openssl", "x509", "-req", "-in", csr, "-signkey", key, "-days",
 				   "30", "-out", pem, NULL};
-		bs_run_ok(b);
+		bs_test_run_ok(b);
 	} else {
 		const char *a[] = {"openssl", "req", "-new", "-x509", "-key", key, "-subj", subj,
 				   "-days", "30", "-config", tp("cnf"), "-extensions", ext, "-out",
 				   pem, NULL};
-		bs_run_ok(a);
+		bs_test_run_ok(a);
 	}
 	const char *c[] = {"openssl", "x509", "-in", pem, "-outform", "DER", "-out", der, NULL};
-	bs_run_ok(c);
+	bs_test_run_ok(c);
 }
 
 static int group_setup(void **state)
@@ -189,7 +189,7 @@ static void theirs(uint8_t **tbl, size_t *tlen, uint8_t **ff, size_t *flen, cons
 	unlink(f);
 	const char *a[] = {"srktool", "-h", "4", "-t", t, "-e", f, "-d", digest, "-f", fmt,
 			   "-c", certs, NULL};
-	int rc = bs_run(a, tp("srk_out.txt"));
+	int rc = bs_test_run(a, tp("srk_out.txt"));
 	if (rc != 0)
 		fail_msg("srktool %s failed (%d)", spec, rc);
 	struct bs_error err = {0};
@@ -365,11 +365,11 @@ static void test_srk__rsa_pss_record(void **state)
 	/* srktool 3.3.1 rejects RSA-PSS keys; CST 4.x writes them as algorithm 0x22. */
 	const char *a[] = {"openssl", "genpkey", "-quiet", "-algorithm", "RSA-PSS", "-out",
 			   tp("pss.key"), NULL};
-	bs_run_ok(a);
+	bs_test_run_ok(a);
 	const char *b[] = {"openssl", "req", "-new", "-x509", "-key", tp("pss.key"), "-subj",
 			   "/CN=pss", "-days", "30", "-config", tp("cnf"), "-extensions", "ca",
 			   "-out", tp("pss.pem"), NULL};
-	bs_run_ok(b);
+	bs_test_run_ok(b);
 	X509 *x = load_cert(tp("pss.pem"));
 	uint8_t *tbl = NULL, fuse[64];
 	size_t tlen, flen;

@@ -280,7 +280,7 @@ static char *make_key_store(const char *tmp, const char *pass_file_content, bool
 	{
 		const char *a[] = {"openssl", "x509", "-in", crt_src, "-outform", der ? "DER" : "PEM",
 				   "-out", crt, NULL};
-		bs_run_ok(a);
+		bs_test_run_ok(a);
 	}
 	if (key_pass_for_openssl != NULL) {
 		put(tmp, "openssl_pass", key_pass_for_openssl, strlen(key_pass_for_openssl));
@@ -289,15 +289,15 @@ static char *make_key_store(const char *tmp, const char *pass_file_content, bool
 		const char *a[] = {"openssl", "pkcs8", "-topk8", "-v2", "aes-256-cbc", "-in",
 				   srcdup, "-outform", der ? "DER" : "PEM", "-out", key,
 				   "-passout", passarg, NULL};
-		bs_run_ok(a);
+		bs_test_run_ok(a);
 	} else if (trad != NULL) {
 		const char *a[] = {"openssl", "rsa", "-traditional", "-in", srcdup, "-out", key,
 				   NULL};
-		bs_run_ok(a);
+		bs_test_run_ok(a);
 	} else {
 		const char *a[] = {"openssl", "pkcs8", "-topk8", "-nocrypt", "-in", srcdup,
 				   "-outform", der ? "DER" : "PEM", "-out", key, NULL};
-		bs_run_ok(a);
+		bs_test_run_ok(a);
 	}
 	if (pass_file_content != NULL)
 		put(root, "keys/key_pass.txt", pass_file_content, strlen(pass_file_content));
@@ -693,9 +693,9 @@ static void test_store__tgz_from_gnu_tar_and_corruption(void **state)
 	const char *c1[] = {"tar", "czf", a1, "-C", tree, "crts", "keys", NULL};
 	const char *c2[] = {"tar", "czf", a2, "-C", tree, ".", NULL};
 	const char *c3[] = {"tar", "czf", a3, "-C", tmp, "mytree", NULL};
-	bs_run_ok(c1);
-	bs_run_ok(c2);
-	bs_run_ok(c3);
+	bs_test_run_ok(c1);
+	bs_test_run_ok(c2);
+	bs_test_run_ok(c3);
 	const char *arcs[] = {a1, a2, a3};
 	for (size_t i = 0; i < 3; i++) {
 		struct bs_store *s = NULL;

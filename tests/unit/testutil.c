@@ -69,7 +69,7 @@ void bs_tmpdir_free(char *dir)
 	free(dir);
 }
 
-int bs_run(const char *const *argv, const char *out_path)
+int bs_test_run(const char *const *argv, const char *out_path)
 {
 	pid_t pid = fork();
 	if (pid < 0)
@@ -91,9 +91,9 @@ int bs_run(const char *const *argv, const char *out_path)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
-void bs_run_ok(const char *const *argv)
+void bs_test_run_ok(const char *const *argv)
 {
-	int rc = bs_run(argv, "/dev/null");
+	int rc = bs_test_run(argv, "/dev/null");
 	if (rc != 0)
 		fail_msg("%s %s failed (%d)", argv[0], argv[1] ? argv[1] : "", rc);
 }
@@ -162,7 +162,7 @@ int bs_softhsm_init(const char *dir, const char *label, const char *pin)
 	setenv("SOFTHSM2_CONF", path, 1);
 	const char *init[] = {"softhsm2-util", "--init-token", "--free", "--label", label,
 			      "--pin", pin, "--so-pin", "12345678", NULL};
-	return bs_run(init, "/dev/null") == 0 ? 0 : -1;
+	return bs_test_run(init, "/dev/null") == 0 ? 0 : -1;
 }
 
 int bs_softhsm_add_key(const char *dir, const char *name, const char *alg, const char *opt,
@@ -180,10 +180,10 @@ int bs_softhsm_add_key(const char *dir, const char *name, const char *alg, const
 			    "--write-object", key, "--type", "privkey", "--label", name, NULL};
 	const char *wc[] = {"pkcs11-tool", "--module", BS_SOFTHSM_MODULE, "--login", "--pin", pin,
 			    "--write-object", crt, "--type", "cert", "--label", name, NULL};
-	if (bs_run(gen, "/dev/null") != 0 || bs_run(req, "/dev/null") != 0 ||
-	    bs_run(wk, "/dev/null") != 0)
+	if (bs_test_run(gen, "/dev/null") != 0 || bs_test_run(req, "/dev/null") != 0 ||
+	    bs_test_run(wk, "/dev/null") != 0)
 		return -1;
-	if (with_cert && bs_run(wc, "/dev/null") != 0)
+	if (with_cert && bs_test_run(wc, "/dev/null") != 0)
 		return -1;
 	return 0;
 }

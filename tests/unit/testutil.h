@@ -25,9 +25,9 @@ void bs_tmpdir_remove(const char *dir);
 void bs_tmpdir_free(char *dir);
 /* Run a command (argv array, NULL-terminated) and return its exit status, -1 on error.
  * stdout goes to `out_path` if not NULL. */
-int bs_run(const char *const *argv, const char *out_path);
-/* bs_run with stdout to /dev/null; fails the test unless the command exits 0. */
-void bs_run_ok(const char *const *argv);
+int bs_test_run(const char *const *argv, const char *out_path);
+/* bs_test_run with stdout to /dev/null; fails the test unless the command exits 0. */
+void bs_test_run_ok(const char *const *argv);
 /* Write a whole file (created or truncated); fails the test on any error. */
 void bs_write(const char *path, const void *data, size_t len);
 

@@ -45,8 +45,25 @@ struct csf_section {
 	const struct csf_arg *arg[CSF_ARG_COUNT];
 };
 
+/* Name tables (csf_names.c). */
+#define CSF_ARG_BIT(id) (1ull << (id))
+
+struct csf_section_def {
+	const char *norm; /* upper case, no separators */
+	const char *name; /* as documented */
+	enum bs_csf_kind kind;
+	uint64_t args;    /* accepted argument ids (CSF_ARG_BIT) */
+};
+
 /* Name of an argument as written in documentation ("Verification Index"). */
 const char *bs_csf_arg_name(int id);
+/* Section or argument id by normalised name; NULL or -1 if unknown. */
+const struct csf_section_def *bs_csf_section_find(const char *norm);
+int bs_csf_arg_find(const char *norm);
+/* "[Header], [Install SRK], ..." and "Engine, File, ..." (the arguments in mask), cut
+ * at cap. */
+void bs_csf_list_sections(char *buf, size_t cap);
+void bs_csf_list_args(uint64_t mask, char *buf, size_t cap);
 
 /* Semantic pass state (csf_validate.c). */
 struct csf_state {

@@ -1,5 +1,5 @@
-/* CSF grammar: sections, argument lines, name tables; drives the semantic pass
- * (csf_validate.c) section by section. */
+/* CSF grammar: sections and argument lines (names in csf_names.c); drives the semantic
+ * pass (csf_validate.c) section by section. */
 #include "formats/hab/csf.h"
 
 #include <stdio.h>
@@ -13,107 +13,6 @@
 #define NAME_MAX_LEN 64
 #define VALUE_TOKENS_MAX 1024 /* per argument; 64 blocks need ~320 */
 #define ARGS_MAX 64           /* per section */
-
-#define A(id) (1ull << (id))
-
-struct section_def {
-	const char *norm; /* upper case, no separators */
-	const char *name; /* as documented */
-	enum bs_csf_kind kind;
-	uint64_t args;    /* accepted argument ids (bits) */
-};
-
-static const struct section_def sections[] = {
-	{"HEADER", "Header", BS_CSF_HEADER,
-	 A(CSF_ARG_TARGET) | A(CSF_ARG_VERSION) | A(CSF_ARG_MODE) | A(CSF_ARG_HASH) |
-		 A(CSF_ARG_ENGINE) | A(CSF_ARG_ENGCFG) | A(CSF_ARG_CERTFMT) | A(CSF_ARG_SIGFMT) |
-		 A(CSF_ARG_SIGSIZE)},
-	{"INSTALLSRK", "Install SRK", BS_CSF_INSTALL_SRK,
-	 A(CSF_ARG_FILE) | A(CSF_ARG_SRCIDX) | A(CSF_ARG_VFYIDX) | A(CSF_ARG_HASH) |
-		 A(CSF_ARG_SRCSET) | A(CSF_ARG_CERTFMT)},
-	{"INSTALLCSFK", "Install CSFK", BS_CSF_INSTALL_CSFK, A(CSF_ARG_FILE) | A(CSF_ARG_CERTFMT)},
-	{"INSTALLNOCAK", "Install NOCAK", BS_CSF_INSTALL_NOCAK,
-	 A(CSF_ARG_FILE) | A(CSF_ARG_CERTFMT)},
-	{"AUTHENTICATECSF", "Authenticate CSF", BS_CSF_AUTH_CSF,
-	 A(CSF_ARG_ENGINE) | A(CSF_ARG_ENGCFG) | A(CSF_ARG_SIGFMT)},
-	{"INSTALLKEY", "Install Key", BS_CSF_INSTALL_KEY,
-	 A(CSF_ARG_FILE) | A(CSF_ARG_VFYIDX) | A(CSF_ARG_SRCIDX) | A(CSF_ARG_TGTIDX) |
-		 A(CSF_ARG_CERTFMT) | A(CSF_ARG_HASH)},
-	{"AUTHENTICATEDATA", "Authenticate Data", BS_CSF_AUTH_DATA,
-	 A(CSF_ARG_VFYIDX) | A(CSF_ARG_BLOCKS) | A(CSF_ARG_ENGINE) | A(CSF_ARG_ENGCFG) |
-		 A(CSF_ARG_SIGFMT) | A(CSF_ARG_HASH)},
-	{"INSTALLSECRETKEY", "Install Secret Key", BS_CSF_INSTALL_SECRET_KEY,
-	 A(CSF_ARG_KEY) | A(CSF_ARG_KEYLEN) | A(CSF_ARG_VFYIDX) | A(CSF_ARG_SRCIDX) |
-		 A(CSF_ARG_TGTIDX) | A(CSF_ARG_BLOBADDR)},
-	{"DECRYPTDATA", "Decrypt Data", BS_CSF_DECRYPT_DATA,
-	 A(CSF_ARG_VFYIDX) | A(CSF_ARG_BLOCKS) | A(CSF_ARG_ENGINE) | A(CSF_ARG_ENGCFG) |
-		 A(CSF_ARG_MACBYTES)},
-	{"NOP", "NOP", BS_CSF_NOP, 0},
-	{"SETENGINE", "Set Engine", BS_CSF_SET_ENGINE,
-	 A(CSF_ARG_HASH) | A(CSF_ARG_ENGINE) | A(CSF_ARG_ENGCFG)},
-	{"UNLOCK", "Unlock", BS_CSF_UNLOCK, A(CSF_ARG_ENGINE) | A(CSF_ARG_FEATURES) | A(CSF_ARG_UID)},
-	{"INIT", "Init", BS_CSF_INIT, A(CSF_ARG_ENGINE) | A(CSF_ARG_FEATURES) | A(CSF_ARG_UID)},
-};
-
-struct arg_def {
-	const char *norm;
-	const char *name;
-};
-
-/* Indexed by enum csf_arg_id; the tail are names CST knows (removed commands, AHAB). */
-static const struct arg_def args[CSF_ARG_COUNT] = {
-	[CSF_ARG_TARGET] = {"TARGET", "Target"},
-	[CSF_ARG_VERSION] = {"VERSION", "Version"},
-	[CSF_ARG_MODE] = {"MODE", "Mode"},
-	[CSF_ARG_HASH] = {"HASHALGORITHM", "Hash Algorithm"},
-	[CSF_ARG_ENGINE] = {"ENGINE", "Engine"},
-	[CSF_ARG_ENGCFG] = {"ENGINECONFIGURATION", "Engine Configuration"},
-	[CSF_ARG_CERTFMT] = {"CERTIFICATEFORMAT", "Certificate Format"},
-	[CSF_ARG_SIGFMT] = {"SIGNATUREFORMAT", "Signature Format"},
-	[CSF_ARG_SIGSIZE] = {"SIGNATURESIZE", "Signature Size"},
-	[CSF_ARG_FILE] = {"FILE", "File"},
-	[CSF_ARG_SRCIDX] = {"SOURCEINDEX", "Source Index"},
-	[CSF_ARG_VFYIDX] = {"VERIFICATIONINDEX", "Verification Index"},
-	[CSF_ARG_TGTIDX] = {"TARGETINDEX", "Target Index"},
-	[CSF_ARG_SRCSET] = {"SOURCESET", "Source Set"},
-	[CSF_ARG_BLOCKS] = {"BLOCKS", "Blocks"},
-	[CSF_ARG_FEATURES] = {"FEATURES", "Features"},
-	[CSF_ARG_UID] = {"UID", "UID"},
-	[CSF_ARG_KEY] = {"KEY", "Key"},
-	[CSF_ARG_KEYLEN] = {"KEYLENGTH", "Key Length"},
-	[CSF_ARG_BLOBADDR] = {"BLOBADDRESS", "Blob Address"},
-	[CSF_ARG_MACBYTES] = {"MACBYTES", "MAC Bytes"},
-	[CSF_ARG_USED_COUNT + 0] = {"WIDTH", "Width"},
-	[CSF_ARG_USED_COUNT + 1] = {"ADDRESSDATA", "Address Data"},
-	[CSF_ARG_USED_COUNT + 2] = {"COUNT", "Count"},
-	[CSF_ARG_USED_COUNT + 3] = {"ADDRESSMASK", "Address Mask"},
-	[CSF_ARG_USED_COUNT + 4] = {"BANK", "Bank"},
-	[CSF_ARG_USED_COUNT + 5] = {"ROW", "Row"},
-	[CSF_ARG_USED_COUNT + 6] = {"FUSE", "Fuse"},
-	[CSF_ARG_USED_COUNT + 7] = {"BITS", "Bits"},
-	[CSF_ARG_USED_COUNT + 8] = {"SOURCE", "Source"},
-	[CSF_ARG_USED_COUNT + 9] = {"PERMISSIONS", "Permissions"},
-	[CSF_ARG_USED_COUNT + 10] = {"OFFSETS", "Offsets"},
-	[CSF_ARG_USED_COUNT + 11] = {"SIGNATURE", "Signature"},
-	[CSF_ARG_USED_COUNT + 12] = {"REVOCATIONS", "Revocations"},
-	[CSF_ARG_USED_COUNT + 13] = {"KEYIDENTIFIER", "Key Identifier"},
-	[CSF_ARG_USED_COUNT + 14] = {"IMAGEINDEXES", "Image Indexes"},
-};
-
-const char *bs_csf_arg_name(int id)
-{
-	if (id < 0 || id >= CSF_ARG_COUNT)
-		return "?";
-	return args[id].name;
-}
-
-const char *bs_csf_kind_name(enum bs_csf_kind kind)
-{
-	for (size_t i = 0; i < BS_ARRAY_SIZE(sections); i++)
-		if (sections[i].kind == kind)
-			return sections[i].name;
-	return "?";
-}
 
 struct parser {
 	struct csf_ctx *ctx;
@@ -181,22 +80,6 @@ static int parse_name(struct parser *p, char *norm, size_t cap, unsigned *line, 
 	return 0;
 }
 
-static const struct section_def *find_section(const char *norm)
-{
-	for (size_t i = 0; i < BS_ARRAY_SIZE(sections); i++)
-		if (strcmp(sections[i].norm, norm) == 0)
-			return &sections[i];
-	return NULL;
-}
-
-static int find_arg(const char *norm)
-{
-	for (int i = 0; i < CSF_ARG_COUNT; i++)
-		if (strcmp(args[i].norm, norm) == 0)
-			return i;
-	return -1;
-}
-
 /* Sections and arguments CST used to accept: a hint for the error message. */
 static const char *removed_hint(const char *norm)
 {
@@ -210,28 +93,6 @@ static const char *removed_hint(const char *norm)
 	if (strcmp(norm, "INSTALLCERTIFICATE") == 0)
 		return " (AHAB only)";
 	return "";
-}
-
-static void list_sections(char *buf, size_t cap)
-{
-	size_t n = 0;
-	buf[0] = '\0';
-	for (size_t i = 0; i < BS_ARRAY_SIZE(sections) && n < cap; i++)
-		n += (size_t)snprintf(buf + n, cap - n, "%s[%s]", i ? ", " : "", sections[i].name);
-}
-
-static void list_args(uint64_t mask, char *buf, size_t cap)
-{
-	size_t n = 0;
-	buf[0] = '\0';
-	if (mask == 0) {
-		snprintf(buf, cap, "no arguments");
-		return;
-	}
-	for (int i = 0; i < CSF_ARG_USED_COUNT && n < cap; i++)
-		if (mask & A(i))
-			n += (size_t)snprintf(buf + n, cap - n, "%s%s", n ? ", " : "",
-					      args[i].name);
 }
 
 static int skip_eols(struct parser *p)
@@ -251,24 +112,24 @@ static bool ahab_target(const struct csf_token *v, size_t nv)
 }
 
 /* One `name = value` line; the current token is the first word of the name. */
-static int parse_arg_line(struct parser *p, const struct section_def *sd)
+static int parse_arg_line(struct parser *p, const struct csf_section_def *sd)
 {
 	char norm[NAME_MAX_LEN];
 	unsigned line, col;
 	int rc = parse_name(p, norm, sizeof(norm), &line, &col);
 	if (rc != 0)
 		return rc;
-	int id = find_arg(norm);
+	int id = bs_csf_arg_find(norm);
 	if (id < 0) {
 		char list[256];
-		list_args(sd->args, list, sizeof(list));
+		bs_csf_list_args(sd->args, list, sizeof(list));
 		return bs_csf_fail(p->ctx, BS_ERR_SYNTAX, line, col,
 				   "unknown argument '%.*s'%s in [%s]; expected %s", NAME_SHOWN(p),
 				   removed_hint(norm), sd->name, list);
 	}
 	if (p->tok.type != CSF_TOK_EQ) {
 		char what[96];
-		snprintf(what, sizeof(what), "'=' after '%s'", args[id].name);
+		snprintf(what, sizeof(what), "'=' after '%s'", bs_csf_arg_name(id));
 		return expected(p, what);
 	}
 	if ((rc = advance(p)) != 0)
@@ -283,14 +144,14 @@ static int parse_arg_line(struct parser *p, const struct section_def *sd)
 		    p->tok.type == CSF_TOK_EQ) {
 			char what[96];
 			snprintf(what, sizeof(what), "a value for '%s' and then end of line",
-				 args[id].name);
+				 bs_csf_arg_name(id));
 			return expected(p, what);
 		}
 		if (p->npool - start >= VALUE_TOKENS_MAX)
 			return bs_csf_fail(p->ctx, BS_ERR_LIMIT, p->tok.line, p->tok.col,
 					   "value of '%s' longer than %d items; expected a "
 					   "shorter list",
-					   args[id].name, VALUE_TOKENS_MAX);
+					   bs_csf_arg_name(id), VALUE_TOKENS_MAX);
 		if (p->npool == p->cappool) {
 			size_t cap = p->cappool ? p->cappool * 2 : 64;
 			struct csf_token *np = realloc(p->pool, cap * sizeof(*np));
@@ -306,7 +167,8 @@ static int parse_arg_line(struct parser *p, const struct section_def *sd)
 	}
 	if (p->npool == start)
 		return bs_csf_fail(p->ctx, BS_ERR_SYNTAX, p->tok.line, p->tok.col,
-				   "missing value after '%s ='; expected a value", args[id].name);
+				   "missing value after '%s ='; expected a value",
+				   bs_csf_arg_name(id));
 	if (sd->kind == BS_CSF_HEADER && id == CSF_ARG_TARGET &&
 	    ahab_target(p->pool + start, p->npool - start))
 		return bs_csf_fail(p->ctx, BS_ERR_UNSUPPORTED, p->pool[start].line,
@@ -322,22 +184,22 @@ static int parse_arg_line(struct parser *p, const struct section_def *sd)
 }
 
 /* Check which arguments the section accepts and build the by-id table. */
-static int build_section(struct parser *p, const struct section_def *sd, struct csf_section *s)
+static int build_section(struct parser *p, const struct csf_section_def *sd, struct csf_section *s)
 {
 	for (size_t i = 0; i < p->nargs; i++) {
 		struct csf_arg *a = &p->argv[i];
 		a->v = p->pool + p->argstart[i];
 		if (sd->kind == BS_CSF_NOP) {
 			bs_csf_warn(p->ctx, a->line, a->col, "'%s' ignored: [NOP] takes no arguments",
-				    args[a->id].name);
+				    bs_csf_arg_name(a->id));
 			continue;
 		}
-		if (!(sd->args & A(a->id))) {
+		if (!(sd->args & CSF_ARG_BIT(a->id))) {
 			char list[256];
-			list_args(sd->args, list, sizeof(list));
+			bs_csf_list_args(sd->args, list, sizeof(list));
 			return bs_csf_fail(p->ctx, BS_ERR_SYNTAX, a->line, a->col,
 					   "'%s' is not valid in [%s]; expected %s",
-					   args[a->id].name, sd->name, list);
+					   bs_csf_arg_name(a->id), sd->name, list);
 		}
 		int slot = a->id == CSF_ARG_SRCIDX ? CSF_ARG_VFYIDX : a->id;
 		const struct csf_arg *prev = s->arg[slot];
@@ -355,7 +217,7 @@ static int build_section(struct parser *p, const struct section_def *sd, struct 
 		return bs_csf_fail(p->ctx, BS_ERR_SYNTAX, a->line, a->col,
 				   "duplicate argument '%s' in [%s] (already given at line %u as "
 				   "'%s'); expected each argument once",
-				   args[a->id].name, sd->name, prev->line, args[prev->id].name);
+				   bs_csf_arg_name(a->id), sd->name, prev->line, bs_csf_arg_name(prev->id));
 	}
 	return 0;
 }
@@ -380,10 +242,10 @@ static int parse_sections(struct parser *p, struct bs_csf *csf, struct csf_state
 			return rc;
 		if (p->tok.type != CSF_TOK_RBRACK)
 			return expected(p, "']' after the section name");
-		const struct section_def *sd = find_section(norm);
+		const struct csf_section_def *sd = bs_csf_section_find(norm);
 		if (sd == NULL) {
 			char list[400];
-			list_sections(list, sizeof(list));
+			bs_csf_list_sections(list, sizeof(list));
 			return bs_csf_fail(p->ctx, BS_ERR_SYNTAX, nl, nc,
 					   "unknown section [%.*s]%s; expected one of %s",
 					   NAME_SHOWN(p), removed_hint(norm), list);

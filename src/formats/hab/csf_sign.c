@@ -62,7 +62,7 @@ static int fail_from(struct compiler *c, int rc, unsigned line, unsigned col)
 {
 	if (c->err != NULL) {
 		if (c->err->code == 0) {
-			c->err->code = rc;
+			(void)bs_error_recode(c->err, rc);
 			c->err->msg[0] = '\0';
 		}
 		(void)bs_error_prefix(c->err, "%s:%u:%u", csf_name(c), line, col);
@@ -219,6 +219,20 @@ static int sign_digest(struct compiler *c, struct slot *s, const struct bs_csf_c
 	free(cms);
 	if (rc == 0)
 		report_key(c, s->key);
+	struct bs_hab_sign_report *r = c->report;
+	if (rc == 0 && r != NULL && r->ndigests < BS_ARRAY_SIZE(r->digests) &&
+	    dlen <= sizeof(r->digests[0].d)) {
+		if (cmd->kind == BS_CSF_AUTH_CSF || cmd->kind == BS_CSF_HEADER)
+			snprintf(r->digests[r->ndigests].what, sizeof(r->digests[0].what),
+				 "CSF commands");
+		else
+			snprintf(r->digests[r->ndigests].what, sizeof(r->digests[0].what),
+				 "blocks of line %u", cmd->line);
+		r->digests[r->ndigests].md_nid = c->md_nid;
+		memcpy(r->digests[r->ndigests].d, dgst, dlen);
+		r->digests[r->ndigests].len = dlen;
+		r->ndigests++;
+	}
 	return rc;
 }
 
@@ -620,6 +634,7 @@ int bs_hab_sign(uint8_t **out, size_t *out_len, const struct bs_csf *csf,
 		*out_len = 0;
 		if (report != NULL) {
 			report->nkeys = 0;
+			report->ndigests = 0;
 			report->cmd_len = 0;
 		}
 	}

@@ -45,6 +45,13 @@ struct bs_hab_sign_opts {
 struct bs_hab_sign_report {
 	char keys[8][160]; /* log-safe key ids, in signing order */
 	size_t nkeys;
+	struct {
+		char what[48];     /* "CSF commands", "blocks of line 23" */
+		int md_nid;
+		uint8_t d[64];
+		size_t len;
+	} digests[16];         /* every digest signed, in signing order */
+	size_t ndigests;
 	size_t cmd_len;    /* command region length */
 };
 

@@ -15,18 +15,6 @@
 #include "core/buf.h"
 #include "formats/hab/verify_int.h"
 
-void bs_hab_vlog(struct bs_hab_vctx *v, const char *fmt, ...)
-{
-	if (v->opts->log == NULL)
-		return;
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("ok    ", v->opts->log);
-	vfprintf(v->opts->log, fmt, ap);
-	fputc('\n', v->opts->log);
-	va_end(ap);
-}
-
 int bs_hab_fuse_load(uint8_t *digest, size_t *digest_len, const uint8_t *data, size_t len,
 		     struct bs_error *err)
 {
@@ -49,20 +37,6 @@ int bs_hab_fuse_load(uint8_t *digest, size_t *digest_len, const uint8_t *data, s
 	return bs_error_set(err, BS_ERR_FORMAT,
 			    "fuse file: %zu bytes is neither a raw SHA-1/256/512 digest (20/32/64) "
 			    "nor srktool's -f 0 expansion (80/128/256)", len);
-}
-
-int bs_hab_vdata_off(struct bs_hab_vctx *v, uint32_t field, bool abs, uint64_t *off,
-		     const char *what, struct bs_error *err)
-{
-	if (abs) {
-		if (!bs_hab_image_map(&v->img, field, 4, off))
-			return bs_error_set(err, BS_ERR_FORMAT,
-					    "%s: absolute address 0x%08" PRIx32
-					    " lies outside the image", what, field);
-		return 0;
-	}
-	*off = v->img.csf_off + field;
-	return 0;
 }
 
 #define CMDERR(code, ...) cmd_err(err, code, c, __VA_ARGS__)

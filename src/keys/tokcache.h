@@ -8,8 +8,8 @@
  * looked up again, so objects replaced or removed in the token are noticed within that
  * time. A key whose signing fails is dropped at once. Keys stay token objects: only the
  * handle, public key and certificate are cached, never private material. */
-#ifndef BS_SIGN_TOKCACHE_H
-#define BS_SIGN_TOKCACHE_H
+#ifndef BS_KEYS_TOKCACHE_H
+#define BS_KEYS_TOKCACHE_H
 
 #include "core/error.h"
 #include "keys/store.h"

@@ -1,4 +1,4 @@
-#include "sign/tokcache.h"
+#include "keys/tokcache.h"
 
 #include <openssl/evp.h>
 #include <openssl/x509.h>

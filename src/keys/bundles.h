@@ -5,8 +5,8 @@
  * the tarball bytes and a small pool of opened stores; a store is lent to one request
  * at a time (stores need not be thread-safe). At most `max_entries` machines are kept;
  * the least recently used unreferenced entry is evicted. */
-#ifndef BS_SIGN_KEYCACHE_H
-#define BS_SIGN_KEYCACHE_H
+#ifndef BS_KEYS_BUNDLES_H
+#define BS_KEYS_BUNDLES_H
 
 #include <stddef.h>
 

@@ -1,4 +1,4 @@
-#include "sign/keycache.h"
+#include "keys/bundles.h"
 
 #include <errno.h>
 #include <pthread.h>

@@ -1,0 +1,392 @@
+#include "keys/keyring.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/util.h"
+#include "keys/bundles.h"
+#include "keys/pkcs11.h"
+#include "keys/store.h"
+#include "keys/tokcache.h"
+
+/* A wrong PIN (BS_ERR_CONFIG) is never retried: repeated logins would lock the token.
+ * Other open failures (token absent) are retried after this delay. */
+#define P11_RETRY_MS 5000
+#define KEYRING_BUNDLE_CACHE_DEFAULT 16
+#define SUBJECT_MAX 64
+#define PATH_MAX_LEN 4096
+
+struct bs_keyring {
+	char *root;
+	struct bs_keycache *bundles; /* NULL without a root */
+	char *p11_module;
+	char *p11_pin;               /* secret */
+	unsigned p11_pool_size;
+	unsigned p11_timeout_ms;
+	pthread_mutex_t p11_lock;
+	struct bs_p11 *p11;          /* opened on first use */
+	struct bs_error p11_err;     /* last failed open */
+	uint64_t p11_failed_ms;
+	struct bs_tokcache *tokcache; /* NULL = no object cache */
+};
+
+struct bs_keyring_lease {
+	struct bs_keyring *kr;
+	char subject[SUBJECT_MAX + 1];
+	bool allow_token;
+	struct bs_store *dir;        /* <root>/<subject>, confined; opened on first use */
+	struct bs_keylease *blease;  /* the bundle (one per lease) */
+	struct bs_store *bstore;
+	char *bname;
+};
+
+int bs_keyring_new(struct bs_keyring **out, const struct bs_keyring_opts *o,
+		   struct bs_error *err)
+{
+	*out = NULL;
+	struct bs_keyring *kr = calloc(1, sizeof(*kr));
+	if (kr == NULL)
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	pthread_mutex_init(&kr->p11_lock, NULL);
+	int rc = 0;
+	if ((o->root != NULL && (kr->root = bs_strdup(o->root)) == NULL) ||
+	    (o->p11_module != NULL && (kr->p11_module = bs_strdup(o->p11_module)) == NULL) ||
+	    (o->p11_pin != NULL && (kr->p11_pin = bs_strdup(o->p11_pin)) == NULL)) {
+		rc = bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+		goto fail;
+	}
+	kr->p11_pool_size = o->p11_pool_size;
+	kr->p11_timeout_ms = o->p11_timeout_ms;
+	if (kr->root != NULL) {
+		size_t n = o->bundle_cache != 0 ? o->bundle_cache : KEYRING_BUNDLE_CACHE_DEFAULT;
+		rc = bs_keycache_new(&kr->bundles, kr->root, n, err);
+		if (rc != 0)
+			goto fail;
+	}
+	if (o->token_cache_ms != 0) {
+		rc = bs_tokcache_new(&kr->tokcache, o->token_cache_ms, err);
+		if (rc != 0)
+			goto fail;
+	}
+	*out = kr;
+	return 0;
+fail:
+	bs_keyring_free(kr);
+	return rc;
+}
+
+int bs_keyring_check(struct bs_keyring *kr, struct bs_error *err)
+{
+	if (kr->bundles == NULL)
+		return 0;
+	return bs_keycache_check(kr->bundles, err);
+}
+
+const char *bs_keyring_root(const struct bs_keyring *kr)
+{
+	return kr->root;
+}
+
+size_t bs_keyring_bundles(struct bs_keyring *kr)
+{
+	return kr->bundles != NULL ? bs_keycache_size(kr->bundles) : 0;
+}
+
+unsigned long bs_keyring_token_misses(struct bs_keyring *kr)
+{
+	return kr->tokcache != NULL ? bs_tokcache_misses(kr->tokcache) : 0;
+}
+
+void bs_keyring_free(struct bs_keyring *kr)
+{
+	if (kr == NULL)
+		return;
+	bs_keycache_free(kr->bundles);
+	bs_tokcache_free(kr->tokcache); /* holds token keys: before the token closes */
+	bs_p11_close(kr->p11);
+	pthread_mutex_destroy(&kr->p11_lock);
+	bs_free_secret_str(kr->p11_pin);
+	free(kr->p11_module);
+	free(kr->root);
+	free(kr);
+}
+
+/* The shared token context, opened on first use. */
+static int get_p11(struct bs_keyring *kr, struct bs_p11 **out, struct bs_error *err)
+{
+	*out = NULL;
+	if (kr->p11_pin == NULL)
+		return bs_error_set(err, BS_ERR_CONFIG,
+				    "backend=pkcs11 requested but no token PIN is configured "
+				    "(YUBIHSM_PASSWORD or pkcs11_pin_file)");
+	int rc = 0;
+	pthread_mutex_lock(&kr->p11_lock);
+	if (kr->p11 == NULL && kr->p11_err.code != 0 &&
+	    (kr->p11_err.code == BS_ERR_CONFIG ||
+	     bs_now_ms() - kr->p11_failed_ms < P11_RETRY_MS)) {
+		rc = kr->p11_err.code;
+		if (err != NULL)
+			*err = kr->p11_err;
+	} else if (kr->p11 == NULL) {
+		struct bs_p11_opts o = {
+			.module = kr->p11_module,
+			.pin = kr->p11_pin,
+			.pool_size = kr->p11_pool_size,
+			.op_timeout_ms = kr->p11_timeout_ms,
+		};
+		rc = bs_p11_open(&kr->p11, &o, &kr->p11_err);
+		if (rc != 0) {
+			kr->p11 = NULL;
+			kr->p11_failed_ms = bs_now_ms();
+			bs_log(BS_LOG_ERROR, NULL, "pkcs11: cannot open the token%s: %s",
+			       rc == BS_ERR_CONFIG ? " (not retried until restart)" : "",
+			       kr->p11_err.msg);
+			if (err != NULL)
+				*err = kr->p11_err;
+		}
+	}
+	*out = kr->p11;
+	pthread_mutex_unlock(&kr->p11_lock);
+	return rc;
+}
+
+/* The loader that resolves pkcs11: URIs (through the object cache when there is one). */
+static int token_loader(struct bs_keyring_lease *l, const struct bs_uri_loader **loader,
+			void **ctx, struct bs_error *err)
+{
+	struct bs_p11 *p11 = NULL;
+	int rc = get_p11(l->kr, &p11, err);
+	if (rc != 0)
+		return rc;
+	if (l->kr->tokcache != NULL) {
+		*loader = bs_tokcache_loader(l->kr->tokcache, p11);
+		*ctx = l->kr->tokcache;
+	} else {
+		*loader = &bs_p11_uri_loader;
+		*ctx = p11;
+	}
+	return 0;
+}
+
+/* Route a store's pkcs11: names to the token, when this lease allows tokens. */
+static int attach_token(struct bs_keyring_lease *l, struct bs_store *s, struct bs_error *err)
+{
+	const struct bs_uri_loader *loader = NULL;
+	void *ctx = NULL;
+	if (l->allow_token) {
+		int rc = token_loader(l, &loader, &ctx, err);
+		if (rc != 0)
+			return rc;
+	}
+	bs_store_set_uri_loader(s, loader, ctx);
+	return 0;
+}
+
+int bs_keyring_lease(struct bs_keyring_lease **out, struct bs_keyring *kr,
+		     const char *subject, struct bs_error *err)
+{
+	*out = NULL;
+	if (subject == NULL || strlen(subject) > SUBJECT_MAX)
+		return bs_error_set(err, BS_ERR_INVALID, "no or too long machine/distro name");
+	struct bs_keyring_lease *l = calloc(1, sizeof(*l));
+	if (l == NULL)
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	l->kr = kr;
+	snprintf(l->subject, sizeof(l->subject), "%s", subject);
+	*out = l;
+	return 0;
+}
+
+void bs_keyring_release(struct bs_keyring_lease *l)
+{
+	if (l == NULL)
+		return;
+	if (l->bstore != NULL)
+		bs_store_set_uri_loader(l->bstore, NULL, NULL);
+	bs_keycache_release(l->blease);
+	bs_store_free(l->dir);
+	free(l->bname);
+	free(l);
+}
+
+void bs_lease_allow_token(struct bs_keyring_lease *l, bool allow)
+{
+	l->allow_token = allow;
+}
+
+static bool is_uri(const char *name)
+{
+	return strncmp(name, "pkcs11:", 7) == 0;
+}
+
+/* The subject's directory store (confined). */
+static int subject_dir(struct bs_keyring_lease *l, struct bs_error *err)
+{
+	if (l->dir != NULL)
+		return 0;
+	if (l->kr->root == NULL)
+		return bs_error_set(err, BS_ERR_CONFIG, "no key store configured");
+	char path[PATH_MAX_LEN];
+	int n = snprintf(path, sizeof(path), "%s/%s", l->kr->root, l->subject);
+	if (n < 0 || (size_t)n >= sizeof(path))
+		return bs_error_set(err, BS_ERR_LIMIT, "key store path too long");
+	int rc = bs_store_open_dir(&l->dir, path, true, err);
+	if (rc == BS_ERR_NOT_FOUND)
+		return bs_error_set(err, BS_ERR_NOT_FOUND, "no keys for '%s' (no directory '%s' "
+				    "in the key store)", l->subject, l->subject);
+	return rc;
+}
+
+/* Check a client URI against the PIN/module policy; *clean = the URI to use. */
+static int token_name(char **clean, struct bs_keyring_lease *l, const char *name,
+		      struct bs_error *err)
+{
+	*clean = NULL;
+	if (!l->allow_token)
+		return bs_error_set(err, BS_ERR_INVALID, "a pkcs11: URI needs backend=pkcs11");
+	return bs_p11_uri_sanitize(clean, name, err);
+}
+
+/* Missing files are named relative to the key root: "<subject>/<name>". */
+static int name_missing(struct bs_keyring_lease *l, int rc, const char *what,
+			const char *name, struct bs_error *err)
+{
+	if (rc == BS_ERR_NOT_FOUND)
+		return bs_error_set(err, BS_ERR_NOT_FOUND, "%s '%s/%s' not found in the key store",
+				    what, l->subject, name);
+	return rc;
+}
+
+int bs_lease_key(struct bs_key **out, struct bs_keyring_lease *l, const char *name,
+		 X509 *cert, struct bs_error *err)
+{
+	*out = NULL;
+	const struct bs_uri_loader *loader = NULL;
+	void *ctx = NULL;
+	char *clean = NULL;
+	int rc;
+	if (is_uri(name)) {
+		if ((rc = token_name(&clean, l, name, err)) == 0 &&
+		    (rc = token_loader(l, &loader, &ctx, err)) == 0)
+			rc = loader->load_key(ctx, clean, cert, out, err);
+		free(clean);
+		return rc;
+	}
+	if ((rc = subject_dir(l, err)) != 0)
+		return rc;
+	rc = bs_store_load_key_file(l->dir, name, cert, out, err);
+	return name_missing(l, rc, "key file", name, err);
+}
+
+int bs_lease_cert(X509 **out, struct bs_keyring_lease *l, const char *name,
+		  struct bs_error *err)
+{
+	*out = NULL;
+	const struct bs_uri_loader *loader = NULL;
+	void *ctx = NULL;
+	char *clean = NULL;
+	int rc;
+	if (is_uri(name)) {
+		if ((rc = token_name(&clean, l, name, err)) == 0 &&
+		    (rc = token_loader(l, &loader, &ctx, err)) == 0)
+			rc = loader->load_cert(ctx, clean, out, err);
+		free(clean);
+		return rc;
+	}
+	if ((rc = subject_dir(l, err)) != 0)
+		return rc;
+	rc = bs_store_load_cert(l->dir, name, out, err);
+	return name_missing(l, rc, "certificate", name, err);
+}
+
+bool bs_lease_exists(struct bs_keyring_lease *l, const char *name)
+{
+	if (name == NULL || is_uri(name) || subject_dir(l, NULL) != 0)
+		return false;
+	return bs_store_exists(l->dir, name);
+}
+
+/* Key source over the bundle: pkcs11: names pass the URI policy first. */
+static int bsrc_read(void *ctx, const char *name, size_t max, uint8_t **out, size_t *out_len,
+		     struct bs_error *err)
+{
+	struct bs_keyring_lease *l = ctx;
+	return bs_store_read(l->bstore, name, max, out, out_len, err);
+}
+
+static int bsrc_cert(void *ctx, const char *name, X509 **out, struct bs_error *err)
+{
+	struct bs_keyring_lease *l = ctx;
+	if (!is_uri(name))
+		return bs_store_load_cert(l->bstore, name, out, err);
+	char *clean = NULL;
+	int rc = token_name(&clean, l, name, err);
+	if (rc == 0)
+		rc = bs_store_load_cert(l->bstore, clean, out, err);
+	free(clean);
+	return rc;
+}
+
+static int bsrc_key(void *ctx, const char *cert_name, X509 *cert, struct bs_key **out,
+		    struct bs_error *err)
+{
+	struct bs_keyring_lease *l = ctx;
+	if (!is_uri(cert_name))
+		return bs_store_load_key(l->bstore, cert_name, cert, out, err);
+	char *clean = NULL;
+	int rc = token_name(&clean, l, cert_name, err);
+	if (rc == 0)
+		rc = bs_store_load_key(l->bstore, clean, cert, out, err);
+	free(clean);
+	return rc;
+}
+
+int bs_lease_bundle(struct bs_key_source *out, struct bs_keyring_lease *l, const char *bundle,
+		    struct bs_error *err)
+{
+	memset(out, 0, sizeof(*out));
+	if (l->kr->bundles == NULL)
+		return bs_error_set(err, BS_ERR_CONFIG, "no key store configured");
+	if (l->bname == NULL || strcmp(l->bname, bundle) != 0) {
+		const char *slash = strchr(bundle, '/');
+		if (slash == NULL || strchr(slash + 1, '/') != NULL || strstr(bundle, "..") != NULL)
+			return bs_error_set(err, BS_ERR_INTERNAL, "bundle name '%s' is not "
+					    "<signtype>/<file>", bundle);
+		char signtype[64];
+		size_t tl = (size_t)(slash - bundle);
+		if (tl == 0 || tl >= sizeof(signtype))
+			return bs_error_set(err, BS_ERR_INTERNAL, "bad bundle name '%s'", bundle);
+		memcpy(signtype, bundle, tl);
+		signtype[tl] = '\0';
+		if (l->bstore != NULL)
+			bs_store_set_uri_loader(l->bstore, NULL, NULL);
+		bs_keycache_release(l->blease);
+		l->blease = NULL;
+		l->bstore = NULL;
+		free(l->bname);
+		l->bname = NULL;
+		int rc = bs_keycache_acquire(l->kr->bundles, l->subject, signtype, slash + 1,
+					     &l->blease, &l->bstore, err);
+		if (rc != 0)
+			return rc;
+		if ((l->bname = bs_strdup(bundle)) == NULL)
+			return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	}
+	int rc = attach_token(l, l->bstore, err);
+	if (rc != 0)
+		return rc;
+	*out = (struct bs_key_source){.read = bsrc_read, .load_cert = bsrc_cert,
+				      .load_key = bsrc_key, .ctx = l};
+	return 0;
+}
+
+const char *const *bs_lease_bundle_members(struct bs_keyring_lease *l, size_t *n)
+{
+	*n = 0;
+	return l->bstore != NULL ? bs_store_members(l->bstore, n) : NULL;
+}

@@ -1,0 +1,8 @@
+/* Planted violation for tests/deps (never linked): zz_a.c -> zz_b.c -> zz_c.c -> zz_a.c. */
+int bs_zz_b(int n);
+int bs_zz_c(int n);
+
+int bs_zz_b(int n)
+{
+	return n > 0 ? bs_zz_c(n - 1) : 0;
+}
