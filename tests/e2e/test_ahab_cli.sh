@@ -227,5 +227,34 @@ sed 's|File = "crts/rsa.tbl"|File = "../crts/rsa.tbl"|' rsa.csf > r.csf
 rm -f r.bin
 if "$BS_BIN" hab sign --keys ks -i r.csf -o r.bin > /dev/null 2> r.err; then bad "--keys: .. accepted"; else [ ! -e r.bin ] && pass "--keys: '..' refused ($(head -c 80 r.err))" || bad "--keys .."; fi
 
+# ---- pki create --ahab: file keys (bundle) and token keys ----
+"$BS_BIN" pki create --ahab --sgk --key p256 --out apki > /dev/null 2>&1 || bad "pki create --ahab"
+AC=apki/crts
+pc() { echo $AC/SRK1_sha256_prime256v1_v3_ca_crt.pem,$AC/SRK2_sha256_prime256v1_v3_ca_crt.pem,$AC/SRK3_sha256_prime256v1_v3_ca_crt.pem,$AC/SRK4_sha256_prime256v1_v3_ca_crt.pem; }
+srktool -a -s sha256 -t pk.tbl -e pk.fuse -c "$(pc)" > /dev/null 2>&1
+cmp -s pk.tbl $AC/SRK_1_2_3_4_table.bin && cmp -s pk.fuse $AC/SRK_1_2_3_4_fuse.bin && pass "pki --ahab: table and SHA-512 fuse = srktool's" || bad "pki --ahab table/fuse vs srktool"
+[ "$(sha256sum < $AC/SRK_1_2_3_4_table.bin | cut -c1-64)" = "$(od -An -v -tx1 $AC/SRK_1_2_3_4_fuse_sha256.bin | tr -d ' \n')" ] && pass "pki --ahab: SHA-256 fuse file" || bad "pki --ahab sha256 fuse"
+csf pk.csf crts/SRK_1_2_3_4_table.bin crts/SRK3_sha256_prime256v1_v3_ca_crt.pem 2 OEM 0 img.bin "0 0x110" crts/SGK3_1_sha256_prime256v1_v3_usr_crt.pem 0x1
+rm -f pk.bin
+"$BS_BIN" hab sign --keys apki/imx-cst-keys.tar.gz -i pk.csf -o pk.bin > /dev/null 2> pk.err || bad "sign with the pki bundle: $(cat pk.err)"
+"$BS_BIN" ahab verify -q --fuse $AC/SRK_1_2_3_4_fuse_sha256.bin pk.bin > /dev/null && [ "$($H check pk.bin $AC/SRK_1_2_3_4_fuse_sha256.bin)" = OK ] && pass "pki --ahab bundle: SRK3 + SGK3 signed image verifies (both verifiers)" || bad "pki bundle signing verify"
+if [ -e /usr/lib/softhsm/libsofthsm2.so ]; then
+	MOD=/usr/lib/softhsm/libsofthsm2.so
+	softhsm_token "$tmp/hsm" YubiHSM 0001password
+	printf '0001password' > pin.txt
+	chmod 600 pin.txt
+	"$BS_BIN" pki create --ahab --sgk --key p256 --out tpki --token pkcs11:token=YubiHSM --module $MOD \
+		--pin-file pin.txt > /dev/null 2> tp.err || bad "pki create --ahab --token: $(cat tp.err)"
+	[ ! -e tpki/keys ] && pass "pki --ahab --token: no key files" || bad "token pki wrote keys/"
+	U=pkcs11:token=YubiHSM
+	csf tp.csf tpki/crts/SRK_1_2_3_4_table.bin "$U;object=SRK2_sha256_prime256v1_v3_ca;type=cert" 1 OEM 0 img.bin "0 0x110" \
+		"$U;object=SGK2_1_sha256_prime256v1_v3_usr;type=cert" 0x1
+	rm -f tp.bin
+	"$BS_BIN" hab sign -b pkcs11 --module $MOD --pin-file pin.txt -i tp.csf -o tp.bin > /dev/null 2> tp.err || bad "token signing: $(cat tp.err)"
+	"$BS_BIN" ahab verify -q --fuse tpki/crts/SRK_1_2_3_4_fuse.bin tp.bin > /dev/null && [ "$($H check tp.bin tpki/crts/SRK_1_2_3_4_fuse.bin)" = OK ] && pass "token PKI: SRK2 + SGK2 in SoftHSM2, signed image verifies (both verifiers)" || bad "token pki signing verify"
+else
+	bad "SoftHSM2 missing (scripts/deps.sh test installs it)"
+fi
+
 [ "$fails" = 0 ] || { echo "$fails failure(s)"; exit 1; }
 echo "all AHAB CLI checks passed"
