@@ -117,7 +117,9 @@ int bs_imx_ahab_sign(struct bs_job *job, const char *csfname, struct bs_error *e
 	if ((rc = bs_job_bundle(&keys, job, "imxsign/imx-cst-keys.tar.gz", err)) != 0)
 		goto out;
 	struct bs_ahab_reader r = {.pread = input_pread, .size = bs_input_size(art), .ctx = art};
+	uint64_t t0 = bs_now_ms();
 	rc = bs_ahab_sign(&patch, csf, &keys, &r, err);
+	uint64_t t1 = bs_now_ms();
 	if (rc == BS_ERR_VERIFY || rc == BS_ERR_FORMAT) {
 		/* the uploaded image (changed after mkimage, malformed) or table: -> 400 */
 		rc = bs_error_recode(err, BS_ERR_INVALID);
@@ -140,6 +142,12 @@ int bs_imx_ahab_sign(struct bs_job *job, const char *csfname, struct bs_error *e
 		rc = bs_sink_copy_input(sink, art, err);
 	if (rc == 0)
 		rc = bs_sink_pwrite(sink, patch.data, patch.len, patch.offset, err);
+	if (rc == 0)
+		bs_job_log(job, "ahab: container at 0x%llx signed in %llu ms (image hashes, "
+			   "signature), %llu-byte image written in %llu ms",
+			   (unsigned long long)patch.offset, (unsigned long long)(t1 - t0),
+			   (unsigned long long)bs_input_size(art),
+			   (unsigned long long)(bs_now_ms() - t1));
 out:
 	bs_ahab_patch_free(&patch);
 	bs_ahab_csf_free(csf);

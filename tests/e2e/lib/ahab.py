@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """AHAB test helper written from the format notes (AHAB.md §2-§8), independent of bootsign.
 
-  ahab.py build OUT [--hash sha256|sha384] [--first 0x2000] [--base 0]
+  ahab.py build OUT [--hash sha256|sha384] [--first 0x2000] [--base 0] [--size0 N]
       an unsigned container set: one container at --base with two images (an executable
       for the A35 and a data image for the M4), image hashes filled in, a 16-byte empty
       signature block.
@@ -34,10 +34,14 @@ def build(argv):
     hcode = {'sha256': 0, 'sha384': 1, 'sha512': 2}[opts.get('--hash', 'sha256')]
     first = int(opts.get('--first', '0x2000'), 0)
     base = int(opts.get('--base', '0'), 0)
-    img0 = bytes((i * 7 + 3) & 0xFF for i in range(0x1800))
+    if '--size0' in opts:  # a large first image (benchmarks)
+        img0 = os.urandom(int(opts['--size0'], 0))
+    else:
+        img0 = bytes((i * 7 + 3) & 0xFF for i in range(0x1800))
     img1 = bytes((i * 13 + 1) & 0xFF for i in range(0xA0D))
+    second = first + ((len(img0) + 0x1FFF) & ~0x1FFF)
     imgs = [(first, img0, 0x23 | hcode << 8, 0x80000000, 0x80000000),
-            (first + 0x2000, img1, 0x14 | hcode << 8, 0x1FFE0000, 0x1FFE0000)]
+            (second, img1, 0x14 | hcode << 8, 0x1FFE0000, 0x1FFE0000)]
     n = len(imgs)
     sb_off = 16 + 128 * n
     hdr = struct.pack('<BHBIHBBHH', 0, sb_off + 16, 0x87, 0, 0, 0, n, sb_off, 0)
@@ -46,7 +50,7 @@ def build(argv):
         h = hashlib.new(HASHES[hcode], data).digest().ljust(64, b'\0')
         arr += struct.pack('<IIQQII', off, len(data), load, entry, flags, 0) + h + bytes(32)
     sigblk = struct.pack('<BHBHHHHI', 0, 16, 0x90, 0, 0, 0, 0, 0)
-    size = base + first + 0x2000 + len(img1)
+    size = base + second + len(img1)
     buf = bytearray(size)
     c = hdr + arr + sigblk
     buf[base:base + len(c)] = c
