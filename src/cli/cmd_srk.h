@@ -2,13 +2,25 @@
 #ifndef BS_CLI_CMD_SRK_H
 #define BS_CLI_CMD_SRK_H
 
+#include <openssl/x509.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include "core/error.h"
 
 /* argv[0] = "srk"; the whole srktool-style command line. */
 int bs_cmd_srk_ahab(int argc, char **argv);
 
 /* Print SRKH[i] words and, for a known AHAB SoC name, U-Boot fuse prog lines. */
 void bs_srk_ahab_print_fuse(const uint8_t *fuse, size_t fuse_len, const char *soc_name);
+
+/* srk_common.c: "bootsign srk: <message>" on stderr; returns code. */
+int bs_srk_fail(int code, const char *fmt, ...) BS_PRINTF(2, 3);
+/* Is SoC `name` ("i.MX8MM", "imx8mm", "MX8MM") in the space-separated list of normalised
+ * names ("mx8mm mx8mn")? */
+bool bs_srk_soc_in(const char *names, const char *name);
+/* A PEM or DER certificate file; NULL after a message naming the file. */
+X509 *bs_srk_load_cert(const char *path);
 
 #endif

@@ -4,7 +4,6 @@
  * --soc, U-Boot `fuse prog` lines for the chip family (AHAB.md §5.3, §11). */
 #include <ctype.h>
 #include <getopt.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,11 +12,9 @@
 
 #include "cli/cmd_srk.h"
 #include "core/util.h"
-#include "crypto/x509.h"
 #include "formats/ahab/srk.h"
 #include "formats/hab/srk.h"
 
-#define CERT_FILE_MAX (1u << 20)
 #define ARGV_MAX 64
 
 /* SRK hash fuses per family: digest, words, U-Boot `fuse prog <bank> <word>` of word 0
@@ -38,18 +35,6 @@ static const struct ahab_soc ahab_socs[] = {
 	{"mx91", "i.MX91 (ELE)", NID_sha256, 16, 0, false},
 	{"mx95 mx95a0", "i.MX95 A0 (ELE)", NID_sha256, 0, 0, false},
 };
-
-static int fail(int code, const char *fmt, ...) BS_PRINTF(2, 3);
-static int fail(int code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("bootsign srk: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	return code;
-}
 
 static void usage(FILE *out)
 {
@@ -77,26 +62,9 @@ static void usage(FILE *out)
 
 static const struct ahab_soc *find_ahab_soc(const char *name)
 {
-	char norm[32];
-	size_t n = 0;
-	const char *p = name;
-	if (tolower((unsigned char)p[0]) == 'i')
-		p++;
-	for (; *p != '\0' && n + 1 < sizeof(norm); p++)
-		if (*p != '.' && *p != '-' && *p != '_')
-			norm[n++] = (char)tolower((unsigned char)*p);
-	norm[n] = '\0';
-	if (*p != '\0' || n == 0)
-		return NULL;
-	for (size_t i = 0; i < BS_ARRAY_SIZE(ahab_socs); i++) {
-		const char *s = ahab_socs[i].names;
-		while (*s != '\0') {
-			size_t k = strcspn(s, " ");
-			if (k == n && strncmp(s, norm, n) == 0)
-				return &ahab_socs[i];
-			s += k + (s[k] == ' ');
-		}
-	}
+	for (size_t i = 0; i < BS_ARRAY_SIZE(ahab_socs); i++)
+		if (bs_srk_soc_in(ahab_socs[i].names, name))
+			return &ahab_socs[i];
 	return NULL;
 }
 
@@ -132,23 +100,6 @@ static int hash_code(const char *s)
 	return -1;
 }
 
-static X509 *load_cert(const char *path)
-{
-	uint8_t *data = NULL;
-	size_t len = 0;
-	struct bs_error err = {0};
-	if (bs_read_file(&data, &len, path, CERT_FILE_MAX, &err) != 0) {
-		fail(1, "cannot read certificate: %s", err.msg);
-		return NULL;
-	}
-	X509 *x = NULL;
-	bool pem = memmem(data, len, "-----BEGIN", 10) != NULL;
-	if (bs_x509_from_bytes(&x, data, len, pem, path, &err) != 0)
-		fail(1, "%s", err.msg);
-	free(data);
-	return x;
-}
-
 struct ahab_args {
 	const char *ver, *table, *efuses, *digest, *sign, *certs, *format, *soc;
 };
@@ -157,35 +108,35 @@ static int build(const struct ahab_args *a)
 {
 	int sign = hash_code(a->sign);
 	if (sign < 0)
-		return fail(2, "unsupported signature digest '%s' for -s (sha256, sha384, sha512)",
+		return bs_srk_fail(2, "unsupported signature digest '%s' for -s (sha256, sha384, sha512)",
 			    a->sign);
 	int md = NID_sha512;
 	if (a->digest != NULL) {
 		int d = hash_code(a->digest);
 		if (d != BS_AHAB_HASH_SHA256 && d != BS_AHAB_HASH_SHA512)
-			return fail(2, "unsupported fuse digest '%s' for -d (sha512 or sha256)",
+			return bs_srk_fail(2, "unsupported fuse digest '%s' for -d (sha512 or sha256)",
 				    a->digest);
 		md = bs_ahab_hash_nid((unsigned)d);
 	}
 	const struct ahab_soc *soc = NULL;
 	if (a->soc != NULL) {
 		if ((soc = find_ahab_soc(a->soc)) == NULL)
-			return fail(2, "unknown AHAB SoC '%s' for --soc (imx8qxp, imx8qm, imx8dxl, "
+			return bs_srk_fail(2, "unknown AHAB SoC '%s' for --soc (imx8qxp, imx8qm, imx8dxl, "
 				    "imx8ulp, imx91, imx93, imx95)", a->soc);
 		if (a->digest == NULL)
 			md = soc->md_nid;
 		else if (md != soc->md_nid)
-			return fail(2, "-d %s does not fit %s, whose fuses hold a %s SRK hash",
+			return bs_srk_fail(2, "-d %s does not fit %s, whose fuses hold a %s SRK hash",
 				    a->digest, soc->label, OBJ_nid2sn(soc->md_nid));
 	}
 	int format = 1;
 	if (a->format != NULL) {
 		if (strcmp(a->format, "0") != 0 && strcmp(a->format, "1") != 0)
-			return fail(2, "unsupported fuse format '%s' for -f (0 or 1)", a->format);
+			return bs_srk_fail(2, "unsupported fuse format '%s' for -f (0 or 1)", a->format);
 		format = a->format[0] - '0';
 	}
 	if (strcmp(a->table, a->efuses) == 0)
-		return fail(2, "-t and -e name the same file %s", a->table);
+		return bs_srk_fail(2, "-t and -e name the same file %s", a->table);
 	char *list = bs_strdup(a->certs);
 	char *names[BS_AHAB_SRK_RECORDS + 1];
 	X509 *certs[BS_AHAB_SRK_RECORDS] = {0};
@@ -196,21 +147,21 @@ static int build(const struct ahab_args *a)
 	struct bs_error err = {0};
 	int rc = 1;
 	if (list == NULL)
-		return fail(1, "out of memory");
+		return bs_srk_fail(1, "out of memory");
 	for (char *s = list, *tok; (tok = strsep(&s, ",")) != NULL;) {
 		if (n == BS_AHAB_SRK_RECORDS || tok[0] == '\0') {
-			rc = fail(2, "-c needs exactly 4 certificate names separated by ',' with no "
+			rc = bs_srk_fail(2, "-c needs exactly 4 certificate names separated by ',' with no "
 				  "spaces");
 			goto out;
 		}
 		names[n++] = tok;
 	}
 	if (n != BS_AHAB_SRK_RECORDS) {
-		rc = fail(2, "AHAB SRK tables hold exactly 4 certificates, %zu given to -c", n);
+		rc = bs_srk_fail(2, "AHAB SRK tables hold exactly 4 certificates, %zu given to -c", n);
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
-		if ((certs[i] = load_cert(names[i])) == NULL)
+		if ((certs[i] = bs_srk_load_cert(names[i])) == NULL)
 			goto out;
 	uint8_t fuse[64];
 	size_t fuse_len = 0;
@@ -218,16 +169,16 @@ static int build(const struct ahab_args *a)
 	    bs_ahab_srk_table_parse(&parsed, table, table_len, false, &err) != 0 ||
 	    bs_ahab_srk_fuse(fuse, &fuse_len, table, table_len, md, &err) != 0 ||
 	    bs_srk_fuse_file(&ff, &ff_len, fuse, fuse_len, format, &err) != 0) {
-		fail(1, "%s", err.msg);
+		bs_srk_fail(1, "%s", err.msg);
 		goto out;
 	}
 	if (bs_write_file(a->table, table, table_len, 0644, false, &err) != 0) {
-		fail(1, "%s", err.msg);
+		bs_srk_fail(1, "%s", err.msg);
 		goto out;
 	}
 	if (bs_write_file(a->efuses, ff, ff_len, 0644, false, &err) != 0) {
 		unlink(a->table);
-		fail(1, "%s (removed %s)", err.msg, a->table);
+		bs_srk_fail(1, "%s (removed %s)", err.msg, a->table);
 		goto out;
 	}
 	printf("AHAB SRK table: %s (%zu bytes, 4 records)\n", a->table, table_len);
@@ -270,7 +221,7 @@ int bs_cmd_srk_ahab(int argc, char **argv)
 	char joined[2][32];
 	int ac = 0, nj = 0;
 	if (argc >= ARGV_MAX)
-		return fail(2, "too many arguments");
+		return bs_srk_fail(2, "too many arguments");
 	for (int i = 0; i < argc; i++) {
 		bool is_a = strcmp(argv[i], "-a") == 0 || strcmp(argv[i], "--ahab_ver") == 0;
 		if (is_a && i + 1 < argc && nj < 2 && strlen(argv[i + 1]) == 1 &&
@@ -300,19 +251,19 @@ int bs_cmd_srk_ahab(int argc, char **argv)
 		case 'b': break;
 		case 'S': a.soc = optarg; break;
 		case 'H': usage(stdout); return 0;
-		case ':': return fail(2, "option %s needs a value (see --help)", av[optind - 1]);
-		default: return fail(2, "unknown option %s (see --help)", av[optind - 1]);
+		case ':': return bs_srk_fail(2, "option %s needs a value (see --help)", av[optind - 1]);
+		default: return bs_srk_fail(2, "unknown option %s (see --help)", av[optind - 1]);
 		}
 	}
 	if (optind < ac)
-		return fail(2, "unexpected argument '%s' (see --help)", av[optind]);
+		return bs_srk_fail(2, "unexpected argument '%s' (see --help)", av[optind]);
 	if (strcmp(a.ver, "2") == 0)
-		return fail(1, "AHAB v2 SRK table arrays (-a 2, PQC/hybrid) are not supported yet; "
+		return bs_srk_fail(1, "AHAB v2 SRK table arrays (-a 2, PQC/hybrid) are not supported yet; "
 			    "use -a 1 for i.MX8QXP/8QM/8ULP/91/93/95A0");
 	if (strcmp(a.ver, "1") != 0)
-		return fail(2, "unsupported AHAB version '%s' for -a (1)", a.ver);
+		return bs_srk_fail(2, "unsupported AHAB version '%s' for -a (1)", a.ver);
 	if (a.table == NULL || a.efuses == NULL || a.sign == NULL || a.certs == NULL)
-		return fail(2, "missing %s (see --help)",
+		return bs_srk_fail(2, "missing %s (see --help)",
 			    a.table == NULL ? "-t TABLE" : a.efuses == NULL ? "-e FUSE"
 			    : a.sign == NULL ? "-s DIGEST" : "-c CERTS");
 	return build(&a);

@@ -134,6 +134,28 @@ uint32_t bs_get_le32(const uint8_t *p)
 	return ((uint32_t)p[3] << 24) | ((uint32_t)p[2] << 16) | ((uint32_t)p[1] << 8) | p[0];
 }
 
+uint16_t bs_get_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+uint64_t bs_get_le64(const uint8_t *p)
+{
+	return (uint64_t)bs_get_le32(p) | ((uint64_t)bs_get_le32(p + 4) << 32);
+}
+
+void bs_buf_put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+void bs_buf_put_le32(uint8_t *p, uint32_t v)
+{
+	bs_buf_put_le16(p, (uint16_t)v);
+	bs_buf_put_le16(p + 2, (uint16_t)(v >> 16));
+}
+
 uint8_t *bs_buf_steal(struct bs_buf *b, size_t *len)
 {
 	uint8_t *d = b->data;

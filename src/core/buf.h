@@ -32,6 +32,10 @@ void bs_buf_put_be32(uint8_t *p, uint32_t v);
 uint16_t bs_get_be16(const uint8_t *p);
 uint32_t bs_get_be32(const uint8_t *p);
 uint32_t bs_get_le32(const uint8_t *p);
+uint16_t bs_get_le16(const uint8_t *p);
+uint64_t bs_get_le64(const uint8_t *p);
+void bs_buf_put_le16(uint8_t *p, uint16_t v);
+void bs_buf_put_le32(uint8_t *p, uint32_t v);
 /* Hand the data to the caller (who frees it with free()); the buffer becomes empty. */
 uint8_t *bs_buf_steal(struct bs_buf *b, size_t *len);
 /* Wipe and free the contents; the buffer becomes empty and keeps its max. */

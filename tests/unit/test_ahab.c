@@ -114,14 +114,14 @@ static uint8_t *make_container(size_t *len)
 	uint8_t *p = calloc(1, *len);
 	assert_non_null(p);
 	p[0] = 0;
-	bs_ahab_put_le16(p + 1, 16 + 128 + 16);
+	bs_buf_put_le16(p + 1, 16 + 128 + 16);
 	p[3] = 0x87;
 	p[11] = 1;
-	bs_ahab_put_le16(p + 12, 16 + 128);
+	bs_buf_put_le16(p + 12, 16 + 128);
 	uint8_t *e = p + 16;
-	bs_ahab_put_le32(e, 0x1000);
-	bs_ahab_put_le32(e + 4, 0x200);
-	bs_ahab_put_le32(e + 24, 0x23);
+	bs_buf_put_le32(e, 0x1000);
+	bs_buf_put_le32(e + 4, 0x200);
+	bs_buf_put_le32(e + 24, 0x23);
 	for (size_t i = 0; i < 0x200; i++)
 		p[0x1000 + i] = (uint8_t)i;
 	unsigned dl = 0;

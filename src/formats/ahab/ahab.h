@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/buf.h"
 #include "core/error.h"
 
 #define BS_AHAB_HDR_LEN 16          /* container header and signature block header */
@@ -131,12 +132,5 @@ int bs_ahab_images_hash_check(const struct bs_ahab_container *c, uint64_t base,
 /* OpenSSL digest NID for an AHAB hash code (0 if unknown), and its name. */
 int bs_ahab_hash_nid(unsigned code);
 const char *bs_ahab_hash_name(unsigned code);
-
-/* u16/u32/u64 little-endian helpers. */
-uint16_t bs_ahab_le16(const uint8_t *p);
-uint32_t bs_ahab_le32(const uint8_t *p);
-uint64_t bs_ahab_le64(const uint8_t *p);
-void bs_ahab_put_le16(uint8_t *p, uint16_t v);
-void bs_ahab_put_le32(uint8_t *p, uint32_t v);
 
 #endif

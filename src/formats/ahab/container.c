@@ -8,34 +8,6 @@
 
 #define HASH_CHUNK (64u * 1024)
 
-uint16_t bs_ahab_le16(const uint8_t *p)
-{
-	return (uint16_t)(p[0] | (p[1] << 8));
-}
-
-uint32_t bs_ahab_le32(const uint8_t *p)
-{
-	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) |
-	       ((uint32_t)p[3] << 24);
-}
-
-uint64_t bs_ahab_le64(const uint8_t *p)
-{
-	return (uint64_t)bs_ahab_le32(p) | ((uint64_t)bs_ahab_le32(p + 4) << 32);
-}
-
-void bs_ahab_put_le16(uint8_t *p, uint16_t v)
-{
-	p[0] = (uint8_t)v;
-	p[1] = (uint8_t)(v >> 8);
-}
-
-void bs_ahab_put_le32(uint8_t *p, uint32_t v)
-{
-	for (int i = 0; i < 4; i++)
-		p[i] = (uint8_t)(v >> (8 * i));
-}
-
 static int mem_pread(void *ctx, void *buf, size_t len, uint64_t off, struct bs_error *err)
 {
 	const struct bs_ahab_mem *m = ctx;
@@ -93,16 +65,16 @@ int bs_ahab_container_parse(struct bs_ahab_container *out, const uint8_t *p, siz
 				    "container header: version 0x%02x at byte 0, expected 0x00",
 				    p[0]);
 	out->version = p[0];
-	out->length = bs_ahab_le16(p + 1);
-	out->flags = bs_ahab_le32(p + 4);
-	out->sw_version = bs_ahab_le16(p + 8);
+	out->length = bs_get_le16(p + 1);
+	out->flags = bs_get_le32(p + 4);
+	out->sw_version = bs_get_le16(p + 8);
 	out->fuse_version = p[10];
 	out->nr_images = p[11];
-	out->sigblk_offset = bs_ahab_le16(p + 12);
-	if (bs_ahab_le16(p + 14) != 0)
+	out->sigblk_offset = bs_get_le16(p + 12);
+	if (bs_get_le16(p + 14) != 0)
 		return bs_error_set(err, BS_ERR_FORMAT,
 				    "container header: reserved bytes 14-15 are 0x%04x, expected 0",
-				    bs_ahab_le16(p + 14));
+				    bs_get_le16(p + 14));
 	if (out->nr_images == 0 || out->nr_images > BS_AHAB_IMAGES_MAX)
 		return bs_error_set(err, BS_ERR_FORMAT,
 				    "container header: %u images, expected 1 to %d",
@@ -120,12 +92,12 @@ int bs_ahab_container_parse(struct bs_ahab_container *out, const uint8_t *p, siz
 	for (unsigned i = 0; i < out->nr_images; i++) {
 		const uint8_t *e = p + BS_AHAB_HDR_LEN + (size_t)i * BS_AHAB_IMG_LEN;
 		struct bs_ahab_image *im = &out->img[i];
-		im->offset = bs_ahab_le32(e);
-		im->size = bs_ahab_le32(e + 4);
-		im->load_address = bs_ahab_le64(e + 8);
-		im->entry_point = bs_ahab_le64(e + 16);
-		im->flags = bs_ahab_le32(e + 24);
-		im->meta = bs_ahab_le32(e + 28);
+		im->offset = bs_get_le32(e);
+		im->size = bs_get_le32(e + 4);
+		im->load_address = bs_get_le64(e + 8);
+		im->entry_point = bs_get_le64(e + 16);
+		im->flags = bs_get_le32(e + 24);
+		im->meta = bs_get_le32(e + 28);
 		memcpy(im->hash, e + 32, sizeof(im->hash));
 		memcpy(im->iv, e + 96, sizeof(im->iv));
 		if (bs_ahab_hash_nid(BS_AHAB_IMG_HASH(im->flags)) == 0)
@@ -149,12 +121,12 @@ int bs_ahab_sigblk_parse(struct bs_ahab_sigblk *out, const uint8_t *p, size_t le
 				    "signature block: version 0x%02x tag 0x%02x, expected 0x00 0x90",
 				    p[0], p[3]);
 	out->version = p[0];
-	out->length = bs_ahab_le16(p + 1);
-	out->cert_offset = bs_ahab_le16(p + 4);
-	out->srk_offset = bs_ahab_le16(p + 6);
-	out->sig_offset = bs_ahab_le16(p + 8);
-	out->blob_offset = bs_ahab_le16(p + 10);
-	out->key_id = bs_ahab_le32(p + 12);
+	out->length = bs_get_le16(p + 1);
+	out->cert_offset = bs_get_le16(p + 4);
+	out->srk_offset = bs_get_le16(p + 6);
+	out->sig_offset = bs_get_le16(p + 8);
+	out->blob_offset = bs_get_le16(p + 10);
+	out->key_id = bs_get_le32(p + 12);
 	if (out->length < BS_AHAB_HDR_LEN || out->length > len)
 		return bs_error_set(err, BS_ERR_FORMAT,
 				    "signature block: length 0x%x, expected 16 to 0x%zx (the bytes "

@@ -54,7 +54,7 @@ static int sign_bytes(uint8_t *sig_out, size_t sig_len, uint8_t *digest, size_t 
 static void put_sig_header(uint8_t *p, size_t sig_len)
 {
 	p[0] = 0;
-	bs_ahab_put_le16(p + 1, (uint16_t)(SIG_HDR + sig_len));
+	bs_buf_put_le16(p + 1, (uint16_t)(SIG_HDR + sig_len));
 	p[3] = BS_AHAB_TAG_SIGNATURE;
 	memset(p + 4, 0, 4);
 }
@@ -167,9 +167,9 @@ static int build_cert(uint8_t *out, size_t cert_len, struct parts *p,
 	const struct bs_ahab_srk *srk = &p->table->e[csf->source_index];
 	size_t sig_off = ALIGN8(CERT_HDR + p->sgk_rec_len);
 	out[0] = 0;
-	bs_ahab_put_le16(out + 1, (uint16_t)cert_len);
+	bs_buf_put_le16(out + 1, (uint16_t)cert_len);
 	out[3] = BS_AHAB_TAG_CERT;
-	bs_ahab_put_le16(out + 4, (uint16_t)sig_off);
+	bs_buf_put_le16(out + 4, (uint16_t)sig_off);
 	out[6] = (uint8_t)~csf->permissions;
 	out[7] = csf->permissions;
 	memcpy(out + CERT_HDR, p->sgk_rec, p->sgk_rec_len);
@@ -189,12 +189,12 @@ static int read_container(struct bs_ahab_container *c, uint8_t **hdr,
 	if (rc == 0 && h[3] != BS_AHAB_TAG_CONTAINER)
 		rc = bs_error_set(err, BS_ERR_FORMAT, "no container header (tag 0x%02x, expected "
 				  "0x87)", h[3]);
-	if (rc == 0 && bs_ahab_le16(h + 12) != span)
+	if (rc == 0 && bs_get_le16(h + 12) != span)
 		return bs_error_set(err, BS_ERR_SEMANTIC,
 				    "%s:%u:%u: Offsets are not consistent: the signature block of "
 				    "the container at 0x%x is at 0x%x (+0x%x), not 0x%x",
 				    csf->filename, csf->offsets_line, csf->offsets_col, first,
-				    first + bs_ahab_le16(h + 12), bs_ahab_le16(h + 12),
+				    first + bs_get_le16(h + 12), bs_get_le16(h + 12),
 				    csf->offsets[1]);
 	if (rc == 0 && (*hdr = malloc(span)) == NULL)
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
@@ -268,18 +268,18 @@ int bs_ahab_sign(struct bs_ahab_patch *out, const struct bs_ahab_csf *csf,
 		goto fail;
 	}
 	memcpy(buf, hdr, c.sigblk_offset);
-	bs_ahab_put_le16(buf + 1, (uint16_t)new_len);
+	bs_buf_put_le16(buf + 1, (uint16_t)new_len);
 	uint32_t flags = (c.flags & 0xFFFF0000u) | csf->source_set |
 			 ((uint32_t)csf->source_index << 4) | ((uint32_t)csf->revocations << 8);
-	bs_ahab_put_le32(buf + 4, flags);
+	bs_buf_put_le32(buf + 4, flags);
 	uint8_t *sb = buf + c.sigblk_offset;
 	size_t sig_off = BS_AHAB_HDR_LEN + tbl, cert_off = csf->has_cert ? sig_off + sig : 0;
 	sb[0] = 0;
-	bs_ahab_put_le16(sb + 1, (uint16_t)sb_len);
+	bs_buf_put_le16(sb + 1, (uint16_t)sb_len);
 	sb[3] = BS_AHAB_TAG_SIGBLK;
-	bs_ahab_put_le16(sb + 4, (uint16_t)cert_off);
-	bs_ahab_put_le16(sb + 6, BS_AHAB_HDR_LEN);
-	bs_ahab_put_le16(sb + 8, (uint16_t)sig_off);
+	bs_buf_put_le16(sb + 4, (uint16_t)cert_off);
+	bs_buf_put_le16(sb + 6, BS_AHAB_HDR_LEN);
+	bs_buf_put_le16(sb + 8, (uint16_t)sig_off);
 	memcpy(sb + BS_AHAB_HDR_LEN, p.table->data, p.table->len);
 	if (csf->has_cert && (rc = build_cert(sb + cert_off, cert_len, &p, csf, out, err)) != 0)
 		goto fail;

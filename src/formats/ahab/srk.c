@@ -62,14 +62,14 @@ static void put_header(uint8_t *p, size_t rec_len, uint8_t alg, uint8_t hash, ui
 		       bool ca, size_t la, size_t lb)
 {
 	p[0] = BS_AHAB_TAG_SRK_RECORD;
-	bs_ahab_put_le16(p + 1, (uint16_t)rec_len);
+	bs_buf_put_le16(p + 1, (uint16_t)rec_len);
 	p[3] = alg;
 	p[4] = hash;
 	p[5] = size;
 	p[6] = 0;
 	p[7] = ca ? REC_FLAG_CA : 0;
-	bs_ahab_put_le16(p + 8, (uint16_t)la);
-	bs_ahab_put_le16(p + 10, (uint16_t)lb);
+	bs_buf_put_le16(p + 8, (uint16_t)la);
+	bs_buf_put_le16(p + 10, (uint16_t)lb);
 }
 
 static int rsa_rec(uint8_t **out, size_t *out_len, EVP_PKEY *pub, uint8_t alg, bool ca,
@@ -223,7 +223,7 @@ int bs_ahab_srk_table_build(uint8_t **out, size_t *out_len, X509 *const *certs, 
 		goto fail;
 	}
 	b.data[0] = BS_AHAB_TAG_SRK_TABLE;
-	bs_ahab_put_le16(b.data + 1, (uint16_t)b.len);
+	bs_buf_put_le16(b.data + 1, (uint16_t)b.len);
 	b.data[3] = BS_AHAB_SRK_TABLE_VERSION;
 	*out = bs_buf_steal(&b, out_len);
 	return 0;
@@ -299,7 +299,7 @@ int bs_ahab_srk_record_parse(struct bs_ahab_srk *out, const uint8_t *p, size_t l
 	if (len < BS_AHAB_SRK_REC_HDR)
 		return bs_error_set(err, BS_ERR_FORMAT, "SRK record: %zu bytes, header needs 12",
 				    len);
-	size_t rlen = bs_ahab_le16(p + 1), la = bs_ahab_le16(p + 8), lb = bs_ahab_le16(p + 10);
+	size_t rlen = bs_get_le16(p + 1), la = bs_get_le16(p + 8), lb = bs_get_le16(p + 10);
 	if (p[0] != BS_AHAB_TAG_SRK_RECORD)
 		return bs_error_set(err, BS_ERR_FORMAT, "SRK record: tag 0x%02x, expected 0xE1",
 				    p[0]);
@@ -368,7 +368,7 @@ int bs_ahab_srk_table_parse(struct bs_ahab_srk_table **out, const uint8_t *data,
 	*out = NULL;
 	if (data == NULL || len < 4)
 		return bs_error_set(err, BS_ERR_FORMAT, "SRK table: %zu bytes, too short", len);
-	size_t tlen = bs_ahab_le16(data + 1);
+	size_t tlen = bs_get_le16(data + 1);
 	if (data[0] != BS_AHAB_TAG_SRK_TABLE || data[3] != BS_AHAB_SRK_TABLE_VERSION)
 		return bs_error_set(err, BS_ERR_FORMAT,
 				    "SRK table: tag 0x%02x version 0x%02x, expected 0xD7 0x42",

@@ -70,7 +70,7 @@ static int load(struct ctr *t, const struct bs_ahab_reader *r, uint64_t base,
 	int rc = r->pread(r->ctx, h, sizeof(h), base, err);
 	if (rc != 0)
 		return rc;
-	size_t len = bs_ahab_le16(h + 1);
+	size_t len = bs_get_le16(h + 1);
 	if (len < BS_AHAB_HDR_LEN || len > r->size - base)
 		return fail(err, BS_ERR_FORMAT, t, "structure",
 			    "length 0x%zx does not fit the image (0x%llx bytes from here)", len,
@@ -126,10 +126,10 @@ static int sig_struct(const uint8_t **sig, const uint8_t *p, size_t avail, size_
 		      const struct ctr *t, const char *check, struct bs_error *err)
 {
 	if (avail < SIG_HDR || p[0] != 0 || p[3] != BS_AHAB_TAG_SIGNATURE ||
-	    bs_ahab_le32(p + 4) != 0)
+	    bs_get_le32(p + 4) != 0)
 		return fail(err, BS_ERR_FORMAT, t, check,
 			    "signature structure: expected 00 .. .. D8 with reserved word 0");
-	size_t len = bs_ahab_le16(p + 1);
+	size_t len = bs_get_le16(p + 1);
 	if (len != SIG_HDR + want || len > avail)
 		return fail(err, BS_ERR_FORMAT, t, check,
 			    "signature structure of 0x%zx bytes (0x%zx available); the key needs "
@@ -154,7 +154,7 @@ static int check_cert(struct bs_ahab_srk *sgk, const struct ctr *t,
 	size_t avail = t->sb.length - t->sb.cert_offset;
 	if (avail < CERT_HDR || p[0] != 0 || p[3] != BS_AHAB_TAG_CERT)
 		return fail(err, BS_ERR_FORMAT, t, "certificate", "expected version 0, tag 0xAF");
-	size_t len = bs_ahab_le16(p + 1), sig_off = bs_ahab_le16(p + 4);
+	size_t len = bs_get_le16(p + 1), sig_off = bs_get_le16(p + 4);
 	uint8_t perm_inv = p[6], perm = p[7];
 	if (len > avail || sig_off % 8 != 0 || sig_off < CERT_HDR + BS_AHAB_SRK_REC_HDR ||
 	    sig_off >= len)
@@ -390,11 +390,11 @@ static void dump_one(FILE *f, const struct ctr *t)
 	if (sb->cert_offset != 0) {
 		const uint8_t *p = t->sbp + sb->cert_offset;
 		fprintf(f, "  certificate: length 0x%x, signature offset 0x%x, permissions 0x%02x "
-			"(inverted 0x%02x)\n", bs_ahab_le16(p + 1), bs_ahab_le16(p + 4), p[7], p[6]);
+			"(inverted 0x%02x)\n", bs_get_le16(p + 1), bs_get_le16(p + 4), p[7], p[6]);
 	}
 	const uint8_t *s = t->sbp + sb->sig_offset;
-	fprintf(f, "  signature: %u bytes\n", bs_ahab_le16(s + 1) >= SIG_HDR
-						       ? bs_ahab_le16(s + 1) - SIG_HDR : 0);
+	fprintf(f, "  signature: %u bytes\n", bs_get_le16(s + 1) >= SIG_HDR
+						       ? bs_get_le16(s + 1) - SIG_HDR : 0);
 }
 
 int bs_ahab_dump(FILE *out, const struct bs_ahab_reader *image, bool has_offset,

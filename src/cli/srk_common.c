@@ -1,0 +1,62 @@
+/* Helpers shared by `bootsign srk` (HAB4, cmd_srk.c) and its AHAB mode (cmd_srk_ahab.c). */
+#include <ctype.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cmd_srk.h"
+#include "core/util.h"
+#include "crypto/x509.h"
+
+#define CERT_FILE_MAX (1u << 20)
+
+int bs_srk_fail(int code, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("bootsign srk: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	fputc('\n', stderr);
+	va_end(ap);
+	return code;
+}
+
+bool bs_srk_soc_in(const char *names, const char *name)
+{
+	char norm[32];
+	size_t n = 0;
+	const char *p = name;
+	if (tolower((unsigned char)p[0]) == 'i')
+		p++;
+	for (; *p != '\0' && n + 1 < sizeof(norm); p++)
+		if (*p != '.' && *p != '-' && *p != '_')
+			norm[n++] = (char)tolower((unsigned char)*p);
+	norm[n] = '\0';
+	if (*p != '\0' || n == 0)
+		return false;
+	for (const char *s = names; *s != '\0';) {
+		size_t k = strcspn(s, " ");
+		if (k == n && strncmp(s, norm, n) == 0)
+			return true;
+		s += k + (s[k] == ' ');
+	}
+	return false;
+}
+
+X509 *bs_srk_load_cert(const char *path)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	struct bs_error err = {0};
+	if (bs_read_file(&data, &len, path, CERT_FILE_MAX, &err) != 0) {
+		bs_srk_fail(1, "cannot read certificate %s", err.msg);
+		return NULL;
+	}
+	X509 *x = NULL;
+	bool pem = memmem(data, len, "-----BEGIN", 10) != NULL;
+	if (bs_x509_from_bytes(&x, data, len, pem, path, NULL) != 0)
+		bs_srk_fail(1, "%s: not a PEM or DER X.509 certificate", path);
+	free(data);
+	return x;
+}
