@@ -22,5 +22,11 @@ int bs_srk_fail(int code, const char *fmt, ...) BS_PRINTF(2, 3);
 bool bs_srk_soc_in(const char *names, const char *name);
 /* A PEM or DER certificate file; NULL after a message naming the file. */
 X509 *bs_srk_load_cert(const char *path);
+/* Write the table, then the fuse file (atomically each; the table is removed again when
+ * the fuse file fails). 0, or 1 after a message. */
+int bs_srk_write_outputs(const char *table_path, const uint8_t *table, size_t table_len,
+			 const char *fuse_path, const uint8_t *fuse_file, size_t fuse_file_len);
+/* SRKH[i] = 0x... lines (word i = little-endian bytes 4i..4i+3). */
+void bs_srk_print_words(const uint8_t *fuse, size_t fuse_len);
 
 #endif

@@ -8,7 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
 #include "cli/cmd_srk.h"
 #include "core/util.h"
@@ -72,8 +71,7 @@ void bs_srk_ahab_print_fuse(const uint8_t *fuse, size_t fuse_len, const char *so
 {
 	const struct ahab_soc *soc = soc_name != NULL ? find_ahab_soc(soc_name) : NULL;
 	size_t nwords = fuse_len / 4;
-	for (size_t i = 0; i < nwords; i++)
-		printf("SRKH[%zu] = 0x%08X\n", i, bs_srk_fuse_word(fuse, i));
+	bs_srk_print_words(fuse, fuse_len);
 	if (soc == NULL)
 		return;
 	if (!soc->known) {
@@ -172,15 +170,8 @@ static int build(const struct ahab_args *a)
 		bs_srk_fail(1, "%s", err.msg);
 		goto out;
 	}
-	if (bs_write_file(a->table, table, table_len, 0644, false, &err) != 0) {
-		bs_srk_fail(1, "%s", err.msg);
+	if (bs_srk_write_outputs(a->table, table, table_len, a->efuses, ff, ff_len) != 0)
 		goto out;
-	}
-	if (bs_write_file(a->efuses, ff, ff_len, 0644, false, &err) != 0) {
-		unlink(a->table);
-		bs_srk_fail(1, "%s (removed %s)", err.msg, a->table);
-		goto out;
-	}
 	printf("AHAB SRK table: %s (%zu bytes, 4 records)\n", a->table, table_len);
 	for (size_t i = 0; i < n; i++) {
 		char desc[64];

@@ -4,10 +4,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "cli/cmd_srk.h"
 #include "core/util.h"
 #include "crypto/x509.h"
+#include "formats/hab/srk.h"
 
 #define CERT_FILE_MAX (1u << 20)
 
@@ -59,4 +61,23 @@ X509 *bs_srk_load_cert(const char *path)
 		bs_srk_fail(1, "%s: not a PEM or DER X.509 certificate", path);
 	free(data);
 	return x;
+}
+
+int bs_srk_write_outputs(const char *table_path, const uint8_t *table, size_t table_len,
+			 const char *fuse_path, const uint8_t *fuse_file, size_t fuse_file_len)
+{
+	struct bs_error err = {0};
+	if (bs_write_file(table_path, table, table_len, 0644, false, &err) != 0)
+		return bs_srk_fail(1, "%s", err.msg);
+	if (bs_write_file(fuse_path, fuse_file, fuse_file_len, 0644, false, &err) != 0) {
+		unlink(table_path);
+		return bs_srk_fail(1, "%s (removed %s)", err.msg, table_path);
+	}
+	return 0;
+}
+
+void bs_srk_print_words(const uint8_t *fuse, size_t fuse_len)
+{
+	for (size_t i = 0; i < fuse_len / 4; i++)
+		printf("SRKH[%zu] = 0x%08X\n", i, bs_srk_fuse_word(fuse, i));
 }
