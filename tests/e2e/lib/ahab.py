@@ -10,6 +10,9 @@
       then the certificate and container signatures with `openssl pkeyutl -verify`
       (public keys rebuilt as DER SubjectPublicKeyInfo from the SRK records).
       Prints "OK" or "FAIL <check>: ..." and exits 0 / 1.
+  ahab.py resign-pss IN OUT KEY SALT
+      replace the container signature of the RSA-PSS container at 0 with one made by
+      `openssl pkeyutl` with rsa_pss_saltlen SALT (max: CST's OpenSSL default)
   ahab.py expect IN OUT TABLE SRKKEY OFF_FIRST SRK_INDEX REVOKE [SGKCERT SGKKEY PERM]
       the signed image CST 4.0.1 would write (AHAB.md §4, §7, §10) for RSA PKCS#1 v1.5
       keys, signatures made with `openssl pkeyutl -sign` (deterministic).
@@ -275,6 +278,25 @@ def expect(argv):
     open(out, 'wb').write(img)
 
 
+def resign_pss(argv):
+    src, out, key, salt = argv
+    img = bytearray(open(src, 'rb').read())
+    n = img[11]
+    sb_off = 16 + 128 * n
+    sig_off, = struct.unpack_from('<H', img, sb_off + 8)
+    rec = parse_record(img[sb_off + 16 + 4:], 'table')
+    with tempfile.TemporaryDirectory() as d:
+        dg = os.path.join(d, 'dgst')
+        open(dg, 'wb').write(hashlib.new(rec['hash'], bytes(img[:sb_off + sig_off])).digest())
+        sig = subprocess.run(['openssl', 'pkeyutl', '-sign', '-inkey', key, '-in', dg,
+                              '-pkeyopt', 'rsa_padding_mode:pss', '-pkeyopt',
+                              'rsa_pss_saltlen:' + salt, '-pkeyopt', 'digest:' + rec['hash']],
+                             capture_output=True, check=True).stdout
+    at = sb_off + sig_off + 8
+    img[at:at + len(sig)] = sig
+    open(out, 'wb').write(img)
+
+
 if __name__ == '__main__':
     cmd, args = sys.argv[1], sys.argv[2:]
-    sys.exit({'build': build, 'check': check, 'expect': expect}[cmd](args) or 0)
+    sys.exit({'build': build, 'check': check, 'expect': expect, 'resign-pss': resign_pss}[cmd](args) or 0)
