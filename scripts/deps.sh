@@ -7,7 +7,8 @@ pkgs=(build-essential cmake pkg-config libssl-dev libmicrohttpd-dev libarchive-d
       libp11-dev libp11-kit-dev p11-kit openssl ca-certificates)
 if [ "$mode" = test ]; then
   pkgs+=(libcmocka-dev clang libclang-rt-14-dev curl softhsm2 opensc imx-code-signing-tool
-         libcurl4-openssl-dev procps util-linux python3 time xxd)
+         libcurl4-openssl-dev procps util-linux python3 time xxd
+         sbsigntool osslsigncode systemd-boot-efi)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -14,12 +14,13 @@
 
 #include "cli/cmd_hab.h"
 #include "cli/commands.h"
+#include "core/limits.h"
+#include "core/text.h"
 #include "core/util.h"
 #include "formats/ahab/csf.h"
 #include "formats/ahab/sign.h"
 #include "formats/ahab/verify.h"
 
-#define FUSE_FILE_MAX 4096u
 #define COPY_CHUNK (256u * 1024)
 
 static int fd_pread(void *ctx, void *buf, size_t len, uint64_t off, struct bs_error *err)
@@ -147,7 +148,7 @@ static int read_fuse(uint8_t *fuse, size_t *fuse_len, const char *path, struct b
 {
 	uint8_t *data = NULL;
 	size_t len = 0;
-	int rc = bs_read_file(&data, &len, path, FUSE_FILE_MAX, err);
+	int rc = bs_read_file(&data, &len, path, BS_FUSE_FILE_MAX, err);
 	if (rc != 0)
 		return rc;
 	rc = 0;
@@ -185,6 +186,7 @@ static int run(int argc, char **argv, bool verify)
 	struct bs_ahab_verify_opts o = {.report = stdout};
 	const char *fuse_path = NULL;
 	uint64_t v = 0;
+	struct bs_error perr = {0};
 	int ch;
 	optind = 0;
 	while ((ch = getopt_long(argc, argv, "qh", longopts, NULL)) != -1) {
@@ -192,19 +194,17 @@ static int run(int argc, char **argv, bool verify)
 		case 'F': fuse_path = optarg; break;
 		case 'q': o.report = NULL; break;
 		case 'O':
-			if (!bs_cli_parse_u64(optarg, UINT64_MAX, &o.offset)) {
-				fprintf(stderr, "bootsign ahab: bad --offset '%s'\n", optarg);
-				return 2;
-			}
-			o.has_offset = true;
-			break;
 		case 'R':
-			if (!bs_cli_parse_u64(optarg, 0xF, &v)) {
-				fprintf(stderr, "bootsign ahab: bad --revoked '%s' (mask 0x0-0xF)\n",
-					optarg);
+			if (bs_parse_u64(ch == 'O' ? &o.offset : &v, optarg, 0, 0,
+					 ch == 'O' ? UINT64_MAX : 0xF,
+					 ch == 'O' ? "--offset" : "--revoked", &perr) != 0) {
+				fprintf(stderr, "bootsign ahab: %s\n", perr.msg);
 				return 2;
 			}
-			o.revoked = (uint8_t)v;
+			if (ch == 'O')
+				o.has_offset = true;
+			else
+				o.revoked = (uint8_t)v;
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;

@@ -2,8 +2,6 @@
 #ifndef BS_CLI_CMD_HAB_H
 #define BS_CLI_CMD_HAB_H
 
-#include "cli/args.h"
-
 int bs_cmd_hab_sign(int argc, char **argv);
 int bs_cmd_hab_verify(int argc, char **argv);
 int bs_cmd_hab_dump(int argc, char **argv);

@@ -5,12 +5,11 @@
 #include <stdlib.h>
 
 #include "cli/cmd_hab.h"
+#include "core/limits.h"
 #include "core/text.h"
 #include "core/util.h"
 #include "formats/hab/hab.h"
 #include "formats/hab/verify.h"
-
-#define FUSE_FILE_MAX 4096
 
 static void verify_usage(FILE *out)
 {
@@ -91,7 +90,7 @@ int bs_cmd_hab_verify(int argc, char **argv)
 	bs_error_clear(&err);
 	uint8_t *fuse = NULL;
 	size_t fuse_len = 0;
-	if (bs_read_file(&fuse, &fuse_len, fuse_path, FUSE_FILE_MAX, &err) != 0) {
+	if (bs_read_file(&fuse, &fuse_len, fuse_path, BS_FUSE_FILE_MAX, &err) != 0) {
 		fprintf(stderr, "bootsign hab verify: fuse file: %s\n", err.msg);
 		return 2;
 	}

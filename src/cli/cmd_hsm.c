@@ -18,14 +18,12 @@
 
 #include "cli/commands.h"
 #include "core/error.h"
+#include "core/limits.h"
 #include "core/secret.h"
 #include "core/text.h"
 #include "core/util.h"
 #include "crypto/x509.h"
 #include "keys/pkcs11.h"
-
-#define HSM_KEYFILE_MAX (1u << 20)
-#define HSM_ID_MAX 64
 
 static void usage_import(FILE *f)
 {
@@ -72,9 +70,9 @@ static int prompt_tty(char **out, const char *prompt)
 	if (write(fd, prompt, strlen(prompt)) < 0) {
 		/* nothing: the prompt is a courtesy */
 	}
-	char *buf = calloc(1, 256);
+	char *buf = calloc(1, BS_PROMPT_MAX);
 	size_t n = 0;
-	while (buf != NULL && n < 255) {
+	while (buf != NULL && n < BS_PROMPT_MAX - 1) {
 		char c;
 		if (read(fd, &c, 1) != 1 || c == '\n' || c == '\r')
 			break;
@@ -87,7 +85,7 @@ static int prompt_tty(char **out, const char *prompt)
 	}
 	close(fd);
 	if (buf == NULL || n == 0) {
-		bs_free_secret(buf, 256);
+		bs_free_secret(buf, BS_PROMPT_MAX);
 		return -1;
 	}
 	*out = buf;
@@ -177,7 +175,7 @@ static EVP_PKEY *load_key(const char *path, const char *pass_file)
 	size_t len = 0;
 	char *pass = NULL;
 	EVP_PKEY *k = NULL;
-	if (bs_read_file(&data, &len, path, HSM_KEYFILE_MAX, &err) != 0) {
+	if (bs_read_file(&data, &len, path, BS_KEY_FILE_MAX, &err) != 0) {
 		fprintf(stderr, "bootsign hsm: key: %s\n", err.msg);
 		return NULL;
 	}
@@ -185,7 +183,7 @@ static EVP_PKEY *load_key(const char *path, const char *pass_file)
 		if (read_secret_file(&pass, pass_file, "passphrase") != 0)
 			goto out;
 	} else {
-		char beside[4096];
+		char beside[BS_PATH_MAX];
 		const char *slash = strrchr(path, '/');
 		int dl = slash != NULL ? (int)(slash - path) : 1;
 		snprintf(beside, sizeof(beside), "%.*s/key_pass.txt", dl,
@@ -213,7 +211,7 @@ static X509 *load_cert(const char *path)
 	struct bs_error err = {0};
 	uint8_t *data = NULL;
 	size_t len = 0;
-	if (bs_read_file(&data, &len, path, HSM_KEYFILE_MAX, &err) != 0) {
+	if (bs_read_file(&data, &len, path, BS_KEY_FILE_MAX, &err) != 0) {
 		fprintf(stderr, "bootsign hsm: certificate: %s\n", err.msg);
 		return NULL;
 	}
@@ -228,7 +226,7 @@ static X509 *load_cert(const char *path)
 static int parse_hex(uint8_t *out, size_t *out_len, const char *hex)
 {
 	size_t n = strlen(hex);
-	if (n == 0 || n % 2 != 0 || n / 2 > HSM_ID_MAX)
+	if (n == 0 || n % 2 != 0 || n / 2 > BS_P11_ID_MAX)
 		return -1;
 	for (size_t i = 0; i < n / 2; i++) {
 		unsigned v;
@@ -308,7 +306,7 @@ static int cmd_import(int argc, char **argv)
 		usage_import(stdout);
 		return 0;
 	}
-	uint8_t id[HSM_ID_MAX];
+	uint8_t id[BS_P11_ID_MAX];
 	size_t id_len = 0;
 	if (a.token == NULL || a.cert == NULL || a.key == NULL || a.label == NULL ||
 	    a.id == NULL) {
@@ -318,7 +316,7 @@ static int cmd_import(int argc, char **argv)
 		return 2;
 	}
 	if (parse_hex(id, &id_len, a.id) != 0) {
-		fprintf(stderr, "bootsign hsm import: --id must be 1..%d bytes of hex\n", HSM_ID_MAX);
+		fprintf(stderr, "bootsign hsm import: --id must be 1..%d bytes of hex\n", BS_P11_ID_MAX);
 		return 2;
 	}
 	X509 *cert = load_cert(a.cert);
@@ -332,7 +330,7 @@ static int cmd_import(int argc, char **argv)
 		fprintf(stderr, "bootsign hsm import: %s\n", err.msg);
 		goto out;
 	}
-	char hex[2 * HSM_ID_MAX + 1];
+	char hex[2 * BS_P11_ID_MAX + 1];
 	printf("imported '%s' (id %s): private key (sensitive, non-extractable), public key, "
 	       "certificate\n", a.label, bs_hex(hex, id, id_len));
 	ret = 0;

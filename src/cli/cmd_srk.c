@@ -11,12 +11,10 @@
 
 #include "cli/cmd_srk.h"
 #include "cli/commands.h"
+#include "core/limits.h"
 #include "core/util.h"
 #include "formats/hab/hab.h"
 #include "formats/hab/srk.h"
-
-#define FUSE_FILE_MAX 4096u
-#define CERTS_MAX HAB_SRK_RECORDS_MAX
 
 /* Where the 8 SRK_HASH words live in OCOTP, as U-Boot `fuse prog <bank> <word>` numbers
  * (U-Boot doc/imx/habv4/guides: mx6_mx7_secure_boot.txt, mx8m_secure_boot.txt). */
@@ -115,7 +113,7 @@ static int print_fuse_file(const char *path, const struct soc_map *soc)
 	uint8_t *data = NULL;
 	size_t len = 0;
 	struct bs_error err = {0};
-	if (bs_read_file(&data, &len, path, FUSE_FILE_MAX, &err) != 0)
+	if (bs_read_file(&data, &len, path, BS_FUSE_FILE_MAX, &err) != 0)
 		return bs_srk_fail(1, "%s", err.msg);
 	uint8_t fuse[64];
 	size_t fuse_len = 0;
@@ -145,7 +143,7 @@ static int print_fuse_file(const char *path, const struct soc_map *soc)
 	return 0;
 }
 
-/* Split the -c list: up to CERTS_MAX names, a leading % marks a hash-only entry. */
+/* Split the -c list: up to HAB_SRK_RECORDS_MAX names, a leading % marks a hash-only entry. */
 static int split_certs(char **names, size_t *n, uint32_t *mask, char *list)
 {
 	*n = 0;
@@ -155,9 +153,9 @@ static int split_certs(char **names, size_t *n, uint32_t *mask, char *list)
 		char *comma = strchr(s, ',');
 		if (comma != NULL)
 			*comma = '\0';
-		if (*n == CERTS_MAX)
+		if (*n == HAB_SRK_RECORDS_MAX)
 			return bs_srk_fail(2, "more than %d certificates given to -c (an SRK table holds "
-				    "at most %d)", CERTS_MAX, CERTS_MAX);
+				    "at most %d)", HAB_SRK_RECORDS_MAX, HAB_SRK_RECORDS_MAX);
 		if (s[0] == '%') {
 			*mask |= 1u << *n;
 			s++;
@@ -215,8 +213,8 @@ static int build(const struct srk_args *a, const struct soc_map *soc)
 		return bs_srk_fail(2, "-t and -e name the same file %s", a->table);
 
 	char *list = bs_strdup(a->certs);
-	char *names[CERTS_MAX];
-	X509 *certs[CERTS_MAX] = {0};
+	char *names[HAB_SRK_RECORDS_MAX];
+	X509 *certs[HAB_SRK_RECORDS_MAX] = {0};
 	size_t n = 0;
 	uint8_t *table = NULL, *ff = NULL;
 	size_t table_len = 0, ff_len = 0;

@@ -4,6 +4,7 @@
 #define BS_CLI_COMMANDS_H
 
 int bs_cmd_serve(int argc, char **argv);
+int bs_cmd_sign(int argc, char **argv);
 int bs_cmd_hab(int argc, char **argv);
 int bs_cmd_srk(int argc, char **argv);
 int bs_cmd_hsm(int argc, char **argv);

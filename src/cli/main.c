@@ -12,6 +12,7 @@ struct command {
 
 static const struct command commands[] = {
 	{"serve", bs_cmd_serve, "run the signing server (digsigserver-compatible REST API)"},
+	{"sign", bs_cmd_sign, "run a server signer offline (imx, ...): bootsign sign --help"},
 	{"hab", bs_cmd_hab, "i.MX HAB4: sign a CSF (cst-compatible), verify or dump images"},
 	{"ahab", bs_cmd_ahab, "i.MX AHAB: verify or dump containers (sign: hab sign)"},
 	{"srk", bs_cmd_srk, "build HAB4 / AHAB (-a) SRK tables and fuse files (srktool)"},

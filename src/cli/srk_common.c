@@ -7,11 +7,11 @@
 #include <unistd.h>
 
 #include "cli/cmd_srk.h"
+#include "core/limits.h"
 #include "core/util.h"
 #include "crypto/x509.h"
 #include "formats/hab/srk.h"
 
-#define CERT_FILE_MAX (1u << 20)
 
 int bs_srk_fail(int code, const char *fmt, ...)
 {
@@ -51,7 +51,7 @@ X509 *bs_srk_load_cert(const char *path)
 	uint8_t *data = NULL;
 	size_t len = 0;
 	struct bs_error err = {0};
-	if (bs_read_file(&data, &len, path, CERT_FILE_MAX, &err) != 0) {
+	if (bs_read_file(&data, &len, path, BS_CERT_FILE_MAX, &err) != 0) {
 		bs_srk_fail(1, "cannot read certificate %s", err.msg);
 		return NULL;
 	}

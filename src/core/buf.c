@@ -136,7 +136,7 @@ uint32_t bs_get_le32(const uint8_t *p)
 
 uint16_t bs_get_le16(const uint8_t *p)
 {
-	return (uint16_t)(p[0] | (p[1] << 8));
+	return (uint16_t)((p[1] << 8) | p[0]);
 }
 
 uint64_t bs_get_le64(const uint8_t *p)

@@ -122,37 +122,42 @@ int bs_config_set(struct bs_config *cfg, const char *key, const char *value,
 		return set_str(&cfg->spool_dir, value, err);
 	if (strcmp(key, "max_request_size") == 0) {
 		int rc = bs_config_parse_size(&cfg->max_request, value, err);
-		if (rc == 0 && cfg->max_request < 1024)
-			rc = bs_error_set(err, BS_ERR_INVALID, "must be at least 1024 bytes");
+		if (rc == 0 && cfg->max_request < BS_CONFIG_REQUEST_MIN)
+			rc = bs_error_set(err, BS_ERR_INVALID, "must be at least %u bytes",
+					  BS_CONFIG_REQUEST_MIN);
 		return rc != 0 ? bs_error_prefix(err, "%s: %s", where, key) : 0;
 	}
 	if (strcmp(key, "spool_memory_max") == 0 || strcmp(key, "spool_memory_total") == 0) {
 		bool per_upload = strcmp(key, "spool_memory_max") == 0;
 		uint64_t *dst = per_upload ? &cfg->spool_mem_max : &cfg->spool_mem_total;
 		int rc = bs_config_parse_size(dst, value, err);
-		if (rc == 0 && *dst > (1ull << 32))
+		if (rc == 0 && *dst > BS_CONFIG_SPOOL_MEM_LIMIT)
 			rc = bs_error_set(err, BS_ERR_INVALID, "at most 4G");
 		return rc != 0 ? bs_error_prefix(err, "%s: %s", where, key) : 0;
 	}
 	if (strcmp(key, "threads") == 0)
-		return parse_uint(&cfg->threads, value, 0, 256, where, key, err);
+		return parse_uint(&cfg->threads, value, 0, BS_CONFIG_THREADS_MAX, where, key, err);
 	if (strcmp(key, "connection_limit") == 0)
-		return parse_uint(&cfg->connection_limit, value, 1, 65536, where, key, err);
+		return parse_uint(&cfg->connection_limit, value, 1, BS_CONFIG_CONNECTIONS_MAX, where,
+				  key, err);
 	if (strcmp(key, "sign_timeout") == 0) {
 		unsigned sec = 0;
-		int rc = parse_uint(&sec, value, 1, 86400, where, key, err);
+		int rc = parse_uint(&sec, value, 1, BS_CONFIG_SIGN_TIMEOUT_MAX, where, key, err);
 		if (rc == 0)
 			cfg->sign_timeout_ms = sec * 1000u;
 		return rc;
 	}
 	if (strcmp(key, "connection_timeout") == 0)
-		return parse_uint(&cfg->connection_timeout, value, 1, 86400, where, key, err);
+		return parse_uint(&cfg->connection_timeout, value, 1, BS_CONFIG_CONN_TIMEOUT_MAX,
+				  where, key, err);
 	if (strcmp(key, "key_cache_size") == 0)
-		return parse_uint(&cfg->key_cache_size, value, 1, 4096, where, key, err);
+		return parse_uint(&cfg->key_cache_size, value, 1, BS_CONFIG_KEY_CACHE_MAX, where,
+				  key, err);
 	if (strcmp(key, "pkcs11_pool_size") == 0)
-		return parse_uint(&cfg->p11_pool_size, value, 1, 16, where, key, err);
+		return parse_uint(&cfg->p11_pool_size, value, 1, BS_P11_POOL_MAX, where, key, err);
 	if (strcmp(key, "pkcs11_timeout_ms") == 0)
-		return parse_uint(&cfg->p11_timeout_ms, value, 100, 3600000, where, key, err);
+		return parse_uint(&cfg->p11_timeout_ms, value, BS_CONFIG_P11_TIMEOUT_MIN_MS,
+				  BS_CONFIG_P11_TIMEOUT_MAX_MS, where, key, err);
 	if (strcmp(key, "pkcs11_module") == 0)
 		return set_str(&cfg->p11_module, value, err);
 	if (strcmp(key, "pkcs11_pin_file") == 0) {

@@ -15,12 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#define MAX_SECRETS 8
-
 static enum bs_log_level g_level = BS_LOG_INFO;
 static int g_fd = 2;
 static pthread_mutex_t g_lock = PTHREAD_MUTEX_INITIALIZER;
-static char *g_secrets[MAX_SECRETS];
+static char *g_secrets[BS_LOG_SECRETS_MAX];
 
 void bs_log_set_level(enum bs_log_level level)
 {
@@ -37,7 +35,7 @@ void bs_log_add_secret(const char *secret)
 	if (secret == NULL || secret[0] == '\0')
 		return;
 	pthread_mutex_lock(&g_lock);
-	for (int i = 0; i < MAX_SECRETS; i++) {
+	for (int i = 0; i < BS_LOG_SECRETS_MAX; i++) {
 		if (g_secrets[i] == NULL) {
 			g_secrets[i] = strdup(secret);
 			break;
@@ -49,7 +47,7 @@ void bs_log_add_secret(const char *secret)
 void bs_log_clear_secrets(void)
 {
 	pthread_mutex_lock(&g_lock);
-	for (int i = 0; i < MAX_SECRETS; i++) {
+	for (int i = 0; i < BS_LOG_SECRETS_MAX; i++) {
 		if (g_secrets[i] != NULL) {
 			OPENSSL_cleanse(g_secrets[i], strlen(g_secrets[i]));
 			free(g_secrets[i]);
@@ -126,7 +124,7 @@ char *bs_log_redact(char *s, size_t cap)
 		}
 	}
 	pthread_mutex_lock(&g_lock);
-	for (int i = 0; i < MAX_SECRETS; i++) {
+	for (int i = 0; i < BS_LOG_SECRETS_MAX; i++) {
 		if (g_secrets[i] == NULL)
 			continue;
 		size_t slen = strlen(g_secrets[i]);

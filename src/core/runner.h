@@ -26,7 +26,8 @@ struct bs_run_opts {
 	/* File read as stdin; NULL = /dev/null. */
 	const char *stdin_path;
 	/* File written with stdout (created 0600 or truncated, not through a symlink);
-	 * NULL = /dev/null. */
+	 * NULL = /dev/null. It stays after a failure: put it in the job's scratch
+	 * directory, which is removed on every path. */
 	const char *stdout_path;
 	/* Bytes at the end of stderr kept for the error message; 0 = 512, at most
 	 * BS_RUN_TAIL_MAX. */

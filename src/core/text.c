@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "core/limits.h"
+#include "core/util.h"
 
 static char shown_byte(unsigned char c)
 {
@@ -32,17 +33,6 @@ void bs_text_sanitize_inplace(char *s)
 		*s = shown_byte((unsigned char)*s);
 }
 
-static int digit_value(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A' + 10;
-	return 99;
-}
-
 int bs_parse_u64(uint64_t *out, const char *s, int base, uint64_t min, uint64_t max,
 		 const char *what, struct bs_error *err)
 {
@@ -59,10 +49,10 @@ int bs_parse_u64(uint64_t *out, const char *s, int base, uint64_t min, uint64_t 
 		}
 	}
 	uint64_t v = 0;
-	bool ok = base >= 2 && base <= 36 && *p != '\0';
+	bool ok = (base == 8 || base == 10 || base == 16) && *p != '\0';
 	for (; ok && *p != '\0'; p++) {
-		int d = digit_value(*p);
-		if (d >= base || v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
+		int d = bs_hex_digit((unsigned char)*p);
+		if (d < 0 || d >= base || v > (UINT64_MAX - (uint64_t)d) / (uint64_t)base)
 			ok = false;
 		else
 			v = v * (uint64_t)base + (uint64_t)d;

@@ -20,8 +20,8 @@ char *bs_text_sanitize_n(char *out, size_t cap, const char *in, size_t n);
 /* In place on a NUL-terminated string. */
 void bs_text_sanitize_inplace(char *s);
 
-/* Parse the whole of s as an unsigned number in `base` (10, 16, or 0: "0x"/"0X" prefix
- * means hex, a leading 0 means octal, as C) that lies in min..max. No sign, no
+/* Parse the whole of s as an unsigned number in `base` (8, 10, 16, or 0: a "0x"/"0X"
+ * prefix means hex, a leading 0 octal, as in C) that lies in min..max. No sign, no
  * whitespace, no trailing bytes, no overflow. On failure BS_ERR_INVALID with a message
  * "<what>: '<s, sanitised and shortened>' is not a number in <min>..<max>" and *out
  * unchanged. */

@@ -1,13 +1,14 @@
-/* CMS SignedData signing (cms.h), byte-compatible with NXP CST.
+/* CMS SignedData signing (cms.h): byte-compatible with NXP CST by default and with
+ * `openssl cms -sign -binary -outform DER` for the option combinations cms.h lists.
  *
- * Why a hand-written DER writer instead of CMS_sign(): CMS_sign needs the private key as
- * an EVP_PKEY and computes the signature itself, but our keys live behind bs_key (a file
- * key or a PKCS#11 token object that only signs digests). We also want the exact CST
- * layout (three signed attributes, no CMSAlgorithmProtection that newer OpenSSL adds, no
- * certificates), a caller-chosen signingTime for reproducible output, and the digest of
- * the content instead of the content. So we encode the SignedData here: every value is a
- * short TLV built bottom-up into bounded buffers, the SET OF attributes is sorted as DER
- * requires, the SET-tagged attributes are hashed and signed through bs_key, and the same
+ * Why our own DER instead of CMS_sign(): CMS_sign needs the private key as an EVP_PKEY and
+ * computes the signature itself, but our keys live behind bs_key (a file key or a PKCS#11
+ * token object that only signs digests). We also want the exact CST layout (three signed
+ * attributes, no CMSAlgorithmProtection that newer OpenSSL adds, no certificates), a
+ * caller-chosen signingTime for reproducible output, and the digest of the content instead
+ * of the content. So we encode the SignedData here with the DER writer (der.h): the SET OF
+ * attributes and the certificates SET are sorted as DER requires (OpenSSL's encoder does
+ * the same), the SET-tagged attributes are hashed and signed through bs_key, and the same
  * bytes are emitted with the [0] IMPLICIT tag. Verification (cms_verify.c) uses OpenSSL's
  * parser, so the two sides do not share code. */
 #include "crypto/cms.h"
@@ -15,84 +16,14 @@
 #include <openssl/evp.h>
 #include <openssl/objects.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "core/buf.h"
-
-#define CMS_MAX (1u << 20)  /* any single encoded CMS (certificate included) */
-
-#define TAG_INTEGER 0x02
-#define TAG_OCTET 0x04
-#define TAG_NULL 0x05
-#define TAG_OID 0x06
-#define TAG_UTCTIME 0x17
-#define TAG_GENTIME 0x18
-#define TAG_SEQ 0x30
-#define TAG_SET 0x31
-#define TAG_CTX0 0xA0
-#define TAG_CTX1 0xA1
-#define TAG_CTX2 0xA2
-
-/* Append tag + definite length + content. */
-static int der_tlv(struct bs_buf *out, uint8_t tag, const uint8_t *content, size_t len)
-{
-	uint8_t hdr[6];
-	size_t h = 0;
-	hdr[h++] = tag;
-	if (len < 0x80) {
-		hdr[h++] = (uint8_t)len;
-	} else if (len <= 0xFF) {
-		hdr[h++] = 0x81;
-		hdr[h++] = (uint8_t)len;
-	} else if (len <= 0xFFFF) {
-		hdr[h++] = 0x82;
-		hdr[h++] = (uint8_t)(len >> 8);
-		hdr[h++] = (uint8_t)len;
-	} else if (len <= 0xFFFFFF) {
-		hdr[h++] = 0x83;
-		hdr[h++] = (uint8_t)(len >> 16);
-		hdr[h++] = (uint8_t)(len >> 8);
-		hdr[h++] = (uint8_t)len;
-	} else {
-		return BS_ERR_LIMIT;
-	}
-	int rc = bs_buf_append(out, hdr, h);
-	if (rc == 0 && len > 0)
-		rc = bs_buf_append(out, content, len);
-	return rc;
-}
-
-/* Wrap the whole of `in` in a TLV appended to `out`; `in` is emptied. */
-static int der_wrap(struct bs_buf *out, uint8_t tag, struct bs_buf *in)
-{
-	int rc = der_tlv(out, tag, in->data, in->len);
-	bs_buf_free(in);
-	return rc;
-}
-
-static int der_oid(struct bs_buf *out, int nid)
-{
-	const ASN1_OBJECT *obj = OBJ_nid2obj(nid);
-	if (obj == NULL || OBJ_length(obj) == 0)
-		return BS_ERR_UNSUPPORTED;
-	return der_tlv(out, TAG_OID, OBJ_get0_data(obj), OBJ_length(obj));
-}
-
-/* AlgorithmIdentifier { oid, [NULL] } */
-static int der_algid(struct bs_buf *out, int nid, bool null_params)
-{
-	struct bs_buf in;
-	bs_buf_init(&in, 256);
-	int rc = der_oid(&in, nid);
-	if (rc == 0 && null_params)
-		rc = der_tlv(&in, TAG_NULL, NULL, 0);
-	if (rc == 0)
-		rc = der_wrap(out, TAG_SEQ, &in);
-	bs_buf_free(&in);
-	return rc;
-}
+#include "core/limits.h"
+#include "crypto/der.h"
 
 /* Append an i2d_* result (n bytes at der, OpenSSL-allocated; freed here). */
 static int append_der(struct bs_buf *out, unsigned char *der, int n)
@@ -102,23 +33,30 @@ static int append_der(struct bs_buf *out, unsigned char *der, int n)
 	return rc;
 }
 
-static int der_issuer_serial(struct bs_buf *out, X509 *cert)
+/* SignerIdentifier: IssuerAndSerialNumber, or [0] SubjectKeyIdentifier (keyid). */
+static int der_sid(struct bs_buf *out, X509 *cert, bool keyid)
 {
+	if (keyid) {
+		const ASN1_OCTET_STRING *ski = X509_get0_subject_key_id(cert);
+		if (ski == NULL)
+			return BS_ERR_INVALID;
+		return bs_der_tlv(out, BS_DER_CTXP0, ASN1_STRING_get0_data(ski),
+				  (size_t)ASN1_STRING_length(ski));
+	}
+	struct bs_buf in;
+	bs_buf_init(&in, BS_CMS_MAX);
 	unsigned char *d = NULL;
 	int n = i2d_X509_NAME(X509_get_issuer_name(cert), &d);
-	int rc = append_der(out, d, n);
-	if (rc != 0)
-		return rc;
+	int rc = append_der(&in, d, n);
 	d = NULL;
-	n = i2d_ASN1_INTEGER(X509_get0_serialNumber(cert), &d);
-	return append_der(out, d, n);
-}
-
-static int der_cert(struct bs_buf *out, X509 *cert)
-{
-	unsigned char *d = NULL;
-	int n = i2d_X509(cert, &d);
-	return append_der(out, d, n);
+	if (rc == 0) {
+		n = i2d_ASN1_INTEGER(X509_get0_serialNumber(cert), &d);
+		rc = append_der(&in, d, n);
+	}
+	if (rc == 0)
+		rc = bs_der_wrap(out, BS_DER_SEQ, &in);
+	bs_buf_free(&in);
+	return rc;
 }
 
 /* RSASSA-PSS-params for md with MGF1(md) and salt = digest length, hash AlgorithmIdentifiers
@@ -126,44 +64,42 @@ static int der_cert(struct bs_buf *out, X509 *cert)
  * DER leaves the SEQUENCE empty. */
 static int der_pss_algid(struct bs_buf *out, int md_nid)
 {
-	struct bs_buf params, in, tmp, mgf;
-	bs_buf_init(&params, 512);
-	bs_buf_init(&in, 512);
-	bs_buf_init(&tmp, 512);
-	bs_buf_init(&mgf, 512);
+	struct bs_buf params, in, tmp, mgf, sb;
+	bs_buf_init(&params, BS_DER_PART_MAX);
+	bs_buf_init(&in, BS_DER_PART_MAX);
+	bs_buf_init(&tmp, BS_DER_PART_MAX);
+	bs_buf_init(&mgf, BS_DER_PART_MAX);
+	bs_buf_init(&sb, BS_DER_PART_MAX);
 	const EVP_MD *md = EVP_get_digestbynid(md_nid);
 	int rc = md ? 0 : BS_ERR_UNSUPPORTED;
 	if (rc == 0 && md_nid != NID_sha1) {
-		rc = der_algid(&tmp, md_nid, true);
+		rc = bs_der_algid(&tmp, md_nid, true);
 		if (rc == 0)
-			rc = der_wrap(&params, TAG_CTX0, &tmp);
+			rc = bs_der_wrap(&params, BS_DER_CTX0, &tmp);
 		if (rc == 0)
-			rc = der_oid(&mgf, NID_mgf1);
+			rc = bs_der_oid(&mgf, NID_mgf1);
 		if (rc == 0)
-			rc = der_algid(&mgf, md_nid, true);
+			rc = bs_der_algid(&mgf, md_nid, true);
 		if (rc == 0)
-			rc = der_wrap(&tmp, TAG_SEQ, &mgf);
+			rc = bs_der_wrap(&tmp, BS_DER_SEQ, &mgf);
 		if (rc == 0)
-			rc = der_wrap(&params, TAG_CTX1, &tmp);
-		uint8_t salt = (uint8_t)EVP_MD_get_size(md);
-		struct bs_buf sb;
-		bs_buf_init(&sb, 16);
+			rc = bs_der_wrap(&params, BS_DER_CTX1, &tmp);
 		if (rc == 0)
-			rc = der_tlv(&sb, TAG_INTEGER, &salt, 1);
+			rc = bs_der_uint(&sb, (uint64_t)EVP_MD_get_size(md));
 		if (rc == 0)
-			rc = der_wrap(&params, TAG_CTX2, &sb);
-		bs_buf_free(&sb);
+			rc = bs_der_wrap(&params, BS_DER_CTX2, &sb);
 	}
 	if (rc == 0)
-		rc = der_oid(&in, NID_rsassaPss);
+		rc = bs_der_oid(&in, NID_rsassaPss);
 	if (rc == 0)
-		rc = der_wrap(&in, TAG_SEQ, &params);
+		rc = bs_der_wrap(&in, BS_DER_SEQ, &params);
 	if (rc == 0)
-		rc = der_wrap(out, TAG_SEQ, &in);
+		rc = bs_der_wrap(out, BS_DER_SEQ, &in);
 	bs_buf_free(&params);
 	bs_buf_free(&in);
 	bs_buf_free(&tmp);
 	bs_buf_free(&mgf);
+	bs_buf_free(&sb);
 	return rc;
 }
 
@@ -172,109 +108,155 @@ static int der_sigalg(struct bs_buf *out, int key_type, int md_nid, enum bs_sig_
 	if (key_type == EVP_PKEY_RSA) {
 		if (scheme == BS_SIG_RSA_PSS)
 			return der_pss_algid(out, md_nid);
-		return der_algid(out, NID_rsaEncryption, true);
+		return bs_der_algid(out, NID_rsaEncryption, true);
 	}
 	if (key_type == EVP_PKEY_EC) {
 		int sig_nid = NID_undef;
 		if (!OBJ_find_sigid_by_algs(&sig_nid, md_nid, NID_X9_62_id_ecPublicKey))
 			return BS_ERR_UNSUPPORTED;
-		return der_algid(out, sig_nid, false);
+		return bs_der_algid(out, sig_nid, false);
 	}
 	return BS_ERR_UNSUPPORTED;
 }
 
-/* UTCTime for 1950..2049, GeneralizedTime otherwise (RFC 5652 11.3). */
-static int der_time(struct bs_buf *out, time_t t)
-{
-	struct tm tm;
-	if (gmtime_r(&t, &tm) == NULL)
-		return BS_ERR_INVALID;
-	char s[32];
-	int year = tm.tm_year + 1900;
-	if (year >= 1950 && year < 2050) {
-		int n = snprintf(s, sizeof(s), "%02d%02d%02d%02d%02d%02dZ", year % 100,
-				 tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-		return der_tlv(out, TAG_UTCTIME, (const uint8_t *)s, (size_t)n);
-	}
-	if (year < 0 || year > 9999)
-		return BS_ERR_INVALID;
-	int n = snprintf(s, sizeof(s), "%04d%02d%02d%02d%02d%02dZ", year, tm.tm_mon + 1,
-			 tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec);
-	return der_tlv(out, TAG_GENTIME, (const uint8_t *)s, (size_t)n);
-}
-
 /* Attribute ::= SEQUENCE { attrType OID, attrValues SET { value } } where `value` is an
- * already-encoded TLV. */
+ * already-encoded TLV (emptied). */
 static int der_attr(struct bs_buf *out, int nid, struct bs_buf *value)
 {
 	struct bs_buf in;
-	bs_buf_init(&in, 512);
-	int rc = der_oid(&in, nid);
+	bs_buf_init(&in, BS_CMS_MAX);
+	int rc = bs_der_oid(&in, nid);
 	if (rc == 0)
-		rc = der_wrap(&in, TAG_SET, value);
+		rc = bs_der_wrap(&in, BS_DER_SET, value);
 	if (rc == 0)
-		rc = der_wrap(out, TAG_SEQ, &in);
+		rc = bs_der_wrap(out, BS_DER_SEQ, &in);
 	bs_buf_free(&in);
 	bs_buf_free(value);
 	return rc;
 }
 
-/* X.690 11.6: SET OF elements sorted by their encodings, the shorter padded with 0s. */
-static int der_cmp(const struct bs_buf *a, const struct bs_buf *b)
+/* SMIMECapabilities as `openssl cms -sign` writes it by default (OpenSSL 3 without GOST):
+ * ciphers strongest first, RC2 with its effective key bits as parameter. */
+static int der_smime_caps(struct bs_buf *out)
 {
-	size_t n = a->len < b->len ? a->len : b->len;
-	int c = memcmp(a->data, b->data, n);
-	if (c != 0)
-		return c;
-	const struct bs_buf *l = a->len > b->len ? a : b;
-	for (size_t i = n; i < l->len; i++)
-		if (l->data[i] != 0)
-			return a->len > b->len ? 1 : -1;
-	return 0;
+	static const struct {
+		int nid;
+		int bits; /* RC2 parameter, 0 = none */
+	} caps[] = {
+		{NID_aes_256_cbc, 0}, {NID_aes_192_cbc, 0}, {NID_aes_128_cbc, 0},
+		{NID_des_ede3_cbc, 0}, {NID_rc2_cbc, 128}, {NID_rc2_cbc, 64},
+		{NID_des_cbc, 0}, {NID_rc2_cbc, 40},
+	};
+	struct bs_buf seq, one;
+	bs_buf_init(&seq, BS_DER_PART_MAX);
+	bs_buf_init(&one, BS_DER_PART_MAX);
+	int rc = 0;
+	for (size_t i = 0; i < sizeof(caps) / sizeof(caps[0]) && rc == 0; i++) {
+		rc = bs_der_oid(&one, caps[i].nid);
+		if (rc == 0 && caps[i].bits != 0)
+			rc = bs_der_uint(&one, (uint64_t)caps[i].bits);
+		if (rc == 0)
+			rc = bs_der_wrap(&seq, BS_DER_SEQ, &one);
+	}
+	if (rc == 0)
+		rc = bs_der_wrap(out, BS_DER_SEQ, &seq);
+	bs_buf_free(&seq);
+	bs_buf_free(&one);
+	return rc;
 }
 
-/* The content of the signed-attributes SET (without tag), DER-sorted. */
-static int build_attrs(struct bs_buf *out, time_t when, const uint8_t *dgst, size_t dlen)
+/* The content of the signed-attributes SET (without tag), DER-sorted: contentType,
+ * signingTime, messageDigest, [SMIMECapabilities], caller's extra attributes. */
+static int build_attrs(struct bs_buf *out, const struct bs_cms_sign_opts *o,
+		       const struct bs_buf *ect, const uint8_t *dgst, size_t dlen)
 {
-	struct bs_buf a[3], v;
-	for (size_t i = 0; i < 3; i++)
-		bs_buf_init(&a[i], 512);
-	bs_buf_init(&v, 512);
-	int rc = der_oid(&v, NID_pkcs7_data);
+	struct bs_buf a[BS_CMS_ATTRS_MAX], v;
+	size_t n = 0;
+	for (size_t i = 0; i < BS_CMS_ATTRS_MAX; i++)
+		bs_buf_init(&a[i], BS_CMS_MAX);
+	bs_buf_init(&v, BS_DER_PART_MAX);
+	int rc = bs_buf_append(&v, ect->data, ect->len);
 	if (rc == 0)
-		rc = der_attr(&a[0], NID_pkcs9_contentType, &v);
+		rc = der_attr(&a[n++], NID_pkcs9_contentType, &v);
 	if (rc == 0)
-		rc = der_time(&v, when);
+		rc = bs_der_time(&v, o->signing_time ? o->signing_time : time(NULL));
 	if (rc == 0)
-		rc = der_attr(&a[1], NID_pkcs9_signingTime, &v);
+		rc = der_attr(&a[n++], NID_pkcs9_signingTime, &v);
 	if (rc == 0)
-		rc = der_tlv(&v, TAG_OCTET, dgst, dlen);
+		rc = bs_der_tlv(&v, BS_DER_OCTET, dgst, dlen);
 	if (rc == 0)
-		rc = der_attr(&a[2], NID_pkcs9_messageDigest, &v);
-	if (rc == 0) {
-		/* insertion sort of three */
-		for (size_t i = 1; i < 3; i++)
-			for (size_t j = i; j > 0 && der_cmp(&a[j - 1], &a[j]) > 0; j--) {
-				struct bs_buf t = a[j];
-				a[j] = a[j - 1];
-				a[j - 1] = t;
-			}
-		for (size_t i = 0; i < 3 && rc == 0; i++)
-			rc = bs_buf_append(out, a[i].data, a[i].len);
+		rc = der_attr(&a[n++], NID_pkcs9_messageDigest, &v);
+	if (rc == 0 && o->smime_caps) {
+		rc = der_smime_caps(&v);
+		if (rc == 0)
+			rc = der_attr(&a[n++], NID_SMIMECapabilities, &v);
 	}
-	for (size_t i = 0; i < 3; i++)
+	for (size_t i = 0; i < o->n_extra_attrs && rc == 0; i++)
+		rc = bs_buf_append(&a[n++], o->extra_attrs[i], o->extra_attr_lens[i]);
+	if (rc == 0)
+		rc = bs_der_append_set_of(out, a, n);
+	for (size_t i = 0; i < BS_CMS_ATTRS_MAX; i++)
 		bs_buf_free(&a[i]);
 	bs_buf_free(&v);
 	return rc;
 }
 
-static int hash_bytes(int md_nid, const uint8_t *data, size_t len, uint8_t *out,
-		      unsigned *out_len)
+/* certificates [0] IMPLICIT SET OF: the signer and the chain, without repeats, sorted. */
+static int build_certs(struct bs_buf *out, X509 *cert, STACK_OF(X509) *extra)
 {
-	const EVP_MD *md = EVP_get_digestbynid(md_nid);
-	if (md == NULL || EVP_Digest(data, len, out, out_len, md, NULL) != 1)
-		return BS_ERR_CRYPTO;
-	return 0;
+	X509 *list[BS_CMS_CERTS_MAX];
+	size_t n = 0;
+	list[n++] = cert;
+	int ne = extra ? sk_X509_num(extra) : 0;
+	for (int i = 0; i < ne; i++) {
+		X509 *x = sk_X509_value(extra, i);
+		bool seen = false;
+		for (size_t j = 0; j < n && !seen; j++)
+			seen = X509_cmp(list[j], x) == 0;
+		if (seen)
+			continue;
+		if (n == BS_CMS_CERTS_MAX)
+			return BS_ERR_LIMIT;
+		list[n++] = x;
+	}
+	struct bs_buf c[BS_CMS_CERTS_MAX], set;
+	for (size_t i = 0; i < n; i++)
+		bs_buf_init(&c[i], BS_CMS_MAX);
+	bs_buf_init(&set, BS_CMS_MAX);
+	int rc = 0;
+	for (size_t i = 0; i < n && rc == 0; i++) {
+		unsigned char *d = NULL;
+		int len = i2d_X509(list[i], &d);
+		rc = append_der(&c[i], d, len);
+	}
+	if (rc == 0)
+		rc = bs_der_append_set_of(&set, c, n);
+	if (rc == 0)
+		rc = bs_der_wrap(out, BS_DER_CTX0, &set);
+	for (size_t i = 0; i < n; i++)
+		bs_buf_free(&c[i]);
+	bs_buf_free(&set);
+	return rc;
+}
+
+/* EncapsulatedContentInfo { eContentType, [0] EXPLICIT OCTET STRING eContent OPTIONAL } */
+static int build_encap(struct bs_buf *out, const struct bs_buf *ect, const uint8_t *content,
+		       size_t content_len)
+{
+	struct bs_buf in, oct;
+	bs_buf_init(&in, BS_CMS_MAX);
+	bs_buf_init(&oct, BS_CMS_MAX);
+	int rc = bs_buf_append(&in, ect->data, ect->len);
+	if (rc == 0 && content != NULL) {
+		rc = bs_der_tlv(&oct, BS_DER_OCTET, content, content_len);
+		if (rc == 0)
+			rc = bs_der_wrap(&in, BS_DER_CTX0, &oct);
+	}
+	if (rc == 0)
+		rc = bs_der_wrap(out, BS_DER_SEQ, &in);
+	bs_buf_free(&in);
+	bs_buf_free(&oct);
+	return rc;
 }
 
 static const char *step_name(int step)
@@ -286,6 +268,65 @@ static const char *step_name(int step)
 									   "CMS";
 }
 
+/* Options that cannot work, before anything is signed. Fills *ect with the eContentType
+ * OID encoding. */
+static int check_opts(struct bs_buf *ect, struct bs_key *key, X509 *cert,
+		      const uint8_t *dgst, size_t dlen, const struct bs_cms_sign_opts *o,
+		      struct bs_error *err)
+{
+	const EVP_MD *md = EVP_get_digestbynid(o->md_nid);
+	if (md == NULL)
+		return bs_error_set(err, BS_ERR_UNSUPPORTED, "CMS sign: unsupported digest nid %d",
+				    o->md_nid);
+	if ((size_t)EVP_MD_get_size(md) != dlen)
+		return bs_error_set(err, BS_ERR_INVALID, "CMS sign: digest is %zu bytes, %s "
+				    "needs %d", dlen, EVP_MD_get0_name(md), EVP_MD_get_size(md));
+	if (o->scheme == BS_SIG_RSA_PSS && bs_key_type(key) != EVP_PKEY_RSA)
+		return bs_error_set(err, BS_ERR_KEY, "CMS sign: RSA-PSS needs an RSA key (%s)",
+				    bs_key_id(key));
+	if (o->signer_keyid && X509_get0_subject_key_id(cert) == NULL)
+		return bs_error_set(err, BS_ERR_INVALID, "CMS sign: signer by key id, but the "
+				    "certificate has no subjectKeyIdentifier");
+	if (o->n_extra_attrs > BS_CMS_EXTRA_ATTRS_MAX ||
+	    (o->n_extra_attrs > 0 && (o->extra_attrs == NULL || o->extra_attr_lens == NULL)))
+		return bs_error_set(err, BS_ERR_INVALID, "CMS sign: %zu extra attributes (at "
+				    "most %d)", o->n_extra_attrs, BS_CMS_EXTRA_ATTRS_MAX);
+	for (size_t i = 0; i < o->n_extra_attrs; i++)
+		if (o->extra_attr_lens[i] > BS_CMS_ATTR_MAX ||
+		    !bs_der_is_one(o->extra_attrs[i], o->extra_attr_lens[i], BS_DER_SEQ))
+			return bs_error_set(err, BS_ERR_INVALID, "CMS sign: extra attribute %zu is "
+					    "not one DER SEQUENCE of at most %u bytes", i,
+					    BS_CMS_ATTR_MAX);
+	if (o->content != NULL) {
+		uint8_t d[EVP_MAX_MD_SIZE];
+		unsigned dl = 0;
+		if (EVP_Digest(o->content, o->content_len, d, &dl, md, NULL) != 1)
+			return bs_error_ssl(err, BS_ERR_CRYPTO, "CMS sign: hashing the content");
+		if (dl != dlen || memcmp(d, dgst, dlen) != 0)
+			return bs_error_set(err, BS_ERR_INVALID, "CMS sign: the digest passed is "
+					    "not the digest of the attached content");
+	}
+	int nid = NID_pkcs7_data;
+	int rc;
+	if (o->econtent_oid != NULL) {
+		ASN1_OBJECT *obj = OBJ_txt2obj(o->econtent_oid, 1);
+		if (obj == NULL)
+			return bs_error_ssl(err, BS_ERR_INVALID, "CMS sign: eContentType '%.64s' is "
+					    "not a dotted OID", o->econtent_oid);
+		nid = OBJ_obj2nid(obj);
+		rc = bs_der_obj(ect, obj);
+		ASN1_OBJECT_free(obj);
+	} else {
+		rc = bs_der_oid(ect, nid);
+	}
+	if (rc != 0)
+		return bs_error_set(err, rc, "CMS sign: eContentType");
+	if (nid != NID_pkcs7_data && o->no_attrs)
+		return bs_error_set(err, BS_ERR_INVALID, "CMS sign: eContentType %s needs signed "
+				    "attributes (RFC 5652 5.3)", o->econtent_oid);
+	return 0;
+}
+
 int bs_cms_sign_digest(uint8_t **out, size_t *out_len, struct bs_key *key, X509 *cert,
 		       const uint8_t *content_digest, size_t dlen,
 		       const struct bs_cms_sign_opts *opts, struct bs_error *err)
@@ -295,28 +336,26 @@ int bs_cms_sign_digest(uint8_t **out, size_t *out_len, struct bs_key *key, X509 
 	if (key == NULL || cert == NULL || content_digest == NULL || opts == NULL)
 		return bs_error_set(err, BS_ERR_INVALID, "CMS sign: missing key, certificate, "
 				    "digest or options");
-	const EVP_MD *md = EVP_get_digestbynid(opts->md_nid);
-	if (md == NULL)
-		return bs_error_set(err, BS_ERR_UNSUPPORTED, "CMS sign: unsupported digest nid %d",
-				    opts->md_nid);
-	if ((size_t)EVP_MD_get_size(md) != dlen)
-		return bs_error_set(err, BS_ERR_INVALID, "CMS sign: digest is %zu bytes, %s "
-				    "needs %d", dlen, EVP_MD_get0_name(md), EVP_MD_get_size(md));
 	int ktype = bs_key_type(key);
-	if (opts->scheme == BS_SIG_RSA_PSS && ktype != EVP_PKEY_RSA)
-		return bs_error_set(err, BS_ERR_KEY, "CMS sign: RSA-PSS needs an RSA key (%s)",
-				    bs_key_id(key));
-	struct bs_buf attrs, tbs, si, sid, sd, tmp, ci;
-	bs_buf_init(&attrs, 4096);
-	bs_buf_init(&tbs, 4096);
-	bs_buf_init(&si, CMS_MAX);
-	bs_buf_init(&sid, CMS_MAX);
-	bs_buf_init(&sd, CMS_MAX);
-	bs_buf_init(&tmp, CMS_MAX);
-	bs_buf_init(&ci, CMS_MAX);
+	struct bs_buf ect, attrs, tbs, si, sd, tmp, ci;
+	bs_buf_init(&ect, BS_DER_PART_MAX);
+	bs_buf_init(&attrs, BS_CMS_MAX);
+	bs_buf_init(&tbs, BS_CMS_MAX);
+	bs_buf_init(&si, BS_CMS_MAX);
+	bs_buf_init(&sd, BS_CMS_MAX);
+	bs_buf_init(&tmp, BS_CMS_MAX);
+	bs_buf_init(&ci, BS_CMS_MAX);
 	uint8_t *sig = NULL;
 	size_t sig_len = 0;
-	int step = 0, rc = 0;
+	int step = 0;
+	int rc = check_opts(&ect, key, cert, content_digest, dlen, opts, err);
+	if (rc != 0)
+		goto out;
+	bool ect_data = opts->econtent_oid == NULL ||
+			OBJ_txt2nid(opts->econtent_oid) == NID_pkcs7_data;
+	/* RFC 5652 5.1/5.3: v3 with a subjectKeyIdentifier sid or a non-data eContent. */
+	uint64_t si_version = opts->signer_keyid ? 3 : 1;
+	uint64_t sd_version = opts->signer_keyid || !ect_data ? 3 : 1;
 
 	/* What the key signs: H(SET OF attrs) or, without attributes, the content digest. */
 	uint8_t ad[EVP_MAX_MD_SIZE];
@@ -324,12 +363,12 @@ int bs_cms_sign_digest(uint8_t **out, size_t *out_len, struct bs_key *key, X509 
 	const uint8_t *to_sign = content_digest;
 	size_t to_sign_len = dlen;
 	if (!opts->no_attrs) {
-		time_t when = opts->signing_time ? opts->signing_time : time(NULL);
-		rc = build_attrs(&attrs, when, content_digest, dlen);
+		rc = build_attrs(&attrs, opts, &ect, content_digest, dlen);
 		if (rc == 0)
-			rc = der_tlv(&tbs, TAG_SET, attrs.data, attrs.len);
-		if (rc == 0)
-			rc = hash_bytes(opts->md_nid, tbs.data, tbs.len, ad, &adl);
+			rc = bs_der_tlv(&tbs, BS_DER_SET, attrs.data, attrs.len);
+		if (rc == 0 && EVP_Digest(tbs.data, tbs.len, ad, &adl,
+					  EVP_get_digestbynid(opts->md_nid), NULL) != 1)
+			rc = BS_ERR_CRYPTO;
 		if (rc != 0)
 			goto fail;
 		to_sign = ad;
@@ -345,64 +384,50 @@ int bs_cms_sign_digest(uint8_t **out, size_t *out_len, struct bs_key *key, X509 
 
 	/* SignerInfo */
 	step = 2;
-	uint8_t one = 1;
-	rc = der_tlv(&si, TAG_INTEGER, &one, 1);
+	rc = bs_der_uint(&si, si_version);
 	if (rc == 0)
-		rc = der_issuer_serial(&sid, cert);
+		rc = der_sid(&si, cert, opts->signer_keyid);
 	if (rc == 0)
-		rc = der_wrap(&si, TAG_SEQ, &sid);
-	if (rc == 0)
-		rc = der_algid(&si, opts->md_nid, false);
+		rc = bs_der_algid(&si, opts->md_nid, false);
 	if (rc == 0 && !opts->no_attrs)
-		rc = der_tlv(&si, TAG_CTX0, attrs.data, attrs.len);
+		rc = bs_der_tlv(&si, BS_DER_CTX0, attrs.data, attrs.len);
 	if (rc == 0)
 		rc = der_sigalg(&si, ktype, opts->md_nid, opts->scheme);
 	if (rc == 0)
-		rc = der_tlv(&si, TAG_OCTET, sig, sig_len);
+		rc = bs_der_tlv(&si, BS_DER_OCTET, sig, sig_len);
 	if (rc == 0)
-		rc = der_wrap(&tmp, TAG_SEQ, &si);
+		rc = bs_der_wrap(&tmp, BS_DER_SEQ, &si);
 	if (rc != 0)
 		goto fail;
 
 	/* SignedData */
 	step = 3;
-	rc = der_tlv(&sd, TAG_INTEGER, &one, 1);
 	struct bs_buf algs;
-	bs_buf_init(&algs, 256);
+	bs_buf_init(&algs, BS_DER_PART_MAX);
+	rc = bs_der_uint(&sd, sd_version);
 	if (rc == 0)
-		rc = der_algid(&algs, opts->md_nid, false);
+		rc = bs_der_algid(&algs, opts->md_nid, false);
 	if (rc == 0)
-		rc = der_wrap(&sd, TAG_SET, &algs);
+		rc = bs_der_wrap(&sd, BS_DER_SET, &algs);
 	bs_buf_free(&algs);
-	struct bs_buf eci;
-	bs_buf_init(&eci, 64);
 	if (rc == 0)
-		rc = der_oid(&eci, NID_pkcs7_data);
+		rc = build_encap(&sd, &ect, opts->content, opts->content_len);
+	if (rc == 0 && opts->include_cert)
+		rc = build_certs(&sd, cert, opts->extra_certs);
 	if (rc == 0)
-		rc = der_wrap(&sd, TAG_SEQ, &eci);
-	bs_buf_free(&eci);
-	if (rc == 0 && opts->include_cert) {
-		struct bs_buf c;
-		bs_buf_init(&c, CMS_MAX);
-		rc = der_cert(&c, cert);
-		if (rc == 0)
-			rc = der_wrap(&sd, TAG_CTX0, &c);
-		bs_buf_free(&c);
-	}
+		rc = bs_der_wrap(&sd, BS_DER_SET, &tmp);
 	if (rc == 0)
-		rc = der_wrap(&sd, TAG_SET, &tmp);
-	if (rc == 0)
-		rc = der_wrap(&tmp, TAG_SEQ, &sd);
+		rc = bs_der_wrap(&tmp, BS_DER_SEQ, &sd);
 	if (rc != 0)
 		goto fail;
 
 	/* ContentInfo */
 	step = 4;
-	rc = der_oid(&ci, NID_pkcs7_signed);
+	rc = bs_der_oid(&ci, NID_pkcs7_signed);
 	if (rc == 0)
-		rc = der_wrap(&ci, TAG_CTX0, &tmp);
+		rc = bs_der_wrap(&ci, BS_DER_CTX0, &tmp);
 	if (rc == 0)
-		rc = der_wrap(&sd, TAG_SEQ, &ci);
+		rc = bs_der_wrap(&sd, BS_DER_SEQ, &ci);
 	if (rc != 0)
 		goto fail;
 	*out = bs_buf_steal(&sd, out_len);
@@ -410,16 +435,15 @@ int bs_cms_sign_digest(uint8_t **out, size_t *out_len, struct bs_key *key, X509 
 fail:
 	if (rc == BS_ERR_UNSUPPORTED)
 		bs_error_set(err, rc, "CMS sign: %s: unsupported algorithm (%s, %s)",
-			     step_name(step), OBJ_nid2sn(opts->md_nid),
-			     ktype == EVP_PKEY_EC ? "EC" : "RSA");
+			     step_name(step), OBJ_nid2sn(opts->md_nid), OBJ_nid2sn(ktype));
 	else
 		bs_error_set(err, rc, "CMS sign: encoding %s failed (%s)", step_name(step),
 			     bs_err_name(rc));
 out:
+	bs_buf_free(&ect);
 	bs_buf_free(&attrs);
 	bs_buf_free(&tbs);
 	bs_buf_free(&si);
-	bs_buf_free(&sid);
 	bs_buf_free(&sd);
 	bs_buf_free(&tmp);
 	bs_buf_free(&ci);

@@ -8,6 +8,7 @@
  * certificate that carries only `pub` (the caller's key may come from an SRK table entry
  * with no certificate); without signed attributes the content digest is verified
  * directly with EVP_PKEY_verify. */
+#include "core/limits.h"
 #include "crypto/cms.h"
 
 #include <openssl/bio.h>
@@ -17,8 +18,6 @@
 #include <openssl/rsa.h>
 #include <openssl/x509.h>
 #include <string.h>
-
-#define CMS_VERIFY_MAX (1u << 20)
 
 static void fill_sid(struct bs_cms_info *info, CMS_SignerInfo *si)
 {
@@ -78,9 +77,9 @@ static int parse(const uint8_t *der, size_t len, struct bs_cms_info *info,
 	memset(info, 0, sizeof(*info));
 	if (der == NULL || len == 0)
 		return bs_error_set(err, BS_ERR_FORMAT, "CMS: empty");
-	if (len > CMS_VERIFY_MAX)
+	if (len > BS_CMS_VERIFY_MAX)
 		return bs_error_set(err, BS_ERR_LIMIT, "CMS: %zu bytes, limit is %u", len,
-				    CMS_VERIFY_MAX);
+				    BS_CMS_VERIFY_MAX);
 	const unsigned char *p = der;
 	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
 	if (cms == NULL)

@@ -57,30 +57,6 @@ int bs_key_new(struct bs_key **out, const struct bs_key_ops *ops, void *ctx, EVP
 
 /* ---- file backend ---- */
 
-int bs_pkey_type(EVP_PKEY *pkey)
-{
-	int t = EVP_PKEY_get_base_id(pkey);
-	return t == EVP_PKEY_RSA_PSS ? EVP_PKEY_RSA : t;
-}
-
-int bs_sig_ctx_setup(EVP_PKEY_CTX *pctx, int key_type, enum bs_sig_scheme scheme, int saltlen,
-		     const EVP_MD *md, struct bs_error *err)
-{
-	if (key_type == EVP_PKEY_RSA) {
-		int pad = scheme == BS_SIG_RSA_PSS ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING;
-		if (EVP_PKEY_CTX_set_rsa_padding(pctx, pad) <= 0)
-			return bs_error_ssl(err, BS_ERR_KEY, "RSA padding not usable with this key");
-		if (scheme == BS_SIG_RSA_PSS &&
-		    (EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, saltlen) <= 0 ||
-		     EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) <= 0))
-			return bs_error_ssl(err, BS_ERR_CRYPTO, "RSA-PSS parameters");
-	}
-	if (EVP_PKEY_CTX_set_signature_md(pctx, md) <= 0)
-		return bs_error_ssl(err, BS_ERR_CRYPTO, "set signature digest %s",
-				    EVP_MD_get0_name(md));
-	return 0;
-}
-
 static int file_sign_digest(void *ctx, const struct bs_sig_params *p, const uint8_t *dgst,
 			    size_t dlen, uint8_t *sig, size_t *siglen, struct bs_error *err)
 {
@@ -215,24 +191,9 @@ static int pss_salt_max(EVP_PKEY *pub, size_t hlen)
 static int check_params(const struct bs_key *key, const struct bs_sig_params *p, size_t dlen,
 			struct bs_sig_params *n, struct bs_error *err)
 {
-	int type = bs_key_type(key);
-	if (type == EVP_PKEY_ED25519)
-		return bs_error_set(err, BS_ERR_UNSUPPORTED, "Ed25519 signs messages, not "
-				    "precomputed digests");
-	const EVP_MD *md = EVP_get_digestbynid(p->md_nid);
-	if (md == NULL)
-		return bs_error_set(err, BS_ERR_UNSUPPORTED, "unsupported digest nid %d",
-				    p->md_nid);
-	if ((size_t)EVP_MD_get_size(md) != dlen)
-		return bs_error_set(err, BS_ERR_INVALID, "digest is %zu bytes, %s needs %d",
-				    dlen, EVP_MD_get0_name(md), EVP_MD_get_size(md));
-	if (p->scheme != BS_SIG_DEFAULT && p->scheme != BS_SIG_RSA_PSS)
-		return bs_error_set(err, BS_ERR_INVALID, "unknown signature scheme %d",
-				    (int)p->scheme);
-	if (p->scheme == BS_SIG_RSA_PSS && type != EVP_PKEY_RSA)
-		return bs_error_set(err, BS_ERR_KEY, "RSA-PSS requested for a non-RSA key");
-	if (p->ecdsa_raw && type != EVP_PKEY_EC)
-		return bs_error_set(err, BS_ERR_KEY, "raw ECDSA requested for a non-EC key");
+	int rc = bs_sig_params_check(key->pub, p, dlen, err);
+	if (rc != 0)
+		return rc;
 	*n = *p;
 	n->ecdsa_raw = false;
 	if (p->scheme != BS_SIG_RSA_PSS) {
@@ -242,10 +203,10 @@ static int check_params(const struct bs_key *key, const struct bs_sig_params *p,
 	if (p->pss_saltlen == -1)
 		n->pss_saltlen = (int)dlen;
 	int max = pss_salt_max(key->pub, dlen);
-	if (n->pss_saltlen < 0 || n->pss_saltlen > max)
+	if (n->pss_saltlen > max)
 		return bs_error_set(err, BS_ERR_INVALID, "RSA-PSS salt length %d out of range "
 				    "0..%d for this key and %s", p->pss_saltlen, max,
-				    EVP_MD_get0_name(md));
+				    OBJ_nid2sn(p->md_nid));
 	return 0;
 }
 
@@ -298,14 +259,13 @@ int bs_key_sign_message(struct bs_key *key, const struct bs_sig_params *p, const
 	if (key == NULL || p == NULL || (msg == NULL && len > 0))
 		return bs_error_set(err, BS_ERR_INVALID, "sign: no key, parameters or message");
 	if (bs_key_type(key) != EVP_PKEY_ED25519) {
-		const EVP_MD *md = EVP_get_digestbynid(p->md_nid);
 		uint8_t dg[EVP_MAX_MD_SIZE];
 		unsigned dl = 0;
-		if (md == NULL)
-			return bs_error_set(err, BS_ERR_UNSUPPORTED, "key %s: unsupported digest "
-					    "nid %d", key->id, p->md_nid);
-		if (EVP_Digest(msg, len, dg, &dl, md, NULL) != 1)
-			return bs_error_ssl(err, BS_ERR_CRYPTO, "key %s: hashing", key->id);
+		int rc = bs_sig_hash(p, msg, len, dg, &dl, err);
+		if (rc != 0) {
+			bs_error_prefix(err, "key %s", key->id);
+			return rc;
+		}
 		return bs_key_sign(key, p, dg, dl, out_sig, out_len, err);
 	}
 	if (p->md_nid != NID_undef || p->scheme != BS_SIG_DEFAULT || p->ecdsa_raw)

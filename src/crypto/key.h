@@ -12,21 +12,20 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/limits.h"
 
 enum bs_sig_scheme {
 	BS_SIG_DEFAULT = 0, /* RSA: PKCS#1 v1.5 with DigestInfo; EC: ECDSA; Ed25519: EdDSA */
 	BS_SIG_RSA_PSS = 1, /* RSA-PSS, MGF1 with the same digest, salt: bs_sig_params */
 };
 
-/* Largest RSA-PSS salt accepted (bytes); the real bound is the key size. */
-#define BS_PSS_SALT_MAX 512
-
 /* How to sign. Zero-initialised = PKCS#1 v1.5 / DER ECDSA with md_nid NID_undef (invalid
  * except for Ed25519), so always set md_nid. */
 struct bs_sig_params {
 	int md_nid;                /* NID_sha256/384/512 (NID_undef for Ed25519) */
 	enum bs_sig_scheme scheme; /* BS_SIG_DEFAULT or BS_SIG_RSA_PSS */
-	int pss_saltlen;           /* bytes, 0..BS_PSS_SALT_MAX; -1 = digest length (PSS only) */
+	int pss_saltlen;           /* bytes, 0..BS_PSS_SALT_MAX; -1 = digest length (PSS only;
+				    * note 0 really means no salt) */
 	bool ecdsa_raw;            /* ECDSA output as fixed-width r||s (2 * field bytes), not DER */
 };
 

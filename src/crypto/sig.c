@@ -11,6 +11,30 @@
 #include "crypto/key.h"
 #include "crypto/key_int.h"
 
+int bs_pkey_type(EVP_PKEY *pkey)
+{
+	int t = EVP_PKEY_get_base_id(pkey);
+	return t == EVP_PKEY_RSA_PSS ? EVP_PKEY_RSA : t;
+}
+
+int bs_sig_ctx_setup(EVP_PKEY_CTX *pctx, int key_type, enum bs_sig_scheme scheme, int saltlen,
+		     const EVP_MD *md, struct bs_error *err)
+{
+	if (key_type == EVP_PKEY_RSA) {
+		int pad = scheme == BS_SIG_RSA_PSS ? RSA_PKCS1_PSS_PADDING : RSA_PKCS1_PADDING;
+		if (EVP_PKEY_CTX_set_rsa_padding(pctx, pad) <= 0)
+			return bs_error_ssl(err, BS_ERR_KEY, "RSA padding not usable with this key");
+		if (scheme == BS_SIG_RSA_PSS &&
+		    (EVP_PKEY_CTX_set_rsa_pss_saltlen(pctx, saltlen) <= 0 ||
+		     EVP_PKEY_CTX_set_rsa_mgf1_md(pctx, md) <= 0))
+			return bs_error_ssl(err, BS_ERR_CRYPTO, "RSA-PSS parameters");
+	}
+	if (EVP_PKEY_CTX_set_signature_md(pctx, md) <= 0)
+		return bs_error_ssl(err, BS_ERR_CRYPTO, "set signature digest %s",
+				    EVP_MD_get0_name(md));
+	return 0;
+}
+
 size_t bs_ec_field_bytes(EVP_PKEY *pub)
 {
 	if (pub == NULL || EVP_PKEY_get_base_id(pub) != EVP_PKEY_EC)
@@ -101,16 +125,13 @@ out:
 	return rc;
 }
 
-int bs_sig_verify(EVP_PKEY *pub, const struct bs_sig_params *p, const uint8_t *dgst,
-		  size_t dlen, const uint8_t *sig, size_t siglen, struct bs_error *err)
+int bs_sig_params_check(EVP_PKEY *pub, const struct bs_sig_params *p, size_t dlen,
+			struct bs_error *err)
 {
-	if (pub == NULL || p == NULL || dgst == NULL || sig == NULL)
-		return bs_error_set(err, BS_ERR_INVALID, "verify: missing key, parameters, "
-				    "digest or signature");
 	int type = bs_pkey_type(pub);
 	if (type == EVP_PKEY_ED25519)
-		return bs_error_set(err, BS_ERR_UNSUPPORTED, "Ed25519 verifies messages, not "
-				    "digests");
+		return bs_error_set(err, BS_ERR_UNSUPPORTED, "Ed25519 signs messages, not "
+				    "precomputed digests");
 	const EVP_MD *md = EVP_get_digestbynid(p->md_nid);
 	if (md == NULL)
 		return bs_error_set(err, BS_ERR_UNSUPPORTED, "unsupported digest nid %d",
@@ -118,17 +139,47 @@ int bs_sig_verify(EVP_PKEY *pub, const struct bs_sig_params *p, const uint8_t *d
 	if ((size_t)EVP_MD_get_size(md) != dlen)
 		return bs_error_set(err, BS_ERR_INVALID, "digest is %zu bytes, %s needs %d",
 				    dlen, EVP_MD_get0_name(md), EVP_MD_get_size(md));
-	if ((p->scheme == BS_SIG_RSA_PSS && type != EVP_PKEY_RSA) ||
-	    (p->ecdsa_raw && type != EVP_PKEY_EC))
-		return bs_error_set(err, BS_ERR_KEY, "signature scheme does not fit a %s key",
+	if (p->scheme != BS_SIG_DEFAULT && p->scheme != BS_SIG_RSA_PSS)
+		return bs_error_set(err, BS_ERR_INVALID, "unknown signature scheme %d",
+				    (int)p->scheme);
+	if (p->scheme == BS_SIG_RSA_PSS && type != EVP_PKEY_RSA)
+		return bs_error_set(err, BS_ERR_KEY, "RSA-PSS requested for a %s key",
+				    OBJ_nid2sn(type));
+	if (p->ecdsa_raw && type != EVP_PKEY_EC)
+		return bs_error_set(err, BS_ERR_KEY, "raw ECDSA requested for a %s key",
 				    OBJ_nid2sn(type));
 	if (p->scheme == BS_SIG_RSA_PSS && (p->pss_saltlen < -1 ||
 					    p->pss_saltlen > BS_PSS_SALT_MAX))
-		return bs_error_set(err, BS_ERR_INVALID, "RSA-PSS salt length %d",
+		return bs_error_set(err, BS_ERR_INVALID, "RSA-PSS salt length %d out of range",
 				    p->pss_saltlen);
+	return 0;
+}
+
+int bs_sig_hash(const struct bs_sig_params *p, const uint8_t *msg, size_t len, uint8_t *dg,
+		unsigned *dl, struct bs_error *err)
+{
+	const EVP_MD *md = EVP_get_digestbynid(p->md_nid);
+	if (md == NULL)
+		return bs_error_set(err, BS_ERR_UNSUPPORTED, "unsupported digest nid %d",
+				    p->md_nid);
+	if (EVP_Digest(msg, len, dg, dl, md, NULL) != 1)
+		return bs_error_ssl(err, BS_ERR_CRYPTO, "hashing the message");
+	return 0;
+}
+
+int bs_sig_verify(EVP_PKEY *pub, const struct bs_sig_params *p, const uint8_t *dgst,
+		  size_t dlen, const uint8_t *sig, size_t siglen, struct bs_error *err)
+{
+	if (pub == NULL || p == NULL || dgst == NULL || sig == NULL)
+		return bs_error_set(err, BS_ERR_INVALID, "verify: missing key, parameters, "
+				    "digest or signature");
+	int rc = bs_sig_params_check(pub, p, dlen, err);
+	if (rc != 0)
+		return rc;
+	int type = bs_pkey_type(pub);
+	const EVP_MD *md = EVP_get_digestbynid(p->md_nid);
 	uint8_t *der = NULL;
 	size_t der_len = 0;
-	int rc = 0;
 	if (p->ecdsa_raw) {
 		if (siglen != 2 * bs_ec_field_bytes(pub))
 			return bs_error_set(err, BS_ERR_VERIFY, "raw ECDSA signature is %zu bytes, "
@@ -162,18 +213,14 @@ int bs_sig_verify_message(EVP_PKEY *pub, const struct bs_sig_params *p, const ui
 	if (pub == NULL || p == NULL || (msg == NULL && len > 0) || sig == NULL)
 		return bs_error_set(err, BS_ERR_INVALID, "verify: missing key, parameters, "
 				    "message or signature");
+	int rc = 0;
 	if (bs_pkey_type(pub) != EVP_PKEY_ED25519) {
-		const EVP_MD *md = EVP_get_digestbynid(p->md_nid);
 		uint8_t dg[EVP_MAX_MD_SIZE];
 		unsigned dl = 0;
-		if (md == NULL)
-			return bs_error_set(err, BS_ERR_UNSUPPORTED, "unsupported digest nid %d",
-					    p->md_nid);
-		if (EVP_Digest(msg, len, dg, &dl, md, NULL) != 1)
-			return bs_error_ssl(err, BS_ERR_CRYPTO, "hashing");
+		if ((rc = bs_sig_hash(p, msg, len, dg, &dl, err)) != 0)
+			return rc;
 		return bs_sig_verify(pub, p, dg, dl, sig, siglen, err);
 	}
-	int rc = 0;
 	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
 	if (mctx == NULL || EVP_DigestVerifyInit(mctx, NULL, NULL, NULL, pub) <= 0) {
 		rc = bs_error_ssl(err, BS_ERR_CRYPTO, "verify init");

@@ -10,9 +10,8 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/limits.h"
 #include "crypto/key.h"
-
-#define BS_X509_CN_MAX 64
 
 struct bs_x509_params {
 	const char *cn;       /* subject commonName (1..BS_X509_CN_MAX characters) */

@@ -6,14 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/limits.h"
 #include "core/text.h"
 #include "core/util.h"
-
-#define FILENAME_MAX_LEN 255
-#define CTYPE_MAX_LEN 128
 
 struct slot {
 	struct bs_buf buf;   /* MEM (room for the terminator) */
@@ -22,6 +21,7 @@ struct slot {
 	uint8_t *mem;        /* SPOOL in memory: mem_cap bytes reserved from the spool budget */
 	size_t mem_cap;
 	bool open;           /* SPOOL: receiving started (memory or file) */
+	bool borrowed;       /* SPOOL: f->path is the caller's file: never removed */
 	bool started;
 };
 
@@ -96,15 +96,15 @@ static int set_meta(struct bs_upload *up, struct bs_form_field *f, const char *f
 		    const char *content_type)
 {
 	if (filename != NULL) {
-		if (strlen(filename) > FILENAME_MAX_LEN)
+		if (strlen(filename) > BS_MP_FILENAME_MAX)
 			return bs_error_set(&up->err, BS_ERR_INVALID,
 					    "%s: file name longer than %d bytes", f->spec->name,
-					    FILENAME_MAX_LEN);
+					    BS_MP_FILENAME_MAX);
 		if ((f->filename = strdup(filename)) == NULL)
 			return bs_error_set(&up->err, BS_ERR_NOMEM, "out of memory");
 	}
 	if (content_type != NULL) {
-		if ((f->content_type = strndup(content_type, CTYPE_MAX_LEN)) == NULL)
+		if ((f->content_type = strndup(content_type, BS_MP_CTYPE_MAX)) == NULL)
 			return bs_error_set(&up->err, BS_ERR_NOMEM, "out of memory");
 	}
 	return 0;
@@ -441,6 +441,36 @@ int bs_upload_finish(struct bs_upload *up, struct bs_error *err)
 	return 0;
 }
 
+int bs_upload_attach_file(struct bs_upload *up, const char *field, const char *path,
+			  const char *filename, struct bs_error *err)
+{
+	for (size_t i = 0; i < up->form.n; i++) {
+		struct bs_form_field *f = &up->form.f[i];
+		if (strcmp(f->spec->name, field) != 0)
+			continue;
+		if (f->spec->store != BS_FIELD_SPOOL)
+			return bs_error_set(err, BS_ERR_INVALID, "%s: not a file field", field);
+		if (f->present)
+			return bs_error_set(err, BS_ERR_INVALID, "%s: field given more than once",
+					    field);
+		struct stat st;
+		if (stat(path, &st) != 0)
+			return bs_error_set(err, errno == ENOENT ? BS_ERR_NOT_FOUND : BS_ERR_IO,
+					    "%s: %s", path, strerror(errno));
+		if (!S_ISREG(st.st_mode))
+			return bs_error_set(err, BS_ERR_INVALID, "%s: not a regular file", path);
+		if ((f->path = bs_strdup(path)) == NULL ||
+		    (f->filename = bs_strdup(filename)) == NULL)
+			return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+		up->slots[i].borrowed = true;
+		f->present = true;
+		f->size = (uint64_t)st.st_size;
+		return 0;
+	}
+	return bs_error_set(err, BS_ERR_INVALID, "signer %s has no field '%s'",
+			    up->signer->name, field);
+}
+
 const struct bs_form *bs_upload_form(const struct bs_upload *up)
 {
 	return &up->form;
@@ -463,7 +493,8 @@ void bs_upload_free(struct bs_upload *up)
 		mem_drop(up, s, (size_t)f->size);
 		f->data = NULL;
 		if (f->path != NULL) {
-			unlink(f->path);
+			if (!s->borrowed)
+				unlink(f->path);
 			free(f->path);
 		}
 		free(f->filename);

@@ -37,6 +37,10 @@ int bs_upload_error(const struct bs_upload *up, struct bs_error *err);
 /* End of body: close spool files, finish hashes, apply defaults, check required
  * fields, name syntax and choices. */
 int bs_upload_finish(struct bs_upload *up, struct bs_error *err) BS_WUR;
+/* A file field that is an existing local file (the CLI's inputs): referenced in place,
+ * never copied or removed. Before bs_upload_finish. */
+int bs_upload_attach_file(struct bs_upload *up, const char *field, const char *path,
+			  const char *filename, struct bs_error *err) BS_WUR;
 const struct bs_form *bs_upload_form(const struct bs_upload *up);
 /* Bytes of field data seen so far. */
 uint64_t bs_upload_bytes(const struct bs_upload *up);

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/limits.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "http/multipart.h"
@@ -26,10 +27,6 @@
 #include "sign/job.h"
 #include "sign/signer.h"
 
-#define PP_BUFFER 32768
-/* Per-connection read buffer: larger reads mean fewer wakeups per uploaded MiB. */
-#define CONN_MEMORY (128u * 1024)
-#define REQID_LEN 16
 
 struct bs_server {
 	const struct bs_config *cfg;
@@ -40,10 +37,9 @@ struct bs_server {
 	atomic_int active; /* requests between first callback and completion */
 };
 
-#define LOG_DIGESTS_MAX 4 /* digests on the request line; the audit log has them all */
 
 struct request {
-	char id[REQID_LEN + 1];
+	char id[BS_HTTP_REQID_LEN + 1];
 	char client[64];
 	char method[8];
 	char endpoint[48];
@@ -56,7 +52,7 @@ struct request {
 	bool responded;
 	unsigned status;
 	char result[BS_ERROR_MSG_MAX];
-	char keys[512];
+	char keys[BS_HTTP_LOG_KEYS_MAX];
 	char digests[400];
 	char subject[BS_NAME_MAX + 1];
 	const char *allow; /* 405: methods the path takes */
@@ -64,7 +60,7 @@ struct request {
 
 static void new_reqid(char *out)
 {
-	uint8_t rnd[REQID_LEN / 2];
+	uint8_t rnd[BS_HTTP_REQID_LEN / 2];
 	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
 		static atomic_ulong counter;
 		unsigned long c = atomic_fetch_add(&counter, 1);
@@ -283,7 +279,7 @@ static enum MHD_Result begin(struct bs_server *srv, struct MHD_Connection *conn,
 	if (rc != 0)
 		return respond_error(conn, rq, rc, &err);
 	bs_upload_set_size_hint(rq->up, n);
-	rq->pp = MHD_create_post_processor(conn, PP_BUFFER, on_part, rq);
+	rq->pp = MHD_create_post_processor(conn, BS_HTTP_PP_BUFFER, on_part, rq);
 	if (rq->pp == NULL)
 		return respond_status(conn, rq, 400,
 				      "malformed multipart/form-data Content-Type (missing "
@@ -297,7 +293,7 @@ static void take_record(struct request *rq, const struct bs_job *job)
 	const struct bs_job_record *r = bs_job_record(job);
 	snprintf(rq->subject, sizeof(rq->subject), "%s", r->subject);
 	bs_job_record_keys(r, rq->keys, sizeof(rq->keys));
-	bs_job_record_digests(r, rq->digests, sizeof(rq->digests), LOG_DIGESTS_MAX);
+	bs_job_record_digests(r, rq->digests, sizeof(rq->digests), BS_HTTP_LOG_DIGESTS);
 }
 
 /* The whole body is in: validate, sign, respond. */
@@ -492,7 +488,7 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 	struct MHD_OptionItem opts[] = {
 		{MHD_OPTION_SOCK_ADDR, 0, ai->ai_addr},
 		{MHD_OPTION_CONNECTION_LIMIT, cfg->connection_limit, NULL},
-		{MHD_OPTION_CONNECTION_MEMORY_LIMIT, CONN_MEMORY, NULL},
+		{MHD_OPTION_CONNECTION_MEMORY_LIMIT, BS_HTTP_CONN_MEMORY, NULL},
 		{MHD_OPTION_CONNECTION_TIMEOUT, cfg->connection_timeout, NULL},
 		{MHD_OPTION_NOTIFY_COMPLETED, (intptr_t)on_completed, srv},
 		{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},

@@ -10,9 +10,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/limits.h"
 #include "core/util.h"
-
-#define POOL_MAX 16
 
 struct entry {
 	char *path;
@@ -22,7 +21,7 @@ struct entry {
 	struct timespec mtime;
 	uint8_t *data;
 	size_t len;
-	struct bs_store *pool[POOL_MAX]; /* idle stores */
+	struct bs_store *pool[BS_BUNDLE_POOL_MAX]; /* idle stores */
 	size_t npool;
 	size_t refs;
 	bool stale;  /* detached from the table; freed when refs reach 0 */
@@ -112,7 +111,7 @@ int bs_keycache_acquire(struct bs_keycache *kc, const char *subject, const char 
 {
 	*lease = NULL;
 	*store = NULL;
-	char path[4096];
+	char path[BS_PATH_MAX];
 	int n = snprintf(path, sizeof(path), "%s/%s/%s/%s", kc->root, subject, signtype, file);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return bs_error_set(err, BS_ERR_LIMIT, "key bundle path too long");
@@ -179,11 +178,8 @@ int bs_keycache_acquire(struct bs_keycache *kc, const char *subject, const char 
 		if (rc != 0) {
 			bs_error_prefix(err, "key bundle for '%s'", subject);
 			/* A broken bundle is a server configuration problem, not the client's. */
-			if (rc == BS_ERR_FORMAT || rc == BS_ERR_PATH || rc == BS_ERR_LIMIT) {
-				rc = BS_ERR_CONFIG;
-				if (err != NULL)
-					err->code = rc;
-			}
+			if (rc == BS_ERR_FORMAT || rc == BS_ERR_PATH || rc == BS_ERR_LIMIT)
+				rc = bs_error_recode(err, BS_ERR_CONFIG);
 			bs_keycache_release(l);
 			return rc;
 		}
@@ -206,7 +202,7 @@ void bs_keycache_release(struct bs_keylease *l)
 	struct bs_store *spare = NULL;
 	pthread_mutex_lock(&kc->lock);
 	if (l->store != NULL) {
-		if (!e->stale && e->npool < POOL_MAX)
+		if (!e->stale && e->npool < BS_BUNDLE_POOL_MAX)
 			e->pool[e->npool++] = l->store;
 		else
 			spare = l->store;

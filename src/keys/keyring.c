@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "core/limits.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "keys/bundles.h"
@@ -18,8 +19,6 @@
  * Other open failures (token absent) are retried after this delay. */
 #define P11_RETRY_MS 5000
 #define KEYRING_BUNDLE_CACHE_DEFAULT 16
-#define SUBJECT_MAX 64
-#define PATH_MAX_LEN 4096
 
 struct bs_keyring {
 	char *root;
@@ -37,7 +36,7 @@ struct bs_keyring {
 
 struct bs_keyring_lease {
 	struct bs_keyring *kr;
-	char subject[SUBJECT_MAX + 1];
+	char subject[BS_NAME_MAX + 1];
 	bool allow_token;
 	struct bs_store *dir;        /* <root>/<subject>, confined; opened on first use */
 	struct bs_keylease *blease;  /* the bundle (one per lease) */
@@ -191,7 +190,7 @@ int bs_keyring_lease(struct bs_keyring_lease **out, struct bs_keyring *kr,
 		     const char *subject, struct bs_error *err)
 {
 	*out = NULL;
-	if (subject == NULL || strlen(subject) > SUBJECT_MAX)
+	if (subject == NULL || strlen(subject) > BS_NAME_MAX)
 		return bs_error_set(err, BS_ERR_INVALID, "no or too long machine/distro name");
 	struct bs_keyring_lease *l = calloc(1, sizeof(*l));
 	if (l == NULL)
@@ -231,7 +230,7 @@ static int subject_dir(struct bs_keyring_lease *l, struct bs_error *err)
 		return 0;
 	if (l->kr->root == NULL)
 		return bs_error_set(err, BS_ERR_CONFIG, "no key store configured");
-	char path[PATH_MAX_LEN];
+	char path[BS_PATH_MAX];
 	int n = snprintf(path, sizeof(path), "%s/%s", l->kr->root, l->subject);
 	if (n < 0 || (size_t)n >= sizeof(path))
 		return bs_error_set(err, BS_ERR_LIMIT, "key store path too long");

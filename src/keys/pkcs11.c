@@ -20,6 +20,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "core/limits.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "keys/pkcs11_int.h"
@@ -56,7 +57,7 @@ static void cond_init_mono(pthread_cond_t *c)
 static CK_RV find_slot(struct p11_tok *t, CK_SLOT_ID *slot)
 {
 	CK_FUNCTION_LIST *f = t->p11->f;
-	CK_SLOT_ID ids[64];
+	CK_SLOT_ID ids[BS_P11_SLOTS_MAX];
 	CK_ULONG n = BS_ARRAY_SIZE(ids);
 	CK_RV rv = f->C_GetSlotList(CK_TRUE, ids, &n);
 	if (rv != CKR_OK)
@@ -482,10 +483,10 @@ int p11_tok_get(struct bs_p11 *p11, P11KitUri *uri, const char *uri_text,
 	}
 	/* Each distinct token description costs a pool (threads, sessions): URIs come from
 	 * clients, so bound them. */
-	if (ntoks >= P11_TOKENS_MAX) {
+	if (ntoks >= BS_P11_TOKENS_MAX) {
 		pthread_mutex_unlock(&p11->lock);
 		return bs_error_set(err, BS_ERR_LIMIT, "more than %d distinct tokens named in "
-				    "pkcs11 URIs (token/serial/model/manufacturer)", P11_TOKENS_MAX);
+				    "pkcs11 URIs (token/serial/model/manufacturer)", BS_P11_TOKENS_MAX);
 	}
 	struct p11_tok *t = calloc(1, sizeof(*t));
 	if (t == NULL || (t->match = p11_kit_uri_new()) == NULL) {
@@ -557,9 +558,9 @@ int bs_p11_open(struct bs_p11 **out, const struct bs_p11_opts *opts, struct bs_e
 {
 	*out = NULL;
 	size_t pool = opts->pool_size == 0 ? P11_POOL_DEFAULT : opts->pool_size;
-	if (pool > P11_POOL_MAX)
+	if (pool > BS_P11_POOL_MAX)
 		return bs_error_set(err, BS_ERR_CONFIG, "pkcs11 pool_size %zu exceeds %d", pool,
-				    P11_POOL_MAX);
+				    BS_P11_POOL_MAX);
 	struct bs_p11 *p = calloc(1, sizeof(*p));
 	if (p == NULL)
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");

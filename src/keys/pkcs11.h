@@ -17,11 +17,11 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/limits.h"
 #include "crypto/key.h"
 #include "keys/store.h"
 
 #define BS_P11_DEFAULT_MODULE "/usr/lib/x86_64-linux-gnu/p11-kit-proxy.so"
-#define BS_P11_URI_MAX 1024
 
 struct bs_p11;
 
@@ -57,7 +57,7 @@ int bs_p11_uri_sanitize(char **out, const char *uri, struct bs_error *err) BS_WU
 
 /* Provisioning helpers (used by `bootsign hsm` and `bootsign pki create --token`). */
 struct bs_p11_object_info {
-	char label[128];
+	char label[BS_P11_LABEL_MAX];
 	char id_hex[130];
 	char type[16];   /* "private", "public", "cert", "secret", "data" */
 	char keytype[16];/* "RSA", "EC", "" */

@@ -10,25 +10,24 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/limits.h"
 #include "core/util.h"
 #include "keys/pkcs11_int.h"
-
-#define TMPL_MAX 24
 
 /* ---- attribute templates that own their values ---- */
 
 struct tmpl {
-	CK_ATTRIBUTE a[TMPL_MAX];
+	CK_ATTRIBUTE a[BS_P11_TMPL_MAX];
 	CK_ULONG n;
-	CK_ULONG ul[TMPL_MAX];
-	CK_BBOOL b[TMPL_MAX];
-	bool owned[TMPL_MAX];
+	CK_ULONG ul[BS_P11_TMPL_MAX];
+	CK_BBOOL b[BS_P11_TMPL_MAX];
+	bool owned[BS_P11_TMPL_MAX];
 	bool fail;
 };
 
 static void t_ulong(struct tmpl *t, CK_ATTRIBUTE_TYPE type, CK_ULONG v)
 {
-	if (t->n >= TMPL_MAX) {
+	if (t->n >= BS_P11_TMPL_MAX) {
 		t->fail = true;
 		return;
 	}
@@ -39,7 +38,7 @@ static void t_ulong(struct tmpl *t, CK_ATTRIBUTE_TYPE type, CK_ULONG v)
 
 static void t_bool(struct tmpl *t, CK_ATTRIBUTE_TYPE type, bool v)
 {
-	if (t->n >= TMPL_MAX) {
+	if (t->n >= BS_P11_TMPL_MAX) {
 		t->fail = true;
 		return;
 	}
@@ -51,7 +50,7 @@ static void t_bool(struct tmpl *t, CK_ATTRIBUTE_TYPE type, bool v)
 /* Takes ownership of p (malloc'd; NULL marks failure). */
 static void t_take(struct tmpl *t, CK_ATTRIBUTE_TYPE type, void *p, size_t len)
 {
-	if (p == NULL || t->n >= TMPL_MAX) {
+	if (p == NULL || t->n >= BS_P11_TMPL_MAX) {
 		if (p != NULL)
 			bs_free_secret(p, len);
 		t->fail = true;
@@ -215,8 +214,8 @@ static void t_keys(struct tmpl *priv, struct tmpl *pub, EVP_PKEY *pk, const char
 struct create_arg {
 	struct tmpl t[3];
 	size_t nt;
-	char label[P11_LABEL_MAX];
-	uint8_t id[P11_ID_MAX];
+	char label[BS_P11_LABEL_MAX];
+	uint8_t id[BS_P11_ID_MAX];
 	size_t id_len;
 	bool check_certs_only; /* write_cert: only certificates may not exist yet */
 	bool exists;
@@ -278,12 +277,12 @@ static CK_RV create_job(struct p11_worker *w, void *p)
 static int check_label_id(const char *label, const uint8_t *id, size_t id_len,
 			  struct bs_error *err)
 {
-	if (label == NULL || label[0] == '\0' || strlen(label) >= P11_LABEL_MAX)
+	if (label == NULL || label[0] == '\0' || strlen(label) >= BS_P11_LABEL_MAX)
 		return bs_error_set(err, BS_ERR_INVALID, "token object label must be 1..%d bytes",
-				    P11_LABEL_MAX - 1);
-	if (id_len > P11_ID_MAX || (id_len > 0 && id == NULL))
+				    BS_P11_LABEL_MAX - 1);
+	if (id_len > BS_P11_ID_MAX || (id_len > 0 && id == NULL))
 		return bs_error_set(err, BS_ERR_INVALID, "token object id must be at most %d bytes",
-				    P11_ID_MAX);
+				    BS_P11_ID_MAX);
 	return 0;
 }
 

@@ -17,15 +17,12 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/limits.h"
 #include "keys/pkcs11.h"
 
-#define P11_POOL_MAX 16
 #define P11_POOL_DEFAULT 4
-#define P11_TOKENS_MAX 8 /* distinct token descriptions per handle */
 #define P11_TIMEOUT_DEFAULT_MS 30000u
 #define P11_KEEPALIVE_MS 20000u
-#define P11_LABEL_MAX 128
-#define P11_ID_MAX 64
 
 struct p11_tok;
 struct p11_worker;
@@ -77,7 +74,7 @@ struct p11_tok {
 	CK_RV pin_rv;
 	uint64_t gen;
 	size_t nworkers;
-	struct p11_worker w[P11_POOL_MAX];
+	struct p11_worker w[BS_P11_POOL_MAX];
 };
 
 struct bs_p11 {

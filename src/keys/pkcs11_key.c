@@ -12,13 +12,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/limits.h"
 #include "core/util.h"
 #include "keys/pkcs11_int.h"
-
-#define P11_SIG_MAX 1024  /* raw token signature: RSA up to 8192 bits */
-#define P11_TBS_MAX 128   /* DigestInfo of SHA-512 is 83 bytes */
-#define P11_CERT_MAX (64u << 10)
-#define P11_FIND_MAX 2
 
 /* ---- helpers running on a worker ---- */
 
@@ -58,7 +54,7 @@ CK_RV p11_get_attr(struct p11_worker *w, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE t
 	CK_RV rv = f->C_GetAttributeValue(w->sess, h, &a, 1);
 	if (rv != CKR_OK)
 		return rv;
-	if (a.ulValueLen == CK_UNAVAILABLE_INFORMATION || a.ulValueLen > P11_CERT_MAX)
+	if (a.ulValueLen == CK_UNAVAILABLE_INFORMATION || a.ulValueLen > BS_P11_CERT_MAX)
 		return CKR_ATTRIBUTE_VALUE_INVALID;
 	a.pValue = malloc(a.ulValueLen + 1);
 	if (a.pValue == NULL)
@@ -79,10 +75,10 @@ static CK_RV check_logged_in(struct p11_worker *w);
 
 struct obj_arg {
 	CK_OBJECT_CLASS cls;
-	char label[P11_LABEL_MAX];
-	uint8_t id[P11_ID_MAX];
+	char label[BS_P11_LABEL_MAX];
+	uint8_t id[BS_P11_ID_MAX];
 	size_t id_len;
-	size_t n;             /* objects found (capped at P11_FIND_MAX) */
+	size_t n;             /* objects found (capped at BS_P11_FIND_MAX) */
 	bool key_exists;      /* cert lookups: a private key with that label/id exists */
 	CK_OBJECT_HANDLE h;
 	CK_KEY_TYPE ktype;
@@ -103,11 +99,11 @@ static void obj_arg_free(void *p)
 static CK_RV obj_job(struct p11_worker *w, void *p)
 {
 	struct obj_arg *a = p;
-	CK_OBJECT_HANDLE hs[P11_FIND_MAX];
+	CK_OBJECT_HANDLE hs[BS_P11_FIND_MAX];
 	free(a->value);
 	a->value = NULL;
 	a->gen = w->sess_gen;
-	CK_RV rv = p11_find(w, a->cls, a->label, a->id, a->id_len, hs, P11_FIND_MAX, &a->n);
+	CK_RV rv = p11_find(w, a->cls, a->label, a->id, a->id_len, hs, BS_P11_FIND_MAX, &a->n);
 	if (rv == CKR_OK && a->n == 0 && (rv = check_logged_in(w)) != CKR_OK)
 		return rv;
 	if (rv != CKR_OK || a->n != 1) {
@@ -131,7 +127,7 @@ static CK_RV obj_job(struct p11_worker *w, void *p)
 
 static void obj_name(char *out, size_t cap, const struct p11_tok *t, const struct obj_arg *a)
 {
-	char hex[2 * P11_ID_MAX + 1];
+	char hex[2 * BS_P11_ID_MAX + 1];
 	bs_hex(hex, a->id, a->id_len);
 	snprintf(out, cap, "%s/%s%s%s", t->name, a->label, a->id_len ? " id=" : "",
 		 a->id_len ? hex : "");
@@ -226,8 +222,8 @@ static int load_cert(void *ctx, const char *uri, X509 **out, struct bs_error *er
 struct keyctx {
 	struct bs_p11 *p11;
 	struct p11_tok *tok;
-	char label[P11_LABEL_MAX];
-	uint8_t id[P11_ID_MAX];
+	char label[BS_P11_LABEL_MAX];
+	uint8_t id[BS_P11_ID_MAX];
 	size_t id_len;
 	CK_KEY_TYPE ktype;
 	size_t raw_len;          /* RSA: modulus bytes; EC: 2 * field bytes */
@@ -236,8 +232,8 @@ struct keyctx {
 };
 
 struct sign_arg {
-	char label[P11_LABEL_MAX];
-	uint8_t id[P11_ID_MAX];
+	char label[BS_P11_LABEL_MAX];
+	uint8_t id[BS_P11_ID_MAX];
 	size_t id_len;
 	CK_OBJECT_HANDLE h;
 	uint64_t h_gen;
@@ -245,9 +241,9 @@ struct sign_arg {
 	bool not_found;
 	CK_MECHANISM_TYPE mech;
 	CK_RSA_PKCS_PSS_PARAMS pss;
-	uint8_t in[P11_TBS_MAX];
+	uint8_t in[BS_P11_TBS_MAX];
 	size_t inlen;
-	uint8_t out[P11_SIG_MAX];
+	uint8_t out[BS_P11_SIG_MAX];
 	CK_ULONG outlen;
 };
 
@@ -275,8 +271,8 @@ static CK_RV check_logged_in(struct p11_worker *w)
 static CK_RV refind(struct p11_worker *w, struct sign_arg *a)
 {
 	size_t n = 0;
-	CK_OBJECT_HANDLE hs[P11_FIND_MAX];
-	CK_RV rv = p11_find(w, CKO_PRIVATE_KEY, a->label, a->id, a->id_len, hs, P11_FIND_MAX,
+	CK_OBJECT_HANDLE hs[BS_P11_FIND_MAX];
+	CK_RV rv = p11_find(w, CKO_PRIVATE_KEY, a->label, a->id, a->id_len, hs, BS_P11_FIND_MAX,
 			    &n);
 	if (rv != CKR_OK)
 		return rv;
@@ -569,7 +565,7 @@ int p11_key_make(struct bs_p11 *p11, struct p11_tok *t, const char *label, const
 		k->raw_len = (size_t)EVP_PKEY_get_size(pub);
 	k->h = h;
 	k->h_gen = gen;
-	char hex[2 * P11_ID_MAX + 1], name[300];
+	char hex[2 * BS_P11_ID_MAX + 1], name[300];
 	bs_hex(hex, k->id, k->id_len);
 	snprintf(name, sizeof(name), "%s/%s%s%s", t->name, k->label, id_len ? " id=" : "",
 		 id_len ? hex : "");

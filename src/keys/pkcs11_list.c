@@ -8,10 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/limits.h"
 #include "core/util.h"
 #include "keys/pkcs11_int.h"
 
-#define LIST_MAX 1024
 #define KEYGEN_TIMEOUT_MS 600000u /* RSA-4096 on a YubiHSM takes minutes */
 
 static CK_RV get_ulong(struct p11_worker *w, CK_OBJECT_HANDLE h, CK_ATTRIBUTE_TYPE t,
@@ -128,14 +128,14 @@ static CK_RV list_job(struct p11_worker *w, void *p)
 	CK_FUNCTION_LIST *f = w->tok->p11->f;
 	CK_BBOOL tru = CK_TRUE;
 	CK_ATTRIBUTE tmpl = {CKA_TOKEN, &tru, sizeof(tru)};
-	CK_OBJECT_HANDLE *hs = calloc(LIST_MAX, sizeof(*hs));
+	CK_OBJECT_HANDLE *hs = calloc(BS_P11_LIST_MAX, sizeof(*hs));
 	if (hs == NULL)
 		return CKR_HOST_MEMORY;
 	a->n = 0;
 	CK_ULONG got = 0;
 	CK_RV rv = f->C_FindObjectsInit(w->sess, &tmpl, 1);
 	if (rv == CKR_OK) {
-		rv = f->C_FindObjects(w->sess, hs, LIST_MAX, &got);
+		rv = f->C_FindObjects(w->sess, hs, BS_P11_LIST_MAX, &got);
 		CK_RV rv2 = f->C_FindObjectsFinal(w->sess);
 		if (rv == CKR_OK)
 			rv = rv2;
@@ -179,8 +179,8 @@ int bs_p11_list(struct bs_p11 *p11, const char *token_uri, struct bs_p11_object_
 /* ---- key generation ---- */
 
 struct gen_arg {
-	char label[P11_LABEL_MAX];
-	uint8_t id[P11_ID_MAX];
+	char label[BS_P11_LABEL_MAX];
+	uint8_t id[BS_P11_ID_MAX];
 	size_t id_len;
 	unsigned rsa_bits;     /* 0 = EC */
 	int curve_nid;
@@ -323,8 +323,8 @@ int bs_p11_generate(struct bs_p11 *p11, const char *token_uri, const char *keyty
 	if (ti == BS_ARRAY_SIZE(types))
 		return bs_error_set(err, BS_ERR_INVALID, "unknown key type '%s' (rsa2048, rsa3072, "
 				    "rsa4096, p256, p384, p521)", keytype ? keytype : "");
-	if (label == NULL || label[0] == '\0' || strlen(label) >= P11_LABEL_MAX ||
-	    id_len > P11_ID_MAX)
+	if (label == NULL || label[0] == '\0' || strlen(label) >= BS_P11_LABEL_MAX ||
+	    id_len > BS_P11_ID_MAX)
 		return bs_error_set(err, BS_ERR_INVALID, "token key label/id out of range");
 	struct p11_tok *t;
 	int rc = p11_tok_get_text(p11, token_uri, &t, err);

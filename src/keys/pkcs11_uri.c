@@ -5,6 +5,7 @@
 #include <strings.h>
 
 #include "core/buf.h"
+#include "core/limits.h"
 #include "core/text.h"
 #include "core/util.h"
 #include "keys/pkcs11_int.h"
@@ -253,7 +254,7 @@ int p11_uri_object(P11KitUri *uri, char *label, size_t label_cap, uint8_t *id,
 	}
 	a = p11_kit_uri_get_attribute(uri, CKA_ID);
 	if (a != NULL && a->pValue != NULL) {
-		if (a->ulValueLen > P11_ID_MAX)
+		if (a->ulValueLen > BS_P11_ID_MAX)
 			return bs_error_set(err, BS_ERR_LIMIT, "pkcs11 URI id= is too long");
 		memcpy(id, a->pValue, a->ulValueLen);
 		*id_len = a->ulValueLen;

@@ -20,14 +20,13 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/limits.h"
 #include "core/util.h"
 #include "crypto/x509.h"
 #include "keys/store_int.h"
 
 #define PKCS11_PREFIX "pkcs11:"
 #define PASS_FILE "key_pass.txt"
-#define PASS_MAX 1024
-#define STORE_MEMO_MAX 16
 
 struct bs_store {
 	bool is_bundle;
@@ -44,12 +43,12 @@ struct bs_store {
 		char *key_name;
 		struct bs_key *key;
 		X509 *checked; /* the certificate the key was last matched against */
-	} memo[STORE_MEMO_MAX];
+	} memo[BS_STORE_MEMO_MAX];
 	size_t nmemo;
 	struct {
 		char *name;
 		X509 *cert;
-	} certs[STORE_MEMO_MAX];
+	} certs[BS_STORE_MEMO_MAX];
 	size_t ncerts;
 };
 
@@ -388,7 +387,7 @@ int bs_store_load_cert(struct bs_store *s, const char *name, X509 **out,
 	if (rc != 0)
 		return rc;
 	X509 *x = *out;
-	if (s->is_bundle && s->ncerts < STORE_MEMO_MAX) {
+	if (s->is_bundle && s->ncerts < BS_STORE_MEMO_MAX) {
 		char *memo_name = bs_strdup(name);
 		if (memo_name != NULL) {
 			X509_up_ref(x);
@@ -438,7 +437,7 @@ static int read_passphrase(char **out, char **pass_name, struct bs_store *s,
 	uint8_t *data = NULL;
 	size_t len = 0;
 	struct bs_error e2 = {0};
-	int rc = bs_store_read(s, pn, PASS_MAX, &data, &len, &e2);
+	int rc = bs_store_read(s, pn, BS_PASSPHRASE_MAX, &data, &len, &e2);
 	if (rc == BS_ERR_NOT_FOUND)
 		return 0;
 	if (rc != 0) {
@@ -570,7 +569,7 @@ static int load_named_key(struct bs_store *s, const char *key_name, const char *
 	}
 	rc = bs_key_from_pkey(out, pkey, key_name, err);
 	pkey = NULL;
-	if (rc == 0 && s->is_bundle && s->nmemo < STORE_MEMO_MAX) {
+	if (rc == 0 && s->is_bundle && s->nmemo < BS_STORE_MEMO_MAX) {
 		char *memo_name = bs_strdup(key_name);
 		if (memo_name != NULL) {
 			s->memo[s->nmemo].key_name = memo_name;

@@ -30,11 +30,8 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/limits.h"
 #include "crypto/key.h"
-
-#define BS_STORE_FILE_MAX (1u << 20)     /* any single file in a store */
-#define BS_STORE_BUNDLE_MAX (64u << 20)  /* a whole tar.gz, uncompressed */
-#define BS_STORE_ENTRIES_MAX 4096
 
 struct bs_store;
 

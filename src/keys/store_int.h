@@ -7,8 +7,8 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/limits.h"
 
-#define BS_STORE_NAME_MAX 4096
 #define BS_STORE_LINK_DEPTH 8
 
 struct bs_bundle;

@@ -8,11 +8,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/limits.h"
 #include "core/util.h"
 #include "crypto/key.h"
 #include "keys/pkcs11.h"
-
-#define TOKCACHE_MAX 32
 
 /* A token key shared by the cache and the requests using it. */
 struct shared_key {
@@ -34,7 +33,7 @@ struct bs_tokcache {
 	unsigned ttl_ms;
 	struct bs_p11 *p11;
 	struct bs_uri_loader loader;
-	struct entry e[TOKCACHE_MAX];
+	struct entry e[BS_TOKCACHE_MAX];
 	size_t n;
 	unsigned long misses;
 };
@@ -87,7 +86,7 @@ static void put(struct bs_tokcache *tc, const char *uri, bool is_key, X509 *cert
 	int old = find(tc, uri, is_key);
 	if (old >= 0)
 		drop(tc, (size_t)old);
-	if (tc->n == TOKCACHE_MAX) {
+	if (tc->n == BS_TOKCACHE_MAX) {
 		size_t oldest = 0;
 		for (size_t i = 1; i < tc->n; i++)
 			if (tc->e[i].at_ms < tc->e[oldest].at_ms)

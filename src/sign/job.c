@@ -13,12 +13,12 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/runner.h"
+#include "core/text.h"
 #include "core/util.h"
 #include "keys/keyring.h"
 #include "sign/job_int.h"
 
-#define JOB_DEFAULT_TIMEOUT_MS 600000u /* digsigserver's response timeout */
-#define SINK_COPY_CHUNK 65536
 
 struct bs_input {
 	const struct bs_form_field *f;
@@ -273,7 +273,7 @@ void bs_job_note_key(struct bs_job *job, const char *key_id)
 int bs_job_note_digest(struct bs_job *job, const char *what, int md_nid, const uint8_t *dgst,
 		       size_t dlen, struct bs_error *err)
 {
-	if (dlen == 0 || dlen > 64)
+	if (dlen == 0 || dlen > BS_JOB_DIGEST_MAX)
 		return bs_error_set(err, BS_ERR_INTERNAL, "digest of %zu bytes", dlen);
 	if (job->rec.ndigests >= BS_JOB_DIGESTS_MAX)
 		return bs_error_set(err, BS_ERR_LIMIT, "more than %d signatures in one request",
@@ -478,6 +478,33 @@ int bs_job_scratch(const char **out, struct bs_job *job, struct bs_error *err)
 	return bs_job_scratch_dir(job, out, err);
 }
 
+int bs_job_exec(struct bs_job *job, const char *const *argv, const char *stdout_name,
+		struct bs_error *err)
+{
+	const char *dir = NULL;
+	int rc = bs_job_scratch_dir(job, &dir, err);
+	if (rc != 0)
+		return rc;
+	uint64_t left = bs_job_ms_left(job);
+	if (left == 0)
+		return bs_job_check_deadline(job, err);
+	char out_path[4096];
+	if (stdout_name != NULL) {
+		if (strchr(stdout_name, '/') != NULL)
+			return bs_error_set(err, BS_ERR_INTERNAL, "output name '%s'", stdout_name);
+		int n = snprintf(out_path, sizeof(out_path), "%s/%s", dir, stdout_name);
+		if (n < 0 || (size_t)n >= sizeof(out_path))
+			return bs_error_set(err, BS_ERR_LIMIT, "scratch path too long");
+	}
+	const struct bs_run_opts o = {
+		.argv = argv,
+		.cwd = dir,
+		.timeout_ms = left > UINT32_MAX ? UINT32_MAX : (unsigned)left,
+		.stdout_path = stdout_name != NULL ? out_path : NULL,
+	};
+	return bs_run(&o, NULL, err);
+}
+
 static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
@@ -519,13 +546,13 @@ int bs_job_new(struct bs_job **out, const struct bs_job_opts *o, struct bs_error
 	job->refuse_root_keys = o->refuse_root_keys;
 	job->rec.start_ms = bs_now_ms();
 	job->deadline_ms = job->rec.start_ms + (o->timeout_ms ? o->timeout_ms
-							       : JOB_DEFAULT_TIMEOUT_MS);
+							       : BS_JOB_TIMEOUT_DEFAULT_MS);
 	job->signing_time = o->signing_time;
 	if (job->signing_time == 0) {
 		const char *sde = getenv("SOURCE_DATE_EPOCH");
-		char *end = NULL;
-		unsigned long long v = sde != NULL ? strtoull(sde, &end, 10) : 0;
-		if (sde != NULL && end != sde && *end == '\0' && v > 0 && v < (1ull << 40))
+		uint64_t v = 0;
+		if (sde != NULL && bs_parse_u64(&v, sde, 10, 1, BS_SOURCE_DATE_EPOCH_MAX,
+						"SOURCE_DATE_EPOCH", NULL) == 0)
 			job->signing_time = (time_t)v;
 	}
 	job->rec.signer = o->signer->name;
@@ -672,13 +699,13 @@ int bs_job_output_text(struct bs_job *job, const char *text, struct bs_error *er
 
 int bs_sink_copy_input(struct bs_sink *s, struct bs_input *in, struct bs_error *err)
 {
-	uint8_t *buf = malloc(SINK_COPY_CHUNK);
+	uint8_t *buf = malloc(BS_COPY_CHUNK);
 	if (buf == NULL)
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 	uint64_t size = bs_input_size(in);
 	int rc = 0;
 	for (uint64_t off = 0; rc == 0 && off < size;) {
-		size_t n = size - off < SINK_COPY_CHUNK ? (size_t)(size - off) : SINK_COPY_CHUNK;
+		size_t n = size - off < BS_COPY_CHUNK ? (size_t)(size - off) : BS_COPY_CHUNK;
 		rc = bs_input_pread(in, buf, n, off, err);
 		if (rc == 0)
 			rc = bs_sink_write(s, buf, n, err);

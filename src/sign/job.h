@@ -37,11 +37,6 @@ struct bs_keyring;
 struct bs_job;
 struct bs_sink;
 
-#define BS_JOB_KEYS_MAX 16        /* distinct key ids recorded per job */
-#define BS_JOB_KEY_ID_MAX 160     /* bytes of one key id */
-#define BS_JOB_DIGESTS_MAX 65536  /* digests recorded per job (a module tree: one each) */
-#define BS_JOB_WHAT_MAX 128       /* bytes naming what a digest covers */
-#define BS_JOB_PRINCIPAL_MAX 128
 
 /* ---- inputs ---------------------------------------------------------------------- */
 
@@ -139,6 +134,12 @@ void bs_job_note_key(struct bs_job *job, const char *key_id);
 /* The job's private scratch directory (0700, created on first use, removed with
  * everything in it when the job is freed, on every path). Borrowed. */
 int bs_job_scratch(const char **out, struct bs_job *job, struct bs_error *err) BS_WUR;
+/* Run an external tool (argv array, never a shell) in the scratch directory with the
+ * clean environment of core/runner.h and the time left before the job's deadline;
+ * stdout_name (may be NULL) is a file created in the scratch directory. BS_ERR_TOOL
+ * carries the tail of its stderr; BS_ERR_TIMEOUT when the deadline passes. */
+int bs_job_exec(struct bs_job *job, const char *const *argv, const char *stdout_name,
+		struct bs_error *err) BS_WUR;
 
 /* ---- output -------------------------------------------------------------------------- */
 

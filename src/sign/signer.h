@@ -18,11 +18,8 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/limits.h"
 
-#define BS_FORM_FIELDS_MAX 16
-#define BS_FIELD_TEXT_MAX 256          /* default bound of a small text field */
-#define BS_NAME_MAX 64                 /* machine / distro names */
-#define BS_SIGN_KEYS_LOG_MAX 512
 
 enum bs_field_store {
 	BS_FIELD_MEM,   /* kept in memory, NUL-terminated (max bytes, default 256) */

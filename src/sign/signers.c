@@ -7,10 +7,12 @@
 #include "sign/signer.h"
 
 extern const struct bs_signer bs_signer_imx;
+extern const struct bs_signer bs_signer_uefi;
 
 /* One line per format. */
 static const struct bs_signer *const g_signers[] = {
 	&bs_signer_imx,
+	&bs_signer_uefi,
 };
 
 const struct bs_signer *bs_signer_find(const char *name)

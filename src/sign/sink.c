@@ -11,16 +11,15 @@
 #include <unistd.h>
 
 #include "core/buf.h"
+#include "core/limits.h"
 #include "core/util.h"
 #include "sign/job_int.h"
 
-#define SINK_MEMORY_MAX (64u << 20) /* a memory answer (signature, CSF blob) */
-#define SINK_NAME_MAX 64
 
 struct bs_sink {
 	enum bs_sink_kind kind;
 	char content_type[64];
-	char filename[SINK_NAME_MAX];
+	char filename[BS_SINK_NAME_MAX];
 	struct bs_buf mem;        /* MEMORY, TEXT */
 	int fd;                   /* FILE, TGZ */
 	char *path;
@@ -68,7 +67,7 @@ int bs_sink_new(struct bs_sink **out, enum bs_sink_kind k, const char *scratch,
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 	s->kind = k;
 	s->fd = -1;
-	bs_buf_init(&s->mem, SINK_MEMORY_MAX);
+	bs_buf_init(&s->mem, BS_SINK_MEMORY_MAX);
 	snprintf(s->content_type, sizeof(s->content_type), "%s",
 		 content_type != NULL ? content_type
 				      : k == BS_SINK_TGZ ? "application/gzip"
@@ -117,7 +116,7 @@ int bs_sink_write(struct bs_sink *s, const void *data, size_t n, struct bs_error
 	case BS_SINK_TEXT: {
 		int rc = bs_buf_append(&s->mem, data, n);
 		if (rc == BS_ERR_LIMIT)
-			return bs_error_set(err, rc, "answer larger than %u bytes", SINK_MEMORY_MAX);
+			return bs_error_set(err, rc, "answer larger than %u bytes", BS_SINK_MEMORY_MAX);
 		if (rc != 0)
 			return bs_error_set(err, rc, "out of memory");
 		break;

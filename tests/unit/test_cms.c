@@ -32,25 +32,6 @@ static void sha(int md_nid, const uint8_t *d, size_t n, uint8_t *out, size_t *ol
 	*olen = l;
 }
 
-/* signingTime of a CMS, read with OpenSSL (independent of bs_cms_inspect). */
-static time_t cms_signing_time(const uint8_t *der, size_t len)
-{
-	const unsigned char *p = der;
-	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
-	assert_non_null(cms);
-	CMS_SignerInfo *si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0);
-	assert_non_null(si);
-	int idx = CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1);
-	assert_true(idx >= 0);
-	X509_ATTRIBUTE *a = CMS_signed_get_attr(si, idx);
-	ASN1_TYPE *t = X509_ATTRIBUTE_get0_type(a, 0);
-	assert_non_null(t);
-	struct tm tm;
-	assert_int_equal(ASN1_TIME_to_tm((ASN1_TIME *)t->value.utctime, &tm), 1);
-	CMS_ContentInfo_free(cms);
-	return timegm(&tm);
-}
-
 static void load_vector_key(const char *dir, const char *cert_rel, struct bs_key **key,
 			    X509 **cert)
 {
@@ -78,7 +59,7 @@ static void check_identical(const char *cert_rel, const char *sig_rel, const cha
 	size_t dgl;
 	sha(NID_sha256, data, dlen, dg, &dgl);
 	struct bs_cms_sign_opts o = {.md_nid = NID_sha256,
-				     .signing_time = cms_signing_time(vec, vlen)};
+				     .signing_time = bs_cms_signing_time(vec, vlen)};
 	uint8_t *out = NULL;
 	size_t out_len = 0;
 	struct bs_error err = {0};
@@ -119,7 +100,7 @@ static void test_cms__ec_structure_matches_cst(void **state)
 	size_t dgl;
 	sha(NID_sha256, data, dlen, dg, &dgl);
 	struct bs_cms_sign_opts o = {.md_nid = NID_sha256,
-				     .signing_time = cms_signing_time(vec, vlen)};
+				     .signing_time = bs_cms_signing_time(vec, vlen)};
 	uint8_t *out = NULL;
 	size_t out_len = 0;
 	struct bs_error err = {0};
@@ -389,7 +370,7 @@ static void test_cms__verify_accepts_cst_vectors(void **state)
 	assert_int_equal(info.md_nid, NID_sha256);
 	assert_true(info.has_signed_attrs);
 	assert_true(info.has_signing_time);
-	assert_int_equal(info.signing_time, cms_signing_time(v.sig, v.slen));
+	assert_int_equal(info.signing_time, bs_cms_signing_time(v.sig, v.slen));
 	assert_string_equal(info.issuer, "CN = SRK1");
 	assert_string_equal(info.serial, "C8");
 	assert_int_equal(info.n_signers, 1);
@@ -481,13 +462,13 @@ static void test_cms__signing_time_changes_bytes(void **state)
 	struct vec v;
 	load_vec(&v, RSA_DIR, "csfsig.der", "csfcmds.bin", "crts/CSF1_crt.pem");
 	struct bs_cms_sign_opts o = {.md_nid = NID_sha256,
-				     .signing_time = cms_signing_time(vec, vlen) + 1};
+				     .signing_time = bs_cms_signing_time(vec, vlen) + 1};
 	uint8_t *out = NULL;
 	size_t out_len = 0;
 	assert_int_equal(bs_cms_sign_digest(&out, &out_len, key, cert, v.dg, v.dgl, &o, NULL), 0);
 	assert_int_equal(out_len, vlen);
 	assert_memory_not_equal(out, vec, vlen);
-	assert_int_equal(cms_signing_time(out, out_len), cms_signing_time(vec, vlen) + 1);
+	assert_int_equal(bs_cms_signing_time(out, out_len), bs_cms_signing_time(vec, vlen) + 1);
 	free(out);
 	/* a time past 2049 uses GeneralizedTime and still verifies */
 	o.signing_time = (time_t)2556144000; /* 2051-01-01 */

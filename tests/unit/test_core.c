@@ -50,6 +50,18 @@ static void test_core__buf_big_endian_and_pad(void **state)
 	bs_buf_free(&b);
 }
 
+static void test_core__buf_little_endian(void **state)
+{
+	(void)state;
+	uint8_t b[6] = {0};
+	bs_buf_put_le16(b, 0x1234);
+	bs_buf_put_le32(b + 2, 0xA1B2C3D4);
+	const uint8_t want[] = {0x34, 0x12, 0xD4, 0xC3, 0xB2, 0xA1};
+	assert_memory_equal(b, want, sizeof(want));
+	assert_int_equal(bs_get_le16(b), 0x1234);
+	assert_int_equal(bs_get_le32(b + 2), 0xA1B2C3D4);
+}
+
 static void test_core__error_set_returns_code(void **state)
 {
 	(void)state;
@@ -315,6 +327,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_core__buf_respects_max),
 		cmocka_unit_test(test_core__buf_big_endian_and_pad),
+		cmocka_unit_test(test_core__buf_little_endian),
 		cmocka_unit_test(test_core__error_set_returns_code),
 		cmocka_unit_test(test_core__redact_pin_value),
 		cmocka_unit_test(test_core__redact_registered_secret),

@@ -1,6 +1,6 @@
-/* Unit tests for src/keys/key.c: the ops table wrapper and the file (EVP_PKEY) backend.
- * Signatures are checked with EVP_PKEY_verify under the public key, independently of the
- * signing path. */
+/* Unit tests for src/crypto/key.c and sig.c: the ops table wrapper, the file (EVP_PKEY)
+ * backend, signature parameters and encodings. Signatures are checked with EVP_PKEY_verify
+ * or `openssl pkeyutl -verify` under the public key, independently of the signing path. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,6 +15,7 @@
 
 #include "core/util.h"
 #include "crypto/key.h"
+#include "testutil.h"
 
 static EVP_PKEY *gen(const char *kind)
 {
@@ -156,6 +157,249 @@ static void test_key__bad_requests(void **state)
 	bs_key_free(NULL);
 }
 
+/* ---- signature parameters (bs_key_sign, bs_key_sign_message, bs_sig_verify) ---- */
+
+static void fill(uint8_t *d, size_t n, uint8_t seed)
+{
+	for (size_t i = 0; i < n; i++)
+		d[i] = (uint8_t)(i * 7 + seed);
+}
+
+/* openssl pkeyutl verifies a PSS signature only under the salt length it was made with. */
+static void test_key__pss_explicit_salt_verified_by_openssl(void **state)
+{
+	(void)state;
+	char *dir = bs_tmpdir();
+	struct bs_key *k = NULL;
+	assert_int_equal(bs_key_from_pkey(&k, gen("rsa"), "rsa", NULL), 0);
+	const struct {
+		int md_nid;
+		const char *md;
+		int salt;
+	} cases[] = {
+		{NID_sha256, "digest:sha256", 0},  {NID_sha256, "digest:sha256", 20},
+		{NID_sha256, "digest:sha256", 222}, {NID_sha384, "digest:sha384", 48},
+		{NID_sha512, "digest:sha512", 64}, {NID_sha512, "digest:sha512", 11},
+	};
+	for (size_t i = 0; i < BS_ARRAY_SIZE(cases); i++) {
+		struct bs_sig_params p = {.md_nid = cases[i].md_nid, .scheme = BS_SIG_RSA_PSS,
+					  .pss_saltlen = cases[i].salt};
+		uint8_t dg[64];
+		size_t dl = (size_t)EVP_MD_get_size(EVP_get_digestbynid(p.md_nid));
+		fill(dg, dl, (uint8_t)i);
+		uint8_t *sig = NULL;
+		size_t sl = 0;
+		struct bs_error err = {0};
+		assert_int_equal(bs_key_sign(k, &p, dg, dl, &sig, &sl, &err), 0);
+		assert_int_equal(sl, 256);
+		char salt[64], wrong[64];
+		snprintf(salt, sizeof(salt), "rsa_pss_saltlen:%d", cases[i].salt);
+		snprintf(wrong, sizeof(wrong), "rsa_pss_saltlen:%d", cases[i].salt + 1);
+		const char *ok[] = {cases[i].md, "rsa_padding_mode:pss", salt, NULL};
+		const char *bad[] = {cases[i].md, "rsa_padding_mode:pss", wrong, NULL};
+		assert_int_equal(bs_pkeyutl_verify(dir, bs_key_public(k), ok, false, dg, dl, sig,
+						   sl), 0);
+		assert_int_not_equal(bs_pkeyutl_verify(dir, bs_key_public(k), bad, false, dg, dl,
+						       sig, sl), 0);
+		assert_int_equal(bs_sig_verify(bs_key_public(k), &p, dg, dl, sig, sl, &err), 0);
+		p.pss_saltlen++;
+		assert_int_equal(bs_sig_verify(bs_key_public(k), &p, dg, dl, sig, sl, &err),
+				 BS_ERR_VERIFY);
+		free(sig);
+	}
+	/* -1 = digest length: what the legacy bs_key_sign_digest does */
+	uint8_t dg[32] = {9};
+	uint8_t *sig = NULL;
+	size_t sl = 0;
+	assert_int_equal(bs_key_sign_digest(k, NID_sha256, BS_SIG_RSA_PSS, dg, 32, &sig, &sl,
+					    NULL), 0);
+	struct bs_sig_params p = {.md_nid = NID_sha256, .scheme = BS_SIG_RSA_PSS,
+				  .pss_saltlen = 32};
+	assert_int_equal(bs_sig_verify(bs_key_public(k), &p, dg, 32, sig, sl, NULL), 0);
+	p.pss_saltlen = -1;
+	assert_int_equal(bs_sig_verify(bs_key_public(k), &p, dg, 32, sig, sl, NULL), 0);
+	free(sig);
+	/* a salt that does not fit (emLen - hLen - 2 = 222 for RSA-2048/SHA-256) */
+	struct bs_error err = {0};
+	p.pss_saltlen = 223;
+	sig = (uint8_t *)"x";
+	assert_int_equal(bs_key_sign(k, &p, dg, 32, &sig, &sl, &err), BS_ERR_INVALID);
+	assert_null(sig);
+	assert_int_equal(sl, 0);
+	assert_non_null(strstr(err.msg, "salt length 223"));
+	p.pss_saltlen = -2;
+	assert_int_equal(bs_key_sign(k, &p, dg, 32, &sig, &sl, &err), BS_ERR_INVALID);
+	/* raw ECDSA on an RSA key */
+	p = (struct bs_sig_params){.md_nid = NID_sha256, .ecdsa_raw = true};
+	assert_int_equal(bs_key_sign(k, &p, dg, 32, &sig, &sl, &err), BS_ERR_KEY);
+	assert_null(sig);
+	bs_key_free(k);
+	bs_tmpdir_free(dir);
+}
+
+/* Raw ECDSA is exactly 2 * field bytes; converted to DER it verifies with openssl. */
+static void test_key__ecdsa_raw_fixed_width(void **state)
+{
+	(void)state;
+	char *dir = bs_tmpdir();
+	const struct {
+		const char *curve;
+		size_t field;
+	} curves[] = {{"P-256", 32}, {"P-384", 48}, {"P-521", 66}};
+	for (size_t i = 0; i < BS_ARRAY_SIZE(curves); i++) {
+		struct bs_key *k = NULL;
+		assert_int_equal(bs_key_from_pkey(&k, gen(curves[i].curve), "ec", NULL), 0);
+		assert_int_equal(bs_ec_field_bytes(bs_key_public(k)), curves[i].field);
+		struct bs_sig_params p = {.md_nid = NID_sha256, .ecdsa_raw = true};
+		/* r or s with a leading zero byte must keep its width: sign until one shows up
+		 * (1/128 per signature), at most 400 times */
+		bool padded = false;
+		for (int n = 0; n < 400 && !padded; n++) {
+			uint8_t dg[32];
+			fill(dg, 32, (uint8_t)n);
+			uint8_t *raw = NULL, *der = NULL, *back = NULL;
+			size_t rl = 0, dl = 0, bl = 0;
+			assert_int_equal(bs_key_sign(k, &p, dg, 32, &raw, &rl, NULL), 0);
+			assert_int_equal(rl, 2 * curves[i].field);
+			padded = raw[0] == 0 || raw[curves[i].field] == 0;
+			assert_int_equal(bs_sig_verify(bs_key_public(k), &p, dg, 32, raw, rl, NULL),
+					 0);
+			if (n == 0 || padded) {
+				assert_int_equal(bs_ecdsa_raw_to_der(&der, &dl, raw, rl, NULL), 0);
+				const char *o[] = {"digest:sha256", NULL};
+				assert_int_equal(bs_pkeyutl_verify(dir, bs_key_public(k), o, false, dg,
+								   32, der, dl), 0);
+				assert_int_equal(bs_ecdsa_der_to_raw(&back, &bl, der, dl,
+								     curves[i].field, NULL), 0);
+				assert_int_equal(bl, rl);
+				assert_memory_equal(back, raw, rl);
+				dg[0] ^= 1;
+				assert_int_not_equal(bs_pkeyutl_verify(dir, bs_key_public(k), o, false,
+								       dg, 32, der, dl), 0);
+			}
+			free(raw);
+			free(der);
+			free(back);
+		}
+		assert_true(padded);
+		bs_key_free(k);
+	}
+	bs_tmpdir_free(dir);
+}
+
+static void test_key__ecdsa_conversion_rejects_bad_input(void **state)
+{
+	(void)state;
+	uint8_t *out = (uint8_t *)"x";
+	size_t ol = 9;
+	struct bs_error err = {0};
+	uint8_t raw[64] = {1};
+	assert_int_equal(bs_ecdsa_raw_to_der(&out, &ol, raw, 63, &err), BS_ERR_FORMAT);
+	assert_null(out);
+	assert_int_equal(ol, 0);
+	assert_int_equal(bs_ecdsa_raw_to_der(&out, &ol, raw, 0, &err), BS_ERR_FORMAT);
+	static const uint8_t junk[] = {0x30, 0x03, 0x02, 0x01};
+	assert_int_equal(bs_ecdsa_der_to_raw(&out, &ol, junk, sizeof(junk), 32, &err),
+			 BS_ERR_FORMAT);
+	assert_null(out);
+	/* a valid DER value with trailing bytes is not one signature */
+	raw[32] = 2;
+	uint8_t *der = NULL;
+	size_t dl = 0;
+	assert_int_equal(bs_ecdsa_raw_to_der(&der, &dl, raw, 64, NULL), 0);
+	uint8_t longer[80];
+	memcpy(longer, der, dl);
+	longer[dl] = 0;
+	assert_int_equal(bs_ecdsa_der_to_raw(&out, &ol, longer, dl + 1, 32, &err),
+			 BS_ERR_FORMAT);
+	/* r = 0x01 followed by 31 zero bytes does not fit 16 bytes */
+	assert_int_equal(bs_ecdsa_der_to_raw(&out, &ol, der, dl, 16, &err), BS_ERR_FORMAT);
+	assert_null(out);
+	assert_int_equal(bs_ecdsa_der_to_raw(&out, &ol, der, dl, 32, &err), 0);
+	assert_int_equal(ol, 64);
+	assert_memory_equal(out, raw, 64);
+	free(out);
+	free(der);
+}
+
+/* Ed25519 file keys sign messages (verified by openssl -rawin), never digests. */
+static void test_key__ed25519_signs_messages_only(void **state)
+{
+	(void)state;
+	char *dir = bs_tmpdir();
+	struct bs_key *k = NULL;
+	EVP_PKEY *ed = EVP_PKEY_Q_keygen(NULL, NULL, "ED25519");
+	assert_non_null(ed);
+	assert_int_equal(bs_key_from_pkey(&k, ed, "ed", NULL), 0);
+	assert_int_equal(bs_key_type(k), EVP_PKEY_ED25519);
+	static const uint8_t msg[] = "a firmware image, or its header";
+	struct bs_sig_params p = {.md_nid = NID_undef};
+	uint8_t *sig = NULL;
+	size_t sl = 0;
+	struct bs_error err = {0};
+	assert_int_equal(bs_key_sign_message(k, &p, msg, sizeof(msg), &sig, &sl, &err), 0);
+	assert_int_equal(sl, 64);
+	assert_int_equal(bs_pkeyutl_verify(dir, bs_key_public(k), NULL, true, msg, sizeof(msg),
+					   sig, sl), 0);
+	assert_int_not_equal(bs_pkeyutl_verify(dir, bs_key_public(k), NULL, true, msg,
+					       sizeof(msg) - 1, sig, sl), 0);
+	assert_int_equal(bs_sig_verify_message(bs_key_public(k), &p, msg, sizeof(msg), sig, sl,
+					       &err), 0);
+	assert_int_equal(bs_sig_verify_message(bs_key_public(k), &p, msg, 3, sig, sl, &err),
+			 BS_ERR_VERIFY);
+	free(sig);
+	/* a digest cannot be signed with pure EdDSA */
+	uint8_t dg[32] = {0};
+	p.md_nid = NID_sha256;
+	sig = (uint8_t *)"x";
+	assert_int_equal(bs_key_sign(k, &p, dg, 32, &sig, &sl, &err), BS_ERR_UNSUPPORTED);
+	assert_null(sig);
+	assert_int_equal(sl, 0);
+	assert_int_equal(bs_key_sign_digest(k, NID_sha256, BS_SIG_DEFAULT, dg, 32, &sig, &sl,
+					    &err), BS_ERR_UNSUPPORTED);
+	assert_int_equal(bs_sig_verify(bs_key_public(k), &p, dg, 32, dg, 32, &err),
+			 BS_ERR_UNSUPPORTED);
+	/* ...and a digest algorithm or scheme with Ed25519 is a caller error */
+	assert_int_equal(bs_key_sign_message(k, &p, msg, sizeof(msg), &sig, &sl, &err),
+			 BS_ERR_INVALID);
+	assert_null(sig);
+	p = (struct bs_sig_params){.scheme = BS_SIG_RSA_PSS};
+	assert_int_equal(bs_key_sign_message(k, &p, msg, sizeof(msg), &sig, &sl, &err),
+			 BS_ERR_INVALID);
+	bs_key_free(k);
+	bs_tmpdir_free(dir);
+}
+
+/* RSA/EC messages are hashed on the host: the same bytes as signing the digest. */
+static void test_key__sign_message_hashes_on_host(void **state)
+{
+	(void)state;
+	struct bs_key *k = NULL;
+	assert_int_equal(bs_key_from_pkey(&k, gen("rsa"), "rsa", NULL), 0);
+	static const uint8_t msg[] = "payload";
+	uint8_t dg[64];
+	unsigned dl = 0;
+	assert_int_equal(EVP_Digest(msg, sizeof(msg), dg, &dl, EVP_sha384(), NULL), 1);
+	struct bs_sig_params p = {.md_nid = NID_sha384};
+	uint8_t *s1 = NULL, *s2 = NULL;
+	size_t l1 = 0, l2 = 0;
+	assert_int_equal(bs_key_sign_message(k, &p, msg, sizeof(msg), &s1, &l1, NULL), 0);
+	assert_int_equal(bs_key_sign(k, &p, dg, dl, &s2, &l2, NULL), 0);
+	assert_int_equal(l1, l2);
+	assert_memory_equal(s1, s2, l1);
+	assert_int_equal(bs_sig_verify_message(bs_key_public(k), &p, msg, sizeof(msg), s1, l1,
+					       NULL), 0);
+	assert_true(verify(bs_key_public(k), NID_sha384, false, s1, l1, dg, dl));
+	free(s1);
+	free(s2);
+	struct bs_error err = {0};
+	p.md_nid = NID_undef;
+	assert_int_equal(bs_key_sign_message(k, &p, msg, sizeof(msg), &s1, &l1, &err),
+			 BS_ERR_UNSUPPORTED);
+	assert_null(s1);
+	bs_key_free(k);
+}
+
 /* ---- a mock backend through bs_key_new ---- */
 
 struct mock {
@@ -237,6 +481,11 @@ int main(void)
 		cmocka_unit_test(test_key__public_has_no_private_part),
 		cmocka_unit_test(test_key__bad_requests),
 		cmocka_unit_test(test_key__backend_table),
+		cmocka_unit_test(test_key__pss_explicit_salt_verified_by_openssl),
+		cmocka_unit_test(test_key__ecdsa_raw_fixed_width),
+		cmocka_unit_test(test_key__ecdsa_conversion_rejects_bad_input),
+		cmocka_unit_test(test_key__ed25519_signs_messages_only),
+		cmocka_unit_test(test_key__sign_message_hashes_on_host),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -140,6 +140,55 @@ static void test_pkcs11__sign_p256_verifies(void **s)
 	check_sign(SOFTHSM, "p256", BS_SIG_DEFAULT);
 }
 
+/* CKM_RSA_PKCS_PSS with the caller's sLen, checked by openssl pkeyutl; CKM_ECDSA as raw
+ * r||s through the key layer. */
+static void test_pkcs11__sign_pss_salt_and_raw_ecdsa(void **s)
+{
+	(void)s;
+	struct bs_p11 *p = open_p11(SOFTHSM, PIN, 2, 10000);
+	X509 *cert = NULL;
+	struct bs_key *key = NULL;
+	load(p, "rsa2048", &cert, &key);
+	uint8_t dg[32];
+	SHA256((const unsigned char *)"msg", 3, dg);
+	const int salts[] = {0, 20, 64};
+	for (size_t i = 0; i < BS_ARRAY_SIZE(salts); i++) {
+		struct bs_sig_params sp = {.md_nid = NID_sha256, .scheme = BS_SIG_RSA_PSS,
+					   .pss_saltlen = salts[i]};
+		uint8_t *sig = NULL;
+		size_t sl = 0;
+		struct bs_error e = {0};
+		int rc = bs_key_sign(key, &sp, dg, 32, &sig, &sl, &e);
+		if (rc != 0)
+			fprintf(stderr, "sign: %s\n", e.msg);
+		assert_int_equal(rc, 0);
+		char opt[64];
+		snprintf(opt, sizeof(opt), "rsa_pss_saltlen:%d", salts[i]);
+		const char *o[] = {"digest:sha256", "rsa_padding_mode:pss", opt, NULL};
+		assert_int_equal(bs_pkeyutl_verify(g_dir, X509_get0_pubkey(cert), o, false, dg, 32,
+						   sig, sl), 0);
+		sp.pss_saltlen = salts[i] + 1;
+		assert_int_equal(bs_sig_verify(X509_get0_pubkey(cert), &sp, dg, 32, sig, sl, NULL),
+				 BS_ERR_VERIFY);
+		free(sig);
+	}
+	bs_key_free(key);
+	X509_free(cert);
+	load(p, "p256", &cert, &key);
+	struct bs_sig_params sp = {.md_nid = NID_sha256, .ecdsa_raw = true};
+	uint8_t *sig = NULL;
+	size_t sl = 0;
+	assert_int_equal(bs_key_sign(key, &sp, dg, 32, &sig, &sl, NULL), 0);
+	assert_int_equal(sl, 64);
+	assert_int_equal(bs_sig_verify(X509_get0_pubkey(cert), &sp, dg, 32, sig, sl, NULL), 0);
+	free(sig);
+	sp = (struct bs_sig_params){.md_nid = NID_sha256, .scheme = BS_SIG_RSA_PSS};
+	assert_int_equal(bs_key_sign(key, &sp, dg, 32, &sig, &sl, NULL), BS_ERR_KEY);
+	bs_key_free(key);
+	X509_free(cert);
+	bs_p11_close(p);
+}
+
 static void test_pkcs11__sign_through_p11kit_proxy(void **s)
 {
 	(void)s;
@@ -488,6 +537,7 @@ int main(void)
 		cmocka_unit_test(test_pkcs11__sign_rsa4096_verifies),
 		cmocka_unit_test(test_pkcs11__sign_p256_verifies),
 		cmocka_unit_test(test_pkcs11__sign_through_p11kit_proxy),
+		cmocka_unit_test(test_pkcs11__sign_pss_salt_and_raw_ecdsa),
 		cmocka_unit_test(test_pkcs11__loader_rejects_real_pin),
 		cmocka_unit_test(test_pkcs11__wrong_pin_is_config_error_and_not_retried),
 		cmocka_unit_test(test_pkcs11__unknown_object_not_found),

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <fcntl.h>
+#include <openssl/cms.h>
 #include <openssl/pem.h>
 #include <openssl/rsa.h>
 #include <openssl/sha.h>
@@ -145,6 +146,52 @@ int bs_sign_verify(struct bs_key *key, EVP_PKEY *pub, enum bs_sig_scheme scheme,
 	EVP_PKEY_CTX_free(c);
 	free(sig);
 	return ok ? 0 : -1000;
+}
+
+time_t bs_cms_signing_time(const uint8_t *der, size_t len)
+{
+	const unsigned char *p = der;
+	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)len);
+	assert_non_null(cms);
+	CMS_SignerInfo *si = sk_CMS_SignerInfo_value(CMS_get0_SignerInfos(cms), 0);
+	assert_non_null(si);
+	time_t t = 0;
+	int idx = CMS_signed_get_attr_by_NID(si, NID_pkcs9_signingTime, -1);
+	if (idx >= 0) {
+		ASN1_TYPE *v = X509_ATTRIBUTE_get0_type(CMS_signed_get_attr(si, idx), 0);
+		struct tm tm;
+		assert_non_null(v);
+		assert_int_equal(ASN1_TIME_to_tm((ASN1_TIME *)v->value.utctime, &tm), 1);
+		t = timegm(&tm);
+	}
+	CMS_ContentInfo_free(cms);
+	return t;
+}
+
+int bs_pkeyutl_verify(const char *dir, EVP_PKEY *pub, const char *const *pkeyopts, bool rawin,
+		      const uint8_t *in, size_t in_len, const uint8_t *sig, size_t sig_len)
+{
+	char pp[4096], ip[4096], sp[4096];
+	snprintf(pp, sizeof(pp), "%s/pub.pem", dir);
+	snprintf(ip, sizeof(ip), "%s/in.bin", dir);
+	snprintf(sp, sizeof(sp), "%s/sig.bin", dir);
+	FILE *f = fopen(pp, "w");
+	assert_non_null(f);
+	assert_int_equal(PEM_write_PUBKEY(f, pub), 1);
+	assert_int_equal(fclose(f), 0);
+	bs_write(ip, in, in_len);
+	bs_write(sp, sig, sig_len);
+	const char *argv[32] = {"openssl", "pkeyutl", "-verify", "-pubin", "-inkey", pp,
+				"-in", ip, "-sigfile", sp};
+	size_t n = 10;
+	if (rawin)
+		argv[n++] = "-rawin";
+	for (size_t i = 0; pkeyopts != NULL && pkeyopts[i] != NULL && n < 30; i++) {
+		argv[n++] = "-pkeyopt";
+		argv[n++] = pkeyopts[i];
+	}
+	argv[n] = NULL;
+	return bs_test_run(argv, "/dev/null");
 }
 
 int bs_softhsm_init(const char *dir, const char *label, const char *pin)

@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 #include "core/error.h"
 #include "crypto/key.h"
@@ -42,6 +43,16 @@ EVP_PKEY *bs_read_pem_key(const char *path, const char *pass);
  * signature does not verify. */
 int bs_sign_verify(struct bs_key *key, EVP_PKEY *pub, enum bs_sig_scheme scheme,
 		   struct bs_error *e);
+
+/* signingTime of the first SignerInfo of a DER CMS, read with OpenSSL's CMS parser
+ * (independent of our own); 0 if there is none. Fails the test if it does not parse. */
+time_t bs_cms_signing_time(const uint8_t *der, size_t len);
+
+/* `openssl pkeyutl -verify` of sig over `in` under pub, with extra -pkeyopt values (a
+ * NULL-terminated list, may be NULL) and -rawin when `rawin` (Ed25519 messages). Files go
+ * to dir (pub.pem, in.bin, sig.bin). Returns the tool's exit status (0 = verified). */
+int bs_pkeyutl_verify(const char *dir, EVP_PKEY *pub, const char *const *pkeyopts, bool rawin,
+		      const uint8_t *in, size_t in_len, const uint8_t *sig, size_t sig_len);
 
 /* A private SoftHSM2 token labelled `label` (user PIN `pin`, SO PIN 12345678): config
  * dir/softhsm2.conf, exported as SOFTHSM2_CONF, token files under dir/tokens.

@@ -30,12 +30,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
-
-#define BS_CSF_TEXT_MAX (64u * 1024)  /* CSF source size */
-#define BS_CSF_CMDS_MAX 64            /* sections */
-#define BS_CSF_BLOCKS_MAX 64          /* blocks per Blocks list */
-#define BS_CSF_STRING_MAX 1024        /* a quoted file name or URI */
-#define BS_CSF_WARNINGS_MAX 16
+#include "core/limits.h"
 
 enum bs_csf_kind {
 	BS_CSF_HEADER,

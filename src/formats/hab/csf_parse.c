@@ -7,12 +7,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/limits.h"
 #include "core/util.h"
 #include "formats/hab/csf_int.h"
-
-#define NAME_MAX_LEN 64
-#define VALUE_TOKENS_MAX 1024 /* per argument; 64 blocks need ~320 */
-#define ARGS_MAX 64           /* per section */
 
 struct parser {
 	struct csf_ctx *ctx;
@@ -21,8 +18,8 @@ struct parser {
 	/* value tokens of the current section, and its argument lines */
 	struct csf_token *pool;
 	size_t npool, cappool;
-	struct csf_arg argv[ARGS_MAX];
-	size_t argstart[ARGS_MAX];
+	struct csf_arg argv[BS_CSF_ARGS_MAX];
+	size_t argstart[BS_CSF_ARGS_MAX];
 	size_t nargs;
 	/* source text of the last name (first physical line), for messages */
 	const char *name_text;
@@ -114,7 +111,7 @@ static bool ahab_target(const struct csf_token *v, size_t nv)
 /* One `name = value` line; the current token is the first word of the name. */
 static int parse_arg_line(struct parser *p, const struct csf_section_def *sd)
 {
-	char norm[NAME_MAX_LEN];
+	char norm[BS_CSF_NAME_MAX];
 	unsigned line, col;
 	int rc = parse_name(p, norm, sizeof(norm), &line, &col);
 	if (rc != 0)
@@ -134,10 +131,10 @@ static int parse_arg_line(struct parser *p, const struct csf_section_def *sd)
 	}
 	if ((rc = advance(p)) != 0)
 		return rc;
-	if (p->nargs >= ARGS_MAX)
+	if (p->nargs >= BS_CSF_ARGS_MAX)
 		return bs_csf_fail(p->ctx, BS_ERR_LIMIT, line, col,
 				   "more than %d arguments in [%s]; expected each argument once",
-				   ARGS_MAX, sd->name);
+				   BS_CSF_ARGS_MAX, sd->name);
 	size_t start = p->npool;
 	while (p->tok.type != CSF_TOK_EOL && p->tok.type != CSF_TOK_EOF) {
 		if (p->tok.type == CSF_TOK_LBRACK || p->tok.type == CSF_TOK_RBRACK ||
@@ -147,11 +144,11 @@ static int parse_arg_line(struct parser *p, const struct csf_section_def *sd)
 				 bs_csf_arg_name(id));
 			return expected(p, what);
 		}
-		if (p->npool - start >= VALUE_TOKENS_MAX)
+		if (p->npool - start >= BS_CSF_VALUE_TOKENS_MAX)
 			return bs_csf_fail(p->ctx, BS_ERR_LIMIT, p->tok.line, p->tok.col,
 					   "value of '%s' longer than %d items; expected a "
 					   "shorter list",
-					   bs_csf_arg_name(id), VALUE_TOKENS_MAX);
+					   bs_csf_arg_name(id), BS_CSF_VALUE_TOKENS_MAX);
 		if (p->npool == p->cappool) {
 			size_t cap = p->cappool ? p->cappool * 2 : 64;
 			struct csf_token *np = realloc(p->pool, cap * sizeof(*np));
@@ -236,7 +233,7 @@ static int parse_sections(struct parser *p, struct bs_csf *csf, struct csf_state
 			return rc;
 		if (p->tok.type != CSF_TOK_WORD)
 			return expected(p, "a section name such as Header");
-		char norm[NAME_MAX_LEN];
+		char norm[BS_CSF_NAME_MAX];
 		unsigned nl, nc;
 		if ((rc = parse_name(p, norm, sizeof(norm), &nl, &nc)) != 0)
 			return rc;

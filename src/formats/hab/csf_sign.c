@@ -9,16 +9,13 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/limits.h"
 #include "core/util.h"
 #include "crypto/cms.h"
 #include "formats/hab/hab.h"
 #include "crypto/key.h"
 
-#define CSF_SRK_TABLE_MAX 8192u          /* 4 x RSA-4096 records need 2116 bytes */
-#define CSF_RECORD_MAX 0xFFFFu           /* header length field is 16 bits */
-#define CSF_OUT_MAX (1u << 20)           /* whole binary CSF */
 #define CSF_HASH_CHUNK (64u * 1024)      /* block streaming read size */
-#define CSF_BLOBS_MAX (BS_CSF_CMDS_MAX + 1)
 #define CSF_NO_PATCH SIZE_MAX
 
 /* A key slot as the compiler sees it: which certificate (and, lazily, which key). */
@@ -44,7 +41,7 @@ struct compiler {
 	int md_nid;
 	const EVP_MD *md;
 	struct bs_buf cmds;
-	struct blob blobs[CSF_BLOBS_MAX];
+	struct blob blobs[BS_CSF_BLOBS_MAX];
 	size_t nblobs;
 	struct slot slots[HAB_KEY_SLOTS];
 	size_t csf_sig_at;
@@ -89,10 +86,10 @@ static size_t pad4(size_t n)
 static int add_blob(struct compiler *c, uint8_t tag, uint8_t version, const uint8_t *payload,
 		    size_t plen, size_t patch_at, const struct bs_csf_cmd *cmd)
 {
-	if (c->nblobs >= CSF_BLOBS_MAX)
+	if (c->nblobs >= BS_CSF_BLOBS_MAX)
 		return bs_error_set(c->err, BS_ERR_LIMIT, "%s:%u:%u: too many records",
 				    csf_name(c), cmd->line, cmd->col);
-	if (plen > CSF_RECORD_MAX - 4)
+	if (plen > BS_CSF_RECORD_MAX - 4)
 		return bs_error_set(c->err, BS_ERR_LIMIT,
 				    "%s:%u:%u: record of %zu bytes does not fit a 16-bit length",
 				    csf_name(c), cmd->line, cmd->col, plen + 4);
@@ -341,10 +338,11 @@ static int do_install_srk(struct compiler *c, const struct bs_csf_cmd *cmd)
 	if (cmd->file == NULL)
 		return bs_error_set(c->err, BS_ERR_SEMANTIC, "%s:%u:%u: Install SRK without a File",
 				    csf_name(c), cmd->line, cmd->col);
-	int rc = c->opts->keys.read(c->opts->keys.ctx, cmd->file, CSF_SRK_TABLE_MAX, &tbl, &len, c->err);
+	int rc = c->opts->keys.read(c->opts->keys.ctx, cmd->file, BS_CSF_SRK_TABLE_MAX, &tbl, &len,
+				    c->err);
 	if (rc != 0)
 		return fail_from(c, rc, cmd->file_line, cmd->file_col);
-	if (len < 4 || len > CSF_RECORD_MAX || tbl[0] != HAB_TAG_CRT || tbl[3] != 0x40) {
+	if (len < 4 || len > BS_CSF_RECORD_MAX || tbl[0] != HAB_TAG_CRT || tbl[3] != 0x40) {
 		rc = bs_error_set(c->err, BS_ERR_FORMAT, "%s:%u:%u: SRK table invalid: \"%s\"",
 				  csf_name(c), cmd->file_line, cmd->file_col, cmd->file);
 		goto out;
@@ -355,7 +353,7 @@ static int do_install_srk(struct compiler *c, const struct bs_csf_cmd *cmd)
 	if (rc != 0)
 		goto out;
 	/* The table is copied unchanged, with its own header. */
-	if (c->nblobs >= CSF_BLOBS_MAX) {
+	if (c->nblobs >= BS_CSF_BLOBS_MAX) {
 		rc = bs_error_set(c->err, BS_ERR_LIMIT, "too many records");
 		goto out;
 	}
@@ -558,10 +556,10 @@ static int finish(struct compiler *c, uint8_t **out, size_t *out_len)
 		if (c->blobs[i].patch_at != CSF_NO_PATCH)
 			bs_buf_put_be32(c->cmds.data + c->blobs[i].patch_at, (uint32_t)cur);
 		cur += pad4(c->blobs[i].len);
-		if (cur > CSF_OUT_MAX)
+		if (cur > BS_CSF_OUT_MAX)
 			return bs_error_set(c->err, BS_ERR_LIMIT,
 					    "%s: binary CSF exceeds %u bytes", csf_name(c),
-					    CSF_OUT_MAX);
+					    BS_CSF_OUT_MAX);
 	}
 	bs_buf_put_be32(c->cmds.data + c->csf_sig_at, (uint32_t)cur);
 
@@ -576,7 +574,7 @@ static int finish(struct compiler *c, uint8_t **out, size_t *out_len)
 	if (rc != 0)
 		return rc;
 
-	bs_buf_init(&res, CSF_OUT_MAX);
+	bs_buf_init(&res, BS_CSF_OUT_MAX);
 	rc = bs_buf_append(&res, c->cmds.data, cmd_len);
 	for (size_t i = 0; rc == 0 && i < c->nblobs; i++) {
 		rc = bs_buf_append(&res, c->blobs[i].data, c->blobs[i].len);

@@ -11,8 +11,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
-
-#define BS_HAB_AUTH_BLOCKS_MAX 256
+#include "core/limits.h"
 
 struct bs_hab_cmd {
 	size_t index;    /* 1-based, as printed */

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "core/buf.h"
+#include "core/limits.h"
 #include "core/util.h"
 #include "crypto/cms.h"
 #include "formats/hab/csf_walk.h"
@@ -19,14 +20,12 @@
 #include "formats/hab/srk.h"
 #include "formats/hab/verify.h"
 
-#define DUMP_BLOBS_MAX 64
-
 struct dump {
 	FILE *out;
 	struct bs_hab_image img;
 	bool is_image;
 	int rc; /* first error seen (the listing continues where it can) */
-	uint64_t refs[DUMP_BLOBS_MAX];
+	uint64_t refs[BS_HAB_DUMP_BLOBS_MAX];
 	size_t nrefs;
 };
 
@@ -181,7 +180,7 @@ static void dump_blob(struct dump *d, uint32_t field, bool abs, uint8_t tag, int
 	} else {
 		off = d->img.csf_off + field;
 	}
-	if (d->nrefs < DUMP_BLOBS_MAX)
+	if (d->nrefs < BS_HAB_DUMP_BLOBS_MAX)
 		d->refs[d->nrefs++] = off;
 	uint8_t *blob = NULL;
 	size_t blen;
@@ -278,7 +277,7 @@ static void dump_blob_list(struct dump *d, uint16_t cmd_len)
 {
 	uint64_t off = d->img.csf_off + cmd_len;
 	fprintf(d->out, "Blobs:\n");
-	for (size_t n = 0; n < DUMP_BLOBS_MAX && off + 4 <= d->img.size; n++) {
+	for (size_t n = 0; n < BS_HAB_DUMP_BLOBS_MAX && off + 4 <= d->img.size; n++) {
 		uint8_t h[5];
 		struct bs_error e;
 		size_t hl = d->img.size - off >= 5 ? 5 : 4;

@@ -6,6 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "core/limits.h" /* HAB_CSF_CMDS_MAX, HAB_SRK_RECORDS_MAX */
+
 /* Structure tags */
 #define HAB_TAG_IVT 0xD1
 #define HAB_TAG_DCD 0xD2
@@ -84,10 +86,6 @@
 #define HAB_SLOT_SRK_NXP 5
 #define HAB_SLOT_CSFK_NXP 6
 #define HAB_KEY_SLOTS 8
-
-/* Limits */
-#define HAB_CSF_CMDS_MAX 768    /* CST's command buffer */
-#define HAB_SRK_RECORDS_MAX 4
 
 /* Map a HAB hash alg code to an OpenSSL NID (0 if unknown) and back. */
 int bs_hab_alg_to_nid(uint8_t alg);

@@ -9,11 +9,11 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/limits.h"
 
 #define BS_HAB_IVT_LEN 32
 #define BS_HAB_ADDR_END (1ull << 32) /* first address past the 32-bit HAB address space */
 #define BS_HAB_HASH_CHUNK (64u * 1024)
-#define BS_HAB_IVT_SCAN_MAX (64ull << 20) /* bytes scanned for an IVT without --ivt-offset */
 
 struct bs_hab_ivt {
 	uint64_t off; /* file offset of the IVT */

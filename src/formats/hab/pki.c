@@ -19,6 +19,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/limits.h"
 #include "core/log.h"
 #include "core/util.h"
 #include "crypto/x509.h"
@@ -27,12 +28,8 @@
 #include "crypto/key.h"
 #include "formats/hab/pki_int.h"
 
-#define PKI_PASS_MAX 1024
-#define PKI_PATH_MAX 4096
-#define PKI_NAME_MAX 96
-
 struct pki_node {
-	char base[PKI_NAME_MAX]; /* e.g. "SRK1_sha256_2048_65537_v3_ca" */
+	char base[BS_PKI_NAME_MAX]; /* e.g. "SRK1_sha256_2048_65537_v3_ca" */
 	uint8_t id;              /* token object id */
 	X509 *cert;
 	struct bs_key *key;
@@ -101,7 +98,7 @@ static int path_in(char *out, size_t cap, const char *dir, const char *rel,
 static int write_in(struct pki *p, const char *rel, const void *data, size_t len,
 		    unsigned mode, struct bs_error *err)
 {
-	char path[PKI_PATH_MAX];
+	char path[BS_PATH_MAX];
 	int rc = path_in(path, sizeof(path), p->tmp, rel, err);
 	if (rc != 0)
 		return rc;
@@ -124,7 +121,7 @@ static int save_pem_der(struct pki *p, const char *stem, unsigned mode,
 			int (*enc)(BIO *pem, BIO *der, void *obj, const char *pass), void *obj,
 			const struct pki_node *n, const char *what, struct bs_error *err)
 {
-	char rel[PKI_PATH_MAX];
+	char rel[BS_PATH_MAX];
 	int rc = 0;
 	BIO *pem = BIO_new(BIO_s_mem());
 	BIO *der = BIO_new(BIO_s_mem());
@@ -165,7 +162,7 @@ static int enc_key(BIO *pem, BIO *der, void *obj, const char *pass)
 /* crts/<base>_crt.pem and .der. */
 static int save_cert(struct pki *p, const struct pki_node *n, struct bs_error *err)
 {
-	char stem[PKI_PATH_MAX];
+	char stem[BS_PATH_MAX];
 	snprintf(stem, sizeof(stem), "crts/%s_crt", n->base);
 	return save_pem_der(p, stem, 0644, enc_cert, n->cert, n, "encoding the certificate", err);
 }
@@ -174,7 +171,7 @@ static int save_cert(struct pki *p, const struct pki_node *n, struct bs_error *e
 static int save_key(struct pki *p, const struct pki_node *n, EVP_PKEY *priv,
 		    struct bs_error *err)
 {
-	char stem[PKI_PATH_MAX];
+	char stem[BS_PATH_MAX];
 	snprintf(stem, sizeof(stem), "keys/%s_key", n->base);
 	return save_pem_der(p, stem, 0600, enc_key, priv, n, "encrypting the key", err);
 }
@@ -304,9 +301,9 @@ static int make_pass(struct pki *p, struct bs_error *err)
 {
 	if (p->o->passphrase != NULL) {
 		size_t l = strlen(p->o->passphrase);
-		if (l < 4 || l > PKI_PASS_MAX || strpbrk(p->o->passphrase, "\r\n") != NULL)
+		if (l < 4 || l > BS_PASSPHRASE_MAX || strpbrk(p->o->passphrase, "\r\n") != NULL)
 			return bs_error_set(err, BS_ERR_INVALID, "passphrase must be 4..%d "
-					    "characters on one line", PKI_PASS_MAX);
+					    "characters on one line", BS_PASSPHRASE_MAX);
 		p->pass = bs_strdup(p->o->passphrase);
 	} else {
 		uint8_t rnd[24];
@@ -407,16 +404,16 @@ static int validate(const struct bs_pki_opts *o, struct bs_pki_opts *v, struct b
 static void set_names(struct pki *p)
 {
 	const char *tag = keytypes[p->o->keytype].tag;
-	snprintf(p->ca.base, PKI_NAME_MAX, "CA1_sha256_%s_v3_ca", tag);
+	snprintf(p->ca.base, BS_PKI_NAME_MAX, "CA1_sha256_%s_v3_ca", tag);
 	p->ca.id = 0x10;
 	for (unsigned i = 0; i < p->o->nsrk; i++) {
-		snprintf(p->srk[i].base, PKI_NAME_MAX, "SRK%u_sha256_%s_v3_ca", i + 1, tag);
-		snprintf(p->csf[i].base, PKI_NAME_MAX, "CSF%u_1_sha256_%s_v3_usr", i + 1, tag);
-		snprintf(p->img[i].base, PKI_NAME_MAX, "IMG%u_1_sha256_%s_v3_usr", i + 1, tag);
+		snprintf(p->srk[i].base, BS_PKI_NAME_MAX, "SRK%u_sha256_%s_v3_ca", i + 1, tag);
+		snprintf(p->csf[i].base, BS_PKI_NAME_MAX, "CSF%u_1_sha256_%s_v3_usr", i + 1, tag);
+		snprintf(p->img[i].base, BS_PKI_NAME_MAX, "IMG%u_1_sha256_%s_v3_usr", i + 1, tag);
 		p->srk[i].id = (uint8_t)(0x20 + i + 1);
 		p->csf[i].id = (uint8_t)(0x30 + i + 1);
 		p->img[i].id = (uint8_t)(0x40 + i + 1);
-		snprintf(p->sgk[i].base, PKI_NAME_MAX, "SGK%u_1_sha256_%s_v3_usr", i + 1, tag);
+		snprintf(p->sgk[i].base, BS_PKI_NAME_MAX, "SGK%u_1_sha256_%s_v3_usr", i + 1, tag);
 		p->sgk[i].id = (uint8_t)(0x50 + i + 1);
 	}
 }
@@ -431,7 +428,7 @@ static void free_node(struct pki_node *n)
 
 static int build(struct pki *p, struct bs_error *err)
 {
-	char path[PKI_PATH_MAX];
+	char path[BS_PATH_MAX];
 	int rc;
 	if ((rc = path_in(path, sizeof(path), p->tmp, "crts", err)) != 0)
 		return rc;
@@ -482,7 +479,7 @@ int bs_pki_create(const struct bs_pki_opts *opts, struct bs_error *err)
 	struct pki p = { .o = &o };
 	set_names(&p);
 
-	char out[PKI_PATH_MAX];
+	char out[BS_PATH_MAX];
 	size_t ol = strlen(o.outdir);
 	while (ol > 1 && o.outdir[ol - 1] == '/')
 		ol--;

@@ -1,6 +1,7 @@
 /* bs_pki_pack_tgz: pack a directory tree (a CST PKI tree) into a gzip'd tar in memory
  * with libarchive. Entries are named relative to the tree root ("crts/...", "keys/...")
  * in sorted order; only directories and regular files are accepted. */
+#include "core/limits.h"
 #include "formats/hab/pki.h"
 
 #include <archive.h>
@@ -18,12 +19,6 @@
 #include "core/buf.h"
 #include "core/util.h"
 
-#define PKI_TGZ_MAX (64u << 20)   /* compressed output and total input */
-#define PKI_TGZ_FILE_MAX (1u << 20)
-#define PKI_TGZ_ENTRIES_MAX 4096
-#define PKI_TGZ_DEPTH_MAX 8
-#define PKI_PATH_MAX 4096
-
 struct tgz {
 	struct archive *a;
 	struct bs_buf out;
@@ -37,7 +32,7 @@ static la_ssize_t tgz_write_cb(struct archive *a, void *ctx, const void *data, s
 {
 	struct tgz *t = ctx;
 	if (bs_buf_append(&t->out, data, len) != 0) {
-		archive_set_error(a, ENOMEM, "tar.gz exceeds %u bytes", PKI_TGZ_MAX);
+		archive_set_error(a, ENOMEM, "tar.gz exceeds %u bytes", BS_PKI_TGZ_MAX);
 		return -1;
 	}
 	return (la_ssize_t)len;
@@ -45,19 +40,19 @@ static la_ssize_t tgz_write_cb(struct archive *a, void *ctx, const void *data, s
 
 static int tgz_add(struct tgz *t, const char *path, const char *rel, const struct stat *st)
 {
-	if (++t->entries > PKI_TGZ_ENTRIES_MAX)
+	if (++t->entries > BS_PKI_TGZ_ENTRIES_MAX)
 		return bs_error_set(t->err, BS_ERR_LIMIT, "%s: more than %d entries", path,
-				    PKI_TGZ_ENTRIES_MAX);
+				    BS_PKI_TGZ_ENTRIES_MAX);
 	uint8_t *data = NULL;
 	size_t len = 0;
 	int rc = 0;
 	if (S_ISREG(st->st_mode)) {
-		if ((rc = bs_read_file(&data, &len, path, PKI_TGZ_FILE_MAX, t->err)) != 0)
+		if ((rc = bs_read_file(&data, &len, path, BS_PKI_TGZ_FILE_MAX, t->err)) != 0)
 			return rc;
 		t->total += len;
-		if (t->total > PKI_TGZ_MAX) {
+		if (t->total > BS_PKI_TGZ_MAX) {
 			rc = bs_error_set(t->err, BS_ERR_LIMIT, "%s: tree exceeds %u bytes", path,
-					  PKI_TGZ_MAX);
+					  BS_PKI_TGZ_MAX);
 			goto out;
 		}
 	}
@@ -85,9 +80,9 @@ out:
 
 static int tgz_walk(struct tgz *t, const char *dir, const char *rel, int depth)
 {
-	if (depth > PKI_TGZ_DEPTH_MAX)
+	if (depth > BS_PKI_TGZ_DEPTH_MAX)
 		return bs_error_set(t->err, BS_ERR_LIMIT, "%s: deeper than %d levels", dir,
-				    PKI_TGZ_DEPTH_MAX);
+				    BS_PKI_TGZ_DEPTH_MAX);
 	struct dirent **names = NULL;
 	int n = scandir(dir, &names, NULL, alphasort);
 	if (n < 0)
@@ -97,7 +92,7 @@ static int tgz_walk(struct tgz *t, const char *dir, const char *rel, int depth)
 		const char *nm = names[i]->d_name;
 		if (rc != 0 || strcmp(nm, ".") == 0 || strcmp(nm, "..") == 0)
 			continue;
-		char path[PKI_PATH_MAX], rpath[PKI_PATH_MAX];
+		char path[BS_PATH_MAX], rpath[BS_PATH_MAX];
 		int l1 = snprintf(path, sizeof(path), "%s/%s", dir, nm);
 		int l2 = rel[0] != '\0' ? snprintf(rpath, sizeof(rpath), "%s/%s", rel, nm)
 					: snprintf(rpath, sizeof(rpath), "%s", nm);
@@ -139,7 +134,7 @@ int bs_pki_pack_tgz(uint8_t **out, size_t *out_len, const char *dir, struct bs_e
 		return bs_error_set(err, BS_ERR_INVALID, "%s: not a directory", dir);
 
 	struct tgz t = { .now = time(NULL), .err = err };
-	bs_buf_init(&t.out, PKI_TGZ_MAX);
+	bs_buf_init(&t.out, BS_PKI_TGZ_MAX);
 	int rc = 0;
 	t.a = archive_write_new();
 	if (t.a == NULL)

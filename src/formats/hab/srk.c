@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/limits.h"
 #include "formats/hab/hab.h"
 
 #define SRK_HDR_LEN 4
@@ -18,7 +19,6 @@
 #define SRK_FLAG_CA 0x80
 #define SRK_RSA_MAX_BYTES 1024    /* modulus and exponent: up to RSA-8192 */
 #define SRK_TABLE_VERSION 0x40
-#define SRK_DIGEST_MAX 64
 
 struct srk_curve {
 	const char *group;  /* OpenSSL group name */
@@ -172,7 +172,7 @@ int bs_srk_record(uint8_t **out, size_t *out_len, X509 *cert, struct bs_error *e
 		return bs_error_ssl(err, BS_ERR_KEY, "certificate public key unreadable");
 	bool ca = cert_is_ca(cert);
 	struct bs_buf b;
-	bs_buf_init(&b, 0xFFFF);
+	bs_buf_init(&b, BS_SRK_TABLE_MAX);
 	int rc;
 	switch (EVP_PKEY_get_base_id(pkey)) {
 	case EVP_PKEY_RSA: rc = rsa_record(&b, pkey, HAB_ALG_PKCS1, ca, err); break;
@@ -254,8 +254,8 @@ int bs_srk_table_build(uint8_t **table, size_t *table_len, uint8_t *fuse, size_t
 	}
 
 	struct bs_buf tb, hashes;
-	bs_buf_init(&tb, 0xFFFF);
-	bs_buf_init(&hashes, HAB_SRK_RECORDS_MAX * SRK_DIGEST_MAX);
+	bs_buf_init(&tb, BS_SRK_TABLE_MAX);
+	bs_buf_init(&hashes, HAB_SRK_RECORDS_MAX * BS_SRK_DIGEST_MAX);
 	uint8_t *rec = NULL;
 	size_t rec_len = 0;
 	int rc = bs_buf_append_zeros(&tb, SRK_HDR_LEN);
@@ -266,7 +266,7 @@ int bs_srk_table_build(uint8_t **table, size_t *table_len, uint8_t *fuse, size_t
 			bs_error_prefix(err, "certificate %zu", i + 1);
 			goto fail;
 		}
-		uint8_t h[SRK_DIGEST_MAX];
+		uint8_t h[BS_SRK_DIGEST_MAX];
 		size_t hlen = 0;
 		if ((rc = digest(h, &hlen, md, rec, rec_len, err)) != 0)
 			goto fail;
@@ -501,7 +501,7 @@ int bs_srk_table_fuse(const struct bs_srk_table *t, int md_nid, uint8_t *fuse,
 	const EVP_MD *md = fuse_md(&md_nid, err);
 	if (md == NULL)
 		return BS_ERR_UNSUPPORTED;
-	uint8_t hashes[HAB_SRK_RECORDS_MAX * SRK_DIGEST_MAX];
+	uint8_t hashes[HAB_SRK_RECORDS_MAX * BS_SRK_DIGEST_MAX];
 	size_t off = 0;
 	for (size_t i = 0; i < t->n; i++) {
 		const struct bs_srk_entry *e = &t->e[i];
@@ -533,7 +533,7 @@ int bs_srk_fuse_file(uint8_t **out, size_t *out_len, const uint8_t *fuse, size_t
 		return bs_error_set(err, BS_ERR_INVALID,
 				    "fuse file format %d unknown (0 = 8 fuses per word, 1 = 32)",
 				    format);
-	if (fuse_len == 0 || fuse_len > SRK_DIGEST_MAX)
+	if (fuse_len == 0 || fuse_len > BS_SRK_DIGEST_MAX)
 		return bs_error_set(err, BS_ERR_INVALID, "fuse digest of %zu bytes", fuse_len);
 	size_t n = format == 1 ? fuse_len : 4 * fuse_len;
 	uint8_t *p = calloc(1, n);

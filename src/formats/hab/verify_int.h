@@ -8,17 +8,16 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "core/limits.h"
 #include "formats/hab/csf_walk.h"
 #include "formats/hab/hab.h"
 #include "formats/hab/image.h"
 #include "formats/hab/srk.h"
 #include "formats/hab/verify.h"
 
-#define BS_HAB_AUTH_RANGES_MAX 1024
 #define BS_HAB_SECRET_SLOTS 6
 /* Bytes hashed over all Authenticate Data commands: HAB addresses are 32-bit, so more
  * than 4 GiB can only come from blocks repeated to make verification slow. */
-#define BS_HAB_HASH_TOTAL_MAX (1ull << 32)
 
 struct bs_hab_slot {
 	bool used;
