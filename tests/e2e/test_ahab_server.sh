@@ -80,6 +80,10 @@ code=$(post signed.bin mx93 ahab.csf)
 (cd "$P" && cp "$T/client/flash.bin" . && "$BS_BIN" hab sign -i "$T/client/ahab.csf" -o cli.bin >/dev/null) || srv_fail "CLI signing"
 cmp -s signed.bin "$P/cli.bin" || srv_fail "server output differs from the CLI's"
 echo "ok: file keys: signed image verifies (both verifiers) and equals the CLI's"
+"$BS_BIN" sign imx --keys "$T/keys" --machine imx93 --field soctype=mx93 --field cstversion=4.0.1 \
+	--field csf=@ahab.csf -o offline.bin flash.bin 2> offline.err || srv_fail "bootsign sign imx: $(cat offline.err)"
+cmp -s signed.bin offline.bin || srv_fail "bootsign sign imx (offline job) differs from the server's answer"
+echo "ok: bootsign sign imx (the same signer offline) gives the same image"
 grep -q 'AHAB container' "$SRV_LOG" || grep -q 'digest' "$SRV_LOG" || echo "note: digest not in log line"
 
 # token keys: SRK2 (index 1) from the token, certificate key (SGK) from the token
