@@ -192,6 +192,24 @@ csf off.csf crts/p256.tbl crts/SRK1_p256_crt.pem 0 OEM 0 off.bin "0x400 0x510"
 [ "$($H check offs.bin crts/p256.fuse256 --offset 0x400)" = OK ] && pass "--offset 0x400: independent" || bad "--offset: independent"
 "$BS_BIN" ahab verify -q --fuse crts/p256.fuse256 offs.bin > /dev/null 2>&1 && bad "no container at 0 accepted" || pass "no container at 0: refused without --offset"
 
+# ---- a container set: NXP-set container at 0 (its own SRKs), OEM container at 0x400 ----
+$H build set.bin
+$H build set.bin --into 1 --base 0x400 --first 0x5c00
+csf nxp.csf crts/p256.tbl crts/SRK1_p256_crt.pem 0 NXP 0 set.bin "0 0x110"
+"$BS_BIN" hab sign -i nxp.csf -o set1.bin > /dev/null 2>&1 || bad "sign the NXP container"
+csf oem.csf crts/rsa.tbl crts/SRK2_rsa_crt.pem 1 OEM 0 set1.bin "0x400 0x510"
+"$BS_BIN" hab sign -i oem.csf -o set2.bin > /dev/null 2>&1 || bad "sign the OEM container"
+if "$BS_BIN" ahab verify --fuse crts/rsa.fuse512 set2.bin > set.out 2>&1 && grep -q "container 0x0: SRK hash: NXP SRK set, not compared" set.out &&
+	grep -q "container 0x400: SRK hash: SHA512 of the SRK table matches" set.out; then pass "container set: NXP container at 0 and OEM container at 0x400 both verified"; else bad "container set: $(cat set.out)"; fi
+[ "$($H check set2.bin crts/rsa.fuse512 --offset 0x400)" = OK ] && pass "container set: independent check of the OEM container" || bad "container set: independent"
+flip set2.bin $((0x4000 + 9)) t.bin
+"$BS_BIN" ahab verify --fuse crts/rsa.fuse512 t.bin > /dev/null 2> t.err && bad "container set: NXP image change accepted" ||
+	{ grep -q "container at 0x0: image hash" t.err && pass "container set: a changed image of container 0 is found" || bad "container set tamper: $(cat t.err)"; }
+flip set2.bin $((0x400 + 0x110 + 0x10 + 50)) t.bin
+"$BS_BIN" ahab verify --fuse crts/rsa.fuse512 t.bin > /dev/null 2> t.err && bad "container set: OEM table change accepted" ||
+	{ grep -q "container at 0x400: SRK hash" t.err && pass "container set: a changed OEM SRK table is found" || bad "container set tamper 2: $(cat t.err)"; }
+if "$BS_BIN" ahab verify --fuse crts/rsa.fuse512 set1.bin > /dev/null 2> t.err; then bad "NXP-only set accepted"; else grep -q "container at 0x400: signature: container is not signed" t.err && pass "unsigned OEM container in a set refused" || bad "NXP-only: $(cat t.err)"; fi
+
 # ---- refused signing runs leave no output ----
 refuse() { # label expected-message csf
 	rm -f r.bin

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """AHAB test helper written from the format notes (AHAB.md §2-§8), independent of bootsign.
 
-  ahab.py build OUT [--hash sha256|sha384] [--first 0x2000] [--base 0] [--size0 N]
+  ahab.py build OUT [--hash sha256|sha384] [--first 0x2000] [--base 0] [--size0 N] [--into 1]
       an unsigned container set: one container at --base with two images (an executable
       for the A35 and a data image for the M4), image hashes filled in, a 16-byte empty
       signature block.
@@ -55,6 +55,9 @@ def build(argv):
     sigblk = struct.pack('<BHBHHHHI', 0, 16, 0x90, 0, 0, 0, 0, 0)
     size = base + second + len(img1)
     buf = bytearray(size)
+    if opts.get('--into') == '1':  # add this container to an existing container set
+        old = open(out, 'rb').read()
+        buf = bytearray(old) + bytearray(max(0, size - len(old)))
     c = hdr + arr + sigblk
     buf[base:base + len(c)] = c
     for off, data, *_ in imgs:
