@@ -152,6 +152,14 @@ for salt in max 0; do
 	"$BS_BIN" ahab verify -q --fuse crts/pss.fuse512 pss-$salt.bin > /dev/null && pass "RSA-PSS salt $salt accepted" || bad "RSA-PSS salt $salt refused"
 done
 
+# ---- dump: the structure as signed (independent numbers from the test's own layout) ----
+"$BS_BIN" ahab dump rsac.bin > dump.out
+grep -q "flags 0x00000122 (SRK set 2, SRK 2, revoke mask 0x1)" dump.out && grep -q "SRK table: 1088 bytes, 4 records" dump.out &&
+	grep -q "certificate: .* permissions 0x01 (inverted 0xfe)" dump.out && grep -q "signature: 256 bytes" dump.out &&
+	grep -q "SRK hash sha256 (8ULP/91/93/95A0): $(od -An -v -tx1 crts/rsa.fuse256 | tr -d ' \n')" dump.out &&
+	pass "ahab dump" || bad "ahab dump: $(cat dump.out)"
+"$BS_BIN" ahab dump /dev/null > /dev/null 2>&1 && bad "dump of an empty file succeeded" || pass "dump of a non-image fails"
+
 # ---- tampers: both verifiers must reject, bootsign naming the check ----
 tamper() { # label image fuse check offset [verify-args]
 	local label=$1 img=$2 fuse=$3 check=$4 off=$5

@@ -61,6 +61,15 @@ static void test_ahab__csf_valid(void **state)
 	assert_int_equal(c->offsets[0], 0x400);
 	assert_int_equal(c->offsets[1], 0x510);
 	assert_int_equal(c->data.line, 11);
+	assert_int_equal(c->nwarnings, 0);
+	bs_ahab_csf_free(c);
+	char buf[1024];
+	snprintf(buf, sizeof(buf), "%s", CSF_OK);
+	memcpy(strstr(buf, "0x1\n"), "0x4", 3); /* revoke SRK 2, the signing SRK */
+	assert_int_equal(parse(buf, &c, &err), 0);
+	assert_int_equal(c->nwarnings, 1);
+	assert_int_equal(c->warnings[0].line, 4);
+	assert_non_null(strstr(c->warnings[0].msg, "revoke SRK 2"));
 	bs_ahab_csf_free(c);
 	assert_true(bs_ahab_csf_detect(CSF_OK, strlen(CSF_OK)));
 	const char *hab4 = "[Header]\nVersion = 4.1\nTarget = HAB\n";

@@ -326,6 +326,12 @@ static int end_section(struct parser *p, enum sec s, unsigned line, unsigned col
 					   sections[s].name, arg_names[i].name);
 	if (s == SEC_CERT)
 		p->out->has_cert = true;
+	if (s == SEC_SRK && (p->out->revocations >> p->out->source_index) & 1)
+		bs_csf_warn(p->ctx, line, col,
+			    "Revocations = 0x%x asks the enclave to revoke SRK %u, the SRK this "
+			    "container is signed with (CST allows it; the image stops booting once "
+			    "the revocation is committed)", p->out->revocations,
+			    p->out->source_index);
 	return 0;
 }
 
