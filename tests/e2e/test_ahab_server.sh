@@ -33,22 +33,12 @@ openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$P
 tar -C "$P" -czf "$T/keys/imx93/imxsign/imx-cst-keys.tar.gz" crts keys
 
 # token: SRK2 (P-256) and the SGK
-mkdir -p "$T/hsm/tokens"
-printf 'directories.tokendir = %s/hsm/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
-	"$T" > "$T/hsm/softhsm2.conf"
-export SOFTHSM2_CONF=$T/hsm/softhsm2.conf
-softhsm2-util --init-token --free --label YubiHSM --so-pin 12345678 --pin "$TEST_PIN" >/dev/null
-p11() { pkcs11-tool --module "$MOD" --token-label YubiHSM --login --pin "$TEST_PIN" "$@" >/dev/null 2>&1; }
-id=1
-for k in SRK2_p256 SGK; do
-	openssl pkey -in "$P/keys/${k}_key.pem" -outform DER -out "$T/$k.key.der"
-	openssl x509 -in "$P/crts/${k}_crt.pem" -outform DER -out "$T/$k.crt.der"
-	openssl pkey -in "$P/keys/${k}_key.pem" -pubout -outform DER -out "$T/$k.pub.der"
-	p11 --write-object "$T/$k.key.der" --type privkey --id "0$id" --label "$k" --usage-sign
-	p11 --write-object "$T/$k.pub.der" --type pubkey --id "0$id" --label "$k"
-	p11 --write-object "$T/$k.crt.der" --type cert --id "0$id" --label "$k"
-	id=$((id + 1))
-done
+. "$BS_SRCDIR/tests/e2e/lib/common.sh"
+softhsm_token "$T/hsm" YubiHSM "$TEST_PIN"
+softhsm_import "$MOD" YubiHSM "$TEST_PIN" 01 SRK2_p256 "$P/keys/SRK2_p256_key.pem" "$P/crts/SRK2_p256_crt.pem" ||
+	srv_fail "token import"
+softhsm_import "$MOD" YubiHSM "$TEST_PIN" 02 SGK "$P/keys/SGK_key.pem" "$P/crts/SGK_crt.pem" ||
+	srv_fail "token import"
 echo "pkcs11_module = $MOD" >> "$T/server.conf"
 srv_start
 
