@@ -132,13 +132,15 @@ out:
 static void usage(FILE *out)
 {
 	fprintf(out,
-		"usage: bootsign ahab verify --fuse FUSE [--offset N] [--revoked MASK] [-q] IMAGE\n"
+		"usage: bootsign ahab verify --fuse FUSE [--offset N] [--revoked MASK]\n"
+		"                            [--fuse-version N] [-q] IMAGE\n"
 		"       bootsign ahab dump [--offset N] IMAGE\n\n"
 		"verify: check every AHAB container of IMAGE (at 0, then every 0x400 while one is\n"
 		"found, or only at --offset): structure, SRK table and its hash against FUSE (the\n"
 		"srktool fuse file: 32 bytes SHA-256 for 8ULP/91/93/95A0, 64 bytes SHA-512 for\n"
 		"8QXP/8QM; format 0 files too), the selected SRK against --revoked (SRK_REVOKE\n"
-		"fuse bits), the certificate and the container signature, each image's hash.\n"
+		"fuse bits), the certificate and the container signature, each image's hash,\n"
+		"and with --fuse-version the anti-rollback rule (header fuse version >= N).\n"
 		"Exit 0 only if everything holds; otherwise the failing check is named.\n"
 		"dump: list the containers without judging them.\n"
 		"To sign, use 'bootsign hab sign -i CSF' with [Header] Target = AHAB.\n");
@@ -179,6 +181,7 @@ static int run(int argc, char **argv, bool verify)
 		{"fuse", required_argument, NULL, 'F'},
 		{"offset", required_argument, NULL, 'O'},
 		{"revoked", required_argument, NULL, 'R'},
+		{"fuse-version", required_argument, NULL, 'V'},
 		{"quiet", no_argument, NULL, 'q'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
@@ -195,23 +198,27 @@ static int run(int argc, char **argv, bool verify)
 		case 'q': o.report = NULL; break;
 		case 'O':
 		case 'R':
+		case 'V':
 			if (bs_parse_u64(ch == 'O' ? &o.offset : &v, optarg, 0, 0,
-					 ch == 'O' ? UINT64_MAX : 0xF,
-					 ch == 'O' ? "--offset" : "--revoked", &perr) != 0) {
+					 ch == 'O' ? UINT64_MAX : ch == 'R' ? 0xF : 0xFF,
+					 ch == 'O' ? "--offset" : ch == 'R' ? "--revoked" : "--fuse-version",
+					 &perr) != 0) {
 				fprintf(stderr, "bootsign ahab: %s\n", perr.msg);
 				return 2;
 			}
 			if (ch == 'O')
 				o.has_offset = true;
-			else
+			else if (ch == 'R')
 				o.revoked = (uint8_t)v;
+			else
+				o.min_fuse_version = (uint8_t)v;
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
 	if (argc - optind != 1 || (verify && fuse_path == NULL) ||
-	    (!verify && (fuse_path != NULL || o.revoked != 0))) {
+	    (!verify && (fuse_path != NULL || o.revoked != 0 || o.min_fuse_version != 0))) {
 		usage(stderr);
 		return 2;
 	}

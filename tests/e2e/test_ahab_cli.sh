@@ -200,6 +200,14 @@ csf off.csf crts/p256.tbl crts/SRK1_p256_crt.pem 0 OEM 0 off.bin "0x400 0x510"
 [ "$($H check offs.bin crts/p256.fuse256 --offset 0x400)" = OK ] && pass "--offset 0x400: independent" || bad "--offset: independent"
 "$BS_BIN" ahab verify -q --fuse crts/p256.fuse256 offs.bin > /dev/null 2>&1 && bad "no container at 0 accepted" || pass "no container at 0: refused without --offset"
 
+# ---- anti-rollback: the header's fuse version against the fused one ----
+$H build fv.bin --fuse-version 3
+csf fv.csf crts/p256.tbl crts/SRK1_p256_crt.pem 0 OEM 0 fv.bin "0 0x110"
+"$BS_BIN" hab sign -i fv.csf -o fvs.bin > /dev/null 2>&1 || bad "sign fuse version 3"
+"$BS_BIN" ahab verify -q --fuse crts/p256.fuse256 --fuse-version 3 fvs.bin > /dev/null && pass "fuse version 3 >= fused 3" || bad "fuse version 3 refused"
+"$BS_BIN" ahab verify -q --fuse crts/p256.fuse256 --fuse-version 4 fvs.bin > /dev/null 2> t.err && bad "fuse version 3 < 4 accepted" ||
+	{ grep -q "container at 0x0: anti-rollback: fuse version 3 is below the fused version 4" t.err && pass "anti-rollback names the check" || bad "anti-rollback: $(cat t.err)"; }
+
 # ---- a container set: NXP-set container at 0 (its own SRKs), OEM container at 0x400 ----
 $H build set.bin
 $H build set.bin --into 1 --base 0x400 --first 0x5c00

@@ -297,6 +297,12 @@ static int verify_one(struct ctr *t, const struct bs_ahab_reader *r,
 		bs_error_prefix(err, "container at 0x%llx: image hash", (unsigned long long)t->base);
 		goto out;
 	}
+	if (set == BS_AHAB_SRK_SET_OEM && t->c.fuse_version < o->min_fuse_version) {
+		rc = fail(err, BS_ERR_VERIFY, t, "anti-rollback",
+			  "fuse version %u is below the fused version %u", t->c.fuse_version,
+			  o->min_fuse_version);
+		goto out;
+	}
 	for (unsigned i = 0; i < t->c.nr_images; i++)
 		note(rep, t, "image hash: image %u (0x%x bytes at 0x%llx, %s): ok", i,
 		     t->c.img[i].size, (unsigned long long)(t->base + t->c.img[i].offset),

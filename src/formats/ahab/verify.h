@@ -6,7 +6,7 @@
  * image's bytes against its hash. Any failure stops with BS_ERR_VERIFY (BS_ERR_FORMAT for
  * malformed structures) and a message "container at 0x...: <check>: <detail>" where
  * <check> is one of: structure, signature block, SRK table, SRK hash, SRK selection,
- * certificate, signature, image hash. */
+ * certificate, signature, image hash, anti-rollback. */
 #ifndef BS_AHAB_VERIFY_H
 #define BS_AHAB_VERIFY_H
 
@@ -21,6 +21,7 @@ struct bs_ahab_verify_opts {
 	const uint8_t *fuse;  /* SRK hash from the fuses: 32 (SHA-256) or 64 (SHA-512) bytes */
 	size_t fuse_len;
 	uint8_t revoked;      /* SRK_REVOKE fuse bits: bit n = SRK n revoked */
+	uint8_t min_fuse_version; /* anti-rollback: OEM containers need fuse_version >= this */
 	bool has_offset;      /* verify only the container at `offset` */
 	uint64_t offset;
 	FILE *report;         /* one line per check passed (NULL = quiet) */

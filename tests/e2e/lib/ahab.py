@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """AHAB test helper written from the format notes (AHAB.md §2-§8), independent of bootsign.
 
-  ahab.py build OUT [--hash sha256|sha384] [--first 0x2000] [--base 0] [--size0 N] [--into 1]
+  ahab.py build OUT [--hash sha256|sha384] [--first 0x2000] [--base 0] [--size0 N] [--into 1] [--fuse-version N]
       an unsigned container set: one container at --base with two images (an executable
       for the A35 and a data image for the M4), image hashes filled in, a 16-byte empty
       signature block.
@@ -47,7 +47,8 @@ def build(argv):
             (second, img1, 0x14 | hcode << 8, 0x1FFE0000, 0x1FFE0000)]
     n = len(imgs)
     sb_off = 16 + 128 * n
-    hdr = struct.pack('<BHBIHBBHH', 0, sb_off + 16, 0x87, 0, 0, 0, n, sb_off, 0)
+    fv = int(opts.get('--fuse-version', '0'), 0)
+    hdr = struct.pack('<BHBIHBBHH', 0, sb_off + 16, 0x87, 0, 0, fv, n, sb_off, 0)
     arr = b''
     for off, data, flags, load, entry in imgs:
         h = hashlib.new(HASHES[hcode], data).digest().ljust(64, b'\0')
