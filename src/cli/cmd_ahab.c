@@ -12,9 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "cli/cmd_hab.h"
+#include "cli/cmd_srk.h"
 #include "cli/commands.h"
-#include "core/limits.h"
 #include "core/text.h"
 #include "core/util.h"
 #include "formats/ahab/csf.h"
@@ -148,31 +147,9 @@ static void usage(FILE *out)
 
 static int read_fuse(uint8_t *fuse, size_t *fuse_len, const char *path, struct bs_error *err)
 {
-	uint8_t *data = NULL;
-	size_t len = 0;
-	int rc = bs_read_file(&data, &len, path, BS_FUSE_FILE_MAX, err);
-	if (rc != 0)
-		return rc;
-	rc = 0;
-	if (len == 32 || len == 64) {
-		memcpy(fuse, data, len);
-		*fuse_len = len;
-	} else if (len == 128 || len == 256) {
-		for (size_t i = 0; i < len / 4 && rc == 0; i++) {
-			if (data[4 * i] != 0 || data[4 * i + 1] != 0 || data[4 * i + 2] != 0)
-				rc = BS_ERR_FORMAT;
-			fuse[i] = data[4 * i + 3];
-		}
-		*fuse_len = len / 4;
-	} else {
-		rc = BS_ERR_FORMAT;
-	}
-	free(data);
-	if (rc != 0)
-		return bs_error_set(err, BS_ERR_FORMAT,
-				    "%s: not an SRK fuse file (%zu bytes; expected 32 or 64 raw "
-				    "bytes, or 128/256 in format 0)", path, len);
-	return 0;
+	static const size_t lens[] = {32, 64};
+	int format = 0;
+	return bs_srk_read_fuse(fuse, fuse_len, &format, path, lens, 2, err);
 }
 
 static int run(int argc, char **argv, bool verify)

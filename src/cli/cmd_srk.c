@@ -110,33 +110,13 @@ static void print_words(const uint8_t *fuse, size_t fuse_len, const struct soc_m
 
 static int print_fuse_file(const char *path, const struct soc_map *soc)
 {
-	uint8_t *data = NULL;
-	size_t len = 0;
+	static const size_t lens[] = {32, 20};
 	struct bs_error err = {0};
-	if (bs_read_file(&data, &len, path, BS_FUSE_FILE_MAX, &err) != 0)
-		return bs_srk_fail(1, "%s", err.msg);
 	uint8_t fuse[64];
 	size_t fuse_len = 0;
 	int format = -1;
-	if (len == 32 || len == 20) {
-		memcpy(fuse, data, len);
-		fuse_len = len;
-		format = 1;
-	} else if (len == 128 || len == 80) {
-		format = 0;
-		for (size_t i = 0; i < len / 4; i++) {
-			if (data[4 * i] != 0 || data[4 * i + 1] != 0 || data[4 * i + 2] != 0) {
-				format = -1;
-				break;
-			}
-			fuse[i] = data[4 * i + 3];
-		}
-		fuse_len = len / 4;
-	}
-	free(data);
-	if (format < 0)
-		return bs_srk_fail(1, "%s: not an SRK fuse file (%zu bytes; expected 32 or 20 raw bytes, "
-			    "or 128 or 80 bytes in format 0)", path, len);
+	if (bs_srk_read_fuse(fuse, &fuse_len, &format, path, lens, 2, &err) != 0)
+		return bs_srk_fail(1, "%s", err.msg);
 	printf("SRK fuse file: %s (%s, format %d)\n", path, fuse_len == 32 ? "sha256" : "sha1",
 	       format);
 	print_words(fuse, fuse_len, soc);

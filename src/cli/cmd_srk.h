@@ -28,5 +28,9 @@ int bs_srk_write_outputs(const char *table_path, const uint8_t *table, size_t ta
 			 const char *fuse_path, const uint8_t *fuse_file, size_t fuse_file_len);
 /* SRKH[i] = 0x... lines (word i = little-endian bytes 4i..4i+3). */
 void bs_srk_print_words(const uint8_t *fuse, size_t fuse_len);
+/* Read a fuse file: raw digest (format 1) of one of the n lengths digest_lens, or the
+ * same digest in format 0 (each byte as 00 00 00 b). fuse holds up to 64 bytes. */
+int bs_srk_read_fuse(uint8_t *fuse, size_t *fuse_len, int *format, const char *path,
+		     const size_t *digest_lens, size_t n, struct bs_error *err);
 
 #endif

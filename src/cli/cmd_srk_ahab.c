@@ -40,6 +40,7 @@ static void usage(FILE *out)
 	fprintf(out,
 		"usage: bootsign srk -a 1 -t TABLE -e FUSE -s sha256|sha384|sha512\n"
 		"                    -c SRK1,SRK2,SRK3,SRK4 [-d sha512|sha256] [-f 0|1] [--soc SOC]\n"
+		"       bootsign srk -a 1 --print-fuse FUSEFILE [--soc SOC]\n"
 		"\n"
 		"Build an AHAB (v1) SRK table and its SRK hash fuse file, byte-identical to NXP's\n"
 		"srktool -a. The fuse value is one digest over the whole table.\n"
@@ -56,6 +57,8 @@ static void usage(FILE *out)
 		"      --soc SOC            check -d against the family and print U-Boot\n"
 		"                           `fuse prog` lines: imx8qxp, imx8qm, imx8dxl, imx8ulp,\n"
 		"                           imx91, imx93, imx95\n"
+		"      --print-fuse FILE    print the words (and with --soc the fuse prog lines)\n"
+		"                           of an existing AHAB fuse file\n"
 		"Fuse words: SRKH[i] = little-endian bytes 4i..4i+3 of the digest.\n");
 }
 
@@ -87,6 +90,29 @@ void bs_srk_ahab_print_fuse(const uint8_t *fuse, size_t fuse_len, const char *so
 		       bs_srk_fuse_word(fuse, i));
 }
 
+/* An AHAB fuse file (SHA-256 or SHA-512, format 1 or 0): its words and fuse prog lines. */
+static int print_fuse_file(const char *path, const char *soc_name)
+{
+	static const size_t lens[] = {32, 64};
+	struct bs_error err = {0};
+	uint8_t fuse[64];
+	size_t fuse_len = 0;
+	int format = 0;
+	if (bs_srk_read_fuse(fuse, &fuse_len, &format, path, lens, 2, &err) != 0)
+		return bs_srk_fail(1, "%s", err.msg);
+	const struct ahab_soc *soc = soc_name != NULL ? find_ahab_soc(soc_name) : NULL;
+	if (soc_name != NULL && soc == NULL)
+		return bs_srk_fail(2, "unknown AHAB SoC '%s' for --soc", soc_name);
+	if (soc != NULL && (fuse_len == 64) != (soc->md_nid == NID_sha512))
+		return bs_srk_fail(1, "%s holds a %s SRK hash; %s fuses hold %s", path,
+				   fuse_len == 64 ? "SHA-512" : "SHA-256", soc->label,
+				   OBJ_nid2sn(soc->md_nid));
+	printf("SRK fuse file: %s (%s, format %d)\n", path, fuse_len == 64 ? "sha512" : "sha256",
+	       format);
+	bs_srk_ahab_print_fuse(fuse, fuse_len, soc_name);
+	return 0;
+}
+
 static int hash_code(const char *s)
 {
 	if (strcasecmp(s, "sha256") == 0)
@@ -99,7 +125,7 @@ static int hash_code(const char *s)
 }
 
 struct ahab_args {
-	const char *ver, *table, *efuses, *digest, *sign, *certs, *format, *soc;
+	const char *ver, *table, *efuses, *digest, *sign, *certs, *format, *soc, *print_fuse;
 };
 
 static int build(const struct ahab_args *a)
@@ -203,6 +229,8 @@ int bs_cmd_srk_ahab(int argc, char **argv)
 		{"fuse_format", required_argument, NULL, 'f'},
 		{"verbose", no_argument, NULL, 'b'},
 		{"soc", required_argument, NULL, 'S'},
+		{"print-fuse", required_argument, NULL, 'F'},
+		{"print_fuse", required_argument, NULL, 'F'},
 		{"help", no_argument, NULL, 'H'},
 		{NULL, 0, NULL, 0},
 	};
@@ -241,6 +269,7 @@ int bs_cmd_srk_ahab(int argc, char **argv)
 		case 'f': a.format = optarg; break;
 		case 'b': break;
 		case 'S': a.soc = optarg; break;
+		case 'F': a.print_fuse = optarg; break;
 		case 'H': usage(stdout); return 0;
 		case ':': return bs_srk_fail(2, "option %s needs a value (see --help)", av[optind - 1]);
 		default: return bs_srk_fail(2, "unknown option %s (see --help)", av[optind - 1]);
@@ -253,6 +282,11 @@ int bs_cmd_srk_ahab(int argc, char **argv)
 			    "use -a 1 for i.MX8QXP/8QM/8ULP/91/93/95A0");
 	if (strcmp(a.ver, "1") != 0)
 		return bs_srk_fail(2, "unsupported AHAB version '%s' for -a (1)", a.ver);
+	if (a.print_fuse != NULL) {
+		if (a.table || a.efuses || a.sign || a.certs || a.digest || a.format)
+			return bs_srk_fail(2, "--print-fuse takes only a fuse file (and --soc)");
+		return print_fuse_file(a.print_fuse, a.soc);
+	}
 	if (a.table == NULL || a.efuses == NULL || a.sign == NULL || a.certs == NULL)
 		return bs_srk_fail(2, "missing %s (see --help)",
 			    a.table == NULL ? "-t TABLE" : a.efuses == NULL ? "-e FUSE"

@@ -81,3 +81,39 @@ void bs_srk_print_words(const uint8_t *fuse, size_t fuse_len)
 	for (size_t i = 0; i < fuse_len / 4; i++)
 		printf("SRKH[%zu] = 0x%08X\n", i, bs_srk_fuse_word(fuse, i));
 }
+
+int bs_srk_read_fuse(uint8_t *fuse, size_t *fuse_len, int *format, const char *path,
+		     const size_t *digest_lens, size_t n, struct bs_error *err)
+{
+	uint8_t *data = NULL;
+	size_t len = 0;
+	int rc = bs_read_file(&data, &len, path, BS_FUSE_FILE_MAX, err);
+	if (rc != 0)
+		return rc;
+	*format = -1;
+	for (size_t i = 0; i < n && *format < 0; i++) {
+		if (len == digest_lens[i]) {
+			memcpy(fuse, data, len);
+			*fuse_len = len;
+			*format = 1;
+		} else if (len == 4 * digest_lens[i]) {
+			*format = 0;
+			for (size_t j = 0; j < len / 4; j++) {
+				if (data[4 * j] != 0 || data[4 * j + 1] != 0 || data[4 * j + 2] != 0)
+					*format = -2;
+				fuse[j] = data[4 * j + 3];
+			}
+			*fuse_len = len / 4;
+		}
+	}
+	free(data);
+	if (*format >= 0)
+		return 0;
+	char sizes[64];
+	size_t o = 0;
+	for (size_t i = 0; i < n && o < sizeof(sizes); i++)
+		o += (size_t)snprintf(sizes + o, sizeof(sizes) - o, "%s%zu", i ? " or " : "",
+				      digest_lens[i]);
+	return bs_error_set(err, BS_ERR_FORMAT, "%s: not an SRK fuse file (%zu bytes; expected "
+			    "%s raw bytes, or four times that in format 0)", path, len, sizes);
+}

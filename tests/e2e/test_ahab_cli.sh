@@ -87,6 +87,15 @@ if [ "$(grep -c '^fuse prog -y 0 7[34][0-9] ' o)" = 16 ] && grep -q '^fuse prog 
 "$BS_BIN" srk -a 1 -s sha256 -t x.tbl -e x.fuse -c "$(certs rsa)" --soc imx8qm | grep -q '^fuse prog -y 0 722 ' && pass "--soc imx8qm starts at 0 722" || bad "--soc imx8qm"
 "$BS_BIN" srk -a 1 -s sha256 -t x.tbl -e x.fuse -c "$(certs p256)" --soc imx8ulp | grep -q '^fuse prog -y 15 7 ' && pass "--soc imx8ulp ends at 15 7" || bad "--soc imx8ulp"
 rm -f x.tbl x.fuse
+# --print-fuse on srktool's own fuse file (format 1 and 0): the words srktool printed
+srktool -a -s sha256 -t s.tbl -e s0.fuse -f 0 -c "$(certs rsa)" > s0.out 2>&1
+srktool -a -s sha256 -t s.tbl -e s.fuse -c "$(certs rsa)" > s.out 2>&1
+want=$(grep -o 'SRK HASH\[[0-9]*\] = 0x[0-9A-F]*' s.out | sed 's/SRK HASH/SRKH/')
+for f in s.fuse s0.fuse; do
+	got=$("$BS_BIN" srk -a --print-fuse $f --soc imx8qm | grep '^SRKH')
+	[ "$got" = "$want" ] && pass "srk -a --print-fuse $f (srktool's words)" || bad "srk -a --print-fuse $f"
+done
+"$BS_BIN" srk -a --print-fuse s.fuse --soc imx93 > /dev/null 2>&1 && bad "SHA-512 fuse file accepted for imx93" || pass "--print-fuse: SHA-512 file refused for imx93"
 srk_err() { # label expected-message args...
 	local label=$1 msg=$2
 	shift 2
