@@ -17,7 +17,7 @@ static const struct command commands[] = {
 	{"ahab", bs_cmd_ahab, "i.MX AHAB: verify or dump containers (sign: hab sign)"},
 	{"srk", bs_cmd_srk, "build HAB4 / AHAB (-a) SRK tables and fuse files (srktool)"},
 	{"hsm", bs_cmd_hsm, "PKCS#11 token provisioning: import keys, list objects"},
-	{"pki", bs_cmd_pki, "create a complete HAB4 PKI (files or inside a token)"},
+	{"pki", bs_cmd_pki, "create a complete HAB4 or AHAB PKI (files or inside a token)"},
 };
 
 static void usage(FILE *out)
