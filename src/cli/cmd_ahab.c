@@ -14,13 +14,13 @@
 
 #include "cli/cmd_srk.h"
 #include "cli/commands.h"
+#include "core/limits.h"
 #include "core/text.h"
 #include "core/util.h"
 #include "formats/ahab/csf.h"
 #include "formats/ahab/sign.h"
 #include "formats/ahab/verify.h"
 
-#define COPY_CHUNK (256u * 1024)
 
 static int fd_pread(void *ctx, void *buf, size_t len, uint64_t off, struct bs_error *err)
 {
@@ -79,10 +79,10 @@ static int write_signed(const char *output, const struct bs_ahab_reader *in,
 	int fd = mkstemp(tmp);
 	if (fd < 0)
 		return bs_error_set(err, BS_ERR_IO, "%s: %s", tmp, strerror(errno));
-	uint8_t *buf = malloc(COPY_CHUNK);
+	uint8_t *buf = malloc(BS_COPY_CHUNK);
 	int rc = buf == NULL ? bs_error_set(err, BS_ERR_NOMEM, "out of memory") : 0;
 	for (uint64_t off = 0; rc == 0 && off < in->size;) {
-		size_t n = in->size - off > COPY_CHUNK ? COPY_CHUNK : (size_t)(in->size - off);
+		size_t n = in->size - off > BS_COPY_CHUNK ? BS_COPY_CHUNK : (size_t)(in->size - off);
 		if ((rc = in->pread(in->ctx, buf, n, off, err)) != 0)
 			break;
 		if (write(fd, buf, n) != (ssize_t)n)

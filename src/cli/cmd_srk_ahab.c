@@ -10,11 +10,11 @@
 #include <strings.h>
 
 #include "cli/cmd_srk.h"
+#include "core/limits.h"
 #include "core/util.h"
 #include "formats/ahab/srk.h"
 #include "formats/hab/srk.h"
 
-#define ARGV_MAX 64
 
 /* SRK hash fuses per family: digest, words, U-Boot `fuse prog <bank> <word>` of word 0
  * (words follow consecutively), from the U-Boot AHAB guides and public i.MX93 guides. */
@@ -236,10 +236,10 @@ int bs_cmd_srk_ahab(int argc, char **argv)
 	};
 	/* srktool 4.x writes `-a 1`, 3.x a bare `-a`: join a following version number so
 	 * that getopt's optional argument sees it. */
-	char *av[ARGV_MAX];
+	char *av[BS_CLI_ARGS_MAX];
 	char joined[2][32];
 	int ac = 0, nj = 0;
-	if (argc >= ARGV_MAX)
+	if (argc >= BS_CLI_ARGS_MAX)
 		return bs_srk_fail(2, "too many arguments");
 	for (int i = 0; i < argc; i++) {
 		bool is_a = strcmp(argv[i], "-a") == 0 || strcmp(argv[i], "--ahab_ver") == 0;

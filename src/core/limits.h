@@ -82,6 +82,13 @@
 #define BS_CLI_FIELDS_MAX 32                /* --field / --file options of `bootsign sign` */
 #define BS_CLI_FIELD_FILE_MAX (1u << 20)    /* --field name=@file */
 
+/* ---- AHAB (formats/ahab) ---- */
+#define BS_AHAB_IMAGES_MAX 8                /* images per container (SECO/ELE OEM limit) */
+#define BS_AHAB_CONTAINERS_MAX 8            /* containers of a set the verifier walks */
+#define BS_AHAB_SRK_TABLE_MAX 4096          /* an AHAB SRK table: 4 x RSA-4096 = 2104 bytes */
+#define BS_AHAB_CSF_VALUE_TOKENS_MAX 8      /* tokens of one AHAB CSF value (Offsets: 3) */
+#define BS_CLI_ARGS_MAX 64                  /* argv entries `srk -a` rewrites (-a N) */
+
 /* ---- keys: stores and PKCS#11 ---- */
 #define BS_NAME_MAX 64                      /* a machine / distro name (key bundle subject) */
 #define BS_BUNDLE_POOL_MAX 16               /* idle opened stores kept per key bundle */

@@ -12,12 +12,13 @@
 
 #include "core/buf.h"
 #include "core/error.h"
+#include "core/limits.h"
 
 #define BS_AHAB_HDR_LEN 16          /* container header and signature block header */
 #define BS_AHAB_IMG_LEN 128         /* one image array entry */
-#define BS_AHAB_IMAGES_MAX 8        /* images per container (SECO/ELE OEM limit) */
+#define BS_AHAB_SIG_HDR_LEN 8       /* signature structure header (D8) before the raw bytes */
+#define BS_AHAB_CERT_HDR_LEN 8      /* certificate header (AF) before its key record */
 #define BS_AHAB_CONTAINER_STEP 0x400u /* containers of a set: 0, 0x400, 0x800, ... */
-#define BS_AHAB_CONTAINERS_MAX 8    /* containers looked at by the verifier */
 #define BS_AHAB_CONTAINER_MAX 0xFFFFu /* u16 length */
 #define BS_AHAB_HASH_MAX 64
 #define BS_AHAB_SRK_RECORDS 4

@@ -6,7 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define HASH_CHUNK (64u * 1024)
 
 static int mem_pread(void *ctx, void *buf, size_t len, uint64_t off, struct bs_error *err)
 {
@@ -181,7 +180,7 @@ static int hash_range(uint8_t *out, unsigned *out_len, const EVP_MD *md,
 		      const struct bs_ahab_reader *r, uint64_t off, uint64_t len,
 		      struct bs_error *err)
 {
-	uint8_t *buf = malloc(HASH_CHUNK);
+	uint8_t *buf = malloc(BS_COPY_CHUNK);
 	EVP_MD_CTX *ctx = EVP_MD_CTX_new();
 	int rc = 0;
 	if (buf == NULL || ctx == NULL) {
@@ -193,7 +192,7 @@ static int hash_range(uint8_t *out, unsigned *out_len, const EVP_MD *md,
 		goto out;
 	}
 	while (len > 0) {
-		size_t n = len > HASH_CHUNK ? HASH_CHUNK : (size_t)len;
+		size_t n = len > BS_COPY_CHUNK ? BS_COPY_CHUNK : (size_t)len;
 		if ((rc = r->pread(r->ctx, buf, n, off, err)) != 0)
 			goto out;
 		if (EVP_DigestUpdate(ctx, buf, n) != 1) {

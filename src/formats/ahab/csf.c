@@ -6,12 +6,11 @@
 #include <string.h>
 #include <strings.h>
 
+#include "core/limits.h"
 #include "core/util.h"
 #include "formats/ahab/ahab.h"
 #include "formats/hab/csf_lex.h"
 
-#define NAME_MAX_LEN 48
-#define VALUE_MAX 8 /* tokens per value */
 
 enum sec { SEC_HEADER, SEC_SRK, SEC_CERT, SEC_DATA, SEC_SECRET, SEC_COUNT };
 
@@ -249,7 +248,7 @@ static int cert_data_arg(struct parser *p, enum sec s, int id, const struct csf_
 
 static int parse_arg_line(struct parser *p, enum sec s)
 {
-	char norm[NAME_MAX_LEN];
+	char norm[BS_CSF_NAME_MAX];
 	unsigned line = p->tok.line, col = p->tok.col;
 	int rc = parse_name(p, norm, sizeof(norm));
 	if (rc != 0)
@@ -272,10 +271,10 @@ static int parse_arg_line(struct parser *p, enum sec s)
 		return expected(p, &p->tok, "'=' after the argument name");
 	if ((rc = advance(p)) != 0)
 		return rc;
-	struct csf_token v[VALUE_MAX + 1];
+	struct csf_token v[BS_AHAB_CSF_VALUE_TOKENS_MAX + 1];
 	size_t nv = 0;
 	while (p->tok.type != CSF_TOK_EOL && p->tok.type != CSF_TOK_EOF) {
-		if (nv == VALUE_MAX)
+		if (nv == BS_AHAB_CSF_VALUE_TOKENS_MAX)
 			return expected(p, &p->tok, "end of line");
 		v[nv++] = p->tok;
 		if ((rc = advance(p)) != 0)
@@ -347,7 +346,7 @@ static int parse_sections(struct parser *p)
 		unsigned line = p->tok.line, col = p->tok.col;
 		if ((rc = advance(p)) != 0)
 			return rc;
-		char norm[NAME_MAX_LEN];
+		char norm[BS_CSF_NAME_MAX];
 		unsigned nl = p->tok.line, nc = p->tok.col;
 		if (p->tok.type != CSF_TOK_WORD)
 			return expected(p, &p->tok, "a section name such as Header");

@@ -10,8 +10,6 @@
 #include "formats/ahab/srk.h"
 
 #define ALIGN8(x) (((x) + 7u) & ~(size_t)7u)
-#define SIG_HDR 8
-#define CERT_HDR 8
 
 /* Prefix err with the CSF position of a file argument. */
 static int at(struct bs_error *err, const struct bs_ahab_csf *csf,
@@ -54,7 +52,7 @@ static int sign_bytes(uint8_t *sig_out, size_t sig_len, uint8_t *digest, size_t 
 static void put_sig_header(uint8_t *p, size_t sig_len)
 {
 	p[0] = 0;
-	bs_buf_put_le16(p + 1, (uint16_t)(SIG_HDR + sig_len));
+	bs_buf_put_le16(p + 1, (uint16_t)(BS_AHAB_SIG_HDR_LEN + sig_len));
 	p[3] = BS_AHAB_TAG_SIGNATURE;
 	memset(p + 4, 0, 4);
 }
@@ -165,16 +163,16 @@ static int build_cert(uint8_t *out, size_t cert_len, struct parts *p,
 		      struct bs_error *err)
 {
 	const struct bs_ahab_srk *srk = &p->table->e[csf->source_index];
-	size_t sig_off = ALIGN8(CERT_HDR + p->sgk_rec_len);
+	size_t sig_off = ALIGN8(BS_AHAB_CERT_HDR_LEN + p->sgk_rec_len);
 	out[0] = 0;
 	bs_buf_put_le16(out + 1, (uint16_t)cert_len);
 	out[3] = BS_AHAB_TAG_CERT;
 	bs_buf_put_le16(out + 4, (uint16_t)sig_off);
 	out[6] = (uint8_t)~csf->permissions;
 	out[7] = csf->permissions;
-	memcpy(out + CERT_HDR, p->sgk_rec, p->sgk_rec_len);
+	memcpy(out + BS_AHAB_CERT_HDR_LEN, p->sgk_rec, p->sgk_rec_len);
 	put_sig_header(out + sig_off, srk->sig_len);
-	int rc = sign_bytes(out + sig_off + SIG_HDR, srk->sig_len, res->cert_digest,
+	int rc = sign_bytes(out + sig_off + BS_AHAB_SIG_HDR_LEN, srk->sig_len, res->cert_digest,
 			    &res->cert_digest_len, p->srk_key, srk, out, sig_off, err);
 	return rc != 0 ? bs_error_prefix(err, "certificate") : 0;
 }
@@ -251,9 +249,9 @@ int bs_ahab_sign(struct bs_ahab_patch *out, const struct bs_ahab_csf *csf,
 		goto fail;
 	const struct bs_ahab_srk *srk = &p.table->e[csf->source_index];
 	const struct bs_ahab_srk *signer = csf->has_cert ? &p.sgk : srk;
-	size_t tbl = ALIGN8(p.table->len), sig = ALIGN8(SIG_HDR + signer->sig_len);
-	size_t cert_body = ALIGN8(CERT_HDR + p.sgk_rec_len);
-	size_t cert_len = csf->has_cert ? cert_body + SIG_HDR + srk->sig_len : 0;
+	size_t tbl = ALIGN8(p.table->len), sig = ALIGN8(BS_AHAB_SIG_HDR_LEN + signer->sig_len);
+	size_t cert_body = ALIGN8(BS_AHAB_CERT_HDR_LEN + p.sgk_rec_len);
+	size_t cert_len = csf->has_cert ? cert_body + BS_AHAB_SIG_HDR_LEN + srk->sig_len : 0;
 	size_t sb_len = BS_AHAB_HDR_LEN + tbl + sig + ALIGN8(cert_len);
 	size_t new_len = c.sigblk_offset + sb_len;
 	if (new_len > BS_AHAB_CONTAINER_MAX) {
@@ -284,7 +282,7 @@ int bs_ahab_sign(struct bs_ahab_patch *out, const struct bs_ahab_csf *csf,
 	if (csf->has_cert && (rc = build_cert(sb + cert_off, cert_len, &p, csf, out, err)) != 0)
 		goto fail;
 	put_sig_header(sb + sig_off, signer->sig_len);
-	rc = sign_bytes(sb + sig_off + SIG_HDR, signer->sig_len, out->digest, &out->digest_len,
+	rc = sign_bytes(sb + sig_off + BS_AHAB_SIG_HDR_LEN, signer->sig_len, out->digest, &out->digest_len,
 			csf->has_cert ? p.sgk_key : p.srk_key, signer, buf,
 			c.sigblk_offset + sig_off, err);
 	if (rc != 0) {

@@ -14,7 +14,6 @@
 #include "formats/ahab/ahab.h"
 
 #define BS_AHAB_SRK_REC_HDR 12
-#define BS_AHAB_SRK_TABLE_MAX 4096 /* 4 x RSA-4096 records = 2100 bytes */
 
 /* Build the E1 record for a public key: algorithm 0x21 (rsaEncryption), 0x22 (RSASSA-PSS
  * key) or 0x27 (EC P-256/384/521), hash code as given, CA flag if `ca`. RSA modulus is

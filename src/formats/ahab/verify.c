@@ -9,8 +9,6 @@
 #include "core/util.h"
 #include "formats/ahab/srk.h"
 
-#define SIG_HDR 8
-#define CERT_HDR 8
 
 struct ctr {
 	uint64_t base;
@@ -125,16 +123,16 @@ static int verify_sig(EVP_PKEY *pub, const struct bs_ahab_srk *rec, const uint8_
 static int sig_struct(const uint8_t **sig, const uint8_t *p, size_t avail, size_t want,
 		      const struct ctr *t, const char *check, struct bs_error *err)
 {
-	if (avail < SIG_HDR || p[0] != 0 || p[3] != BS_AHAB_TAG_SIGNATURE ||
+	if (avail < BS_AHAB_SIG_HDR_LEN || p[0] != 0 || p[3] != BS_AHAB_TAG_SIGNATURE ||
 	    bs_get_le32(p + 4) != 0)
 		return fail(err, BS_ERR_FORMAT, t, check,
 			    "signature structure: expected 00 .. .. D8 with reserved word 0");
 	size_t len = bs_get_le16(p + 1);
-	if (len != SIG_HDR + want || len > avail)
+	if (len != BS_AHAB_SIG_HDR_LEN + want || len > avail)
 		return fail(err, BS_ERR_FORMAT, t, check,
 			    "signature structure of 0x%zx bytes (0x%zx available); the key needs "
 			    "8 + %zu", len, avail, want);
-	*sig = p + SIG_HDR;
+	*sig = p + BS_AHAB_SIG_HDR_LEN;
 	return 0;
 }
 
@@ -152,11 +150,11 @@ static int check_cert(struct bs_ahab_srk *sgk, const struct ctr *t,
 {
 	const uint8_t *p = t->sbp + t->sb.cert_offset;
 	size_t avail = t->sb.length - t->sb.cert_offset;
-	if (avail < CERT_HDR || p[0] != 0 || p[3] != BS_AHAB_TAG_CERT)
+	if (avail < BS_AHAB_CERT_HDR_LEN || p[0] != 0 || p[3] != BS_AHAB_TAG_CERT)
 		return fail(err, BS_ERR_FORMAT, t, "certificate", "expected version 0, tag 0xAF");
 	size_t len = bs_get_le16(p + 1), sig_off = bs_get_le16(p + 4);
 	uint8_t perm_inv = p[6], perm = p[7];
-	if (len > avail || sig_off % 8 != 0 || sig_off < CERT_HDR + BS_AHAB_SRK_REC_HDR ||
+	if (len > avail || sig_off % 8 != 0 || sig_off < BS_AHAB_CERT_HDR_LEN + BS_AHAB_SRK_REC_HDR ||
 	    sig_off >= len)
 		return fail(err, BS_ERR_FORMAT, t, "certificate",
 			    "length 0x%zx / signature offset 0x%zx do not fit 0x%zx bytes", len,
@@ -169,11 +167,11 @@ static int check_cert(struct bs_ahab_srk *sgk, const struct ctr *t,
 		return fail(err, BS_ERR_VERIFY, t, "certificate",
 			    "permissions 0x%02x lack 0x01 (sign containers)", perm);
 	size_t used = 0;
-	int rc = bs_ahab_srk_record_parse(sgk, p + CERT_HDR, sig_off - CERT_HDR, &used, err);
+	int rc = bs_ahab_srk_record_parse(sgk, p + BS_AHAB_CERT_HDR_LEN, sig_off - BS_AHAB_CERT_HDR_LEN, &used, err);
 	if (rc != 0)
 		return bs_error_prefix(err, "container at 0x%llx: certificate",
 				       (unsigned long long)t->base);
-	if (!all_zero(p + CERT_HDR + used, sig_off - CERT_HDR - used))
+	if (!all_zero(p + BS_AHAB_CERT_HDR_LEN + used, sig_off - BS_AHAB_CERT_HDR_LEN - used))
 		return fail(err, BS_ERR_FORMAT, t, "certificate", "padding after the key is not zero");
 	if (sgk->alg != srk->alg || sgk->size_code != srk->size_code || sgk->hash != srk->hash)
 		return fail(err, BS_ERR_VERIFY, t, "certificate",
@@ -182,7 +180,7 @@ static int check_cert(struct bs_ahab_srk *sgk, const struct ctr *t,
 	if ((rc = sig_struct(&sig, p + sig_off, len - sig_off, srk->sig_len, t, "certificate",
 			     err)) != 0)
 		return rc;
-	if (len != sig_off + SIG_HDR + srk->sig_len)
+	if (len != sig_off + BS_AHAB_SIG_HDR_LEN + srk->sig_len)
 		return fail(err, BS_ERR_FORMAT, t, "certificate", "length 0x%zx has extra bytes",
 			    len);
 	int salt = -1;
@@ -399,8 +397,8 @@ static void dump_one(FILE *f, const struct ctr *t)
 			"(inverted 0x%02x)\n", bs_get_le16(p + 1), bs_get_le16(p + 4), p[7], p[6]);
 	}
 	const uint8_t *s = t->sbp + sb->sig_offset;
-	fprintf(f, "  signature: %u bytes\n", bs_get_le16(s + 1) >= SIG_HDR
-						       ? bs_get_le16(s + 1) - SIG_HDR : 0);
+	fprintf(f, "  signature: %u bytes\n", bs_get_le16(s + 1) >= BS_AHAB_SIG_HDR_LEN
+						       ? bs_get_le16(s + 1) - BS_AHAB_SIG_HDR_LEN : 0);
 }
 
 int bs_ahab_dump(FILE *out, const struct bs_ahab_reader *image, bool has_offset,
