@@ -176,7 +176,8 @@ static int srk_arg(struct parser *p, int id, const struct csf_token *v, size_t n
 	uint32_t n = 0;
 	int rc;
 	switch (id) {
-	case ARG_FILE: return want_string(p, v, nv, "the SRK table file as a \"string\"", &c->srk_table);
+	case ARG_FILE:
+		return want_string(p, v, nv, "the SRK table file as a \"string\"", &c->srk_table);
 	case ARG_SOURCE:
 		return want_string(p, v, nv, "the SRK certificate file or pkcs11: URI as a "
 				   "\"string\"", &c->source);

@@ -282,8 +282,8 @@ int bs_ahab_sign(struct bs_ahab_patch *out, const struct bs_ahab_csf *csf,
 	if (csf->has_cert && (rc = build_cert(sb + cert_off, cert_len, &p, csf, out, err)) != 0)
 		goto fail;
 	put_sig_header(sb + sig_off, signer->sig_len);
-	rc = sign_bytes(sb + sig_off + BS_AHAB_SIG_HDR_LEN, signer->sig_len, out->digest, &out->digest_len,
-			csf->has_cert ? p.sgk_key : p.srk_key, signer, buf,
+	rc = sign_bytes(sb + sig_off + BS_AHAB_SIG_HDR_LEN, signer->sig_len, out->digest,
+			&out->digest_len, csf->has_cert ? p.sgk_key : p.srk_key, signer, buf,
 			c.sigblk_offset + sig_off, err);
 	if (rc != 0) {
 		bs_error_prefix(err, "container signature");

@@ -167,7 +167,8 @@ static int check_cert(struct bs_ahab_srk *sgk, const struct ctr *t,
 		return fail(err, BS_ERR_VERIFY, t, "certificate",
 			    "permissions 0x%02x lack 0x01 (sign containers)", perm);
 	size_t used = 0;
-	int rc = bs_ahab_srk_record_parse(sgk, p + BS_AHAB_CERT_HDR_LEN, sig_off - BS_AHAB_CERT_HDR_LEN, &used, err);
+	int rc = bs_ahab_srk_record_parse(sgk, p + BS_AHAB_CERT_HDR_LEN,
+					  sig_off - BS_AHAB_CERT_HDR_LEN, &used, err);
 	if (rc != 0)
 		return bs_error_prefix(err, "container at 0x%llx: certificate",
 				       (unsigned long long)t->base);
