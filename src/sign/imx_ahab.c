@@ -54,8 +54,10 @@ static int check_name(struct bs_ahab_csf_file *f, const char *csfname, bool pkcs
 					    uri_ok ? "needs backend=pkcs11" : "cannot name an SRK table");
 		char *clean = NULL;
 		int rc = bs_p11_uri_sanitize(&clean, f->name, err);
-		if (rc != 0)
-			return bs_error_prefix(err, "%s:%u:%u", csfname, f->line, f->col);
+		if (rc != 0) {
+			bs_error_prefix(err, "%s:%u:%u", csfname, f->line, f->col);
+			return rc;
+		}
 		bs_free_secret_str(f->name);
 		f->name = clean;
 		return 0;

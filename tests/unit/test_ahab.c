@@ -296,6 +296,9 @@ static void test_ahab__sign_verify(void **state)
 	/* signing refuses the changed image and leaves the patch empty */
 	assert_int_equal(bs_ahab_sign(&patch, csf, &ks, &r, &err), BS_ERR_VERIFY);
 	assert_null(patch.data);
+	/* the same codes without an error report */
+	assert_int_equal(bs_ahab_sign(&patch, csf, &ks, &r, NULL), BS_ERR_VERIFY);
+	assert_int_equal(bs_ahab_verify(&r, &o, NULL), BS_ERR_VERIFY);
 	assert_int_equal(patch.len, 0);
 	img[0x1000] ^= 1;
 	/* Source is the wrong table entry */

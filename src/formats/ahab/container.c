@@ -224,8 +224,10 @@ int bs_ahab_images_hash_check(const struct bs_ahab_container *c, uint64_t base,
 		uint8_t d[EVP_MAX_MD_SIZE];
 		unsigned dlen = 0;
 		int rc = hash_range(d, &dlen, md, r, base + im->offset, im->size, err);
-		if (rc != 0)
-			return bs_error_prefix(err, "image %u", i);
+		if (rc != 0) {
+			bs_error_prefix(err, "image %u", i);
+			return rc;
+		}
 		if (memcmp(d, im->hash, dlen) != 0)
 			return bs_error_set(err, BS_ERR_VERIFY,
 					    "image %u (0x%x bytes at 0x%llx): %s of the bytes differs "

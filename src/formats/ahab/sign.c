@@ -11,11 +11,12 @@
 
 #define ALIGN8(x) (((x) + 7u) & ~(size_t)7u)
 
-/* Prefix err with the CSF position of a file argument. */
-static int at(struct bs_error *err, const struct bs_ahab_csf *csf,
+/* Prefix err with the CSF position of a file argument; returns rc. */
+static int at(int rc, struct bs_error *err, const struct bs_ahab_csf *csf,
 	      const struct bs_ahab_csf_file *f)
 {
-	return bs_error_prefix(err, "%s:%u:%u", csf->filename, f->line, f->col);
+	bs_error_prefix(err, "%s:%u:%u", csf->filename, f->line, f->col);
+	return rc;
 }
 
 static int sign_bytes(uint8_t *sig_out, size_t sig_len, uint8_t *digest, size_t *digest_len,
@@ -31,8 +32,10 @@ static int sign_bytes(uint8_t *sig_out, size_t sig_len, uint8_t *digest, size_t 
 	uint8_t *sig = NULL;
 	size_t n = 0;
 	int rc = bs_key_sign(key, &sp, digest, dl, &sig, &n, err);
-	if (rc != 0)
-		return bs_error_prefix(err, "signing with %s", bs_key_id(key));
+	if (rc != 0) {
+		bs_error_prefix(err, "signing with %s", bs_key_id(key));
+		return rc;
+	}
 	if (n != sig_len) {
 		free(sig);
 		return bs_error_set(err, BS_ERR_KEY, "key %s made a %zu-byte signature, the SRK "
@@ -67,7 +70,7 @@ static int check_source(const struct bs_ahab_csf *csf, const struct bs_ahab_srk_
 	size_t len = 0;
 	int rc = bs_ahab_srk_record_cert(&rec, &len, cert, e->hash, err);
 	if (rc != 0)
-		return at(err, csf, &csf->source);
+		return at(rc, err, csf, &csf->source);
 	bool rsa_pair = (rec[3] == BS_AHAB_ALG_RSA || rec[3] == BS_AHAB_ALG_RSA_PSS) &&
 			(e->alg == BS_AHAB_ALG_RSA || e->alg == BS_AHAB_ALG_RSA_PSS);
 	bool same = len == e->rec_len && (rec[3] == e->alg || rsa_pair) &&
@@ -112,8 +115,10 @@ static void parts_free(struct parts *p)
 	free(p->sgk_rec);
 }
 
-static int load_keys(struct parts *p, const struct bs_ahab_csf *csf,
-		     const struct bs_key_source *keys, struct bs_error *err)
+/* The SRK table and the certificates: everything needed to check the request before a
+ * private key is touched. */
+static int load_public(struct parts *p, const struct bs_ahab_csf *csf,
+		       const struct bs_key_source *keys, struct bs_error *err)
 {
 	uint8_t *tbl = NULL;
 	size_t tlen = 0;
@@ -126,15 +131,12 @@ static int load_keys(struct parts *p, const struct bs_ahab_csf *csf,
 		rc = bs_error_set(err, BS_ERR_FORMAT, "%zu records; AHAB needs 4", p->table->n);
 	if (rc != 0) {
 		bs_error_prefix(err, "SRK table %s", csf->srk_table.name);
-		return at(err, csf, &csf->srk_table);
+		return at(rc, err, csf, &csf->srk_table);
 	}
 	if ((rc = keys->load_cert(keys->ctx, csf->source.name, &p->srk_cert, err)) != 0)
-		return at(err, csf, &csf->source);
+		return at(rc, err, csf, &csf->source);
 	if ((rc = check_source(csf, p->table, p->srk_cert, err)) != 0)
 		return rc;
-	if ((rc = keys->load_key(keys->ctx, csf->source.name, p->srk_cert, &p->srk_key,
-				 err)) != 0)
-		return at(err, csf, &csf->source);
 	if (!csf->has_cert)
 		return 0;
 	const struct bs_ahab_srk *srk = &p->table->e[csf->source_index];
@@ -142,18 +144,30 @@ static int load_keys(struct parts *p, const struct bs_ahab_csf *csf,
 	if ((rc = keys->load_cert(keys->ctx, csf->cert.name, &p->sgk_cert, err)) != 0 ||
 	    (rc = bs_ahab_srk_record_cert(&p->sgk_rec, &p->sgk_rec_len, p->sgk_cert, srk->hash,
 					  err)) != 0)
-		return at(err, csf, &csf->cert);
+		return at(rc, err, csf, &csf->cert);
 	if (p->sgk_rec[3] == BS_AHAB_ALG_RSA && srk->alg == BS_AHAB_ALG_RSA_PSS)
 		p->sgk_rec[3] = BS_AHAB_ALG_RSA_PSS; /* sign with the table's RSA flavour */
 	if ((rc = bs_ahab_srk_record_parse(&p->sgk, p->sgk_rec, p->sgk_rec_len, &used, err)) != 0)
-		return at(err, csf, &csf->cert);
+		return at(rc, err, csf, &csf->cert);
 	if (p->sgk.alg != srk->alg || p->sgk.size_code != srk->size_code)
 		return bs_error_set(err, BS_ERR_SEMANTIC,
 				    "%s:%u:%u: certificate key type/size differs from the SRK's "
 				    "(the enclave expects the same algorithm and size)",
 				    csf->filename, csf->cert.line, csf->cert.col);
-	if ((rc = keys->load_key(keys->ctx, csf->cert.name, p->sgk_cert, &p->sgk_key, err)) != 0)
-		return at(err, csf, &csf->cert);
+	return 0;
+}
+
+/* The private keys: the SRK's (certificate signature, or the container without one) and
+ * the certificate's. */
+static int load_private(struct parts *p, const struct bs_ahab_csf *csf,
+			const struct bs_key_source *keys, struct bs_error *err)
+{
+	int rc = keys->load_key(keys->ctx, csf->source.name, p->srk_cert, &p->srk_key, err);
+	if (rc != 0)
+		return at(rc, err, csf, &csf->source);
+	if (csf->has_cert &&
+	    (rc = keys->load_key(keys->ctx, csf->cert.name, p->sgk_cert, &p->sgk_key, err)) != 0)
+		return at(rc, err, csf, &csf->cert);
 	return 0;
 }
 
@@ -202,7 +216,7 @@ static int read_container(struct bs_ahab_container *c, uint8_t **hdr,
 		rc = bs_ahab_container_parse(c, *hdr, span, err);
 	if (rc != 0) {
 		bs_error_prefix(err, "%s: container at 0x%x", csf->data.name, first);
-		return at(err, csf, &csf->data);
+		return at(rc, err, csf, &csf->data);
 	}
 	return 0;
 }
@@ -226,7 +240,7 @@ static int check_images(const struct bs_ahab_container *c, size_t new_len,
 		rc = bs_ahab_images_hash_check(c, first, image, err);
 	if (rc != 0) {
 		bs_error_prefix(err, "%s: refusing to sign", csf->data.name);
-		return at(err, csf, &csf->data);
+		return at(rc, err, csf, &csf->data);
 	}
 	return 0;
 }
@@ -242,7 +256,7 @@ int bs_ahab_sign(struct bs_ahab_patch *out, const struct bs_ahab_csf *csf,
 	memset(&p, 0, sizeof(p));
 	struct bs_ahab_container c;
 	uint8_t *hdr = NULL, *buf = NULL;
-	int rc = load_keys(&p, csf, keys, err);
+	int rc = load_public(&p, csf, keys, err);
 	if (rc == 0)
 		rc = read_container(&c, &hdr, csf, image, err);
 	if (rc != 0)
@@ -259,7 +273,8 @@ int bs_ahab_sign(struct bs_ahab_patch *out, const struct bs_ahab_csf *csf,
 				  "more than a container can hold", new_len);
 		goto fail;
 	}
-	if ((rc = check_images(&c, new_len, csf, image, err)) != 0)
+	if ((rc = check_images(&c, new_len, csf, image, err)) != 0 ||
+	    (rc = load_private(&p, csf, keys, err)) != 0)
 		goto fail;
 	if ((buf = calloc(1, new_len)) == NULL) {
 		rc = bs_error_set(err, BS_ERR_NOMEM, "out of memory");

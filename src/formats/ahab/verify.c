@@ -33,6 +33,13 @@ static int fail(struct bs_error *err, int code, const struct ctr *t, const char 
 			    (unsigned long long)t->base, check, what);
 }
 
+/* Prefix err with "container at 0x..: <check>" and return rc (err may be NULL). */
+static int prefixed(int rc, struct bs_error *err, const char *check, uint64_t base)
+{
+	bs_error_prefix(err, "container at 0x%llx: %s", (unsigned long long)base, check);
+	return rc;
+}
+
 static void note(FILE *f, const struct ctr *t, const char *fmt, ...) BS_PRINTF(3, 4);
 static void note(FILE *f, const struct ctr *t, const char *fmt, ...)
 {
@@ -78,13 +85,11 @@ static int load(struct ctr *t, const struct bs_ahab_reader *r, uint64_t base,
 	if ((rc = r->pread(r->ctx, t->buf, len, base, err)) != 0)
 		return rc;
 	if ((rc = bs_ahab_container_parse(&t->c, t->buf, len, err)) != 0)
-		return bs_error_prefix(err, "container at 0x%llx: structure",
-				       (unsigned long long)base);
+		return prefixed(rc, err, "structure", base);
 	t->sbp = t->buf + t->c.sigblk_offset;
 	t->sb_avail = len - t->c.sigblk_offset;
 	if ((rc = bs_ahab_sigblk_parse(&t->sb, t->sbp, t->sb_avail, err)) != 0)
-		return bs_error_prefix(err, "container at 0x%llx: signature block",
-				       (unsigned long long)base);
+		return prefixed(rc, err, "signature block", base);
 	if (t->c.sigblk_offset + (size_t)t->sb.length != t->c.length)
 		return fail(err, BS_ERR_FORMAT, t, "structure",
 			    "length 0x%x is not signature block offset 0x%x + its length 0x%x",
@@ -170,8 +175,7 @@ static int check_cert(struct bs_ahab_srk *sgk, const struct ctr *t,
 	int rc = bs_ahab_srk_record_parse(sgk, p + BS_AHAB_CERT_HDR_LEN,
 					  sig_off - BS_AHAB_CERT_HDR_LEN, &used, err);
 	if (rc != 0)
-		return bs_error_prefix(err, "container at 0x%llx: certificate",
-				       (unsigned long long)t->base);
+		return prefixed(rc, err, "certificate", t->base);
 	if (!all_zero(p + BS_AHAB_CERT_HDR_LEN + used, sig_off - BS_AHAB_CERT_HDR_LEN - used))
 		return fail(err, BS_ERR_FORMAT, t, "certificate", "padding after the key is not zero");
 	if (sgk->alg != srk->alg || sgk->size_code != srk->size_code || sgk->hash != srk->hash)
@@ -205,8 +209,7 @@ static int check_table(struct bs_ahab_srk_table **tbl, const struct ctr *t,
 	size_t room = sb->sig_offset - sb->srk_offset;
 	int rc = bs_ahab_srk_table_parse(tbl, t->sbp + sb->srk_offset, room, true, err);
 	if (rc != 0)
-		return bs_error_prefix(err, "container at 0x%llx: SRK table",
-				       (unsigned long long)t->base);
+		return prefixed(rc, err, "SRK table", t->base);
 	if ((*tbl)->n != BS_AHAB_SRK_RECORDS)
 		return fail(err, BS_ERR_FORMAT, t, "SRK table", "%zu records; expected 4",
 			    (*tbl)->n);
@@ -289,11 +292,11 @@ static int verify_one(struct ctr *t, const struct bs_ahab_reader *r,
 	     bs_ahab_hash_name(signer->hash), signed_len,
 	     t->sb.cert_offset ? "certificate" : "SRK", salt >= 0 ? " (RSA-PSS)" : "");
 	if ((rc = bs_ahab_images_check(&t->c, t->base, r->size, t->c.length, err)) != 0) {
-		bs_error_prefix(err, "container at 0x%llx: structure", (unsigned long long)t->base);
+		prefixed(rc, err, "structure", t->base);
 		goto out;
 	}
 	if ((rc = bs_ahab_images_hash_check(&t->c, t->base, r, err)) != 0) {
-		bs_error_prefix(err, "container at 0x%llx: image hash", (unsigned long long)t->base);
+		prefixed(rc, err, "image hash", t->base);
 		goto out;
 	}
 	if (set == BS_AHAB_SRK_SET_OEM && t->c.fuse_version < o->min_fuse_version) {
