@@ -1,7 +1,8 @@
 /* Fuzz target: the offline HAB4 image verifier and the image dump, fed the input as an
  * image file (a memfd, so the pread-based reader is exercised as in production). The
  * fuse is that of the CST RSA vectors so that mutated vector images get past the SRK
- * check. Invariant: a successful verification implies the dump parses the image too. */
+ * check. Invariants: a successful verification implies the dump parses the image too; the
+ * whole-file verification reports at most `max` IVTs and passes only with a passing IVT. */
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,6 +28,19 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int vrc = bs_hab_verify_image(path, &o, &err);
 	if (vrc > 0 || (vrc != 0 && err.msg[0] == '\0'))
 		abort();
+	/* Every IVT (SPL + FIT): one result each, and a pass only if one IVT passed. */
+	struct bs_hab_ivt_result res[4];
+	size_t n = 0;
+	int arc = bs_hab_verify_ivts(path, &o, res, 4, &n, &err);
+	if (arc > 0 || n > 4 || (arc != 0 && err.msg[0] == '\0'))
+		abort();
+	if (arc == 0) {
+		size_t ok = 0;
+		for (size_t i = 0; i < n; i++)
+			ok += res[i].rc == 0;
+		if (ok == 0)
+			abort();
+	}
 	FILE *null = fopen("/dev/null", "w");
 	if (null == NULL)
 		abort();

@@ -7,8 +7,9 @@ pkgs=(build-essential cmake pkg-config libssl-dev libmicrohttpd-dev libarchive-d
       libp11-dev libp11-kit-dev p11-kit openssl ca-certificates)
 if [ "$mode" = test ]; then
   pkgs+=(libcmocka-dev clang libclang-rt-14-dev curl softhsm2 opensc imx-code-signing-tool
-         libcurl4-openssl-dev procps util-linux python3 time xxd
+         libcurl4-openssl-dev procps util-linux python3 time xxd linux-kbuild-6.1
          sbsigntool osslsigncode systemd-boot-efi)
+  pkgs+=(swupdate cpio)  # SWUpdate e2e oracle (swupdate -c on a .swu)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -9,6 +9,23 @@
 #include "core/text.h"
 #include "formats/hab/verify.h"
 
+bool bs_cli_token_uri_ok(const char *cmd, const char *token)
+{
+	if (strncmp(token, "pkcs11:", 7) == 0)
+		return true;
+	/* a bare label: show it back only if it is printable and unquoted */
+	bool plain = strlen(token) <= 64 && strpbrk(token, "'\";%") == NULL;
+	for (const char *c = token; plain && *c != '\0'; c++)
+		plain = *c > 0x20 && *c < 0x7f;
+	if (plain)
+		fprintf(stderr, "%s: --token '%s' is not a pkcs11: URI; did you mean --token "
+			"'pkcs11:token=%s'?\n", cmd, token, token);
+	else
+		fprintf(stderr, "%s: --token is not a pkcs11: URI (pkcs11:token=LABEL)\n", cmd);
+	return false;
+}
+
+
 static void hab_usage(FILE *out)
 {
 	fprintf(out,
@@ -72,10 +89,12 @@ int bs_cmd_hab_dump(int argc, char **argv)
 	}
 	struct bs_error err;
 	bs_error_clear(&err);
-	if (bs_hab_dump(stdout, argv[optind], image, has_off, off, &err) != 0) {
+	int rc = bs_hab_dump(stdout, argv[optind], image, has_off, off, &err);
+	if (rc != 0) {
 		fflush(stdout);
 		fprintf(stderr, "bootsign hab dump: %s\n", err.msg);
-		return 1;
+		/* 2: the input could not be read at all; 1: it is not what it should be */
+		return rc == BS_ERR_NOT_FOUND || rc == BS_ERR_IO ? 2 : 1;
 	}
 	return 0;
 }

@@ -40,6 +40,9 @@ static void sign_usage(FILE *out)
 		"                          working directory, any readable path, like cst)\n"
 		"      --strict            reject constructs cst accepts but HAB likely refuses\n"
 		"      --signing-time UNIX fixed CMS signingTime (reproducible output)\n"
+		"      --allow-unbootable  skip the key chain checks (certificate issuers, CA\n"
+		"                          flags, fast authentication, RSA-PSS, hash-only SRK):\n"
+		"                          writes a CSF the boot ROM will refuse, on purpose\n"
 		"  -d, --dek, -c, --cert   encrypted boot (not supported)\n"
 		"  -v, --version           print the version\n"
 		"  -h, --help              this text\n\n"
@@ -53,7 +56,7 @@ static void sign_usage(FILE *out)
 
 struct sign_args {
 	const char *input, *output, *keys, *module, *pin_file;
-	bool strict, pkcs11;
+	bool strict, pkcs11, allow_unbootable;
 	time_t signing_time;
 };
 
@@ -236,6 +239,7 @@ static int do_sign(const struct sign_args *a)
 		.keys = bs_store_key_source(store),
 		.data = bs_data_source_cwd,
 		.signing_time = a->signing_time,
+		.allow_unbootable = a->allow_unbootable,
 	};
 	struct bs_hab_sign_report report;
 	memset(&report, 0, sizeof(report));
@@ -270,6 +274,7 @@ int bs_cmd_hab_sign(int argc, char **argv)
 		{"signing-time", required_argument, NULL, 'T'},
 		{"module", required_argument, NULL, 'M'},
 		{"pin-file", required_argument, NULL, 'P'},
+		{"allow-unbootable", no_argument, NULL, 'U'},
 		{NULL, 0, NULL, 0},
 	};
 	struct sign_args a = {0};
@@ -307,6 +312,9 @@ int bs_cmd_hab_sign(int argc, char **argv)
 			break;
 		case 'S':
 			a.strict = true;
+			break;
+		case 'U':
+			a.allow_unbootable = true;
 			break;
 		case 'M':
 			a.module = optarg;

@@ -16,6 +16,7 @@
 #include <termios.h>
 #include <unistd.h>
 
+#include "cli/cmd_hab.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/limits.h"
@@ -223,8 +224,11 @@ static X509 *load_cert(const char *path)
 	return x;
 }
 
+/* "3001" or "0x3001": the token object id bytes. */
 static int parse_hex(uint8_t *out, size_t *out_len, const char *hex)
 {
+	if (hex[0] == '0' && (hex[1] == 'x' || hex[1] == 'X'))
+		hex += 2;
 	size_t n = strlen(hex);
 	if (n == 0 || n % 2 != 0 || n / 2 > BS_P11_ID_MAX)
 		return -1;
@@ -316,13 +320,23 @@ static int cmd_import(int argc, char **argv)
 		return 2;
 	}
 	if (parse_hex(id, &id_len, a.id) != 0) {
-		fprintf(stderr, "bootsign hsm import: --id must be 1..%d bytes of hex\n", BS_P11_ID_MAX);
+		fprintf(stderr, "bootsign hsm import: --id must be 1..%d bytes of hex (0x "
+			"allowed)\n", BS_P11_ID_MAX);
 		return 2;
 	}
+	if (!bs_cli_token_uri_ok("bootsign hsm import", a.token))
+		return 2;
 	X509 *cert = load_cert(a.cert);
 	EVP_PKEY *key = cert != NULL ? load_key(a.key, a.pass) : NULL;
 	struct bs_p11 *p11 = NULL;
 	int ret = 1;
+	if (key != NULL && X509_check_private_key(cert, key) != 1) {
+		ERR_clear_error();
+		fprintf(stderr, "bootsign hsm import: certificate and key do not match (%s, %s)\n",
+			a.cert, a.key);
+		EVP_PKEY_free(key);
+		key = NULL;
+	}
 	if (key == NULL || open_token(&p11, a.module, a.pin_file) != 0)
 		goto out;
 	struct bs_error err = {0};
@@ -341,6 +355,16 @@ out:
 	return ret;
 }
 
+/* hsm list order: by label, then id, then object type. */
+static int info_cmp(const void *a, const void *b)
+{
+	const struct bs_p11_object_info *x = a, *y = b;
+	int c = strcmp(x->label, y->label);
+	if (c == 0)
+		c = strcmp(x->id_hex, y->id_hex);
+	return c != 0 ? c : strcmp(x->type, y->type);
+}
+
 static int cmd_list(int argc, char **argv)
 {
 	struct args a;
@@ -357,6 +381,8 @@ static int cmd_list(int argc, char **argv)
 		usage_list(stderr);
 		return 2;
 	}
+	if (!bs_cli_token_uri_ok("bootsign hsm list", a.token))
+		return 2;
 	struct bs_p11 *p11 = NULL;
 	if (open_token(&p11, a.module, a.pin_file) != 0)
 		return 1;
@@ -368,6 +394,7 @@ static int cmd_list(int argc, char **argv)
 		fprintf(stderr, "bootsign hsm list: %s\n", err.msg);
 		ret = 1;
 	} else {
+		qsort(objs, n, sizeof(*objs), info_cmp);
 		printf("%-8s %-10s %-28s %-16s %s\n", "TYPE", "KEY", "USAGE", "ID", "LABEL");
 		for (size_t i = 0; i < n; i++) {
 			char key[32] = "-";

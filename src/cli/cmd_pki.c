@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "cli/cmd_hab.h"
 #include "cli/commands.h"
 #include "core/error.h"
 #include "core/secret.h"
@@ -23,10 +24,13 @@ static void usage(FILE *f)
 		"                           [--srks 1..4] [--days N] [--pass-file F] [--no-tgz]\n"
 		"                           [--token URI [--module PATH] --pin-file F]\n"
 		"                           [--ahab [--sgk]]\n"
+		"       bootsign pki bundle --from DIR --out FILE.tar.gz\n"
 		"Creates DIR with crts/ (CA, SRK, CSF and IMG certificates, PEM and DER, the SRK\n"
 		"table and fuse), keys/ (encrypted PKCS#8 keys + key_pass.txt; not in token mode)\n"
-		"and imx-cst-keys.tar.gz. DIR must not exist or be empty; nothing is left behind\n"
-		"on failure.\n"
+		"and imx-cst-keys.tar.gz, the signing server's bundle: crts/ and the CSF/IMG keys\n"
+		"with key_pass.txt only, never the SRK or CA private keys (keep those offline).\n"
+		"DIR must not exist or be empty; nothing is left behind on failure.\n"
+		"`pki bundle` makes such a server bundle from an existing CST tree.\n"
 		"--ahab: an AHAB PKI (i.MX8QXP/8QM/8ULP/91/93/95): CA, SRK1..4, with --sgk one\n"
 		"signing key per SRK (for [Install Certificate]); the AHAB SRK table, its fuse\n"
 		"files crts/SRK_1_2_3_4_fuse.bin (SHA-512) and ..._fuse_sha256.bin (SHA-256).\n");
@@ -120,6 +124,8 @@ static int cmd_create(int argc, char **argv)
 		fprintf(stderr, "bootsign pki: --token needs --pin-file and takes no --pass-file\n");
 		return 2;
 	}
+	if (token_uri != NULL && !bs_cli_token_uri_ok("bootsign pki", token_uri))
+		return 2;
 	if (token_uri == NULL && (pin_file != NULL || module != NULL)) {
 		fprintf(stderr, "bootsign pki: --pin-file/--module only go with --token\n");
 		return 2;
@@ -154,10 +160,51 @@ static int cmd_create(int argc, char **argv)
 	return 0;
 }
 
+static int cmd_bundle(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{ "from", required_argument, NULL, 'f' },
+		{ "out", required_argument, NULL, 'o' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *from = NULL, *outpath = NULL;
+	int c;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "f:o:h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'f': from = optarg; break;
+		case 'o': outpath = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind != argc || from == NULL || outpath == NULL) {
+		fprintf(stderr, "bootsign pki bundle: --from DIR and --out FILE are required\n");
+		return 2;
+	}
+	struct bs_error err = { 0 };
+	uint8_t *tgz = NULL;
+	size_t len = 0, skipped = 0;
+	int rc = bs_pki_pack_bundle(&tgz, &len, from, &skipped, &err);
+	if (rc == 0)
+		rc = bs_write_file(outpath, tgz, len, 0600, true, &err);
+	free(tgz);
+	if (rc != 0) {
+		fprintf(stderr, "bootsign pki bundle: %s\n", err.msg);
+		return rc == BS_ERR_NOT_FOUND || rc == BS_ERR_INVALID ? 2 : 1;
+	}
+	printf("%s: server bundle from %s (%zu file%s left out: SRK/CA private keys and files "
+	       "outside crts/ and keys/)\n", outpath, from, skipped, skipped == 1 ? "" : "s");
+	return 0;
+}
+
 int bs_cmd_pki(int argc, char **argv)
 {
 	if (argc >= 2 && strcmp(argv[1], "create") == 0)
 		return cmd_create(argc - 1, argv + 1);
+	if (argc >= 2 && strcmp(argv[1], "bundle") == 0)
+		return cmd_bundle(argc - 1, argv + 1);
 	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
 		usage(stdout);
 		return 0;

@@ -188,8 +188,8 @@ int bs_cmd_serve(int argc, char **argv)
 	ret = 0;
 	goto out;
 fail:
+	/* once: the log goes to stderr */
 	bs_log(BS_LOG_ERROR, NULL, "serve: %s", err.msg);
-	fprintf(stderr, "bootsign serve: %s\n", err.msg);
 out:
 	bs_server_stop(srv, 0);
 	bs_keyring_free(kr);

@@ -14,29 +14,10 @@
 #include "core/limits.h"
 #include "core/util.h"
 #include "formats/hab/hab.h"
+#include "formats/hab/soc.h"
 #include "formats/hab/srk.h"
 
-/* Where the 8 SRK_HASH words live in OCOTP, as U-Boot `fuse prog <bank> <word>` numbers
- * (U-Boot doc/imx/habv4/guides: mx6_mx7_secure_boot.txt, mx8m_secure_boot.txt). */
-struct soc_map {
-	const char *names;  /* space-separated, normalised (lower case, no "i", no ".") */
-	const char *label;
-	uint8_t bank[8], word[8];
-	bool known;         /* false: accepted name, mapping not confirmed */
-};
-
-static const struct soc_map socs[] = {
-	{"mx6 mx6q mx6d mx6dl mx6s mx6solo mx6dq mx6qp mx6dqp mx6sx mx6sl mx6sll mx6ul mx6ull "
-	 "mx6ulz", "i.MX6 series (incl. 6UL/6ULL)",
-	 {3, 3, 3, 3, 3, 3, 3, 3}, {0, 1, 2, 3, 4, 5, 6, 7}, true},
-	{"mx7 mx7d mx7s", "i.MX7D/S",
-	 {6, 6, 6, 6, 7, 7, 7, 7}, {0, 1, 2, 3, 0, 1, 2, 3}, true},
-	{"mx7ulp", "i.MX7ULP",
-	 {5, 5, 5, 5, 5, 5, 5, 5}, {0, 1, 2, 3, 4, 5, 6, 7}, true},
-	{"mx8m mx8mq mx8mm mx8mn mx8mp", "i.MX8M family",
-	 {6, 6, 6, 6, 7, 7, 7, 7}, {0, 1, 2, 3, 0, 1, 2, 3}, true},
-	{"mx50 mx53", "i.MX50/53", {0}, {0}, false},
-};
+#define CERTS_MAX HAB_SRK_RECORDS_MAX
 
 struct srk_args {
 	const char *hab_ver, *table, *efuses, *digest, *certs, *format, *soc, *print_fuse;
@@ -75,21 +56,14 @@ static void usage(FILE *out)
 		"behind on error. Fuse words: SRKH[i] = little-endian bytes 4i..4i+3 of the hash.\n");
 }
 
-static const struct soc_map *find_soc(const char *name)
-{
-	for (size_t i = 0; i < BS_ARRAY_SIZE(socs); i++)
-		if (bs_srk_soc_in(socs[i].names, name))
-			return &socs[i];
-	return NULL;
-}
 
-static void print_words(const uint8_t *fuse, size_t fuse_len, const struct soc_map *soc)
+static void print_words(const uint8_t *fuse, size_t fuse_len, const struct bs_imx_soc *soc)
 {
 	size_t nwords = fuse_len / 4;
 	bs_srk_print_words(fuse, fuse_len);
 	if (soc == NULL)
 		return;
-	if (!soc->known) {
+	if (soc->family != BS_IMX_HAB4 || !soc->fuse_known) {
 		printf("# %s: SRK_HASH fuse bank/word mapping not confirmed; program the words\n"
 		       "# above as the SoC's fuse map and Security Reference Manual describe.\n",
 		       soc->label);
@@ -104,19 +78,20 @@ static void print_words(const uint8_t *fuse, size_t fuse_len, const struct soc_m
 	       "# One-time programmable: check every value before burning, and close the\n"
 	       "# device only after a signed image boots without HAB events.\n", soc->label);
 	for (size_t i = 0; i < 8; i++)
-		printf("fuse prog -y %u %u 0x%08X\n", soc->bank[i], soc->word[i],
+		printf("fuse prog -y %u %u 0x%08X\n", soc->fuse_bank[i], soc->fuse_word[i],
 		       bs_srk_fuse_word(fuse, i));
 }
 
-static int print_fuse_file(const char *path, const struct soc_map *soc)
+static int print_fuse_file(const char *path, const struct bs_imx_soc *soc)
 {
 	static const size_t lens[] = {32, 20};
 	struct bs_error err = {0};
 	uint8_t fuse[64];
 	size_t fuse_len = 0;
 	int format = -1;
-	if (bs_srk_read_fuse(fuse, &fuse_len, &format, path, lens, 2, &err) != 0)
-		return bs_srk_fail(1, "%s", err.msg);
+	int rc = bs_srk_read_fuse(fuse, &fuse_len, &format, path, lens, 2, &err);
+	if (rc != 0) /* unreadable input: like a usage error (2); not a fuse file: 1 */
+		return bs_srk_fail(rc == BS_ERR_FORMAT ? 1 : 2, "%s", err.msg);
 	printf("SRK fuse file: %s (%s, format %d)\n", path, fuse_len == 32 ? "sha256" : "sha1",
 	       format);
 	print_words(fuse, fuse_len, soc);
@@ -174,7 +149,7 @@ static const char *cert_in_msg(const char *msg, char *const *names, size_t n)
 	return NULL;
 }
 
-static int build(const struct srk_args *a, const struct soc_map *soc)
+static int build(const struct srk_args *a, const struct bs_imx_soc *soc)
 {
 	struct bs_srk_build_opts opts = {0};
 	if (strcasecmp(a->digest, "sha256") == 0)
@@ -209,7 +184,7 @@ static int build(const struct srk_args *a, const struct soc_map *soc)
 		goto out;
 	rc = 1;
 	for (size_t i = 0; i < n; i++)
-		if ((certs[i] = bs_srk_load_cert(names[i])) == NULL)
+		if ((certs[i] = bs_srk_load_cert(names[i], &rc)) == NULL)
 			goto out;
 	uint8_t fuse[64];
 	size_t fuse_len = 0;
@@ -321,8 +296,8 @@ int bs_cmd_srk(int argc, char **argv)
 	}
 	if (optind < argc)
 		return bs_srk_fail(2, "unexpected argument '%s' (see --help)", argv[optind]);
-	const struct soc_map *soc = NULL;
-	if (a.soc != NULL && (soc = find_soc(a.soc)) == NULL)
+	const struct bs_imx_soc *soc = NULL;
+	if (a.soc != NULL && (soc = bs_imx_soc_find(a.soc)) == NULL)
 		return bs_srk_fail(2, "unknown SoC '%s' for --soc (imx6, imx6ul, imx7d, imx7ulp, imx8m, "
 			    "imx8mm, imx8mn, imx8mp, imx8mq, ...)", a.soc);
 	if (a.print_fuse != NULL) {

@@ -20,8 +20,9 @@ int bs_srk_fail(int code, const char *fmt, ...) BS_PRINTF(2, 3);
 /* Is SoC `name` ("i.MX8MM", "imx8mm", "MX8MM") in the space-separated list of normalised
  * names ("mx8mm mx8mn")? */
 bool bs_srk_soc_in(const char *names, const char *name);
-/* A PEM or DER certificate file; NULL after a message naming the file. */
-X509 *bs_srk_load_cert(const char *path);
+/* A PEM or DER certificate file; NULL after a message naming the file, with *code the
+ * exit code (2 unreadable, 1 not a certificate). */
+X509 *bs_srk_load_cert(const char *path, int *code);
 /* Write the table, then the fuse file (atomically each; the table is removed again when
  * the fuse file fails). 0, or 1 after a message. */
 int bs_srk_write_outputs(const char *table_path, const uint8_t *table, size_t table_len,

@@ -98,8 +98,9 @@ static int print_fuse_file(const char *path, const char *soc_name)
 	uint8_t fuse[64];
 	size_t fuse_len = 0;
 	int format = 0;
-	if (bs_srk_read_fuse(fuse, &fuse_len, &format, path, lens, 2, &err) != 0)
-		return bs_srk_fail(1, "%s", err.msg);
+	int rc = bs_srk_read_fuse(fuse, &fuse_len, &format, path, lens, 2, &err);
+	if (rc != 0)
+		return bs_srk_fail(rc == BS_ERR_FORMAT ? 1 : 2, "%s", err.msg);
 	const struct ahab_soc *soc = soc_name != NULL ? find_ahab_soc(soc_name) : NULL;
 	if (soc_name != NULL && soc == NULL)
 		return bs_srk_fail(2, "unknown AHAB SoC '%s' for --soc", soc_name);
@@ -185,7 +186,7 @@ static int build(const struct ahab_args *a)
 		goto out;
 	}
 	for (size_t i = 0; i < n; i++)
-		if ((certs[i] = bs_srk_load_cert(names[i])) == NULL)
+		if ((certs[i] = bs_srk_load_cert(names[i], &rc)) == NULL)
 			goto out;
 	uint8_t fuse[64];
 	size_t fuse_len = 0;

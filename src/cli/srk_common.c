@@ -46,13 +46,14 @@ bool bs_srk_soc_in(const char *names, const char *name)
 	return false;
 }
 
-X509 *bs_srk_load_cert(const char *path)
+X509 *bs_srk_load_cert(const char *path, int *code)
 {
 	uint8_t *data = NULL;
 	size_t len = 0;
 	struct bs_error err = {0};
+	*code = 1;
 	if (bs_read_file(&data, &len, path, BS_CERT_FILE_MAX, &err) != 0) {
-		bs_srk_fail(1, "cannot read certificate %s", err.msg);
+		*code = bs_srk_fail(2, "cannot read certificate %s", err.msg);
 		return NULL;
 	}
 	X509 *x = NULL;

@@ -181,6 +181,13 @@ int bs_config_set(struct bs_config *cfg, const char *key, const char *value,
 				    "%s: log_level: '%s' is not debug, info, warn or error", where,
 				    value);
 	}
+	if (strcmp(key, "bundle_root_keys") == 0) {
+		if (strcmp(value, "warn") != 0 && strcmp(value, "refuse") != 0)
+			return bs_error_set(err, BS_ERR_INVALID, "%s: bundle_root_keys: '%s' is not "
+					    "warn or refuse", where, value);
+		cfg->refuse_root_bundles = strcmp(value, "refuse") == 0;
+		return 0;
+	}
 	return bs_error_set(err, BS_ERR_INVALID, "%s: unknown setting '%s'", where, key);
 }
 

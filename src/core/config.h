@@ -7,7 +7,8 @@
  *   max_request_size (bytes, suffixes K/M/G), threads, connection_limit,
  *   connection_timeout (seconds), sign_timeout (seconds, default 600), log_level (debug|info|warn|error),
  *   pkcs11_module, pkcs11_pin_file (0600 file, first line), pkcs11_pool_size,
- *   pkcs11_timeout_ms, key_cache_size, spool_memory_max, spool_memory_total (sizes).
+ *   pkcs11_timeout_ms, key_cache_size, spool_memory_max, spool_memory_total (sizes),
+ *   bundle_root_keys (warn | refuse: a key bundle holding SRK or CA private keys).
  * Environment: DIGSIGSERVER_KEYFILE_URI, DIGSIGSERVER_REQUEST_MAX_SIZE,
  *   DIGSIGSERVER_IMX_CST_BASE (accepted, ignored: no external CST is run),
  *   DIGSIGSERVER_YUBIHSM_PASSWORD or YUBIHSM_PASSWORD (the token PIN; removed from the
@@ -47,6 +48,8 @@ struct bs_config {
 	uint64_t spool_mem_max;   /* an upload up to this size stays in memory (0 = always file) */
 	uint64_t spool_mem_total; /* memory spool budget shared by all requests */
 	bool cst_base_ignored;    /* DIGSIGSERVER_IMX_CST_BASE was set */
+	bool refuse_root_bundles; /* bundle_root_keys = refuse: bundles holding SRK/CA
+				   * private keys are refused (default warn, once each) */
 };
 
 /* Fill with defaults (allocates the default address). */

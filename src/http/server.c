@@ -1,6 +1,7 @@
 #include "http/server.h"
 
 #include <arpa/inet.h>
+#include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
 #include <openssl/rand.h>
@@ -322,6 +323,7 @@ static enum MHD_Result finish(struct bs_server *srv, struct MHD_Connection *conn
 		.scratch_parent = bs_spool_dir(srv->spool),
 		.timeout_ms = srv->cfg->sign_timeout_ms,
 		.refuse_root_keys = true,
+		.refuse_root_bundles = srv->cfg->refuse_root_bundles,
 	};
 	struct bs_job *job = NULL;
 	rc = bs_job_new(&job, &jo, &err);
@@ -452,6 +454,30 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 	bs_log(BS_LOG_DEBUG, NULL, "microhttpd: %s", msg);
 }
 
+/* Why listening failed, found by binding the same address ourselves (libmicrohttpd does
+ * not report errno): "address already in use" for a busy port, and so on. */
+static const char *bind_problem(const char *address, const char *port)
+{
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE,
+				 .ai_socktype = SOCK_STREAM};
+	struct addrinfo *ai = NULL;
+	if (getaddrinfo(address, port, &hints, &ai) != 0)
+		return "address not usable";
+	const char *why = "the HTTP library refused the settings";
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		why = strerror(errno);
+	} else {
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0)
+			why = errno == EADDRINUSE ? "the port is in use by another process (another "
+						    "bootsign serve?)"
+						  : strerror(errno);
+		close(fd);
+	}
+	freeaddrinfo(ai);
+	return why;
+}
+
 int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 		    struct bs_keyring *keyring, struct bs_spool *spool, struct bs_error *err)
 {
@@ -500,8 +526,8 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 	freeaddrinfo(ai);
 	if (srv->mhd == NULL) {
 		free(srv);
-		return bs_error_set(err, BS_ERR_IO, "cannot listen on %s port %s", cfg->address,
-				    port);
+		return bs_error_set(err, BS_ERR_IO, "cannot listen on %s port %s: %s", cfg->address,
+				    port, bind_problem(cfg->address, port));
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = di != NULL ? di->port : cfg->port;

@@ -24,6 +24,7 @@ struct entry {
 	struct bs_store *pool[BS_BUNDLE_POOL_MAX]; /* idle stores */
 	size_t npool;
 	size_t refs;
+	bool seen;   /* leased at least once */
 	bool stale;  /* detached from the table; freed when refs reach 0 */
 	uint64_t used;
 	struct entry *next;
@@ -33,6 +34,7 @@ struct bs_keylease {
 	struct bs_keycache *kc;
 	struct entry *e;
 	struct bs_store *store;
+	bool first;   /* the first lease of this bundle version */
 };
 
 struct bs_keycache {
@@ -166,6 +168,8 @@ int bs_keycache_acquire(struct bs_keycache *kc, const char *subject, const char 
 		kc->head = e;
 		kc->n++;
 	}
+	l->first = !e->seen;
+	e->seen = true;
 	e->refs++;
 	e->used = ++kc->clock;
 	if (e->npool > 0)
@@ -191,6 +195,11 @@ fail_locked:
 	pthread_mutex_unlock(&kc->lock);
 	free(l);
 	return rc;
+}
+
+bool bs_keycache_first_use(const struct bs_keylease *l)
+{
+	return l != NULL && l->first;
 }
 
 void bs_keycache_release(struct bs_keylease *l)

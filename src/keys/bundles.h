@@ -24,6 +24,9 @@ int bs_keycache_acquire(struct bs_keycache *kc, const char *subject, const char 
 			const char *file, struct bs_keylease **lease, struct bs_store **store,
 			struct bs_error *err) BS_WUR;
 void bs_keycache_release(struct bs_keylease *lease);
+/* Is this the first lease of this bundle version since it was read (for once-per-bundle
+ * warnings)? */
+bool bs_keycache_first_use(const struct bs_keylease *lease);
 /* Is the root readable (for /healthz)? */
 int bs_keycache_check(struct bs_keycache *kc, struct bs_error *err) BS_WUR;
 const char *bs_keycache_root(const struct bs_keycache *kc);

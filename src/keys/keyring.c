@@ -389,3 +389,8 @@ const char *const *bs_lease_bundle_members(struct bs_keyring_lease *l, size_t *n
 	*n = 0;
 	return l->bstore != NULL ? bs_store_members(l->bstore, n) : NULL;
 }
+
+bool bs_lease_bundle_first_use(const struct bs_keyring_lease *l)
+{
+	return bs_keycache_first_use(l->blease);
+}

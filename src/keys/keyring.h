@@ -69,5 +69,8 @@ int bs_lease_bundle(struct bs_key_source *out, struct bs_keyring_lease *l, const
 /* Names of the members of the last bundle opened with bs_lease_bundle, for checks such
  * as "this bundle holds root-of-trust keys" (borrowed; n = count). */
 const char *const *bs_lease_bundle_members(struct bs_keyring_lease *l, size_t *n);
+/* Is the bundle opened last the first use of that bundle version (once-per-bundle
+ * warnings)? */
+bool bs_lease_bundle_first_use(const struct bs_keyring_lease *l);
 
 #endif

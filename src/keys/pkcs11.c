@@ -54,11 +54,52 @@ static void cond_init_mono(pthread_cond_t *c)
 
 /* ---- token (re)initialisation, runs on a worker ---- */
 
-static CK_RV find_slot(struct p11_tok *t, CK_SLOT_ID *slot)
+/* Append "'label'" to the list of present tokens (for a "no such token" message). */
+static void note_present(char *list, size_t cap, const CK_TOKEN_INFO *ti)
+{
+	char label[33];
+	p11_blank_to_str(label, sizeof(label), ti->label, sizeof(ti->label));
+	size_t used = strlen(list);
+	int k = snprintf(list + used, cap - used, "%s'%s'", used ? ", " : "", label);
+	if (k < 0 || (size_t)k >= cap - used)
+		list[used] = '\0';
+}
+
+/* No token matched: re-initialise the module (at most once per P11_RESCAN_MIN_MS, and
+ * only while no token of this handle has a session) so a token created after start-up
+ * is seen. True if it did. */
+static bool rescan(struct bs_p11 *p)
+{
+	bool busy = false;
+	pthread_mutex_lock(&p->lock);
+	uint64_t now = bs_now_ms();
+	for (struct p11_tok *t = p->toks; t != NULL; t = t->next)
+		for (size_t i = 0; i < t->nworkers; i++)
+			busy |= t->ready || t->w[i].has_sess;
+	bool go = !busy && now - p->last_rescan_ms >= P11_RESCAN_MIN_MS;
+	if (go) {
+		p->last_rescan_ms = now;
+		/* Object handles do not survive C_Finalize: cached ones must be looked up
+		 * again (keys compare their generation). */
+		for (struct p11_tok *t = p->toks; t != NULL; t = t->next)
+			t->gen++;
+	}
+	pthread_mutex_unlock(&p->lock);
+	if (!go)
+		return false;
+	CK_RV rv = p11_module_reinit(p);
+	if (rv != CKR_OK && rv != CKR_FUNCTION_NOT_SUPPORTED)
+		bs_log(BS_LOG_WARN, NULL, "pkcs11: re-initialising the module to look for new "
+		       "tokens failed: %s", p11_rv_name(rv));
+	return rv == CKR_OK;
+}
+
+static CK_RV find_slot_once(struct p11_tok *t, CK_SLOT_ID *slot)
 {
 	CK_FUNCTION_LIST *f = t->p11->f;
 	CK_SLOT_ID ids[BS_P11_SLOTS_MAX];
 	CK_ULONG n = BS_ARRAY_SIZE(ids);
+	char present[P11_PRESENT_MAX] = "";
 	CK_RV rv = f->C_GetSlotList(CK_TRUE, ids, &n);
 	if (rv != CKR_OK)
 		return rv;
@@ -67,6 +108,8 @@ static CK_RV find_slot(struct p11_tok *t, CK_SLOT_ID *slot)
 		CK_TOKEN_INFO ti;
 		if (f->C_GetTokenInfo(ids[i], &ti) != CKR_OK)
 			continue;
+		if (ti.flags & CKF_TOKEN_INITIALIZED)
+			note_present(present, sizeof(present), &ti);
 		if (!p11_kit_uri_match_token_info(t->match, &ti))
 			continue;
 		if (t->have_serial) {
@@ -82,11 +125,23 @@ static CK_RV find_slot(struct p11_tok *t, CK_SLOT_ID *slot)
 		*slot = ids[i];
 		found++;
 	}
-	if (found == 0)
+	if (found == 0) {
+		pthread_mutex_lock(&t->p11->lock);
+		memcpy(t->present, present, sizeof(present));
+		pthread_mutex_unlock(&t->p11->lock);
 		return CKR_TOKEN_NOT_PRESENT;
+	}
 	if (found > 1)
 		return P11_RV_AMBIGUOUS;
 	return CKR_OK;
+}
+
+static CK_RV find_slot(struct p11_tok *t, CK_SLOT_ID *slot)
+{
+	CK_RV rv = find_slot_once(t, slot);
+	if (rv == CKR_TOKEN_NOT_PRESENT && rescan(t->p11))
+		rv = find_slot_once(t, slot);
+	return rv;
 }
 
 /* Find the slot, open a session (unless `have`: reuse *out) and log in. */
@@ -166,7 +221,9 @@ static CK_RV ensure_session(struct p11_worker *w, int *where)
 				t->ready = true;
 				w->sess = s;
 				w->has_sess = true;
-				w->sess_gen = gen;
+				/* No recovery runs while initing; only a module re-scan in
+				 * tok_init (find_slot) can have moved the generation on. */
+				w->sess_gen = t->gen;
 			} else if (p11_rv_pin_error(rv)) {
 				t->pin_failed = true;
 				t->pin_rv = rv;
@@ -346,6 +403,18 @@ static int rv_to_err(struct p11_tok *t, CK_RV rv, int where, const char *what,
 			return bs_error_set(err, BS_ERR_CONFIG,
 					    "several tokens match '%s': add token= or serial= to "
 					    "the URI", t->name);
+		char present[P11_PRESENT_MAX];
+		pthread_mutex_lock(&t->p11->lock);
+		bool seen = t->have_serial; /* found once: now gone is a device fault */
+		memcpy(present, t->present, sizeof(present));
+		pthread_mutex_unlock(&t->p11->lock);
+		if (rv == CKR_TOKEN_NOT_PRESENT && !seen) {
+			/* A label the module never had: the client's mistake, not a fault. */
+			return bs_error_set(err, BS_ERR_NOT_FOUND,
+					    "token '%s' not present: the PKCS#11 module has no "
+					    "token with that label (tokens: %s)", t->name,
+					    present[0] ? present : "none");
+		}
 		return bs_error_set(err, BS_ERR_TOKEN, "token '%s' not present (%s)", t->name,
 				    p11_rv_name(rv));
 	}

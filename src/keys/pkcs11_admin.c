@@ -5,6 +5,7 @@
 #include <openssl/core_names.h>
 #include <openssl/ec.h>
 #include <openssl/param_build.h>
+#include <openssl/err.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -335,9 +336,10 @@ int bs_p11_import(struct bs_p11 *p11, const char *token_uri, EVP_PKEY *priv, X50
 	int type = EVP_PKEY_get_base_id(priv);
 	if (type != EVP_PKEY_RSA && type != EVP_PKEY_EC)
 		return bs_error_set(err, BS_ERR_KEY, "import: only RSA and EC keys are supported");
-	if (cert != NULL && X509_check_private_key(cert, priv) != 1)
-		return bs_error_ssl(err, BS_ERR_KEY, "import: the key does not match the "
-				    "certificate");
+	if (cert != NULL && X509_check_private_key(cert, priv) != 1) {
+		ERR_clear_error();
+		return bs_error_set(err, BS_ERR_KEY, "import: certificate and key do not match");
+	}
 	struct create_arg *a = create_arg_new(label, id, id_len);
 	if (a == NULL)
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");

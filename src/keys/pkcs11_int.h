@@ -60,6 +60,9 @@ struct p11_worker {
 	uint64_t last_used_ms;
 };
 
+#define P11_PRESENT_MAX 256     /* "'A', 'B'" list of token labels for messages */
+#define P11_RESCAN_MIN_MS 1000u /* at most one module re-initialisation per second */
+
 struct p11_tok {
 	struct bs_p11 *p11;
 	struct p11_tok *next;
@@ -73,6 +76,7 @@ struct p11_tok {
 	bool pin_failed;      /* sticky: a wrong PIN is never retried */
 	CK_RV pin_rv;
 	uint64_t gen;
+	char present[P11_PRESENT_MAX]; /* labels the module had at the last miss */
 	size_t nworkers;
 	struct p11_worker w[BS_P11_POOL_MAX];
 };
@@ -89,6 +93,7 @@ struct bs_p11 {
 	pthread_cond_t cond; /* a worker became idle, a token (re)init finished */
 	struct p11_tok *toks;
 	unsigned refs;        /* the handle itself + one per live token key */
+	uint64_t last_rescan_ms; /* last module re-initialisation on a token miss */
 	bool closing;
 	bool stop;
 	/* statistics (tests, bench) */
@@ -124,6 +129,10 @@ int p11_key_make(struct bs_p11 *p11, struct p11_tok *t, const char *label, const
 
 /* Module loading (pkcs11_module.c): sets p->f from p->module. */
 int p11_module_load(struct bs_p11 *p, struct bs_error *err) BS_WUR;
+/* C_Finalize + C_Initialize, so that the module re-reads its slots and tokens (SoftHSM2
+ * and others list tokens only at C_Initialize). Every session of the module is gone
+ * afterwards: callers make sure none is open. Not for the shared p11-kit proxy. */
+CK_RV p11_module_reinit(struct bs_p11 *p);
 void p11_module_unload(struct bs_p11 *p);
 
 /* CK_RV helpers. */

@@ -138,6 +138,14 @@ int p11_module_load(struct bs_p11 *p, struct bs_error *err)
 	return 0;
 }
 
+CK_RV p11_module_reinit(struct bs_p11 *p)
+{
+	if (is_proxy(p->module))
+		return CKR_FUNCTION_NOT_SUPPORTED;
+	(void)p11_kit_module_finalize(p->f);
+	return p11_kit_module_initialize(p->f);
+}
+
 void p11_module_unload(struct bs_p11 *p)
 {
 	if (!is_proxy(p->module)) {

@@ -12,8 +12,10 @@
 
 #include "core/text.h"
 #include "core/util.h"
+#include "formats/hab/bundle.h"
 #include "formats/hab/csf.h"
 #include "formats/hab/csf_sign.h"
+#include "formats/hab/soc.h"
 #include "keys/pkcs11.h"
 #include "sign/imx_ahab.h"
 #include "sign/job.h"
@@ -31,23 +33,6 @@ static const struct bs_field_spec g_fields[] = {
 	{.name = "backend", .store = BS_FIELD_MEM, .check = BS_CHECK_TOKEN,
 	 .choices = g_backends, .default_value = "ssl"},
 };
-
-/* mx6, mx6ul, mx7d, mx8m, mx8mm, mx8mn, mx8mp, mx8mq, ... (optionally "imx..."). */
-static int check_soctype(const char *v, struct bs_error *err)
-{
-	const char *p = v;
-	if (tolower((unsigned char)*p) == 'i')
-		p++;
-	bool ok = tolower((unsigned char)p[0]) == 'm' && tolower((unsigned char)p[1]) == 'x' &&
-		  isdigit((unsigned char)p[2]) && strlen(p) <= 12;
-	for (const char *q = p + 2; ok && *q; q++)
-		ok = isalnum((unsigned char)*q);
-	if (!ok)
-		return bs_error_set(err, BS_ERR_INVALID,
-				    "soctype: '%.32s' is not an i.MX SoC type (mx6, mx7, mx8m, ...)",
-				    v);
-	return 0;
-}
 
 /* 3.x or 4.x CST versions: 3.3.1, 3.4.0, 4.0.1, optionally with a short suffix. */
 static int check_cstversion(const char *v, struct bs_error *err)
@@ -164,6 +149,39 @@ static int check_key_names(struct bs_csf *csf, const char *csfname, bool pkcs11,
 	return 0;
 }
 
+#define BUNDLE "imxsign/imx-cst-keys.tar.gz"
+
+/* A bundle holding SRK or CA private keys puts the root of trust on the server: warned
+ * about once per bundle version (naming the members and the command that makes a clean
+ * bundle), or refused when the server says so (bundle_root_keys = refuse). Those keys are
+ * never loaded either way (refuse_root_keys). */
+static int check_bundle(struct bs_job *job, struct bs_error *err)
+{
+	size_t n = 0, nroot = 0;
+	const char *const *members = bs_job_bundle_members(job, &n);
+	char names[256] = "";
+	for (size_t i = 0; i < n; i++) {
+		if (!bs_hab_bundle_member_is_root_key(members[i]))
+			continue;
+		size_t o = strlen(names);
+		if (nroot++ < 4)
+			snprintf(names + o, sizeof(names) - o, "%s%s", o ? ", " : "", members[i]);
+	}
+	if (nroot == 0)
+		return 0;
+	if (bs_job_refuse_root_bundles(job))
+		return bs_error_set(err, BS_ERR_CONFIG, "key bundle %s/%s holds %zu root-of-trust "
+				    "private key(s) (%s); refused by bundle_root_keys = refuse: "
+				    "make a signing-only bundle with `bootsign pki bundle --from "
+				    "DIR --out FILE`", bs_job_subject(job), BUNDLE, nroot, names);
+	if (bs_job_bundle_first_use(job))
+		bs_job_log(job, "warning: key bundle %s/%s holds %zu root-of-trust private key(s) "
+			   "(%s) that a signing server must not hold; they are never loaded. Make "
+			   "a signing-only bundle with `bootsign pki bundle --from DIR --out FILE`",
+			   bs_job_subject(job), BUNDLE, nroot, names);
+	return 0;
+}
+
 static int imx_sign(struct bs_job *job, struct bs_error *err)
 {
 	const char *machine = bs_job_subject(job);
@@ -175,7 +193,8 @@ static int imx_sign(struct bs_job *job, struct bs_error *err)
 	char csfname[64];
 	int rc;
 
-	rc = check_soctype(bs_job_value(job, "soctype"), err);
+	const struct bs_imx_soc *soc = NULL;
+	rc = bs_imx_soc_lookup(&soc, bs_job_value(job, "soctype"), err);
 	if (rc != 0)
 		goto out;
 	rc = check_cstversion(bs_job_value(job, "cstversion"), err);
@@ -191,6 +210,9 @@ static int imx_sign(struct bs_job *job, struct bs_error *err)
 	if (rc != 0)
 		goto out;
 	bool pkcs11 = strcmp(bs_job_value(job, "backend"), "pkcs11") == 0;
+	rc = bs_hab_check_soc(csf, soc, err);
+	if (rc != 0)
+		goto out;
 	rc = check_blocks(csf, csfname, art, err);
 	if (rc != 0)
 		goto out;
@@ -202,8 +224,11 @@ static int imx_sign(struct bs_job *job, struct bs_error *err)
 	struct bs_hab_sign_opts opts = {
 		.data = {.open = artifact_open, .ctx = art},
 		.signing_time = bs_job_signing_time(job),
+		.refuse_root_keys = bs_job_refuse_root_keys(job),
 	};
-	rc = bs_job_bundle(&opts.keys, job, "imxsign/imx-cst-keys.tar.gz", err);
+	rc = bs_job_bundle(&opts.keys, job, BUNDLE, err);
+	if (rc == 0)
+		rc = check_bundle(job, err);
 	if (rc != 0)
 		goto out;
 	struct bs_hab_sign_report report;

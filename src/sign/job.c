@@ -38,6 +38,7 @@ struct bs_job {
 	uint64_t deadline_ms;
 	time_t signing_time;
 	bool refuse_root_keys;
+	bool refuse_root_bundles;
 	struct bs_input inputs[BS_FORM_FIELDS_MAX];
 	struct bs_sink *sink;
 	struct bs_job_record rec;
@@ -441,6 +442,16 @@ bool bs_job_refuse_root_keys(const struct bs_job *job)
 	return job->refuse_root_keys;
 }
 
+bool bs_job_refuse_root_bundles(const struct bs_job *job)
+{
+	return job->refuse_root_bundles;
+}
+
+bool bs_job_bundle_first_use(const struct bs_job *job)
+{
+	return job->lease != NULL && bs_lease_bundle_first_use(job->lease);
+}
+
 /* ---- scratch ----------------------------------------------------------------------- */
 
 int bs_job_scratch_dir(struct bs_job *job, const char **out, struct bs_error *err)
@@ -544,6 +555,7 @@ int bs_job_new(struct bs_job **out, const struct bs_job_opts *o, struct bs_error
 	snprintf(job->principal, sizeof(job->principal), "%s",
 		 o->principal != NULL ? o->principal : "anonymous");
 	job->refuse_root_keys = o->refuse_root_keys;
+	job->refuse_root_bundles = o->refuse_root_bundles;
 	job->rec.start_ms = bs_now_ms();
 	job->deadline_ms = job->rec.start_ms + (o->timeout_ms ? o->timeout_ms
 							       : BS_JOB_TIMEOUT_DEFAULT_MS);

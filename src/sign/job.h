@@ -117,6 +117,11 @@ int bs_job_bundle(struct bs_key_source *out, struct bs_job *job, const char *bun
 const char *const *bs_job_bundle_members(struct bs_job *job, size_t *n);
 /* Must root-of-trust private keys (SRK, CA) be refused when found in a bundle? */
 bool bs_job_refuse_root_keys(const struct bs_job *job);
+/* Is a bundle that carries root-of-trust keys refused outright (server setting
+ * bundle_root_keys = refuse) rather than warned about? */
+bool bs_job_refuse_root_bundles(const struct bs_job *job);
+/* Is the bundle opened last used for the first time since it was read? */
+bool bs_job_bundle_first_use(const struct bs_job *job);
 /* Allow pkcs11: URIs for this job (the signer's backend=pkcs11 field). */
 void bs_job_allow_token(struct bs_job *job, bool allow);
 
@@ -187,6 +192,7 @@ struct bs_job_opts {
 	uint64_t timeout_ms;             /* 0 = 600000 (digsigserver's response timeout) */
 	time_t signing_time;             /* 0 = now (or SOURCE_DATE_EPOCH when set) */
 	bool refuse_root_keys;           /* HAB: never load SRK/CA private keys from bundles */
+	bool refuse_root_bundles;        /* HAB: refuse bundles that hold SRK/CA keys at all */
 };
 
 int bs_job_new(struct bs_job **out, const struct bs_job_opts *o, struct bs_error *err) BS_WUR;

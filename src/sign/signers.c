@@ -8,11 +8,15 @@
 
 extern const struct bs_signer bs_signer_imx;
 extern const struct bs_signer bs_signer_uefi;
+extern const struct bs_signer bs_signer_optee;
+extern const struct bs_signer bs_signer_swupdate;
 
 /* One line per format. */
 static const struct bs_signer *const g_signers[] = {
 	&bs_signer_imx,
 	&bs_signer_uefi,
+	&bs_signer_optee,
+	&bs_signer_swupdate,
 };
 
 const struct bs_signer *bs_signer_find(const char *name)

@@ -285,8 +285,8 @@ cmp -s pk.tbl $AC/SRK_1_2_3_4_table.bin && cmp -s pk.fuse $AC/SRK_1_2_3_4_fuse.b
 [ "$(sha256sum < $AC/SRK_1_2_3_4_table.bin | cut -c1-64)" = "$(od -An -v -tx1 $AC/SRK_1_2_3_4_fuse_sha256.bin | tr -d ' \n')" ] && pass "pki --ahab: SHA-256 fuse file" || bad "pki --ahab sha256 fuse"
 csf pk.csf crts/SRK_1_2_3_4_table.bin crts/SRK3_sha256_prime256v1_v3_ca_crt.pem 2 OEM 0 img.bin "0 0x110" crts/SGK3_1_sha256_prime256v1_v3_usr_crt.pem 0x1
 rm -f pk.bin
-"$BS_BIN" hab sign --keys apki/imx-cst-keys.tar.gz -i pk.csf -o pk.bin > /dev/null 2> pk.err || bad "sign with the pki bundle: $(cat pk.err)"
-"$BS_BIN" ahab verify -q --fuse $AC/SRK_1_2_3_4_fuse_sha256.bin pk.bin > /dev/null && [ "$($H check pk.bin $AC/SRK_1_2_3_4_fuse_sha256.bin)" = OK ] && pass "pki --ahab bundle: SRK3 + SGK3 signed image verifies (both verifiers)" || bad "pki bundle signing verify"
+"$BS_BIN" hab sign --keys apki -i pk.csf -o pk.bin > /dev/null 2> pk.err || bad "sign with the pki tree: $(cat pk.err)"
+"$BS_BIN" ahab verify -q --fuse $AC/SRK_1_2_3_4_fuse_sha256.bin pk.bin > /dev/null && [ "$($H check pk.bin $AC/SRK_1_2_3_4_fuse_sha256.bin)" = OK ] && pass "pki --ahab tree: SRK3 + SGK3 signed image verifies (both verifiers)" || bad "pki tree signing verify"
 if [ -e /usr/lib/softhsm/libsofthsm2.so ]; then
 	MOD=/usr/lib/softhsm/libsofthsm2.so
 	softhsm_token "$tmp/hsm" YubiHSM 0001password

@@ -43,7 +43,12 @@ expect_rc 1 "CSF signature does not verify" "$BS_BIN" hab verify --fuse "$FUSE" 
 expect_rc 2 "fuse is required" "$BS_BIN" hab verify "$V/u_signed.bin"
 expect_rc 2 "bad number" "$BS_BIN" hab verify --fuse "$FUSE" --revoked 0x10 "$V/u_signed.bin"
 expect_rc 2 "usage" "$BS_BIN" hab verify --fuse "$FUSE" --bogus "$V/u_signed.bin"
-expect_rc 1 "No such file" "$BS_BIN" hab verify --fuse "$FUSE" "$T/missing.bin"
+expect_rc 2 "No such file" "$BS_BIN" hab verify --fuse "$FUSE" "$T/missing.bin"
+# exit codes agree: 2 for unreadable inputs (image, fuse, dump input), 1 for a failed check
+expect_rc 2 "fuse file" "$BS_BIN" hab verify --fuse "$T/nofuse.bin" "$V/u_signed.bin"
+expect_rc 2 "No such file" "$BS_BIN" hab dump --image "$T/missing.bin"
+expect_rc 2 "No such file" "$BS_BIN" hab dump "$T/missing.bin"
+expect_rc 2 "No such file" "$BS_BIN" srk --print-fuse "$T/nofuse.bin"
 for sub in sign verify dump; do
 	expect_rc 0 "^usage: bootsign hab $sub" "$BS_BIN" hab "$sub" --help
 done

@@ -154,9 +154,17 @@ for kt in $KEYTYPES; do
 	# a CSFK certificate issued by SRK2 while the CSF installs SRK index 0
 	hab4_csf_text crts/SRK_1_2_3_4_table.bin crts/CSFX_crt.pem crts/IMG1_crt.pem image.bin \
 		> csfx.txt
-	"$BS_BIN" hab sign -i csfx.txt -o csfx.bin
+	# refused at signing time (the ROM would refuse it); --allow-unbootable writes it
+	if "$BS_BIN" hab sign -i csfx.txt -o csfx.bin 2> csfx.err; then
+		fail "$kt: a CSFK certificate from SRK2 under Source index 0 was signed"
+	fi
+	grep -q 'csfx.txt:14:5: \[Install CSFK\]: certificate "crts/CSFX_crt.pem" is not signed by SRK 0, which verifies it; it is signed by SRK 1' csfx.err ||
+		fail "$kt: wrong refusal: $(cat csfx.err)"
+	[ ! -e csfx.bin ] || fail "$kt: refused sign left csfx.bin"
+	"$BS_BIN" hab sign --allow-unbootable -i csfx.txt -o csfx.bin
 	insert_csf csfx.bin image.bin signedx.bin
-	must_fail "$kt CSFK from SRK2" 'CSFK.*not signed by SRK 0' signedx.bin "$FUSE"
+	must_fail "$kt CSFK from SRK2" 'CSFK: certificate is not signed by SRK 0, which verifies it; it is signed by SRK 1' \
+		signedx.bin "$FUSE"
 	cd "$T"
 done
 

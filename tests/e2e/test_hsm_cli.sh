@@ -42,7 +42,7 @@ run hsm import --token "pkcs11:token=YubiHSM" --module "$SOFTHSM" --pin-file "$T
 # 2. import EC (DER key + cert, --pass-file), PIN from the environment
 BOOTSIGN_PIN=$PIN run hsm import --token "pkcs11:token=YubiHSM;pin-value=password" \
 	--module "$SOFTHSM" --cert "$T/ec_crt.der" --key "$T/ec_key.der" \
-	--pass-file "$T/ec_pass.txt" --label CSF1_ec --id a1b2 || fail "import ec"
+	--pass-file "$T/ec_pass.txt" --label CSF1_ec --id 0xa1b2 || fail "import ec (0x id)"
 
 # No plaintext (or any) key material written anywhere by bootsign.
 files_after=$(find "$T" -type f -not -path "$T/tokens/*" -not -path "$T/out/*" | sort)
@@ -58,6 +58,9 @@ grep -Eq '^public +RSA-2048 +verify +01 +CSF1_1_sha256_2048_usr$' "$T/out/list" 
 grep -Eq '^cert +RSA-2048 +- +01 +CSF1_1_sha256_2048_usr$' "$T/out/list" || fail "list rsa cert"
 grep -Eq '^private +EC-256 +sign +a1b2 +CSF1_ec$' "$T/out/list" || fail "list ec priv"
 grep -Eq '^cert +EC-256 +- +a1b2 +CSF1_ec$' "$T/out/list" || fail "list ec cert"
+# sorted by label, then id, then type
+tail -n +2 "$T/out/list" | awk '{print $NF}' > "$T/out/labels"
+sort -c "$T/out/labels" || fail "hsm list not sorted: $(cat "$T/out/list")"
 
 # 4. independent view: pkcs11-tool
 p11tool --login --pin "$PIN" -O >"$T/out/p11-objects"
@@ -109,7 +112,22 @@ grep -q 'not accepted' "$T/out/err-uri" || fail "URI PIN message"
 "$BS_BIN" hsm list --token pkcs11:token=Absent --module "$SOFTHSM" --pin-file "$T/pin.txt" \
 	2>"$T/out/err-absent" </dev/null
 [ $? -eq 1 ] || fail "absent token accepted"
-grep -q 'not present' "$T/out/err-absent" || fail "absent token message"
+grep -q "token 'Absent' not present: the PKCS#11 module has no token with that label (tokens: 'YubiHSM')" \
+	"$T/out/err-absent" || fail "absent token message: $(cat "$T/out/err-absent")"
+# a bare label is not a URI: say which URI was meant
+"$BS_BIN" hsm list --token YubiHSM --module "$SOFTHSM" --pin-file "$T/pin.txt" \
+	2>"$T/out/err-bare" </dev/null
+[ $? -eq 2 ] || fail "bare --token accepted"
+grep -q "did you mean --token 'pkcs11:token=YubiHSM'?" "$T/out/err-bare" ||
+	fail "bare token hint: $(cat "$T/out/err-bare")"
+# a certificate and key that do not match, said in those words, nothing written
+"$BS_BIN" hsm import --token pkcs11:token=YubiHSM --module "$SOFTHSM" --pin-file "$T/pin.txt" \
+	--cert "$T/pki/crts/CSF1_crt.pem" --key "$T/ec_key.der" --pass-file "$T/ec_pass.txt" \
+	--label Mismatch --id 0x0e 2>"$T/out/err-mismatch" </dev/null
+[ $? -eq 1 ] || fail "mismatched import accepted"
+grep -q "certificate and key do not match" "$T/out/err-mismatch" ||
+	fail "mismatch message: $(cat "$T/out/err-mismatch")"
+! grep -qi "engine\|error:" "$T/out/err-mismatch" || fail "OpenSSL noise: $(cat "$T/out/err-mismatch")"
 set -e
 p11tool --login --pin "$PIN" -O >"$T/out/p11-objects2"
 [ "$(grep -c 'Object;' "$T/out/p11-objects2")" = "$nobj" ] || fail "failed imports left objects"

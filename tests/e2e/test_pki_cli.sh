@@ -78,11 +78,27 @@ srktool -h 4 -t tbl.bin -e fuse.bin -d sha256 -f 1 \
 cmp tbl.bin $C/SRK_1_2_3_4_table.bin || fail "SRK table differs from srktool"
 cmp fuse.bin $C/SRK_1_2_3_4_fuse.bin || fail "SRK fuse differs from srktool"
 
-# the bundle holds the same tree
+# the server bundle holds what signing needs, never the root of trust (issue 10)
+tar -tzf pki/imx-cst-keys.tar.gz | sort > members.txt
+! grep -E '(^|/)keys/(SRK|CA)' members.txt || fail "bundle holds SRK/CA keys: $(cat members.txt)"
+grep -qx "keys/key_pass.txt" members.txt || fail "bundle lacks key_pass.txt"
+grep -qx "keys/CSF1_1_${N}_v3_usr_key.pem" members.txt || fail "bundle lacks the CSF key"
+grep -qx "keys/IMG4_1_${N}_v3_usr_key.der" members.txt || fail "bundle lacks an IMG key"
+grep -qx "crts/SRK_1_2_3_4_table.bin" members.txt || fail "bundle lacks the SRK table"
+[ "$(grep -c '^keys/' members.txt)" = 17 ] || fail "keys: $(grep '^keys/' members.txt)"
 mkdir unpacked
 tar -xzf pki/imx-cst-keys.tar.gz -C unpacked
 diff -r unpacked/crts $C >/dev/null || fail "bundle crts differ"
-diff -r unpacked/keys $K >/dev/null || fail "bundle keys differ"
+for f in unpacked/keys/*; do cmp "$f" "$K/$(basename "$f")" || fail "bundle key $f differs"; done
+# pki bundle makes the same from a whole CST tree (the tree digsigserver's guide tars)
+"$BS_BIN" pki bundle --from pki --out clean.tar.gz > bundle.out || fail "pki bundle"
+grep -q "11 files left out" bundle.out || fail "pki bundle: $(cat bundle.out)"
+tar -tzf clean.tar.gz | sort | diff - members.txt || fail "pki bundle members differ"
+[ "$(stat -c %a clean.tar.gz)" = 600 ] || fail "bundle mode"
+if "$BS_BIN" pki bundle --from pki --out clean.tar.gz 2>err.txt; then fail "overwrote"; fi
+rc=0; "$BS_BIN" pki bundle --from nowhere --out x.tar.gz 2>/dev/null || rc=$?
+[ "$rc" = 2 ] && [ ! -e x.tar.gz ] || fail "missing tree: exit $rc"
+rm -f err.txt
 
 # --- EC P-384, 2 SRKs, generated passphrase, no bundle ---------------------------------
 "$BS_BIN" pki create --out ec --key p384 --srks 2 --no-tgz 2>/dev/null

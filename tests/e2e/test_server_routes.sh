@@ -64,5 +64,11 @@ grep -q "Blocks name 'imx-boot-sd.bin' but the uploaded artifact is 'hostname'" 
 [ ! -e bad.bin ] || srv_fail "output written on failure"
 if "$BS_BIN" sign nope -o x 2>/dev/null; then srv_fail "unknown format accepted"; fi
 srv_spool_empty
+# a busy port says why, once
+if "$BS_BIN" serve --address 127.0.0.1 --port "$PORT" --keys "$T/keys" 2>busy.err; then
+	srv_fail "second server on a busy port started"
+fi
+[ "$(grep -c 'port is in use by another process' busy.err)" = 1 ] ||
+	srv_fail "busy port: $(cat busy.err)"
 srv_stop
 echo "test_server_routes: ok"

@@ -176,7 +176,7 @@ expect_fail "mixed CA" 1 "n1.pem: certificate 3 (/CN=n1) is not a CA" -h 4 "${T[
 	-d sha256 -c r2a.pem,p256.pem,n1.pem
 expect_fail "mixed CA, CA odd one" 1 "p256.pem: certificate 2" -h 4 "${T[@]}" -d sha256 \
 	-c n1.pem,%p256.pem,n2.pem
-expect_fail "unreadable cert" 1 "missing.pem" -h 4 "${T[@]}" -d sha256 -c r2a.pem,missing.pem
+expect_fail "unreadable cert" 2 "missing.pem" -h 4 "${T[@]}" -d sha256 -c r2a.pem,missing.pem
 expect_fail "not a cert" 1 "junk.pem: not a PEM or DER" -h 4 "${T[@]}" -d sha256 -c junk.pem
 expect_fail "sha512" 2 "unsupported digest" -h 4 "${T[@]}" -d sha512 -c r2a.pem
 expect_fail "-f 2" 2 "fuse format '2'" -h 4 "${T[@]}" -d sha256 -f 2 -c r2a.pem

@@ -33,6 +33,26 @@ static void test_config__defaults(void **state)
 	bs_config_free(&cfg);
 }
 
+/* Signing deadline and the root-key bundle setting (issue 7, issue 10). */
+static void test_config__sign_timeout_and_bundle_root_keys(void **state)
+{
+	(void)state;
+	struct bs_config cfg;
+	struct bs_error err = {0};
+	assert_int_equal(bs_config_init(&cfg, NULL), 0);
+	assert_int_equal(cfg.sign_timeout_ms, 600000);
+	assert_false(cfg.refuse_root_bundles);
+	assert_int_equal(load(&cfg, "sign_timeout = 30\nbundle_root_keys = refuse\n", &err), 0);
+	assert_int_equal(cfg.sign_timeout_ms, 30000);
+	assert_true(cfg.refuse_root_bundles);
+	assert_int_equal(load(&cfg, "bundle_root_keys = warn\n", &err), 0);
+	assert_false(cfg.refuse_root_bundles);
+	assert_int_equal(load(&cfg, "bundle_root_keys = maybe\n", &err), BS_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "t.conf:1: bundle_root_keys: 'maybe'"));
+	assert_int_equal(load(&cfg, "sign_timeout = 0\n", &err), BS_ERR_INVALID);
+	bs_config_free(&cfg);
+}
+
 static void test_config__file_sets_values(void **state)
 {
 	(void)state;
@@ -182,6 +202,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_config__defaults),
+		cmocka_unit_test(test_config__sign_timeout_and_bundle_root_keys),
 		cmocka_unit_test(test_config__file_sets_values),
 		cmocka_unit_test(test_config__errors_name_line),
 		cmocka_unit_test(test_config__sizes),

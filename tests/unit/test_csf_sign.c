@@ -30,23 +30,6 @@
 
 #define MAX_RECS 16
 
-/* ---- a data source rooted at a directory (the vector directory) ---- */
-
-static int dir_open(void *ctx, const char *name, FILE **out, uint64_t *size,
-		    struct bs_error *err)
-{
-	char path[4096];
-	snprintf(path, sizeof(path), "%s/%s", (const char *)ctx, name);
-	FILE *fp = fopen(path, "rb");
-	if (fp == NULL)
-		return bs_error_set(err, BS_ERR_NOT_FOUND, "no such file \"%s\"", name);
-	struct stat st;
-	assert_int_equal(fstat(fileno(fp), &st), 0);
-	*out = fp;
-	*size = (uint64_t)st.st_size;
-	return 0;
-}
-
 static char *read_text(const char *path, size_t *len)
 {
 	uint8_t *d = NULL;
@@ -74,6 +57,9 @@ static struct bs_csf *parse_vector(const char *dir, const char *csfname, int *rc
 	return csf;
 }
 
+/* --allow-unbootable for the next compiles (CST vectors that would not boot). */
+static bool g_allow_unbootable;
+
 /* Compile `csf` with the vector directory as store root and data directory. */
 static int sign_in(const char *dir, const char *datadir, const struct bs_csf *csf, time_t t,
 		   uint8_t **out, size_t *len, struct bs_hab_sign_report *rep,
@@ -84,8 +70,9 @@ static int sign_in(const char *dir, const char *datadir, const struct bs_csf *cs
 	assert_int_equal(rc, 0);
 	struct bs_hab_sign_opts o = {
 		.keys = bs_store_key_source(store),
-		.data = { .open = dir_open, .ctx = (void *)(datadir ? datadir : bs_fixture(dir)) },
+		.data = { .open = bs_test_dir_open, .ctx = (void *)(datadir ? datadir : bs_fixture(dir)) },
 		.signing_time = t,
+		.allow_unbootable = g_allow_unbootable,
 	};
 	rc = bs_hab_sign(out, len, csf, &o, rep, err);
 	bs_store_free(store);
@@ -332,15 +319,25 @@ static time_t cst_signing_time(const uint8_t *d, size_t n)
 struct vector {
 	const char *dir, *csf, *bin;
 	bool exact; /* RSA: fixed CMS sizes, whole layout identical */
+	const char *unbootable; /* the ROM would refuse it: the refusal, and only
+				 * allow_unbootable signs it */
 };
 
 static const struct vector vectors[] = {
-	{ "hab4-vectors/rsa", "a.csf", "a_csf.bin", true },
-	{ "hab4-vectors/rsa", "b.csf", "b_csf.bin", true },
-	{ "hab4-vectors/rsa", "nxp.csf", "nxp.bin", true },
-	{ "hab4-vectors/rsa", "u.csf", "u_csf.bin", true },
-	{ "hab4-vectors/rsa/nocak", "n.csf", "n.bin", true },
-	{ "hab4-vectors/ec", "e.csf", "e.bin", false },
+	{ "hab4-vectors/rsa", "a.csf", "a_csf.bin", true, NULL },
+	/* Source index = 2 with a CSFK certificate SRK 0 signed: CST signs it, the ROM
+	 * refuses it, so only --allow-unbootable reproduces it. */
+	{ "hab4-vectors/rsa", "b.csf", "b_csf.bin", true,
+	  "b.csf:18:5: [Install CSFK]: certificate \"crts/CSF1_crt.pem\" is not signed by SRK 2, "
+	  "which verifies it; it is signed by SRK 0" },
+	/* Source Set = NXP puts the SRK in slot 5; Verification index = 0 is empty. */
+	{ "hab4-vectors/rsa", "nxp.csf", "nxp.bin", true,
+	  "nxp.csf:22:5: [Install Key]: certificate \"crts/IMG1_crt.pem\": key slot 0, which "
+	  "verifies it, is empty (HAB finds no key there); with Source Set = NXP the SRK is in "
+	  "slot 5" },
+	{ "hab4-vectors/rsa", "u.csf", "u_csf.bin", true, NULL },
+	{ "hab4-vectors/rsa/nocak", "n.csf", "n.bin", true, NULL },
+	{ "hab4-vectors/ec", "e.csf", "e.bin", false, NULL },
 };
 
 static void check_vector(const struct vector *v, bool with_cst_time)
@@ -354,7 +351,17 @@ static void check_vector(const struct vector *v, bool with_cst_time)
 	struct bs_error err = {0};
 	struct bs_hab_sign_report rep;
 	time_t t = with_cst_time ? cst_signing_time(cst, clen) : 0;
-	int rc = sign_in(v->dir, NULL, csf, t, &out, &olen, &rep, &err);
+	int rc;
+	if (v->unbootable) {
+		out = (uint8_t *)"x";
+		rc = sign_in(v->dir, NULL, csf, t, &out, &olen, &rep, &err);
+		assert_int_equal(rc, BS_ERR_SEMANTIC);
+		assert_null(out);
+		assert_string_equal(err.msg, v->unbootable);
+		g_allow_unbootable = true;
+	}
+	rc = sign_in(v->dir, NULL, csf, t, &out, &olen, &rep, &err);
+	g_allow_unbootable = false;
 	if (rc != 0)
 		fail_msg("%s: %s", v->csf, err.msg);
 	assert_non_null(out);
@@ -635,7 +642,7 @@ static void expect_fail_in(const char *root, struct hand *h, int code, const cha
 	struct bs_store *store = NULL;
 	struct bs_error err = {0};
 	assert_int_equal(bs_store_open_dir(&store, root, true, &err), 0);
-	struct bs_hab_sign_opts o = { .keys = bs_store_key_source(store), .data = { dir_open, (void *)root } };
+	struct bs_hab_sign_opts o = { .keys = bs_store_key_source(store), .data = { bs_test_dir_open, (void *)root } };
 	uint8_t *out = (uint8_t *)"x";
 	size_t len = 1;
 	int rc = bs_hab_sign(&out, &len, &h->csf, &o, NULL, &err);
@@ -757,7 +764,13 @@ static void test_csf_sign__nocak_with_install_key_rejected(void **state)
 	hand_a(&h);
 	h.csf.nocak = true;
 	h.cmds[2].kind = BS_CSF_INSTALL_NOCAK;
+	/* CSF1 is not the SRK's own key: the chain rule names that first. */
+	expect_fail(&h, NULL, BS_ERR_SEMANTIC,
+		    "hand.csf:5:12: [Install NOCAK]: certificate \"crts/CSF1_crt.pem\": fast "
+		    "authentication signs with the selected SRK entry's own key");
+	g_allow_unbootable = true;
 	expect_fail(&h, NULL, BS_ERR_SEMANTIC, "[Install Key]");
+	g_allow_unbootable = false;
 }
 
 static void test_csf_sign__encrypted_boot_unsupported(void **state)

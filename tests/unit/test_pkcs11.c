@@ -15,6 +15,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "core/error.h"
 #include "core/log.h"
@@ -344,9 +345,11 @@ static void test_pkcs11__token_absent(void **s)
 	struct bs_p11 *p = open_p11(SOFTHSM, PIN, 1, 5000);
 	X509 *x = NULL;
 	struct bs_error e = {0};
+	/* a client's typo is not a token fault: not found, naming the label and the tokens */
 	assert_int_equal(bs_p11_uri_loader.load_cert(p, "pkcs11:token=NoSuchToken;object=p256",
-						     &x, &e), BS_ERR_TOKEN);
-	assert_non_null(strstr(e.msg, "not present"));
+						     &x, &e), BS_ERR_NOT_FOUND);
+	assert_string_equal(e.msg, "token 'NoSuchToken' not present: the PKCS#11 module has no "
+			    "token with that label (tokens: 'YubiHSM')");
 	assert_null(x);
 	/* every distinct token description costs a pool: bounded */
 	int rc = 0;
@@ -354,11 +357,41 @@ static void test_pkcs11__token_absent(void **s)
 		char uri[128];
 		snprintf(uri, sizeof(uri), "pkcs11:token=T%d;object=p256", i);
 		rc = bs_p11_uri_loader.load_cert(p, uri, &x, &e);
-		if (rc == BS_ERR_TOKEN)
+		if (rc == BS_ERR_NOT_FOUND)
 			rc = 0;
 	}
 	assert_int_equal(rc, BS_ERR_LIMIT);
 	assert_null(x);
+	bs_p11_close(p);
+}
+
+/* A token created after the module was opened is found on the next request (the module
+ * is re-initialised on a miss, at most once per second, while no session is open). */
+static void test_pkcs11__token_created_after_open_is_found(void **s)
+{
+	(void)s;
+	struct bs_p11 *p = open_p11(SOFTHSM, PIN, 1, 5000);
+	X509 *x = NULL;
+	struct bs_error e = {0};
+	const char *uri = "pkcs11:token=LateHSM;object=late;type=cert";
+	assert_int_equal(bs_p11_uri_loader.load_cert(p, uri, &x, &e), BS_ERR_NOT_FOUND);
+	assert_non_null(strstr(e.msg, "token 'LateHSM' not present"));
+	const char *init[] = {"softhsm2-util", "--init-token", "--free", "--label", "LateHSM",
+			      "--pin", PIN, "--so-pin", "12345678", NULL};
+	bs_test_run_ok(init);
+	const char *w[] = {"pkcs11-tool", "--module", SOFTHSM, "--token-label", "LateHSM",
+			   "--login", "--pin", PIN, "--write-object", NULL, "--type", "cert",
+			   "--label", "late", NULL};
+	char crt[4096];
+	snprintf(crt, sizeof(crt), "%s/p256.crt", g_dir);
+	w[9] = crt;
+	bs_test_run_ok(w);
+	usleep(1100 * 1000); /* the rate limit */
+	int rc = bs_p11_uri_loader.load_cert(p, uri, &x, &e);
+	if (rc != 0)
+		fail_msg("late token: %s", e.msg);
+	assert_non_null(x);
+	X509_free(x);
 	bs_p11_close(p);
 }
 
@@ -544,6 +577,7 @@ int main(void)
 		cmocka_unit_test(test_pkcs11__key_without_certificate),
 		cmocka_unit_test(test_pkcs11__key_certificate_mismatch),
 		cmocka_unit_test(test_pkcs11__token_absent),
+		cmocka_unit_test(test_pkcs11__token_created_after_open_is_found),
 		cmocka_unit_test(test_pkcs11__pin_never_logged),
 		cmocka_unit_test(test_pkcs11__bad_module_is_config_error),
 		cmocka_unit_test(test_pkcs11__import_list_sign_roundtrip),

@@ -210,7 +210,7 @@ static void test_verify__tampered_csfk_cert(void **state)
 	struct fx *f = *state;
 	struct bs_error err;
 	assert_int_equal(run_tampered(f, blob_last(f, 0x488), &err), BS_ERR_VERIFY);
-	assert_string_equal(err.msg, "CSFK: certificate not signed by SRK 0");
+	assert_string_equal(err.msg, "CSFK: certificate is not signed by SRK 0, which verifies it; no key of the SRK table or of an installed slot signed it");
 }
 
 static void test_verify__tampered_img_cert(void **state)
@@ -218,7 +218,7 @@ static void test_verify__tampered_img_cert(void **state)
 	struct fx *f = *state;
 	struct bs_error err;
 	assert_int_equal(run_tampered(f, blob_last(f, 0x788), &err), BS_ERR_VERIFY);
-	assert_string_equal(err.msg, "Install Key slot 2: certificate not signed by slot 0 key");
+	assert_string_equal(err.msg, "Install Key slot 2: certificate is not signed by SRK 0, which verifies it; no key of the SRK table or of an installed slot signed it");
 }
 
 static void test_verify__tampered_signatures(void **state)
@@ -349,7 +349,8 @@ static void test_verify__block_outside_image(void **state)
 	struct bs_error err;
 	assert_int_equal(run(f, c, f->img_len, NULL, 0, 0, &err), BS_ERR_VERIFY);
 	assert_string_equal(err.msg, "Authenticate Data key 2: block 0 [0x87800000+0x3001] "
-				     "outside the image (file holds [0x87800000+0x3000])");
+				     "outside the image (file holds [0x87800000+0x3000]; a part loaded "
+				     "elsewhere needs its Blocks line: --blocks CSF.txt)");
 	bs_buf_put_be32(c + CSF_OFF + 0x40, 0x877ff000); /* address below the image */
 	bs_buf_put_be32(c + CSF_OFF + 0x44, 0x10);
 	resign_csf(c);

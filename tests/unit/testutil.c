@@ -273,3 +273,18 @@ void bs_shim_count_remove(void)
 {
 	remove(g_shim_count);
 }
+
+int bs_test_dir_open(void *ctx, const char *name, FILE **out, uint64_t *size,
+		     struct bs_error *err)
+{
+	char path[4096];
+	snprintf(path, sizeof(path), "%s/%s", (const char *)ctx, name);
+	FILE *fp = fopen(path, "rb");
+	if (fp == NULL)
+		return bs_error_set(err, BS_ERR_NOT_FOUND, "no such file \"%s\"", name);
+	struct stat st;
+	assert_int_equal(fstat(fileno(fp), &st), 0);
+	*out = fp;
+	*size = (uint64_t)st.st_size;
+	return 0;
+}

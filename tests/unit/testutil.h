@@ -8,6 +8,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <time.h>
+#include <stdio.h>
 
 #include "core/error.h"
 #include "crypto/key.h"
@@ -29,6 +30,9 @@ void bs_tmpdir_free(char *dir);
 int bs_test_run(const char *const *argv, const char *out_path);
 /* bs_test_run with stdout to /dev/null; fails the test unless the command exits 0. */
 void bs_test_run_ok(const char *const *argv);
+/* A Blocks data source (struct bs_data_source.open) rooted at the directory `ctx`. */
+int bs_test_dir_open(void *ctx, const char *name, FILE **out, uint64_t *size,
+		     struct bs_error *err);
 /* Write a whole file (created or truncated); fails the test on any error. */
 void bs_write(const char *path, const void *data, size_t len);
 

@@ -5,6 +5,7 @@
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
+#include <openssl/x509v3.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -12,7 +13,10 @@
 #include "core/limits.h"
 #include "core/util.h"
 #include "crypto/cms.h"
+#include "formats/hab/bundle.h"
+#include "formats/hab/chain.h"
 #include "formats/hab/hab.h"
+#include "formats/hab/srk.h"
 #include "crypto/key.h"
 
 #define CSF_HASH_CHUNK (64u * 1024)      /* block streaming read size */
@@ -44,6 +48,9 @@ struct compiler {
 	struct blob blobs[BS_CSF_BLOBS_MAX];
 	size_t nblobs;
 	struct slot slots[HAB_KEY_SLOTS];
+	/* The chain as HAB will walk it (unless opts->allow_unbootable). */
+	struct bs_srk_table *srk;
+	struct bs_hab_chain_key keys[HAB_KEY_SLOTS];
 	size_t csf_sig_at;
 	uint8_t csf_slot;
 	bool have_auth_csf;
@@ -124,6 +131,104 @@ static void report_key(struct compiler *c, const struct bs_key *key)
 	snprintf(r->keys[r->nkeys++], sizeof(r->keys[0]), "%s", id ? id : "?");
 }
 
+/* ---- the chain HAB will walk (formats/hab/chain.h) ---- */
+
+static bool chain_on(const struct compiler *c)
+{
+	return !c->opts->allow_unbootable;
+}
+
+static int chain_fail(struct compiler *c, int rc, const struct bs_csf_cmd *cmd)
+{
+	(void)bs_error_prefix(c->err, "[%s]", bs_csf_kind_name(cmd->kind));
+	return fail_from(c, rc, cmd->file_line ? cmd->file_line : cmd->line,
+			 cmd->file_line ? cmd->file_col : cmd->col);
+}
+
+/* Check `cert`, about to fill `slot`, against the key that will verify it. */
+static int chain_check(struct compiler *c, const struct bs_csf_cmd *cmd, X509 *cert,
+		       uint8_t slot)
+{
+	if (!chain_on(c))
+		return 0;
+	char what[BS_CSF_STRING_MAX / 4];
+	snprintf(what, sizeof(what), "certificate \"%s\"", cmd->file);
+	const struct bs_hab_chain_key *src = cmd->src < HAB_KEY_SLOTS ? &c->keys[cmd->src] : NULL;
+	int rc = 0;
+	if (c->srk == NULL || src == NULL || src->pub == NULL)
+		rc = bs_error_set(c->err, BS_ERR_SEMANTIC,
+				  "%s: key slot %u, which verifies it, is empty (HAB finds no key "
+				  "there)%s", what, cmd->src,
+				  cmd->src == HAB_SLOT_SRK && c->srk != NULL
+					  ? "; with Source Set = NXP the SRK is in slot 5" : "");
+	else if (cmd->kind == BS_CSF_INSTALL_NOCAK)
+		rc = bs_hab_chain_nocak(cert, what, src, c->srk, BS_ERR_SEMANTIC, c->err);
+	else
+		rc = bs_hab_chain_cert(cert, what, src, c->srk, c->keys, HAB_KEY_SLOTS,
+				       BS_ERR_SEMANTIC, c->err);
+	if (rc != 0)
+		return chain_fail(c, rc, cmd);
+	struct bs_hab_chain_key *k = &c->keys[slot];
+	if (cmd->kind == BS_CSF_INSTALL_NOCAK) {
+		*k = *src;
+		return 0;
+	}
+	k->pub = X509_get0_pubkey(cert);
+	k->ca = X509_check_ca(cert) == 1;
+	snprintf(k->name, sizeof(k->name), "the key in slot %u%s", slot,
+		 cmd->kind == BS_CSF_INSTALL_CSFK ? " (CSFK)" : "");
+	return 0;
+}
+
+/* [Install SRK]: the entry `Source index` selects is one HAB can install. */
+static int chain_srk(struct compiler *c, const struct bs_csf_cmd *cmd, const uint8_t *tbl,
+		     size_t len)
+{
+	if (!chain_on(c))
+		return 0;
+	bs_srk_table_free(c->srk);
+	c->srk = NULL;
+	int rc = bs_srk_table_parse(&c->srk, tbl, len, c->err);
+	if (rc == 0 && cmd->tgt < HAB_KEY_SLOTS)
+		rc = bs_hab_chain_srk(&c->keys[cmd->tgt], c->srk, cmd->src, BS_ERR_SEMANTIC,
+				      c->err);
+	if (rc != 0) {
+		(void)bs_error_prefix(c->err, "SRK table \"%s\"", cmd->file);
+		return chain_fail(c, rc, cmd);
+	}
+	return 0;
+}
+
+/* The key that signs data must not be a CA key (HAB_INV_KEY). */
+static int chain_data_key(struct compiler *c, const struct bs_csf_cmd *cmd, uint8_t slot)
+{
+	if (!chain_on(c) || c->csf->nocak || slot >= HAB_KEY_SLOTS || !c->keys[slot].ca)
+		return 0;
+	return bs_error_set(c->err, BS_ERR_SEMANTIC,
+			    "%s:%u:%u: [Authenticate Data] Verification index = %u: %s is a CA "
+			    "key; HAB signs data only with non-CA keys (HAB_INV_KEY)",
+			    csf_name(c), cmd->line, cmd->col, slot, c->keys[slot].name);
+}
+
+/* Under refuse_root_keys: an SRK or CA private key is never loaded from a file. */
+static int root_key_policy(struct compiler *c, const struct slot *s)
+{
+	const char *file = s->installer->file;
+	if (!c->opts->refuse_root_keys || strncmp(file, "pkcs11:", 7) == 0)
+		return 0;
+	const char *base = strrchr(file, '/');
+	base = base ? base + 1 : file;
+	bool root = s->installer->kind == BS_CSF_INSTALL_NOCAK || X509_check_ca(s->cert) == 1 ||
+		    bs_hab_name_is_root_key(base);
+	if (!root)
+		return 0;
+	return bs_error_set(c->err, BS_ERR_POLICY,
+			    "%s:%u:%u: \"%s\" needs an SRK or CA private key, which this server "
+			    "never loads from a key bundle; sign with CSF/IMG keys (fast "
+			    "authentication: keep the SRK key on a token, pkcs11: URI)",
+			    csf_name(c), s->installer->file_line, s->installer->file_col, file);
+}
+
 /* ---- certificates and keys ---- */
 
 static int install_cert(struct compiler *c, const struct bs_csf_cmd *cmd, uint8_t slot,
@@ -157,6 +262,8 @@ static int install_cert(struct compiler *c, const struct bs_csf_cmd *cmd, uint8_
 				  csf_name(c), cmd->file_line, cmd->file_col, cmd->file);
 		goto out;
 	}
+	if ((rc = chain_check(c, cmd, cert, slot)) != 0)
+		goto out;
 	rc = add_blob(c, HAB_TAG_CRT, c->version, der, (size_t)dlen, patch_at, cmd);
 	if (rc != 0)
 		goto out;
@@ -200,6 +307,8 @@ static int sign_digest(struct compiler *c, struct slot *s, const struct bs_csf_c
 	size_t cms_len = 0;
 	int rc;
 	if (s->key == NULL) {
+		if ((rc = root_key_policy(c, s)) != 0)
+			return rc;
 		rc = c->opts->keys.load_key(c->opts->keys.ctx, s->installer->file, s->cert, &s->key,
 				       c->err);
 		if (rc != 0)
@@ -347,6 +456,8 @@ static int do_install_srk(struct compiler *c, const struct bs_csf_cmd *cmd)
 				  csf_name(c), cmd->file_line, cmd->file_col, cmd->file);
 		goto out;
 	}
+	if ((rc = chain_srk(c, cmd, tbl, len)) != 0)
+		goto out;
 	const uint8_t ins[12] = { HAB_CMD_INS_KEY, 0, 12, 0,
 				  HAB_PCL_SRK, cmd->hash_alg, cmd->src, cmd->tgt };
 	rc = emit(c, cmd, ins, sizeof(ins), &at);
@@ -434,6 +545,15 @@ static int do_auth_data(struct compiler *c, const struct bs_csf_cmd *cmd)
 				    "%s:%u:%u: [Authenticate Data] needs 1..%u blocks",
 				    csf_name(c), cmd->line, cmd->col, BS_CSF_BLOCKS_MAX);
 	int rc = signer_slot(c, cmd, cmd->tgt, true, &s);
+	if (rc == 0)
+		rc = chain_data_key(c, cmd, cmd->tgt);
+	for (size_t i = 0; rc == 0 && chain_on(c) && i < cmd->nblocks; i++)
+		if (cmd->blocks[i].length == 0)
+			rc = bs_error_set(c->err, BS_ERR_SEMANTIC,
+					  "%s:%u:%u: block %zu at 0x%08x has length 0 (a zero-length "
+					  "block authenticates nothing)", csf_name(c),
+					  cmd->blocks[i].line, cmd->blocks[i].col, i,
+					  cmd->blocks[i].addr);
 	if (rc != 0)
 		return rc;
 	size_t len = 12 + 8 * cmd->nblocks;
@@ -625,6 +745,7 @@ int bs_hab_sign(uint8_t **out, size_t *out_len, const struct bs_csf *csf,
 		X509_free(c->slots[i].cert);
 		bs_key_free(c->slots[i].key);
 	}
+	bs_srk_table_free(c->srk);
 	bs_buf_free(&c->cmds);
 	free(c);
 	if (rc != 0) {

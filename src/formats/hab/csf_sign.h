@@ -5,6 +5,7 @@
 #ifndef BS_HAB_CSF_SIGN_H
 #define BS_HAB_CSF_SIGN_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
@@ -39,6 +40,13 @@ struct bs_hab_sign_opts {
 	struct bs_key_source keys;        /* SRK table, certificates, keys */
 	struct bs_data_source data;       /* Blocks files */
 	time_t signing_time;              /* 0 = now; fixed for reproducible tests */
+	/* Skip the chain rules (formats/hab/chain.h) that otherwise refuse a CSF the ROM
+	 * will certainly reject. Only the CLI's explicit --allow-unbootable sets it. */
+	bool allow_unbootable;
+	/* Never load an SRK or CA private key from a file or bundle (the server sets it):
+	 * a signing key whose certificate is a CA, is named SRK* or CA*, or is the
+	 * [Install NOCAK] key is refused with BS_ERR_POLICY unless it is a pkcs11: URI. */
+	bool refuse_root_keys;
 };
 
 /* What was used, for logs. */

@@ -207,7 +207,7 @@ static int number_in(struct csf_ctx *ctx, const struct csf_section *s, int id, u
 	if (*out < lo || *out > hi)
 		return bs_csf_fail(ctx, BS_ERR_SEMANTIC, a->v[0].line, a->v[0].col,
 				   "'%s' = %u is out of range; expected %u to %u",
-				   bs_csf_arg_name(id), *out, lo, hi);
+				   bs_csf_arg_name(a->id), *out, lo, hi); /* as written */
 	return 0;
 }
 

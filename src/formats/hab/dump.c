@@ -312,8 +312,12 @@ static void dump_ivt(struct dump *d)
 		"\n  csf        0x%08" PRIx32 "\n  reserved   0x%08" PRIx32 " 0x%08" PRIx32 "\n",
 		v->entry, v->dcd, v->boot_data, v->self, v->csf, v->res1, v->res2);
 	fprintf(d->out, "  load address of file offset 0: 0x%08" PRIx64 "\n", m->base);
-	fprintf(d->out, "Boot data: start 0x%08" PRIx32 ", length 0x%" PRIx32 ", plugin %" PRIu32
-		"\n", m->bd_start, m->bd_length, m->bd_plugin);
+	if (v->boot_data == 0)
+		fprintf(d->out, "Boot data: none (boot_data = 0: the CSF's blocks give the "
+			"extent)\n");
+	else
+		fprintf(d->out, "Boot data: start 0x%08" PRIx32 ", length 0x%" PRIx32
+			", plugin %" PRIu32 "\n", m->bd_start, m->bd_length, m->bd_plugin);
 	if (v->dcd != 0)
 		fprintf(d->out, "DCD: 0x%x bytes at 0x%08" PRIx32 "\n", m->dcd_len, v->dcd);
 }
@@ -353,6 +357,55 @@ out:
 	return rc;
 }
 
+/* One IVT and its CSF; an unsigned IVT (csf 0, or an empty CSF area) is listed as such. */
+static int dump_one_ivt(struct dump *d, uint64_t off, struct bs_error *err)
+{
+	int rc = bs_hab_image_load_ivt(&d->img, true, off, err);
+	if (rc != 0 && d->img.ivt.off == off && d->img.ivt.self != 0 && d->img.ivt.csf == 0) {
+		dump_ivt(d);
+		fprintf(d->out, "  not signed: the IVT's csf pointer is 0\n");
+		bs_error_clear(err);
+		return 0;
+	}
+	if (rc != 0)
+		return rc;
+	dump_ivt(d);
+	uint8_t h[4];
+	if (bs_hab_image_read(&d->img, h, sizeof(h), d->img.csf_off, "CSF: header", err) == 0 &&
+	    (h[0] | h[1] | h[2] | h[3]) == 0) {
+		fprintf(d->out, "  not signed: the CSF area at file offset 0x%" PRIx64
+			" is empty\n", d->img.csf_off);
+		return 0;
+	}
+	d->nrefs = 0;
+	return dump_csf(d, err);
+}
+
+/* Every IVT of an image (or the one asked for); the first error is returned, the listing
+ * goes on with the next IVT. */
+static int dump_image(struct dump *d, bool has_ivt_offset, uint64_t ivt_offset,
+		      struct bs_error *err)
+{
+	uint64_t offs[BS_HAB_IVTS_MAX];
+	size_t n = 1;
+	offs[0] = ivt_offset;
+	int rc = has_ivt_offset ? 0
+				: bs_hab_image_scan_ivts(&d->img, offs, BS_HAB_IVTS_MAX, &n, err);
+	for (size_t i = 0; rc == 0 && i < n; i++) {
+		struct bs_error e = {0};
+		if (i > 0)
+			fputc('\n', d->out);
+		int r = dump_one_ivt(d, offs[i], &e);
+		if (r != 0 && n > 1)
+			fprintf(d->out, "  error: %s\n", e.msg);
+		if (r != 0 && rc == 0) {
+			*err = e;
+			rc = r;
+		}
+	}
+	return rc;
+}
+
 int bs_hab_dump(FILE *out, const char *path, bool is_image, bool has_ivt_offset,
 		uint64_t ivt_offset, struct bs_error *err)
 {
@@ -368,12 +421,20 @@ int bs_hab_dump(FILE *out, const char *path, bool is_image, bool has_ivt_offset,
 	d->img.fd = -1;
 	int rc = bs_hab_image_open(&d->img, path, err);
 	if (rc == 0 && is_image) {
-		rc = bs_hab_image_load_ivt(&d->img, has_ivt_offset, ivt_offset, err);
-		if (rc == 0)
-			dump_ivt(d);
-	}
-	if (rc == 0)
+		rc = dump_image(d, has_ivt_offset, ivt_offset, err);
+	} else if (rc == 0) {
 		rc = dump_csf(d, err);
+		uint64_t ivt;
+		size_t n = 0;
+		/* A signed image given as a CSF blob: say what to do. */
+		if (rc != 0 && bs_hab_image_scan_ivts(&d->img, &ivt, 1, &n, NULL) != BS_ERR_FORMAT &&
+		    n == 1) {
+			char why[BS_ERROR_MSG_MAX];
+			memcpy(why, err->msg, sizeof(why));
+			(void)bs_error_set(err, rc, "%s is not a CSF blob: it is an image with an IVT "
+					   "at 0x%" PRIx64 "; use --image (%s)", path, ivt, why);
+		}
+	}
 	if (rc == 0 && d->rc != 0)
 		rc = bs_error_set(err, d->rc, "some blobs could not be decoded (see listing)");
 	bs_hab_image_close(&d->img);

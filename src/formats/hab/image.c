@@ -110,6 +110,39 @@ static bool is_ivt_header(const uint8_t *p)
 	return p[0] == HAB_TAG_IVT && p[1] == 0x00 && p[2] == 0x20 && (p[3] & 0xF0) == 0x40;
 }
 
+int bs_hab_image_scan_ivts(const struct bs_hab_image *img, uint64_t *offs, size_t max,
+			   size_t *n, struct bs_error *err)
+{
+	*n = 0;
+	uint8_t *chunk = malloc(BS_HAB_HASH_CHUNK);
+	if (chunk == NULL)
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	uint64_t limit = img->size < BS_HAB_IVT_SCAN_MAX ? img->size : BS_HAB_IVT_SCAN_MAX;
+	int rc = 0;
+	for (uint64_t pos = 0; rc == 0 && pos + 4 <= limit; pos += BS_HAB_HASH_CHUNK) {
+		size_t len = (size_t)(limit - pos < BS_HAB_HASH_CHUNK ? limit - pos
+								      : BS_HAB_HASH_CHUNK);
+		if ((rc = bs_hab_image_read(img, chunk, len, pos, "IVT scan", err)) != 0)
+			break;
+		for (size_t i = 0; i + 4 <= len; i += 4) {
+			if (!is_ivt_header(chunk + i))
+				continue;
+			if (*n == max) {
+				rc = bs_error_set(err, BS_ERR_LIMIT,
+						  "IVT: more than %zu IVT headers in the file", max);
+				break;
+			}
+			offs[(*n)++] = pos + i;
+		}
+	}
+	free(chunk);
+	if (rc == 0 && *n == 0)
+		rc = bs_error_set(err, BS_ERR_FORMAT,
+				  "IVT: no IVT header (D1 00 20 4x) found in the first 0x%" PRIx64
+				  " bytes; give its offset", limit);
+	return rc;
+}
+
 /* csf_parser's rule: the first 4-byte aligned D1 00 20 4x. */
 static int scan_ivt(const struct bs_hab_image *img, uint64_t *out, struct bs_error *err)
 {
@@ -171,7 +204,7 @@ static int load_boot_data(struct bs_hab_image *img, struct bs_error *err)
 	struct bs_hab_ivt *v = &img->ivt;
 	uint64_t off;
 	uint8_t bd[12];
-	if (v->boot_data == 0 || !bs_hab_image_map(img, v->boot_data, sizeof(bd), &off))
+	if (!bs_hab_image_map(img, v->boot_data, sizeof(bd), &off))
 		return bs_error_set(err, BS_ERR_FORMAT,
 				    "IVT: boot data at 0x%08" PRIx32 " lies outside the image",
 				    v->boot_data);
@@ -194,7 +227,7 @@ static int load_boot_data(struct bs_hab_image *img, struct bs_error *err)
 				    "IVT: IVT at 0x%08" PRIx32
 				    " is outside the boot data image [0x%08" PRIx32 "+0x%" PRIx32 "]",
 				    v->self, img->bd_start, img->bd_length);
-	if (v->csf < start || (uint64_t)v->csf + 4 > end)
+	if (v->csf != 0 && (v->csf < start || (uint64_t)v->csf + 4 > end))
 		return bs_error_set(err, BS_ERR_FORMAT,
 				    "IVT: CSF at 0x%08" PRIx32
 				    " is outside the boot data image [0x%08" PRIx32 "+0x%" PRIx32 "]",
@@ -233,18 +266,20 @@ int bs_hab_image_load_ivt(struct bs_hab_image *img, bool has_off, uint64_t ivt_o
 	if (v->self == 0 || v->entry == 0)
 		return bs_error_set(err, BS_ERR_FORMAT, "IVT: %s pointer is 0",
 				    v->self == 0 ? "self" : "entry");
-	if (v->csf == 0)
-		return bs_error_set(err, BS_ERR_FORMAT,
-				    "IVT: csf pointer is 0 (the image is not signed)");
 	if (v->self < ivt_off)
 		return bs_error_set(err, BS_ERR_FORMAT,
 				    "IVT: self 0x%08" PRIx32 " is below the IVT file offset 0x%" PRIx64,
 				    v->self, ivt_off);
 	img->base = v->self - ivt_off;
-	if ((rc = load_boot_data(img, err)) != 0)
+	/* boot_data = 0: an IVT the ROM does not load from (U-Boot's FIT IVT, authenticated
+	 * by SPL): its extent is what its CSF's blocks cover. */
+	if (v->boot_data != 0 && (rc = load_boot_data(img, err)) != 0)
 		return rc;
 	if (v->dcd != 0 && (rc = load_dcd(img, err)) != 0)
 		return rc;
+	if (v->csf == 0)
+		return bs_error_set(err, BS_ERR_FORMAT,
+				    "IVT: csf pointer is 0 (the image is not signed)");
 	if (!bs_hab_image_map(img, v->csf, 4, &img->csf_off))
 		return bs_error_set(err, BS_ERR_FORMAT,
 				    "CSF: header at 0x%08" PRIx32 " (file offset %s0x%" PRIx64

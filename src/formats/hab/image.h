@@ -14,6 +14,8 @@
 #define BS_HAB_IVT_LEN 32
 #define BS_HAB_ADDR_END (1ull << 32) /* first address past the 32-bit HAB address space */
 #define BS_HAB_HASH_CHUNK (64u * 1024)
+#define BS_HAB_IVT_SCAN_MAX (64ull << 20) /* bytes scanned for an IVT without --ivt-offset */
+#define BS_HAB_IVTS_MAX 16                /* IVTs in one file (SPL, FIT, ...) */
 
 struct bs_hab_ivt {
 	uint64_t off; /* file offset of the IVT */
@@ -49,9 +51,16 @@ int bs_hab_image_blob(const struct bs_hab_image *img, uint64_t off, uint8_t want
 
 /* Locate (scan at 4-byte steps for D1 00 20 4x when !has_off) and check the IVT, boot
  * data, DCD header and CSF position (steps 1-2 of the algorithm, CSF header excluded).
- * Messages start with "IVT: ". */
+ * boot_data = 0 is accepted (no boot data; bd_* stay 0). Messages start with "IVT: ".
+ * A csf pointer of 0 fails last, so img->ivt and the boot data are filled for a dump. */
 int bs_hab_image_load_ivt(struct bs_hab_image *img, bool has_off, uint64_t off,
 			  struct bs_error *err) BS_WUR;
+
+/* File offsets of every 4-byte aligned IVT header (D1 00 20 4x) in the first
+ * BS_HAB_IVT_SCAN_MAX bytes, in file order: at most `max` (BS_ERR_LIMIT beyond), none
+ * is BS_ERR_FORMAT. */
+int bs_hab_image_scan_ivts(const struct bs_hab_image *img, uint64_t *offs, size_t max,
+			   size_t *n, struct bs_error *err) BS_WUR;
 
 /* Map [addr, addr+len) to a file range; false if it does not lie wholly inside the
  * file (64-bit arithmetic, no wrap). */

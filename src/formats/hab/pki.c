@@ -461,9 +461,9 @@ static int build(struct pki *p, struct bs_error *err)
 	if (p->o->write_tgz) {
 		uint8_t *tgz = NULL;
 		size_t tgz_len = 0;
-		if ((rc = bs_pki_pack_tgz(&tgz, &tgz_len, p->tmp, err)) != 0)
+		if ((rc = bs_pki_pack_bundle(&tgz, &tgz_len, p->tmp, NULL, err)) != 0)
 			return rc;
-		/* 0600: the bundle holds the encrypted keys and their passphrase. */
+		/* 0600: the bundle holds the encrypted CSF/IMG keys and their passphrase. */
 		rc = write_in(p, "imx-cst-keys.tar.gz", tgz, tgz_len, 0600, err);
 		free(tgz);
 	}

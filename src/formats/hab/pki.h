@@ -26,7 +26,8 @@ struct bs_pki_opts {
 	                                write it to keys/key_pass.txt (0600) */
 	const struct bs_keygen *keygen; /* non-NULL: generate keys inside a token through it
 					 * (keys/p11_keygen.h); NULL: encrypted key files */
-	bool write_tgz;              /* also write outdir/imx-cst-keys.tar.gz */
+	bool write_tgz;              /* also write outdir/imx-cst-keys.tar.gz: the server
+				      * bundle (bs_pki_pack_bundle), never the root keys */
 	/* AHAB PKI (i.MX8QXP/8QM/8ULP/9x): CA, SRK1..4 (4 required), no CSF/IMG keys; with
 	 * `sgk` one signing key per SRK (SGK<i>_1_..._usr, CA:false, for [Install
 	 * Certificate]); AHAB SRK table (records with SHA-256), fuse files SHA-512
@@ -43,5 +44,12 @@ int bs_pki_create(const struct bs_pki_opts *opts, struct bs_error *err) BS_WUR;
 /* Pack a directory tree (a CST PKI tree) into a tar.gz in memory. *out malloc'd. */
 int bs_pki_pack_tgz(uint8_t **out, size_t *out_len, const char *dir,
 		    struct bs_error *err) BS_WUR;
+
+/* A signing server's bundle from a CST PKI tree: only the files signing needs
+ * (formats/hab/bundle.h: crts/, CSF/IMG keys and key_pass.txt), never an SRK or CA
+ * private key. *skipped (may be NULL) = files left out. BS_ERR_NOT_FOUND if nothing is
+ * left. *out malloc'd. */
+int bs_pki_pack_bundle(uint8_t **out, size_t *out_len, const char *dir, size_t *skipped,
+		       struct bs_error *err) BS_WUR;
 
 #endif

@@ -18,6 +18,7 @@
 
 #include "core/buf.h"
 #include "core/util.h"
+#include "formats/hab/bundle.h"
 
 struct tgz {
 	struct archive *a;
@@ -25,6 +26,8 @@ struct tgz {
 	size_t entries;
 	size_t total;
 	time_t now;
+	bool bundle;     /* a server bundle: only bs_hab_bundle_member_wanted files */
+	size_t skipped;  /* files left out of a bundle */
 	struct bs_error *err;
 };
 
@@ -110,7 +113,14 @@ static int tgz_walk(struct tgz *t, const char *dir, const char *rel, int depth)
 					  path);
 			continue;
 		}
-		rc = tgz_add(t, path, rpath, &st);
+		if (t->bundle && S_ISREG(st.st_mode) &&
+		    !bs_hab_bundle_member_wanted(rpath, false)) {
+			t->skipped++;
+			continue;
+		}
+		/* A bundle holds files only: their folders come with their names. */
+		if (!t->bundle || S_ISREG(st.st_mode))
+			rc = tgz_add(t, path, rpath, &st);
 		if (rc == 0 && S_ISDIR(st.st_mode))
 			rc = tgz_walk(t, path, rpath, depth + 1);
 	}
@@ -120,7 +130,8 @@ static int tgz_walk(struct tgz *t, const char *dir, const char *rel, int depth)
 	return rc;
 }
 
-int bs_pki_pack_tgz(uint8_t **out, size_t *out_len, const char *dir, struct bs_error *err)
+static int pack(uint8_t **out, size_t *out_len, const char *dir, bool bundle, size_t *skipped,
+		struct bs_error *err)
 {
 	*out = NULL;
 	*out_len = 0;
@@ -133,7 +144,7 @@ int bs_pki_pack_tgz(uint8_t **out, size_t *out_len, const char *dir, struct bs_e
 	if (!S_ISDIR(st.st_mode))
 		return bs_error_set(err, BS_ERR_INVALID, "%s: not a directory", dir);
 
-	struct tgz t = { .now = time(NULL), .err = err };
+	struct tgz t = { .now = time(NULL), .bundle = bundle, .err = err };
 	bs_buf_init(&t.out, BS_PKI_TGZ_MAX);
 	int rc = 0;
 	t.a = archive_write_new();
@@ -153,10 +164,28 @@ int bs_pki_pack_tgz(uint8_t **out, size_t *out_len, const char *dir, struct bs_e
 		goto fail;
 	}
 	archive_write_free(t.a);
+	if (bundle && t.entries == 0) {
+		bs_buf_free(&t.out);
+		return bs_error_set(err, BS_ERR_NOT_FOUND,
+				    "%s: no crts/ or keys/ files (not a CST PKI tree)", dir);
+	}
+	if (skipped != NULL)
+		*skipped = t.skipped;
 	*out = bs_buf_steal(&t.out, out_len);
 	return 0;
 fail:
 	archive_write_free(t.a);
 	bs_buf_free(&t.out);
 	return rc;
+}
+
+int bs_pki_pack_tgz(uint8_t **out, size_t *out_len, const char *dir, struct bs_error *err)
+{
+	return pack(out, out_len, dir, false, NULL, err);
+}
+
+int bs_pki_pack_bundle(uint8_t **out, size_t *out_len, const char *dir, size_t *skipped,
+		       struct bs_error *err)
+{
+	return pack(out, out_len, dir, true, skipped, err);
 }

@@ -154,6 +154,14 @@ out:
 	return rc;
 }
 
+bool bs_hab_cert_uses_pss(X509 *cert)
+{
+	EVP_PKEY *pub = X509_get0_pubkey(cert);
+	if (pub != NULL && EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA_PSS)
+		return true;
+	return X509_get_signature_nid(cert) == NID_rsassaPss;
+}
+
 static bool cert_is_ca(X509 *cert)
 {
 	/* srktool sets the flag only for basicConstraints CA:TRUE (check result 1), not for
@@ -241,6 +249,9 @@ int bs_srk_table_build(uint8_t **table, size_t *table_len, uint8_t *fuse, size_t
 		if (certs[i] == NULL)
 			return bs_error_set(err, BS_ERR_INVALID, "certificate %zu missing", i + 1);
 		ca[i] = cert_is_ca(certs[i]);
+		if (bs_hab_cert_uses_pss(certs[i]))
+			return bs_error_set(err, BS_ERR_SEMANTIC, "certificate %zu: %s", i + 1,
+					    BS_HAB_PSS_REASON);
 	}
 	size_t odd = odd_ca_cert(ca, ncerts);
 	if (odd < ncerts) {

@@ -10,6 +10,12 @@
 
 #include "core/error.h"
 
+/* RSA-PSS key or RSA-PSS signature on `cert`: HAB4 cannot use either (AHAB can). */
+bool bs_hab_cert_uses_pss(X509 *cert);
+#define BS_HAB_PSS_REASON                                                                    \
+	"HAB4 cannot use RSA-PSS keys or signatures (they are for AHAB); use RSA (PKCS#1 "  \
+	"v1.5) or ECDSA keys"
+
 /* Build the E1 key record of a certificate's public key (RSA or EC P-256/384/521). The CA
  * flag comes from the certificate's basicConstraints. *out malloc'd. */
 int bs_srk_record(uint8_t **out, size_t *out_len, X509 *cert, struct bs_error *err) BS_WUR;
@@ -19,7 +25,8 @@ struct bs_srk_build_opts {
 	uint32_t hash_only_mask; /* bit i: write certificate i as an EE hash-only record */
 };
 
-/* Build a table from 1..4 certificates (all must agree on CA-ness) and its fuse digest
+/* Build a table from 1..4 certificates (all must agree on CA-ness; none RSA-PSS:
+ * BS_ERR_SEMANTIC "certificate N: ...") and its fuse digest
  * (H(H(rec0) || H(rec1) || ...)). *table malloc'd; fuse holds up to 64 bytes. */
 int bs_srk_table_build(uint8_t **table, size_t *table_len, uint8_t *fuse, size_t *fuse_len,
 		       X509 *const *certs, size_t ncerts, const struct bs_srk_build_opts *opts,

@@ -79,7 +79,7 @@ static int install_srk(struct bs_hab_vctx *v, const struct bs_hab_cmd *c, struct
 		return CMDERR(BS_ERR_VERIFY, "SRK table hash algorithm 0x%02x not supported",
 			      c->alg);
 	if (c->src >= HAB_SRK_RECORDS_MAX)
-		return CMDERR(BS_ERR_VERIFY, "SRK index %u (want 0-3)", c->src);
+		return CMDERR(BS_ERR_VERIFY, "Source index = %u is out of range (0 to 3)", c->src);
 	uint64_t off;
 	uint8_t *blob = NULL;
 	size_t blen;
@@ -108,14 +108,10 @@ static int install_srk(struct bs_hab_vctx *v, const struct bs_hab_cmd *c, struct
 		    bs_hab_alg_name(c->alg), v->srk->n);
 	if (v->opts->revoked_mask & (1u << c->src))
 		return bs_error_set(err, BS_ERR_VERIFY, "SRK: index %u is revoked", c->src);
-	if (c->src >= v->srk->n)
-		return bs_error_set(err, BS_ERR_VERIFY,
-				    "SRK: index %u but the table has %zu records", c->src,
-				    v->srk->n);
+	struct bs_hab_chain_key k;
+	if ((rc = bs_hab_chain_srk(&k, v->srk, c->src, BS_ERR_VERIFY, err)) != 0)
+		return bs_error_prefix(err, "SRK");
 	const struct bs_srk_entry *e = &v->srk->e[c->src];
-	if (e->tag != HAB_TAG_KEY_RSA || e->pub == NULL)
-		return bs_error_set(err, BS_ERR_VERIFY,
-				    "SRK: index %u is a hash-only record (no key)", c->src);
 	bs_hab_vlog(v, "SRK index %u not revoked (mask 0x%x)", c->src, v->opts->revoked_mask);
 	struct bs_hab_slot *s = &v->slots[c->tgt];
 	if (EVP_PKEY_up_ref(e->pub) != 1)
@@ -125,6 +121,7 @@ static int install_srk(struct bs_hab_vctx *v, const struct bs_hab_cmd *c, struct
 	s->ca = e->ca;
 	v->srk_done = true;
 	v->srk_slot = c->tgt;
+	v->srk_index = c->src;
 	bs_hab_vlog(v, "SRK %u installed in slot %u (%s, %s)", c->src, c->tgt,
 		    bs_hab_alg_name(e->sig_alg), e->ca ? "CA" : "non-CA");
 	return 0;
@@ -186,22 +183,17 @@ static int install_csfk(struct bs_hab_vctx *v, const struct bs_hab_cmd *c, struc
 	if (c->src != want_src || !v->srk_done || v->srk_slot != want_src)
 		return CMDERR(BS_ERR_VERIFY, "CSFK slot %u must be verified by the SRK in slot %u "
 			      "(source %u)", c->tgt, want_src, c->src);
-	struct bs_hab_slot *srk = &v->slots[c->src];
 	X509 *cert = NULL;
 	int rc = read_cert(v, c, "CSFK", &cert, err);
 	if (rc != 0)
 		return rc;
-	if (!srk->ca) {
+	struct bs_hab_chain_key keys[HAB_KEY_SLOTS];
+	bs_hab_vkeys(v, keys);
+	rc = bs_hab_chain_cert(cert, "CSFK: certificate", &keys[c->src], v->srk, keys,
+			       HAB_KEY_SLOTS, BS_ERR_VERIFY, err);
+	if (rc != 0) {
 		X509_free(cert);
-		return bs_error_set(err, BS_ERR_VERIFY,
-				    "CSFK: SRK %u is not a CA key and cannot certify a CSFK",
-				    c->src);
-	}
-	if (X509_verify(cert, srk->pub) != 1) {
-		X509_free(cert);
-		ERR_clear_error();
-		return bs_error_set(err, BS_ERR_VERIFY, "CSFK: certificate not signed by SRK %u",
-				    c->src);
+		return rc;
 	}
 	struct bs_hab_slot *s = &v->slots[c->tgt];
 	s->pub = X509_get_pubkey(cert);
@@ -243,20 +235,19 @@ static int install_img_key(struct bs_hab_vctx *v, const struct bs_hab_cmd *c,
 	if (c->src >= HAB_KEY_SLOTS || !v->slots[c->src].used)
 		return bs_error_set(err, BS_ERR_VERIFY, "%s: verification slot %u is empty", what,
 				    c->src);
-	struct bs_hab_slot *src = &v->slots[c->src];
-	if (!src->ca)
-		return bs_error_set(err, BS_ERR_VERIFY,
-				    "%s: verification key in slot %u is not a CA key", what,
-				    c->src);
 	X509 *cert = NULL;
 	int rc = read_cert(v, c, what, &cert, err);
 	if (rc != 0)
 		return rc;
-	if (X509_verify(cert, src->pub) != 1) {
+	struct bs_hab_chain_key keys[HAB_KEY_SLOTS];
+	char cwhat[64];
+	snprintf(cwhat, sizeof(cwhat), "%s: certificate", what);
+	bs_hab_vkeys(v, keys);
+	rc = bs_hab_chain_cert(cert, cwhat, &keys[c->src], v->srk, keys, HAB_KEY_SLOTS,
+			       BS_ERR_VERIFY, err);
+	if (rc != 0) {
 		X509_free(cert);
-		ERR_clear_error();
-		return bs_error_set(err, BS_ERR_VERIFY,
-				    "%s: certificate not signed by slot %u key", what, c->src);
+		return rc;
 	}
 	EVP_PKEY *pub = X509_get_pubkey(cert);
 	if (pub == NULL) {
@@ -352,6 +343,10 @@ static int verify_csf(struct bs_hab_vctx *v, struct bs_error *err)
 	int rc = bs_hab_image_read(&v->img, h, sizeof(h), v->img.csf_off, "CSF: header", err);
 	if (rc != 0)
 		return rc;
+	if ((h[0] | h[1] | h[2] | h[3]) == 0)
+		return bs_error_set(err, BS_ERR_VERIFY,
+				    "not signed: the CSF area at file offset 0x%" PRIx64
+				    " (0x%08" PRIx32 ") is empty", v->img.csf_off, v->img.ivt.csf);
 	uint64_t avail = v->img.size - v->img.csf_off;
 	if ((rc = bs_hab_csf_header(h, avail > 0xFFFF ? 0xFFFF : (size_t)avail,
 				    v->opts->csf_max, &v->cmd_len, &v->version, err)) != 0)

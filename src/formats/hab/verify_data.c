@@ -10,6 +10,20 @@
 #include "crypto/cms.h"
 #include "formats/hab/verify_int.h"
 
+void bs_hab_vkeys(const struct bs_hab_vctx *v, struct bs_hab_chain_key *out)
+{
+	for (uint8_t i = 0; i < HAB_KEY_SLOTS; i++) {
+		const struct bs_hab_slot *s = &v->slots[i];
+		out[i].pub = s->used ? s->pub : NULL;
+		out[i].ca = s->ca;
+		if (s->used && v->srk_done && i == v->srk_slot)
+			snprintf(out[i].name, sizeof(out[i].name), "SRK %u", v->srk_index);
+		else
+			snprintf(out[i].name, sizeof(out[i].name), "the key in slot %u%s", i,
+				 i == HAB_SLOT_CSFK || i == HAB_SLOT_CSFK_NXP ? " (CSFK)" : "");
+	}
+}
+
 static bool md_allowed(int nid)
 {
 	return nid == NID_sha1 || nid == NID_sha256 || nid == NID_sha512;
@@ -80,6 +94,29 @@ static int check_engine(const struct bs_hab_cmd *c, const char *what, struct bs_
 	return 0;
 }
 
+/* Fast authentication whose CSF signature failed: if another SRK entry's key made it,
+ * say so (the [Install NOCAK] certificate was not the selected entry's). Keeps the code. */
+static void nocak_signer(struct bs_hab_vctx *v, const uint8_t *blob, size_t blen, int md_nid,
+			 const uint8_t *dig, size_t dlen, struct bs_error *err)
+{
+	for (size_t i = 0; v->srk != NULL && i < v->srk->n; i++) {
+		EVP_PKEY *pub = v->srk->e[i].pub;
+		struct bs_cms_info info;
+		struct bs_error tmp = {0};
+		memset(&info, 0, sizeof(info));
+		if (i == v->srk_index || pub == NULL ||
+		    bs_cms_verify_digest(blob + 4, blen - 4, pub, NULL, md_nid, dig, dlen, &info,
+					 &tmp) != 0)
+			continue;
+		bs_error_set(err, BS_ERR_VERIFY,
+			     "CSF signature does not verify with SRK %u (Source index = %u): it is "
+			     "made with SRK %zu's key; in fast authentication the [Install NOCAK] "
+			     "certificate must be the selected SRK entry's", v->srk_index,
+			     v->srk_index, i);
+		return;
+	}
+}
+
 int bs_hab_verify_auth_csf(struct bs_hab_vctx *v, const struct bs_hab_cmd *c,
 			   struct bs_error *err)
 {
@@ -105,6 +142,15 @@ int bs_hab_verify_auth_csf(struct bs_hab_vctx *v, const struct bs_hab_cmd *c,
 		v->nocak = true;
 		bs_hab_vlog(v, "fast authentication (no CSFK): non-CA SRK is the CSF key");
 	}
+	if (!s->used && v->srk_done && v->srk_slot == srk_slot) {
+		/* Fast authentication over a CA SRK: name that, not the empty slot. */
+		struct bs_hab_chain_key keys[HAB_KEY_SLOTS];
+		bs_hab_vkeys(v, keys);
+		rc = bs_hab_chain_nocak(NULL, "CSF: Authenticate CSF without a CSFK", &keys[srk_slot],
+					v->srk, BS_ERR_VERIFY, err);
+		if (rc != 0)
+			return rc;
+	}
 	if (!s->used)
 		return bs_error_set(err, BS_ERR_VERIFY,
 				    "CSF: command %zu at 0x%zx: Authenticate CSF with key slot %u "
@@ -120,6 +166,8 @@ int bs_hab_verify_auth_csf(struct bs_hab_vctx *v, const struct bs_hab_cmd *c,
 		rc = bs_error_ssl(err, BS_ERR_CRYPTO, "%s: hashing the CSF", what);
 	else
 		rc = check_sig(v, blob, blen, s, md_nid, dig, dlen, what, err);
+	if (rc == BS_ERR_VERIFY && v->nocak)
+		nocak_signer(v, blob, blen, md_nid, dig, dlen, err);
 	free(blob);
 	if (rc == 0)
 		v->csf_authed = true;
@@ -164,6 +212,40 @@ out:
 	return rc;
 }
 
+/* A block inside an entry of opts->map: its file offset (checked against the file). */
+static bool map_block(const struct bs_hab_vctx *v, uint32_t addr, uint32_t len, uint64_t *off)
+{
+	for (size_t i = 0; v->opts->map != NULL && i < v->opts->nmap; i++) {
+		const struct bs_hab_block_map *m = &v->opts->map[i];
+		if (addr < m->addr || (uint64_t)addr + len > (uint64_t)m->addr + m->length)
+			continue;
+		uint64_t o = (uint64_t)m->offset + (addr - m->addr);
+		if (o > v->img.size || len > v->img.size - o)
+			return false;
+		*off = o;
+		return true;
+	}
+	return false;
+}
+
+/* No block may cover the CSF's command region: it is signed by the CSF signature, and
+ * written into the image after the blocks were hashed. */
+static int no_csf_overlap(const struct bs_hab_vctx *v, const struct bs_hab_cmd *c,
+			  const char *what, struct bs_error *err)
+{
+	uint64_t csf = v->img.ivt.csf;
+	for (size_t i = 0; i < c->nblocks; i++) {
+		uint32_t addr, len;
+		bs_hab_cmd_block(c, i, &addr, &len);
+		if (addr < csf + v->cmd_len && csf < (uint64_t)addr + len)
+			return bs_error_set(err, BS_ERR_VERIFY,
+					    "%s: block %zu [0x%08" PRIx32 "+0x%" PRIx32
+					    "] overlaps the CSF at 0x%08" PRIx64
+					    " (the CSF cannot sign itself)", what, i, addr, len, csf);
+	}
+	return 0;
+}
+
 /* Map every block into the file; offs has c->nblocks entries. */
 static int map_blocks(struct bs_hab_vctx *v, const struct bs_hab_cmd *c, uint64_t *offs,
 		      uint64_t *total, const char *what, struct bs_error *err)
@@ -177,11 +259,17 @@ static int map_blocks(struct bs_hab_vctx *v, const struct bs_hab_cmd *c, uint64_
 					    "%s: block %zu [0x%08" PRIx32 "+0x%" PRIx32
 					    "] wraps past the end of the 32-bit address space",
 					    what, i, addr, len);
-		if (!bs_hab_image_map(&v->img, addr, len, &offs[i]))
+		if (len == 0)
+			return bs_error_set(err, BS_ERR_VERIFY,
+					    "%s: block %zu [0x%08" PRIx32 "+0] is empty (zero length)",
+					    what, i, addr);
+		if (!map_block(v, addr, len, &offs[i]) &&
+		    !bs_hab_image_map(&v->img, addr, len, &offs[i]))
 			return bs_error_set(err, BS_ERR_VERIFY,
 					    "%s: block %zu [0x%08" PRIx32 "+0x%" PRIx32
 					    "] outside the image (file holds [0x%08" PRIx64
-					    "+0x%" PRIx64 "])",
+					    "+0x%" PRIx64 "]; a part loaded elsewhere needs its "
+					    "Blocks line: --blocks CSF.txt)",
 					    what, i, addr, len, v->img.base, v->img.size);
 		*total += len;
 	}
@@ -274,6 +362,8 @@ static int auth_data_cms(struct bs_hab_vctx *v, const struct bs_hab_cmd *c, uint
 				    "%s: blocks total 0x%" PRIx64 " bytes; more than 4 GiB signed "
 				    "in all", what, total);
 	v->hashed += total;
+	if ((rc = no_csf_overlap(v, c, what, err)) != 0)
+		return rc;
 	uint8_t *blob = NULL;
 	size_t blen;
 	int md_nid;
@@ -346,8 +436,9 @@ int bs_hab_verify_coverage(struct bs_hab_vctx *v, struct bs_error *err)
 	int rc = covered(v, "IVT", t->self, BS_HAB_IVT_LEN, err);
 	if (rc == 0 && t->dcd != 0)
 		rc = covered(v, "DCD", t->dcd, v->img.dcd_len, err);
-	if (rc == 0)
-		rc = covered(v, "boot data", t->boot_data, 1, err);
+	if (rc == 0 && t->boot_data != 0)
+		rc = covered(v, "boot data", t->boot_data, v->opts->boot_data_len ?
+			     v->opts->boot_data_len : 1, err);
 	if (rc == 0)
 		rc = covered(v, "entry point", t->entry, 4, err);
 	return rc;

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "core/limits.h"
+#include "formats/hab/chain.h"
 #include "formats/hab/csf_walk.h"
 #include "formats/hab/hab.h"
 #include "formats/hab/image.h"
@@ -42,6 +43,7 @@ struct bs_hab_vctx {
 	struct bs_hab_slot slots[HAB_KEY_SLOTS];
 	bool srk_done, csfk_done, csf_authed, nocak;
 	uint8_t srk_slot;
+	uint8_t srk_index; /* the table entry Source index selected */
 	bool secret[BS_HAB_SECRET_SLOTS];
 	struct bs_hab_range auth[BS_HAB_AUTH_RANGES_MAX];
 	size_t nauth;
@@ -57,6 +59,8 @@ int bs_hab_verify_auth_data(struct bs_hab_vctx *v, const struct bs_hab_cmd *c,
 			    struct bs_error *err) BS_WUR;
 /* Step 11. */
 int bs_hab_verify_coverage(struct bs_hab_vctx *v, struct bs_error *err) BS_WUR;
+/* The chain view of the installed slots (for chain.h messages): n = HAB_KEY_SLOTS. */
+void bs_hab_vkeys(const struct bs_hab_vctx *v, struct bs_hab_chain_key *out);
 /* File offset of a command's data: CSF-relative, or absolute address with ABS. */
 int bs_hab_vdata_off(struct bs_hab_vctx *v, uint32_t field, bool abs, uint64_t *off,
 		     const char *what, struct bs_error *err) BS_WUR;
