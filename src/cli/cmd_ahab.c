@@ -117,7 +117,7 @@ int bs_cli_ahab_sign(const struct bs_ahab_csf *csf, const char *output,
 				csf->data.line, csf->data.col);
 		goto out;
 	}
-	if ((rc = bs_ahab_sign(&patch, csf, keys, &r, err)) != 0)
+	if ((rc = bs_ahab_sign(&patch, csf, keys, &r, NULL, err)) != 0)
 		goto out;
 	if ((rc = write_signed(output, &r, &patch, err)) != 0)
 		goto out;
@@ -125,6 +125,21 @@ int bs_cli_ahab_sign(const struct bs_ahab_csf *csf, const char *output,
 out:
 	bs_ahab_patch_free(&patch);
 	bs_cli_fd_close(&fr);
+	return rc;
+}
+
+int bs_cli_ahab_cert_signature(const struct bs_ahab_csf *csf, const char *output,
+			       const struct bs_key_source *keys, struct bs_error *err)
+{
+	uint8_t *sig = NULL;
+	size_t len = 0;
+	int rc = bs_ahab_cert_signature(&sig, &len, csf, keys, err);
+	if (rc == 0)
+		rc = bs_write_file(output, sig, len, 0644, false, err);
+	if (rc == 0)
+		printf("certificate signature (%zu bytes, permissions 0x%02x) written to %s\n", len,
+		       csf->permissions, output);
+	free(sig);
 	return rc;
 }
 

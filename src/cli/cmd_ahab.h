@@ -25,4 +25,9 @@ struct bs_ahab_csf;
 int bs_cli_ahab_sign(const struct bs_ahab_csf *csf, const char *output,
 		     const struct bs_key_source *keys, struct bs_error *err) BS_WUR;
 
+/* Write the SRK's signature over the CSF's [Install Certificate] to `output` (raw bytes,
+ * atomically, 0644): the file a signing server's CSF names as the certificate Signature. */
+int bs_cli_ahab_cert_signature(const struct bs_ahab_csf *csf, const char *output,
+			       const struct bs_key_source *keys, struct bs_error *err) BS_WUR;
+
 #endif

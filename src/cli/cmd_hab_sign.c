@@ -32,7 +32,11 @@ static void sign_usage(FILE *out)
 		"key and SRK table names in the CSF resolve in the key store; Blocks files\n"
 		"relative to the working directory (as cst does).\n"
 		"An AHAB CSF ([Header] Target = AHAB) signs the container at its Offsets in the\n"
-		"Authenticate Data file; -o then receives the whole signed image (docs/ahab.md).\n\n"
+		"Authenticate Data file; -o then receives the whole signed image (docs/ahab.md).\n"
+		"      --ahab-cert-signature  AHAB: write the SRK's signature over the CSF's\n"
+		"                          [Install Certificate] to -o instead (where the SRK key\n"
+		"                          lives); a server CSF names that file as the\n"
+		"                          certificate's Signature and needs no SRK key\n\n"
 		"  -i, --input FILE        CSF description (text)\n"
 		"  -o, --output FILE       binary CSF to write (atomically)\n"
 		"  -b, --backend ssl|pkcs11  key backend (default ssl: key files)\n"
@@ -57,6 +61,7 @@ static void sign_usage(FILE *out)
 struct sign_args {
 	const char *input, *output, *keys, *module, *pin_file;
 	bool strict, pkcs11, allow_unbootable;
+	bool ahab_cert_sig; /* AHAB: write the certificate's SRK signature, not an image */
 	time_t signing_time;
 };
 
@@ -188,7 +193,8 @@ static int do_sign_ahab(const struct sign_args *a)
 	if (p11 != NULL)
 		bs_store_set_uri_loader(store, &bs_p11_uri_loader, p11);
 	struct bs_key_source keys = bs_store_key_source(store);
-	if (bs_cli_ahab_sign(csf, a->output, &keys, &err) != 0)
+	if ((a->ahab_cert_sig ? bs_cli_ahab_cert_signature(csf, a->output, &keys, &err)
+			      : bs_cli_ahab_sign(csf, a->output, &keys, &err)) != 0)
 		goto out;
 	status = 0;
 out:
@@ -275,6 +281,7 @@ int bs_cmd_hab_sign(int argc, char **argv)
 		{"module", required_argument, NULL, 'M'},
 		{"pin-file", required_argument, NULL, 'P'},
 		{"allow-unbootable", no_argument, NULL, 'U'},
+		{"ahab-cert-signature", no_argument, NULL, 'A'},
 		{NULL, 0, NULL, 0},
 	};
 	struct sign_args a = {0};
@@ -286,6 +293,9 @@ int bs_cmd_hab_sign(int argc, char **argv)
 		switch (ch) {
 		case 'i':
 			a.input = optarg;
+			break;
+		case 'A':
+			a.ahab_cert_sig = true;
 			break;
 		case 'o':
 			a.output = optarg;

@@ -87,6 +87,7 @@
 #define BS_AHAB_CONTAINERS_MAX 8            /* containers of a set the verifier walks */
 #define BS_AHAB_SRK_TABLE_MAX 4096          /* an AHAB SRK table: 4 x RSA-4096 = 2104 bytes */
 #define BS_AHAB_CSF_VALUE_TOKENS_MAX 8      /* tokens of one AHAB CSF value (Offsets: 3) */
+#define BS_AHAB_SIG_FILE_MAX 1024           /* a pre-made certificate signature (RSA-4096: 512) */
 #define BS_CLI_ARGS_MAX 64                  /* argv entries `srk -a` rewrites (-a N) */
 
 /* ---- keys: stores and PKCS#11 ---- */

@@ -120,7 +120,8 @@ int bs_imx_ahab_sign(struct bs_job *job, const char *csfname, struct bs_error *e
 		goto out;
 	struct bs_ahab_reader r = {.pread = input_pread, .size = bs_input_size(art), .ctx = art};
 	uint64_t t0 = bs_now_ms();
-	rc = bs_ahab_sign(&patch, csf, &keys, &r, err);
+	struct bs_ahab_sign_opts so = {.refuse_root_keys = bs_job_refuse_root_keys(job)};
+	rc = bs_ahab_sign(&patch, csf, &keys, &r, &so, err);
 	uint64_t t1 = bs_now_ms();
 	if (rc == BS_ERR_VERIFY || rc == BS_ERR_FORMAT) {
 		/* the uploaded image (changed after mkimage, malformed) or table: -> 400 */

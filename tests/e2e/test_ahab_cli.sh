@@ -147,6 +147,28 @@ $H expect img.bin rsac.exp crts/rsa.tbl keys/SRK3_rsa_key.pem 0 2 1 crts/SGK_rsa
 cmp -s rsac.exp rsac.bin && pass "RSA + certificate: byte-identical to the CST 4.0.1 layout" || bad "RSA + certificate: differs from the CST layout"
 grep -q "warning: the container asks to revoke the SRK that signed it" v.out && bad "revoke warning for SRK 2" || true
 
+# pre-made certificate signature (what a server without SRK keys signs with)
+"$BS_BIN" hab sign --ahab-cert-signature -i rsac.csf -o sgk.sig > /dev/null 2>&1 || bad "--ahab-cert-signature"
+[ "$(stat -c %s sgk.sig)" = 256 ] && pass "certificate signature file: 256 bytes (RSA-2048)" || bad "sig size"
+mkdir -p nosrk/crts nosrk/keys
+cp crts/rsa.tbl crts/SRK3_rsa_crt.pem crts/SGK_rsa_crt.pem sgk.sig nosrk/crts/
+cp keys/SGK_rsa_key.pem nosrk/keys/
+awk '{print} /^Permissions/{print "Signature = \"crts/sgk.sig\""}' rsac.csf > rsacs.csf
+"$BS_BIN" hab sign --keys nosrk -i rsacs.csf -o rsacs.bin > /dev/null 2> s.err || bad "sign with a pre-made certificate signature: $(cat s.err)"
+cmp -s rsacs.bin rsac.bin && pass "pre-made certificate signature, no SRK key: image identical to the one signed with the SRK key" || bad "pre-made signature image differs"
+flip nosrk/crts/sgk.sig 100 nosrk/crts/bad.sig
+sed 's#crts/sgk.sig#crts/bad.sig#' rsacs.csf > r.csf
+rm -f r.bin
+"$BS_BIN" hab sign --keys nosrk -i r.csf -o r.bin > /dev/null 2> r.err && bad "corrupted certificate signature accepted" ||
+	{ grep -q "r.csf:13:13: certificate signature crts/bad.sig does not verify with SRK table entry 2" r.err && [ ! -e r.bin ] && pass "corrupted certificate signature refused" || bad "corrupted sig: $(cat r.err)"; }
+sed 's#Permissions = 0x1#Permissions = 0x5#' rsacs.csf > r.csf
+"$BS_BIN" hab sign --keys nosrk -i r.csf -o r.bin > /dev/null 2> r.err && bad "signature for other permissions accepted" ||
+	{ grep -q "permissions 0x05" r.err && pass "certificate signature made for other permissions refused" || bad "perm sig: $(cat r.err)"; }
+head -c 100 sgk.sig > nosrk/crts/short.sig
+sed 's#crts/sgk.sig#crts/short.sig#' rsacs.csf > r.csf
+"$BS_BIN" hab sign --keys nosrk -i r.csf -o r.bin > /dev/null 2> r.err && bad "short certificate signature accepted" ||
+	{ grep -q "is 100 bytes, SRK 2 signs with 256" r.err && pass "short certificate signature refused" || bad "short sig: $(cat r.err)"; }
+
 csf p256.csf crts/p256.tbl crts/SRK1_p256_crt.pem 0 OEM 0 img.bin "0 0x110"
 sign_ok "P-256 SRK0 (SHA-256 fuse, i.MX93)" p256.csf p256.bin crts/p256.fuse256
 [ "$(od -An -tx1 -j $((0x110 + 1)) -N2 p256.bin | tr -d ' ')" = 9001 ] && pass "P-256 signature block is 0x190 bytes (as SPSDK/CST)" || bad "P-256 sigblk length"

@@ -62,6 +62,20 @@ static void test_ahab__csf_valid(void **state)
 	assert_int_equal(c->offsets[1], 0x510);
 	assert_int_equal(c->data.line, 11);
 	assert_int_equal(c->nwarnings, 0);
+	assert_null(c->cert_sig.name);
+	bs_ahab_csf_free(c);
+	const char *with_cert =
+		"[Header]\nTarget = AHAB\nVersion = 1.0\n[Install SRK]\nFile = \"t\"\n"
+		"Source = \"s\"\nSource Index = 0\nSource Set = NXP\nRevocations = 0\n"
+		"[Install Certificate]\nFile = \"sgk.pem\"\nPermissions = 0x9\n"
+		"Signature = \"sgk.sig\"\n[Authenticate Data]\nFile = \"i\"\nOffsets = 0, 0x90\n";
+	assert_int_equal(parse(with_cert, &c, &err), 0);
+	assert_true(c->has_cert);
+	assert_int_equal(c->source_set, BS_AHAB_SRK_SET_NXP);
+	assert_int_equal(c->permissions, 9);
+	assert_string_equal(c->cert_sig.name, "sgk.sig");
+	assert_int_equal(c->cert_sig.line, 13);
+	assert_int_equal(c->offsets[1], 0x90);
 	bs_ahab_csf_free(c);
 	char buf[1024];
 	snprintf(buf, sizeof(buf), "%s", CSF_OK);
@@ -114,6 +128,8 @@ static void test_ahab__csf_errors(void **state)
 	expect_error(buf, BS_ERR_SYNTAX, "t.csf:11:1: unknown argument 'XILE'");
 	expect_error("[Header]\nTarget = AHAB\nVersion = 1.0\n", BS_ERR_SEMANTIC,
 		     "end of file without [Install SRK]");
+	snprintf(buf, sizeof(buf), "%sSignature = \"c.sig\"\n", CSF_OK);
+	expect_error(buf, BS_ERR_UNSUPPORTED, "t.csf:13:13: a pre-made container Signature");
 }
 
 /* An unsigned container: header, 1 image at 0x1000, empty signature block. */
@@ -278,7 +294,7 @@ static void test_ahab__sign_verify(void **state)
 	struct bs_ahab_csf *csf = NULL;
 	assert_int_equal(bs_ahab_csf_parse(&csf, text, strlen(text), "t.csf", &err), 0);
 	struct bs_ahab_patch patch;
-	assert_int_equal(bs_ahab_sign(&patch, csf, &ks, &r, &err), 0);
+	assert_int_equal(bs_ahab_sign(&patch, csf, &ks, &r, NULL, &err), 0);
 	assert_int_equal(patch.offset, 0);
 	assert_int_equal(patch.md_nid, NID_sha256);
 	assert_int_equal(patch.digest_len, 32);
@@ -294,23 +310,23 @@ static void test_ahab__sign_verify(void **state)
 	assert_non_null(strstr(err.msg, "container at 0x0: image hash: image 0"));
 	bs_ahab_patch_free(&patch);
 	/* signing refuses the changed image and leaves the patch empty */
-	assert_int_equal(bs_ahab_sign(&patch, csf, &ks, &r, &err), BS_ERR_VERIFY);
+	assert_int_equal(bs_ahab_sign(&patch, csf, &ks, &r, NULL, &err), BS_ERR_VERIFY);
 	assert_null(patch.data);
 	/* the same codes without an error report */
-	assert_int_equal(bs_ahab_sign(&patch, csf, &ks, &r, NULL), BS_ERR_VERIFY);
+	assert_int_equal(bs_ahab_sign(&patch, csf, &ks, &r, NULL, NULL), BS_ERR_VERIFY);
 	assert_int_equal(bs_ahab_verify(&r, &o, NULL), BS_ERR_VERIFY);
 	assert_int_equal(patch.len, 0);
 	img[0x1000] ^= 1;
 	/* Source is the wrong table entry */
 	free(csf->source.name);
 	csf->source.name = strdup("srk3");
-	assert_int_equal(bs_ahab_sign(&patch, csf, &ks, &r, &err), BS_ERR_SEMANTIC);
+	assert_int_equal(bs_ahab_sign(&patch, csf, &ks, &r, NULL, &err), BS_ERR_SEMANTIC);
 	assert_non_null(strstr(err.msg, "holds SRK table entry 2, but Source Index = 1"));
 	assert_null(patch.data);
 	free(csf->source.name);
 	csf->source.name = strdup("srk2");
 	csf->offsets[1] = 0x80;
-	assert_int_equal(bs_ahab_sign(&patch, csf, &ks, &r, &err), BS_ERR_SEMANTIC);
+	assert_int_equal(bs_ahab_sign(&patch, csf, &ks, &r, NULL, &err), BS_ERR_SEMANTIC);
 	assert_non_null(strstr(err.msg, "Offsets are not consistent"));
 	bs_ahab_csf_free(csf);
 	free(img);

@@ -210,10 +210,13 @@ static int cert_data_arg(struct parser *p, enum sec s, int id, const struct csf_
 	struct bs_ahab_csf *c = p->out;
 	uint32_t n = 0;
 	int rc;
+	if (id == ARG_SIGNATURE && s == SEC_CERT)
+		return want_string(p, v, nv, "the certificate signature file as a \"string\"",
+				   &c->cert_sig);
 	if (id == ARG_SIGNATURE)
 		return bs_csf_fail(p->ctx, BS_ERR_UNSUPPORTED, v[0].line, v[0].col,
-				   "pre-made Signature files (CST's HSM flow) are not supported "
-				   "yet; bootsign signs with the key itself");
+				   "a pre-made container Signature (CST's HSM flow) is not "
+				   "supported yet; bootsign signs with the key itself");
 	if (id == ARG_FILE)
 		return want_string(p, v, nv, s == SEC_CERT ? "the certificate file as a \"string\""
 				   : "the image file as a \"string\"",
@@ -430,6 +433,7 @@ void bs_ahab_csf_free(struct bs_ahab_csf *csf)
 	if (csf->cert.name != NULL)
 		bs_free_secret_str(csf->cert.name);
 	free(csf->data.name);
+	free(csf->cert_sig.name);
 	free(csf->filename);
 	free(csf);
 }

@@ -2,9 +2,9 @@
  * lexer (formats/hab/csf_lex.h: same names, comments, strings and numbers). Sections, in
  * this order: [Header] (Target = AHAB, Version = 1.0, Mode), [Install SRK] (File, Source,
  * Source Index, Source Set, Revocations), optional [Install Certificate] (File,
- * Permissions), [Authenticate Data] (File, Offsets). [Install Secret Key], Version 2.0,
- * Mode = HSM and pre-made Signature files answer BS_ERR_UNSUPPORTED ("not supported
- * yet"). Errors: "<file>:<line>:<col>: ..." with BS_ERR_SYNTAX (grammar, names, value
+ * Permissions, Signature), [Authenticate Data] (File, Offsets). [Install Secret Key],
+ * Version 2.0, Mode = HSM and a pre-made container Signature answer BS_ERR_UNSUPPORTED
+ * ("not supported yet"). Errors: "<file>:<line>:<col>: ..." with BS_ERR_SYNTAX (grammar, names, value
  * shapes), BS_ERR_SEMANTIC (values, missing or repeated arguments and sections, order). */
 #ifndef BS_AHAB_CSF_H
 #define BS_AHAB_CSF_H
@@ -31,6 +31,9 @@ struct bs_ahab_csf {
 	bool has_cert;
 	struct bs_ahab_csf_file cert;        /* Install Certificate File */
 	uint8_t permissions;
+	struct bs_ahab_csf_file cert_sig;    /* Install Certificate Signature: the certificate's
+					      * SRK signature made beforehand (raw bytes), so
+					      * signing needs no SRK private key; NULL name = none */
 	struct bs_ahab_csf_file data;        /* Authenticate Data File */
 	uint32_t offsets[2];                 /* container header, signature block (file) */
 	unsigned offsets_line, offsets_col;

@@ -102,6 +102,8 @@ struct parts {
 	uint8_t *sgk_rec;
 	size_t sgk_rec_len;
 	struct bs_ahab_srk sgk; /* parsed sgk_rec */
+	uint8_t *cert_sig;      /* pre-made certificate signature (CSF Signature) */
+	size_t cert_sig_len;
 };
 
 static void parts_free(struct parts *p)
@@ -113,6 +115,7 @@ static void parts_free(struct parts *p)
 	bs_key_free(p->sgk_key);
 	bs_ahab_srk_clear(&p->sgk);
 	free(p->sgk_rec);
+	free(p->cert_sig);
 }
 
 /* The SRK table and the certificates: everything needed to check the request before a
@@ -154,16 +157,34 @@ static int load_public(struct parts *p, const struct bs_ahab_csf *csf,
 				    "%s:%u:%u: certificate key type/size differs from the SRK's "
 				    "(the enclave expects the same algorithm and size)",
 				    csf->filename, csf->cert.line, csf->cert.col);
-	return 0;
+	if (csf->cert_sig.name == NULL)
+		return 0;
+	rc = keys->read(keys->ctx, csf->cert_sig.name, BS_AHAB_SIG_FILE_MAX, &p->cert_sig,
+			&p->cert_sig_len, err);
+	if (rc == 0 && p->cert_sig_len != srk->sig_len)
+		rc = bs_error_set(err, BS_ERR_SEMANTIC, "certificate signature %s is %zu bytes, "
+				  "SRK %u signs with %zu", csf->cert_sig.name, p->cert_sig_len,
+				  csf->source_index, srk->sig_len);
+	return rc != 0 ? at(rc, err, csf, &csf->cert_sig) : 0;
 }
 
 /* The private keys: the SRK's (certificate signature, or the container without one) and
  * the certificate's. */
 static int load_private(struct parts *p, const struct bs_ahab_csf *csf,
-			const struct bs_key_source *keys, struct bs_error *err)
+			const struct bs_key_source *keys, bool refuse_root_keys,
+			struct bs_error *err)
 {
-	int rc = keys->load_key(keys->ctx, csf->source.name, p->srk_cert, &p->srk_key, err);
-	if (rc != 0)
+	int rc;
+	bool need_srk = !csf->has_cert || p->cert_sig == NULL;
+	if (need_srk && refuse_root_keys && strncmp(csf->source.name, "pkcs11:", 7) != 0)
+		return at(bs_error_set(err, BS_ERR_POLICY,
+				       "this server never loads SRK private keys from files: sign "
+				       "with a certificate ([Install Certificate]) and its "
+				       "pre-made Signature (bootsign hab sign --ahab-cert-signature "
+				       "where the SRK key lives), or with token keys"),
+			  err, csf, &csf->source);
+	if (need_srk &&
+	    (rc = keys->load_key(keys->ctx, csf->source.name, p->srk_cert, &p->srk_key, err)) != 0)
 		return at(rc, err, csf, &csf->source);
 	if (csf->has_cert &&
 	    (rc = keys->load_key(keys->ctx, csf->cert.name, p->sgk_cert, &p->sgk_key, err)) != 0)
@@ -186,6 +207,25 @@ static int build_cert(uint8_t *out, size_t cert_len, struct parts *p,
 	out[7] = csf->permissions;
 	memcpy(out + BS_AHAB_CERT_HDR_LEN, p->sgk_rec, p->sgk_rec_len);
 	put_sig_header(out + sig_off, srk->sig_len);
+	if (p->cert_sig != NULL) {
+		struct bs_sig_params sp;
+		bs_ahab_srk_sig_params(srk, &sp);
+		unsigned dl = 0;
+		if (EVP_Digest(out, sig_off, res->cert_digest, &dl, EVP_get_digestbynid(sp.md_nid),
+			       NULL) != 1)
+			return bs_error_ssl(err, BS_ERR_CRYPTO, "digest");
+		res->cert_digest_len = dl;
+		if (bs_sig_verify(srk->pub, &sp, res->cert_digest, dl, p->cert_sig,
+				  p->cert_sig_len, NULL) != 0)
+			return bs_error_set(err, BS_ERR_VERIFY,
+					    "%s:%u:%u: certificate signature %s does not verify with "
+					    "SRK table entry %u over this certificate (permissions "
+					    "0x%02x)", csf->filename, csf->cert_sig.line,
+					    csf->cert_sig.col, csf->cert_sig.name, csf->source_index,
+					    csf->permissions);
+		memcpy(out + sig_off + BS_AHAB_SIG_HDR_LEN, p->cert_sig, p->cert_sig_len);
+		return 0;
+	}
 	int rc = sign_bytes(out + sig_off + BS_AHAB_SIG_HDR_LEN, srk->sig_len, res->cert_digest,
 			    &res->cert_digest_len, p->srk_key, srk, out, sig_off, err);
 	return rc != 0 ? bs_error_prefix(err, "certificate") : 0;
@@ -247,7 +287,7 @@ static int check_images(const struct bs_ahab_container *c, size_t new_len,
 
 int bs_ahab_sign(struct bs_ahab_patch *out, const struct bs_ahab_csf *csf,
 		 const struct bs_key_source *keys, const struct bs_ahab_reader *image,
-		 struct bs_error *err)
+		 const struct bs_ahab_sign_opts *opts, struct bs_error *err)
 {
 	memset(out, 0, sizeof(*out));
 	if (csf == NULL || keys == NULL || image == NULL)
@@ -274,7 +314,7 @@ int bs_ahab_sign(struct bs_ahab_patch *out, const struct bs_ahab_csf *csf,
 		goto fail;
 	}
 	if ((rc = check_images(&c, new_len, csf, image, err)) != 0 ||
-	    (rc = load_private(&p, csf, keys, err)) != 0)
+	    (rc = load_private(&p, csf, keys, opts != NULL && opts->refuse_root_keys, err)) != 0)
 		goto fail;
 	if ((buf = calloc(1, new_len)) == NULL) {
 		rc = bs_error_set(err, BS_ERR_NOMEM, "out of memory");
@@ -325,4 +365,45 @@ void bs_ahab_patch_free(struct bs_ahab_patch *p)
 		return;
 	free(p->data);
 	memset(p, 0, sizeof(*p));
+}
+
+int bs_ahab_cert_signature(uint8_t **out, size_t *out_len, const struct bs_ahab_csf *csf,
+			   const struct bs_key_source *keys, struct bs_error *err)
+{
+	*out = NULL;
+	*out_len = 0;
+	if (csf == NULL || keys == NULL || !csf->has_cert)
+		return bs_error_set(err, BS_ERR_INVALID, "a certificate signature needs a CSF "
+				    "with [Install Certificate]");
+	struct parts p;
+	memset(&p, 0, sizeof(p));
+	struct bs_ahab_patch res;
+	memset(&res, 0, sizeof(res));
+	struct bs_ahab_csf only = *csf;
+	only.cert_sig.name = NULL; /* make it, do not read it */
+	uint8_t *cert = NULL;
+	int rc = load_public(&p, &only, keys, err);
+	if (rc == 0)
+		rc = keys->load_key(keys->ctx, csf->source.name, p.srk_cert, &p.srk_key, err);
+	if (rc != 0)
+		goto out;
+	const struct bs_ahab_srk *srk = &p.table->e[csf->source_index];
+	size_t body = ALIGN8(BS_AHAB_CERT_HDR_LEN + p.sgk_rec_len);
+	size_t cert_len = body + BS_AHAB_SIG_HDR_LEN + srk->sig_len;
+	if ((cert = calloc(1, cert_len)) == NULL) {
+		rc = bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	if ((rc = build_cert(cert, cert_len, &p, &only, &res, err)) != 0)
+		goto out;
+	if ((*out = malloc(srk->sig_len)) == NULL) {
+		rc = bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(*out, cert + body + BS_AHAB_SIG_HDR_LEN, srk->sig_len);
+	*out_len = srk->sig_len;
+out:
+	free(cert);
+	parts_free(&p);
+	return rc;
 }

@@ -30,15 +30,31 @@ struct bs_ahab_patch {
 	size_t cert_digest_len;
 };
 
+struct bs_ahab_sign_opts {
+	/* A signing server: never load an SRK private key from a file (Source not a pkcs11:
+	 * URI). Signing then needs [Install Certificate] with a pre-made certificate
+	 * Signature, so only the certificate's key signs (BS_ERR_POLICY otherwise). */
+	bool refuse_root_keys;
+};
+
 /* Sign the container the CSF names. keys resolves the SRK table (read), the Source and
  * certificate files (load_cert) and their private keys (load_key). image reads the
- * Authenticate Data file. Errors name the CSF position of the argument at fault:
+ * Authenticate Data file; opts may be NULL (defaults). A certificate Signature file is
+ * read through keys->read and verified with the selected SRK before use. Errors name the
+ * CSF position of the argument at fault:
  * BS_ERR_SEMANTIC (offsets, key/table mismatch, overlap), BS_ERR_VERIFY (an image hash
  * does not match its bytes), BS_ERR_FORMAT (malformed container or table), and the key
  * layer's codes. On error out is zeroed. */
 int bs_ahab_sign(struct bs_ahab_patch *out, const struct bs_ahab_csf *csf,
 		 const struct bs_key_source *keys, const struct bs_ahab_reader *image,
-		 struct bs_error *err) BS_WUR;
+		 const struct bs_ahab_sign_opts *opts, struct bs_error *err) BS_WUR;
+
+/* The SRK's signature over the certificate the CSF's [Install Certificate] describes
+ * (raw bytes, as in the signature structure: RSA modulus-size, ECDSA r||s): the file a
+ * later CSF names as its certificate `Signature`, made once where the SRK key lives.
+ * Only [Install SRK] and [Install Certificate] are used. *out malloc'd. */
+int bs_ahab_cert_signature(uint8_t **out, size_t *out_len, const struct bs_ahab_csf *csf,
+			   const struct bs_key_source *keys, struct bs_error *err) BS_WUR;
 
 void bs_ahab_patch_free(struct bs_ahab_patch *p);
 
