@@ -2,37 +2,19 @@
  * only the request checks, the key source and the output. */
 #include "sign/imx_ahab.h"
 
-#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include "core/util.h"
 #include "formats/ahab/csf.h"
 #include "formats/ahab/sign.h"
+#include "formats/hab/soc.h"
 #include "keys/pkcs11.h"
-
-/* SoC families that boot AHAB containers (normalised: lower case, no leading 'i'). */
-static const char *const g_ahab_socs[] = {"mx8qxp", "mx8qm", "mx8dxl", "mx8ulp",
-					  "mx91", "mx93", "mx95", NULL};
-
-static bool soc_is_ahab(const char *soc)
-{
-	if (soc == NULL)
-		return false;
-	if (tolower((unsigned char)soc[0]) == 'i')
-		soc++;
-	for (size_t i = 0; g_ahab_socs[i] != NULL; i++)
-		if (strcasecmp(soc, g_ahab_socs[i]) == 0)
-			return true;
-	return false;
-}
 
 bool bs_imx_ahab_wants(const struct bs_job *job)
 {
 	const char *csf = bs_job_value(job, "csf");
-	return soc_is_ahab(bs_job_value(job, "soctype")) ||
-	       (csf != NULL && bs_ahab_csf_detect(csf, strlen(csf)));
+	return csf != NULL && bs_ahab_csf_detect(csf, strlen(csf));
 }
 
 static int input_pread(void *ctx, void *buf, size_t len, uint64_t off, struct bs_error *err)
@@ -51,7 +33,8 @@ static int check_name(struct bs_ahab_csf_file *f, const char *csfname, bool pkcs
 		if (!uri_ok || !pkcs11)
 			return bs_error_set(err, BS_ERR_INVALID, "%s:%u:%u: a pkcs11: URI %s",
 					    csfname, f->line, f->col,
-					    uri_ok ? "needs backend=pkcs11" : "cannot name an SRK table");
+					    uri_ok ? "needs backend=pkcs11"
+						   : "cannot name a table or signature file");
 		char *clean = NULL;
 		int rc = bs_p11_uri_sanitize(&clean, f->name, err);
 		if (rc != 0) {
@@ -88,23 +71,21 @@ static int check_request(struct bs_ahab_csf *csf, const char *csfname,
 		rc = check_name(&csf->source, csfname, pkcs11, true, err);
 	if (rc == 0 && csf->has_cert)
 		rc = check_name(&csf->cert, csfname, pkcs11, true, err);
+	if (rc == 0)
+		rc = check_name(&csf->cert_sig, csfname, pkcs11, false, err);
 	return rc;
 }
 
 int bs_imx_ahab_sign(struct bs_job *job, const char *csfname, struct bs_error *err)
 {
-	const char *soc = bs_job_value(job, "soctype");
+	const char *soctype = bs_job_value(job, "soctype");
 	const char *text = bs_job_value(job, "csf");
 	struct bs_input *art = bs_job_input(job, "artifact");
-	bool ahab_csf = bs_ahab_csf_detect(text, strlen(text));
-	if (!ahab_csf)
+	const struct bs_imx_soc *soc = bs_imx_soc_find(soctype);
+	if (soc == NULL || soc->family != BS_IMX_AHAB)
 		return bs_error_set(err, BS_ERR_INVALID,
-				    "soctype '%.32s' boots AHAB containers: the CSF needs [Header] "
-				    "Target = AHAB", soc);
-	if (!soc_is_ahab(soc))
-		return bs_error_set(err, BS_ERR_INVALID,
-				    "an AHAB CSF (Target = AHAB) needs an AHAB soctype (mx8qxp, mx8qm, "
-				    "mx8dxl, mx8ulp, mx91, mx93, mx95), not '%.32s'", soc);
+				    "an AHAB CSF (Target = AHAB) needs an AHAB soctype (mx8qxp, "
+				    "mx8qm, mx8ulp, mx91, mx93, mx95), not '%.32s'", soctype);
 	struct bs_ahab_csf *csf = NULL;
 	struct bs_ahab_patch patch;
 	memset(&patch, 0, sizeof(patch));

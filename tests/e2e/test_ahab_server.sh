@@ -118,7 +118,7 @@ code=$(post x.bin mx8mm ahab.csf)
 [ "$code" = 400 ] && grep -q "needs an AHAB soctype" x.bin || srv_fail "AHAB CSF + mx8mm: $code $(cat x.bin)"
 cp "$T/client/flash.csf" hab4.csf
 code=$(post x.bin mx8qxp hab4.csf)
-[ "$code" = 400 ] && grep -q "Target = AHAB" x.bin || srv_fail "HAB4 CSF + mx8qxp: $code $(cat x.bin)"
+[ "$code" = 400 ] && grep -q "HAB4 does not run on" x.bin || srv_fail "HAB4 CSF + mx8qxp: $code $(cat x.bin)"
 sed 's#"flash.bin"#"other.bin"#' ahab.csf > other.csf
 code=$(post x.bin mx93 other.csf)
 [ "$code" = 400 ] && grep -q "uploaded artifact is 'flash.bin'" x.bin || srv_fail "wrong Data File: $code"

@@ -407,3 +407,68 @@ out:
 	parts_free(&p);
 	return rc;
 }
+
+/* A key source over the objects bs_ahab_cert_signature_with was given. */
+struct held {
+	const uint8_t *table;
+	size_t table_len;
+	X509 *srk_cert, *cert;
+	struct bs_key *srk_key;
+};
+
+static int held_read(void *ctx, const char *name, size_t max, uint8_t **out, size_t *out_len,
+		     struct bs_error *err)
+{
+	const struct held *h = ctx;
+	if (h->table_len > max || (*out = malloc(h->table_len)) == NULL)
+		return bs_error_set(err, BS_ERR_LIMIT, "%s: %zu bytes", name, h->table_len);
+	memcpy(*out, h->table, h->table_len);
+	*out_len = h->table_len;
+	return 0;
+}
+
+static int held_cert(void *ctx, const char *name, X509 **out, struct bs_error *err)
+{
+	const struct held *h = ctx;
+	X509 *x = strcmp(name, "srk") == 0 ? h->srk_cert : h->cert;
+	if (x == NULL || X509_up_ref(x) != 1)
+		return bs_error_set(err, BS_ERR_INVALID, "%s: no certificate", name);
+	*out = x;
+	return 0;
+}
+
+static int held_key(void *ctx, const char *name, X509 *cert, struct bs_key **out,
+		    struct bs_error *err)
+{
+	const struct held *h = ctx;
+	if (strcmp(name, "srk") != 0 || h->srk_key == NULL)
+		return bs_error_set(err, BS_ERR_INVALID, "%s: no private key here", name);
+	*out = bs_key_ref(h->srk_key);
+	return 0;
+}
+
+int bs_ahab_cert_signature_with(uint8_t **out, size_t *out_len, const uint8_t *table,
+				size_t table_len, unsigned srk_index, X509 *srk_cert,
+				struct bs_key *srk_key, X509 *cert, uint8_t permissions,
+				struct bs_error *err)
+{
+	*out = NULL;
+	*out_len = 0;
+	if (srk_index >= BS_AHAB_SRK_RECORDS)
+		return bs_error_set(err, BS_ERR_INVALID, "SRK index %u", srk_index);
+	struct held h = {.table = table, .table_len = table_len, .srk_cert = srk_cert,
+			 .cert = cert, .srk_key = srk_key};
+	struct bs_key_source ks = {.read = held_read, .load_cert = held_cert,
+				   .load_key = held_key, .ctx = &h};
+	struct bs_ahab_csf csf;
+	memset(&csf, 0, sizeof(csf));
+	csf.filename = (char *)"pki";
+	csf.srk_table.name = (char *)"table";
+	csf.source.name = (char *)"srk";
+	csf.source_index = (uint8_t)srk_index;
+	csf.source_set = BS_AHAB_SRK_SET_OEM;
+	csf.has_cert = true;
+	csf.cert.name = (char *)"cert";
+	csf.permissions = permissions;
+	return bs_ahab_cert_signature(out, out_len, &csf, &ks, err);
+}

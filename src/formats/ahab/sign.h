@@ -56,6 +56,14 @@ int bs_ahab_sign(struct bs_ahab_patch *out, const struct bs_ahab_csf *csf,
 int bs_ahab_cert_signature(uint8_t **out, size_t *out_len, const struct bs_ahab_csf *csf,
 			   const struct bs_key_source *keys, struct bs_error *err) BS_WUR;
 
+/* The same from objects in hand (a PKI ceremony): the SRK table bytes, the index of the
+ * signing SRK with its certificate and key, the certificate's X.509 certificate and the
+ * permissions. *out malloc'd. */
+int bs_ahab_cert_signature_with(uint8_t **out, size_t *out_len, const uint8_t *table,
+				size_t table_len, unsigned srk_index, X509 *srk_cert,
+				struct bs_key *srk_key, X509 *cert, uint8_t permissions,
+				struct bs_error *err) BS_WUR;
+
 void bs_ahab_patch_free(struct bs_ahab_patch *p);
 
 #endif

@@ -23,6 +23,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "crypto/x509.h"
+#include "formats/ahab/sign.h"
 #include "formats/ahab/srk.h"
 #include "formats/hab/srk.h"
 #include "crypto/key.h"
@@ -286,6 +287,20 @@ static int make_ahab_table(struct pki *p, struct bs_error *err)
 	} fuses[] = {{"crts/SRK_1_2_3_4_fuse.bin", NID_sha512},
 		     {"crts/SRK_1_2_3_4_fuse_sha256.bin", NID_sha256}};
 	rc = write_in(p, "crts/SRK_1_2_3_4_table.bin", table, table_len, 0644, err);
+	/* --sgk: each SRK signs its SGK's AHAB certificate once, here (permissions 0x01,
+	 * sign containers), so a signing server needs only the SGK key. */
+	for (unsigned i = 0; rc == 0 && p->o->sgk && i < 4; i++) {
+		uint8_t *sig = NULL;
+		size_t sig_len = 0;
+		char rel[BS_PKI_NAME_MAX + 32];
+		rc = bs_ahab_cert_signature_with(&sig, &sig_len, table, table_len, i,
+						 p->srk[i].cert, p->srk[i].key, p->sgk[i].cert,
+						 BS_AHAB_PERM_SIGN, err);
+		snprintf(rel, sizeof(rel), "crts/%s_cert_sig.bin", p->sgk[i].base);
+		if (rc == 0)
+			rc = write_in(p, rel, sig, sig_len, 0644, err);
+		free(sig);
+	}
 	for (size_t i = 0; rc == 0 && i < BS_ARRAY_SIZE(fuses); i++) {
 		uint8_t fuse[64];
 		size_t fuse_len = 0;

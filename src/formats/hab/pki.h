@@ -30,7 +30,8 @@ struct bs_pki_opts {
 				      * bundle (bs_pki_pack_bundle), never the root keys */
 	/* AHAB PKI (i.MX8QXP/8QM/8ULP/9x): CA, SRK1..4 (4 required), no CSF/IMG keys; with
 	 * `sgk` one signing key per SRK (SGK<i>_1_..._usr, CA:false, for [Install
-	 * Certificate]); AHAB SRK table (records with SHA-256), fuse files SHA-512
+	 * Certificate]) and its certificate signed by the SRK (permissions 0x01) in
+	 * crts/SGK<i>_1_..._usr_cert_sig.bin; AHAB SRK table (records with SHA-256), fuse files SHA-512
 	 * (SRK_1_2_3_4_fuse.bin, srktool's default) and SHA-256 (..._fuse_sha256.bin). */
 	bool ahab;
 	bool sgk;
