@@ -309,6 +309,12 @@ csf pk.csf crts/SRK_1_2_3_4_table.bin crts/SRK3_sha256_prime256v1_v3_ca_crt.pem 
 rm -f pk.bin
 "$BS_BIN" hab sign --keys apki -i pk.csf -o pk.bin > /dev/null 2> pk.err || bad "sign with the pki tree: $(cat pk.err)"
 "$BS_BIN" ahab verify -q --fuse $AC/SRK_1_2_3_4_fuse_sha256.bin pk.bin > /dev/null && [ "$($H check pk.bin $AC/SRK_1_2_3_4_fuse_sha256.bin)" = OK ] && pass "pki --ahab tree: SRK3 + SGK3 signed image verifies (both verifiers)" || bad "pki tree signing verify"
+# its server bundle holds no SRK key; each SGK's certificate signature (permissions 0x01) lets it sign
+tar -tzf apki/imx-cst-keys.tar.gz | grep -q 'keys/SRK' && bad "pki --ahab bundle holds SRK keys" || pass "pki --ahab bundle holds no SRK key"
+awk '{print} /^Permissions/{print "Signature = \"crts/SGK3_1_sha256_prime256v1_v3_usr_cert_sig.bin\""}' pk.csf > pkb.csf
+rm -f pkb.bin
+"$BS_BIN" hab sign --keys apki/imx-cst-keys.tar.gz -i pkb.csf -o pkb.bin > /dev/null 2> pk.err || bad "sign with the pki bundle: $(cat pk.err)"
+"$BS_BIN" ahab verify -q --fuse $AC/SRK_1_2_3_4_fuse_sha256.bin pkb.bin > /dev/null && [ "$($H check pkb.bin $AC/SRK_1_2_3_4_fuse_sha256.bin)" = OK ] && pass "pki --ahab bundle + SGK3 certificate signature: image verifies (both verifiers)" || bad "pki bundle signing verify"
 if [ -e /usr/lib/softhsm/libsofthsm2.so ]; then
 	MOD=/usr/lib/softhsm/libsofthsm2.so
 	softhsm_token "$tmp/hsm" YubiHSM 0001password
