@@ -32,19 +32,9 @@ make_client "$W/big" "$W/pki2048" $((64 << 20)) $((1 << 20))
 mkdir -p "$W/spool"
 
 start_server() {
-	: > "$W/server.log"
-	taskset -c 0 "$BIN" serve --port 0 --keys "$W/keys" --spool-dir "$W/spool" \
-		2>>"$W/server.log" &
-	PID=$!
-	PORT=
-	for _ in $(seq 100); do
-		PORT=$(sed -n 's/.*listening on [^ ]* port \([0-9]*\).*/\1/p' "$W/server.log")
-		[ -n "$PORT" ] && return
-		sleep 0.05
-	done
-	echo "server did not start" >&2; cat "$W/server.log" >&2; exit 1
+	bench_start_server taskset -c 0 "$BIN" serve --port 0 --keys "$W/keys" --spool-dir "$W/spool"
 }
-stop_server() { kill "$PID"; wait "$PID" || true; PID=; }
+stop_server() { bench_stop_server; }
 
 echo "== bench_server: $(nproc) CPUs, $(openssl version), server on CPU 0, clients on CPU 1"
 start_server

@@ -59,16 +59,7 @@ pkcs11_module = $MOD
 pkcs11_pin_file = $W/pin.txt
 pkcs11_pool_size = 4
 EOF
-: > "$W/server.log"
-taskset -c 0 "$BIN" serve --port 0 --config "$W/server.conf" 2>>"$W/server.log" &
-PID=$!
-PORT=
-for _ in $(seq 100); do
-	PORT=$(sed -n 's/.*listening on [^ ]* port \([0-9]*\).*/\1/p' "$W/server.log")
-	[ -n "$PORT" ] && break
-	sleep 0.05
-done
-[ -n "$PORT" ] || { echo "server did not start" >&2; cat "$W/server.log" >&2; exit 1; }
+bench_start_server taskset -c 0 "$BIN" serve --port 0 --config "$W/server.conf"
 run() { # C N [label]
 	taskset -c 1 "$W/bench_server" --url "http://127.0.0.1:$PORT/sign/imx" --backend pkcs11 \
 		--csf "$W/c/bench.csf" --artifact "$W/c/bench.bin" --machine benchhsm -c "$1" \

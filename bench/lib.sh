@@ -23,3 +23,20 @@ bench_server_setup() {
 	cc -std=c17 -O2 -D_GNU_SOURCE -Wall -Wextra -o "$W/bench_server" \
 		"$ROOT/bench/bench_server.c" $(pkg-config --libs libcurl libcrypto) -lpthread
 }
+
+# bench_start_server CMD...: run CMD (a `bootsign serve --port 0 ...` command line, maybe
+# behind taskset or env) with stderr to $W/server.log; sets PID and PORT once it listens.
+bench_start_server() {
+	: > "$W/server.log"
+	"$@" 2>>"$W/server.log" &
+	PID=$!
+	PORT=
+	for _ in $(seq 100); do
+		PORT=$(sed -n 's/.*listening on [^ ]* port \([0-9]*\).*/\1/p' "$W/server.log" | head -n1)
+		[ -n "$PORT" ] && return
+		sleep 0.05
+	done
+	echo "server did not start" >&2; cat "$W/server.log" >&2; exit 1
+}
+# bench_stop_server: SIGTERM the server bench_start_server started, and wait for it.
+bench_stop_server() { kill "$PID"; wait "$PID" || true; PID=; }

@@ -76,9 +76,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		} else if (i % 4 == 1) {
 			uint8_t buf[513];
 			size_t got = 0, total = 0;
-			while (bs_tar_read(t, buf, sizeof(buf), &got, NULL) == 0 && got > 0)
+			int rc;
+			while ((rc = bs_tar_read(t, buf, sizeof(buf), &got, NULL)) == 0 && got > 0)
 				total += got;
-			if (got == 0 && total != m->size)
+			if (rc == 0 && total != m->size)
 				abort();
 		} /* else: left unread, skipped by the next bs_tar_next */
 	}

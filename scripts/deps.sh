@@ -10,6 +10,7 @@ if [ "$mode" = test ]; then
          libcurl4-openssl-dev procps util-linux python3 time xxd linux-kbuild-6.1
          sbsigntool osslsigncode systemd-boot-efi)
   pkgs+=(swupdate cpio)  # SWUpdate e2e oracle (swupdate -c on a .swu)
+  pkgs+=(mender-artifact)  # Mender e2e oracle (mender-artifact write/validate)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -41,6 +41,7 @@ void bs_config_free(struct bs_config *cfg)
 	free(cfg->keyfile_root);
 	free(cfg->state_dir);
 	free(cfg->spool_dir);
+	free(cfg->mender_artifact_root);
 	free(cfg->p11_module);
 	bs_free_secret_str(cfg->p11_pin);
 	memset(cfg, 0, sizeof(*cfg));
@@ -120,6 +121,13 @@ int bs_config_set(struct bs_config *cfg, const char *key, const char *value,
 		return set_str(&cfg->state_dir, value, err);
 	if (strcmp(key, "spool_dir") == 0)
 		return set_str(&cfg->spool_dir, value, err);
+	if (strcmp(key, "mender_artifact_root") == 0) {
+		if (value[0] != '/' || strlen(value) >= BS_PATH_MAX)
+			return bs_error_set(err, BS_ERR_INVALID,
+					    "%s: mender_artifact_root: '%s' is not an absolute path",
+					    where, value);
+		return set_str(&cfg->mender_artifact_root, value, err);
+	}
 	if (strcmp(key, "max_request_size") == 0) {
 		int rc = bs_config_parse_size(&cfg->max_request, value, err);
 		if (rc == 0 && cfg->max_request < BS_CONFIG_REQUEST_MIN)

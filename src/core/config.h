@@ -8,7 +8,9 @@
  *   connection_timeout (seconds), sign_timeout (seconds, default 600), log_level (debug|info|warn|error),
  *   pkcs11_module, pkcs11_pin_file (0600 file, first line), pkcs11_pool_size,
  *   pkcs11_timeout_ms, key_cache_size, spool_memory_max, spool_memory_total (sizes),
- *   bundle_root_keys (warn | refuse: a key bundle holding SRK or CA private keys).
+ *   bundle_root_keys (warn | refuse: a key bundle holding SRK or CA private keys),
+ *   mender_artifact_root (absolute directory: /sign/mender's file:// artifact-uri
+ *   must name a file inside it; unset = every artifact-uri refused).
  * Environment: DIGSIGSERVER_KEYFILE_URI, DIGSIGSERVER_REQUEST_MAX_SIZE,
  *   DIGSIGSERVER_IMX_CST_BASE (accepted, ignored: no external CST is run),
  *   DIGSIGSERVER_YUBIHSM_PASSWORD or YUBIHSM_PASSWORD (the token PIN; removed from the
@@ -50,6 +52,7 @@ struct bs_config {
 	bool cst_base_ignored;    /* DIGSIGSERVER_IMX_CST_BASE was set */
 	bool refuse_root_bundles; /* bundle_root_keys = refuse: bundles holding SRK/CA
 				   * private keys are refused (default warn, once each) */
+	char *mender_artifact_root; /* absolute directory for file:// artifact-uri; NULL = none */
 };
 
 /* Fill with defaults (allocates the default address). */

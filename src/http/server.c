@@ -324,6 +324,7 @@ static enum MHD_Result finish(struct bs_server *srv, struct MHD_Connection *conn
 		.timeout_ms = srv->cfg->sign_timeout_ms,
 		.refuse_root_keys = true,
 		.refuse_root_bundles = srv->cfg->refuse_root_bundles,
+		.artifact_root = srv->cfg->mender_artifact_root,
 	};
 	struct bs_job *job = NULL;
 	rc = bs_job_new(&job, &jo, &err);

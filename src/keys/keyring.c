@@ -261,19 +261,33 @@ static int name_missing(struct bs_keyring_lease *l, int rc, const char *what,
 	return rc;
 }
 
+/* A client URI that passed the policy, and the loader that resolves it. */
+struct token_ref {
+	char *uri; /* malloc'd (free it also on failure) */
+	const struct bs_uri_loader *loader;
+	void *ctx;
+};
+
+static int token_ref(struct token_ref *t, struct bs_keyring_lease *l, const char *name,
+		     struct bs_error *err)
+{
+	memset(t, 0, sizeof(*t));
+	int rc = token_name(&t->uri, l, name, err);
+	if (rc == 0)
+		rc = token_loader(l, &t->loader, &t->ctx, err);
+	return rc;
+}
+
 int bs_lease_key(struct bs_key **out, struct bs_keyring_lease *l, const char *name,
 		 X509 *cert, struct bs_error *err)
 {
 	*out = NULL;
-	const struct bs_uri_loader *loader = NULL;
-	void *ctx = NULL;
-	char *clean = NULL;
+	struct token_ref t;
 	int rc;
 	if (is_uri(name)) {
-		if ((rc = token_name(&clean, l, name, err)) == 0 &&
-		    (rc = token_loader(l, &loader, &ctx, err)) == 0)
-			rc = loader->load_key(ctx, clean, cert, out, err);
-		free(clean);
+		if ((rc = token_ref(&t, l, name, err)) == 0)
+			rc = t.loader->load_key(t.ctx, t.uri, cert, out, err);
+		free(t.uri);
 		return rc;
 	}
 	if ((rc = subject_dir(l, err)) != 0)
@@ -286,15 +300,12 @@ int bs_lease_cert(X509 **out, struct bs_keyring_lease *l, const char *name,
 		  struct bs_error *err)
 {
 	*out = NULL;
-	const struct bs_uri_loader *loader = NULL;
-	void *ctx = NULL;
-	char *clean = NULL;
+	struct token_ref t;
 	int rc;
 	if (is_uri(name)) {
-		if ((rc = token_name(&clean, l, name, err)) == 0 &&
-		    (rc = token_loader(l, &loader, &ctx, err)) == 0)
-			rc = loader->load_cert(ctx, clean, out, err);
-		free(clean);
+		if ((rc = token_ref(&t, l, name, err)) == 0)
+			rc = t.loader->load_cert(t.ctx, t.uri, out, err);
+		free(t.uri);
 		return rc;
 	}
 	if ((rc = subject_dir(l, err)) != 0)

@@ -34,6 +34,7 @@ struct bs_job {
 	char reqid[40];
 	char principal[BS_JOB_PRINCIPAL_MAX];
 	char *scratch_parent;
+	char *artifact_root;     /* NULL = no file:// URIs */
 	char *scratch;           /* created on first use */
 	uint64_t deadline_ms;
 	time_t signing_time;
@@ -437,6 +438,11 @@ const char *const *bs_job_bundle_members(struct bs_job *job, size_t *n)
 	return job->lease != NULL ? bs_lease_bundle_members(job->lease, n) : NULL;
 }
 
+const char *bs_job_artifact_root(const struct bs_job *job)
+{
+	return job->artifact_root;
+}
+
 bool bs_job_refuse_root_keys(const struct bs_job *job)
 {
 	return job->refuse_root_keys;
@@ -576,8 +582,10 @@ int bs_job_new(struct bs_job **out, const struct bs_job_opts *o, struct bs_error
 		if (i < o->form->n)
 			job->inputs[i].f = &o->form->f[i];
 	}
-	if (o->scratch_parent != NULL && (job->scratch_parent = bs_strdup(o->scratch_parent)) ==
-						 NULL) {
+	if ((o->scratch_parent != NULL &&
+	     (job->scratch_parent = bs_strdup(o->scratch_parent)) == NULL) ||
+	    (o->artifact_root != NULL &&
+	     (job->artifact_root = bs_strdup(o->artifact_root)) == NULL)) {
 		bs_job_free(job);
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 	}
@@ -658,6 +666,7 @@ void bs_job_free(struct bs_job *job)
 	bs_keyring_release(job->lease);
 	scratch_remove(job);
 	free(job->scratch_parent);
+	free(job->artifact_root);
 	free(job->digests);
 	free(job);
 }

@@ -84,6 +84,9 @@ const char *bs_job_principal(const struct bs_job *job);
 const char *bs_job_reqid(const struct bs_job *job);
 /* BS_ERR_TIMEOUT once the job's deadline has passed (call between expensive steps). */
 int bs_job_check_deadline(const struct bs_job *job, struct bs_error *err) BS_WUR;
+/* The directory file:// artifact URIs must stay inside (server config
+ * mender_artifact_root); NULL when none is configured (every URI is refused). */
+const char *bs_job_artifact_root(const struct bs_job *job);
 /* Milliseconds left before the deadline (0 when passed). */
 uint64_t bs_job_ms_left(const struct bs_job *job);
 /* Signing time to use (SOURCE_DATE_EPOCH / a fixed time in tests), 0 = now. */
@@ -193,6 +196,7 @@ struct bs_job_opts {
 	time_t signing_time;             /* 0 = now (or SOURCE_DATE_EPOCH when set) */
 	bool refuse_root_keys;           /* HAB: never load SRK/CA private keys from bundles */
 	bool refuse_root_bundles;        /* HAB: refuse bundles that hold SRK/CA keys at all */
+	const char *artifact_root;       /* file:// artifact URIs only inside it; NULL = none */
 };
 
 int bs_job_new(struct bs_job **out, const struct bs_job_opts *o, struct bs_error *err) BS_WUR;

@@ -7,16 +7,20 @@
 #include "sign/signer.h"
 
 extern const struct bs_signer bs_signer_imx;
+extern const struct bs_signer bs_signer_modules;
 extern const struct bs_signer bs_signer_uefi;
 extern const struct bs_signer bs_signer_optee;
 extern const struct bs_signer bs_signer_swupdate;
+extern const struct bs_signer bs_signer_mender;
 
 /* One line per format. */
 static const struct bs_signer *const g_signers[] = {
 	&bs_signer_imx,
+	&bs_signer_modules,
 	&bs_signer_uefi,
 	&bs_signer_optee,
 	&bs_signer_swupdate,
+	&bs_signer_mender,
 };
 
 const struct bs_signer *bs_signer_find(const char *name)

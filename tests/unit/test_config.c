@@ -95,6 +95,24 @@ static void test_config__errors_name_line(void **state)
 	bs_config_free(&cfg);
 }
 
+static void test_config__mender_artifact_root(void **state)
+{
+	(void)state;
+	struct bs_config cfg;
+	struct bs_error err = {0};
+	assert_int_equal(bs_config_init(&cfg, NULL), 0);
+	assert_null(cfg.mender_artifact_root); /* unset: every artifact-uri is refused */
+	assert_int_equal(load(&cfg, "mender_artifact_root = relative/dir\n", &err), BS_ERR_INVALID);
+	assert_string_equal(err.msg,
+			    "t.conf:1: mender_artifact_root: 'relative/dir' is not an absolute path");
+	assert_null(cfg.mender_artifact_root);
+	assert_int_equal(load(&cfg, "mender_artifact_root = /srv/artifacts\n", &err), 0);
+	assert_string_equal(cfg.mender_artifact_root, "/srv/artifacts");
+	assert_int_equal(load(&cfg, "mender_artifact_root = /srv/other\n", &err), 0);
+	assert_string_equal(cfg.mender_artifact_root, "/srv/other");
+	bs_config_free(&cfg);
+}
+
 static void test_config__sizes(void **state)
 {
 	(void)state;
@@ -205,6 +223,7 @@ int main(void)
 		cmocka_unit_test(test_config__sign_timeout_and_bundle_root_keys),
 		cmocka_unit_test(test_config__file_sets_values),
 		cmocka_unit_test(test_config__errors_name_line),
+		cmocka_unit_test(test_config__mender_artifact_root),
 		cmocka_unit_test(test_config__sizes),
 		cmocka_unit_test(test_config__keyfile_uris),
 		cmocka_unit_test(test_config__env_layer_and_pin_removed),

@@ -27,6 +27,17 @@ struct fx {
 	X509 *x;
 };
 
+/* A private key (openssl genpkey ALG -pkeyopt OPT) and a self-signed PEM certificate. */
+static void make_key_cert(const char *key, const char *crt, const char *alg, const char *opt)
+{
+	const char *gen[] = {"openssl", "genpkey", "-quiet", "-algorithm", alg, "-pkeyopt", opt,
+			     "-out", key, NULL};
+	bs_test_run_ok(gen);
+	const char *req[] = {"openssl", "req", "-new", "-x509", "-batch", "-days", "3650", "-subj",
+			     "/CN=bootsign kmod test", "-key", key, "-out", crt, NULL};
+	bs_test_run_ok(req);
+}
+
 static int setup(void **state)
 {
 	struct fx *f = calloc(1, sizeof(*f));
@@ -35,13 +46,7 @@ static int setup(void **state)
 	snprintf(f->key, sizeof(f->key), "%s/signkey.priv", f->dir);
 	snprintf(f->cert_pem, sizeof(f->cert_pem), "%s/signkey.pem", f->dir);
 	snprintf(f->cert_der, sizeof(f->cert_der), "%s/signkey.x509", f->dir);
-	const char *gen[] = {"openssl", "genpkey", "-quiet", "-algorithm", "RSA", "-pkeyopt",
-			     "rsa_keygen_bits:2048", "-out", f->key, NULL};
-	bs_test_run_ok(gen);
-	const char *req[] = {"openssl", "req", "-new", "-utf8", "-x509", "-batch", "-days",
-			     "3650", "-subj", "/CN=bootsign kmod test", "-key", f->key, "-out",
-			     f->cert_pem, NULL};
-	bs_test_run_ok(req);
+	make_key_cert(f->key, f->cert_pem, "RSA", "rsa_keygen_bits:2048");
 	const char *der[] = {"openssl", "x509", "-in", f->cert_pem, "-outform", "DER", "-out",
 			     f->cert_der, NULL};
 	bs_test_run_ok(der);
@@ -190,6 +195,44 @@ static void test_kmod__strip_existing_signatures(void **state)
 	free(s2);
 }
 
+/* An EC key (the kernel accepts ECDSA module signatures): ECDSA is randomised, so
+ * OpenSSL's CMS verification is the oracle here, plus the record and the magic. */
+static void test_kmod__ec_key_verifies(void **state)
+{
+	struct fx *f = *state;
+	char key[600], crt[600];
+	snprintf(key, sizeof(key), "%s/ec.priv", f->dir);
+	snprintf(crt, sizeof(crt), "%s/ec.pem", f->dir);
+	make_key_cert(key, crt, "EC", "ec_paramgen_curve:P-256");
+	struct bs_key *k = NULL;
+	struct bs_error err = {0};
+	assert_int_equal(bs_key_from_pkey(&k, bs_read_pem_key(key, NULL), "ec.priv", &err), 0);
+	X509 *x = bs_read_pem_cert(crt);
+	uint8_t m[777];
+	assert_int_equal(RAND_bytes(m, sizeof(m)), 1);
+	struct bs_kmod_sig sig;
+	assert_int_equal(bs_kmod_sign(&sig, k, x, NID_sha384, m, sizeof(m), &err), 0);
+	size_t tail = BS_KMOD_INFO_LEN + BS_KMOD_MAGIC_LEN;
+	size_t p7len = sig.trailer_len - tail;
+	const uint8_t *info = sig.trailer + p7len;
+	assert_int_equal(info[2], BS_KMOD_ID_PKCS7);
+	assert_int_equal((size_t)info[10] << 8 | info[11], p7len);
+	const unsigned char *p = sig.trailer;
+	CMS_ContentInfo *cms = d2i_CMS_ContentInfo(NULL, &p, (long)p7len);
+	assert_non_null(cms);
+	BIO *content = BIO_new_mem_buf(m, sizeof(m));
+	STACK_OF(X509) *certs = sk_X509_new_null();
+	sk_X509_push(certs, x);
+	assert_int_equal(CMS_verify(cms, certs, NULL, content, NULL,
+				    CMS_BINARY | CMS_NO_SIGNER_CERT_VERIFY), 1);
+	sk_X509_free(certs);
+	BIO_free(content);
+	CMS_ContentInfo_free(cms);
+	bs_kmod_sig_clear(&sig);
+	X509_free(x);
+	bs_key_free(k);
+}
+
 static void test_kmod__hash_names(void **state)
 {
 	(void)state;
@@ -210,6 +253,7 @@ int main(void)
 		cmocka_unit_test(test_kmod__byte_identical_to_sign_file),
 		cmocka_unit_test(test_kmod__trailer_verifies_with_openssl_cms),
 		cmocka_unit_test(test_kmod__strip_existing_signatures),
+		cmocka_unit_test(test_kmod__ec_key_verifies),
 		cmocka_unit_test(test_kmod__hash_names),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
