@@ -159,13 +159,8 @@ static int build(const struct srk_args *a, const struct bs_imx_soc *soc)
 	else
 		return bs_srk_fail(2, "unsupported digest '%s' for -d (sha256 or sha1)", a->digest);
 	int format = 1;
-	if (a->format != NULL) {
-		if (strcmp(a->format, "0") != 0 && strcmp(a->format, "1") != 0)
-			return bs_srk_fail(2, "unsupported fuse format '%s' for -f (0 or 1)", a->format);
-		format = a->format[0] - '0';
-	}
-	if (strcmp(a->table, a->efuses) == 0)
-		return bs_srk_fail(2, "-t and -e name the same file %s", a->table);
+	if (bs_srk_check_outputs(&format, a->format, a->table, a->efuses) != 0)
+		return 2;
 
 	char *list = bs_strdup(a->certs);
 	char *names[HAB_SRK_RECORDS_MAX];

@@ -17,9 +17,9 @@ void bs_srk_ahab_print_fuse(const uint8_t *fuse, size_t fuse_len, const char *so
 
 /* srk_common.c: "bootsign srk: <message>" on stderr; returns code. */
 int bs_srk_fail(int code, const char *fmt, ...) BS_PRINTF(2, 3);
-/* Is SoC `name` ("i.MX8MM", "imx8mm", "MX8MM") in the space-separated list of normalised
- * names ("mx8mm mx8mn")? */
-bool bs_srk_soc_in(const char *names, const char *name);
+/* -f (NULL = keep *format) and -t/-e naming different files; 0, or 2 after a message. */
+int bs_srk_check_outputs(int *format, const char *format_arg, const char *table,
+			 const char *efuses);
 /* A PEM or DER certificate file; NULL after a message naming the file, with *code the
  * exit code (2 unreadable, 1 not a certificate). */
 X509 *bs_srk_load_cert(const char *path, int *code);

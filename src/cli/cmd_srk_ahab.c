@@ -13,13 +13,14 @@
 #include "core/limits.h"
 #include "core/util.h"
 #include "formats/ahab/srk.h"
+#include "formats/hab/soc.h"
 #include "formats/hab/srk.h"
 
 
 /* SRK hash fuses per family: digest, words, U-Boot `fuse prog <bank> <word>` of word 0
  * (words follow consecutively), from the U-Boot AHAB guides and public i.MX93 guides. */
 struct ahab_soc {
-	const char *names; /* normalised: lower case, no leading i, no '.', '-' */
+	const char *name;  /* canonical soctype (formats/hab/soc.h) */
 	const char *label;
 	int md_nid;
 	unsigned bank, word0;
@@ -27,12 +28,12 @@ struct ahab_soc {
 };
 
 static const struct ahab_soc ahab_socs[] = {
-	{"mx8qxp mx8dx mx8dxl", "i.MX8QXP/8DX/8DXL (SECO)", NID_sha512, 0, 730, true},
+	{"mx8qxp", "i.MX8QXP (SECO)", NID_sha512, 0, 730, true},
 	{"mx8qm", "i.MX8QM (SECO)", NID_sha512, 0, 722, true},
 	{"mx8ulp", "i.MX8ULP (ELE)", NID_sha256, 15, 0, true},
 	{"mx93", "i.MX93 (ELE)", NID_sha256, 16, 0, true},
 	{"mx91", "i.MX91 (ELE)", NID_sha256, 16, 0, false},
-	{"mx95 mx95a0", "i.MX95 A0 (ELE)", NID_sha256, 0, 0, false},
+	{"mx95", "i.MX95 A0 (ELE)", NID_sha256, 0, 0, false},
 };
 
 static void usage(FILE *out)
@@ -50,22 +51,24 @@ static void usage(FILE *out)
 		"  -e, --efuses FILE        output fuse file (the SRK table hash)\n"
 		"  -s, --sign_digest ALG    hash stored in every record: the container signature\n"
 		"                           digest (sha256, sha384, sha512)\n"
-		"  -d, --digest ALG         fuse digest: sha512 (default; 8QXP/8QM/8DXL, 95B0) or\n"
+		"  -d, --digest ALG         fuse digest: sha512 (default; 8QXP/8QM, 95B0) or\n"
 		"                           sha256 (8ULP, 91, 93, 95A0)\n"
 		"  -c, --certs A,B,C,D      exactly 4 SRK certificates (PEM or DER), no spaces\n"
 		"  -f, --fuse_format N      1 (default): raw digest; 0: each byte as 00 00 00 b\n"
 		"      --soc SOC            check -d against the family and print U-Boot\n"
-		"                           `fuse prog` lines: imx8qxp, imx8qm, imx8dxl, imx8ulp,\n"
-		"                           imx91, imx93, imx95\n"
+		"                           `fuse prog` lines: imx8qxp, imx8qm, imx8ulp, imx91,\n"
+		"                           imx93, imx95\n"
 		"      --print-fuse FILE    print the words (and with --soc the fuse prog lines)\n"
 		"                           of an existing AHAB fuse file\n"
 		"Fuse words: SRKH[i] = little-endian bytes 4i..4i+3 of the digest.\n");
 }
 
+/* Names as the SoC table spells them ("i.MX93", "imx93", "mx93"). */
 static const struct ahab_soc *find_ahab_soc(const char *name)
 {
-	for (size_t i = 0; i < BS_ARRAY_SIZE(ahab_socs); i++)
-		if (bs_srk_soc_in(ahab_socs[i].names, name))
+	const struct bs_imx_soc *s = bs_imx_soc_find(name);
+	for (size_t i = 0; s != NULL && i < BS_ARRAY_SIZE(ahab_socs); i++)
+		if (strcmp(ahab_socs[i].name, s->name) == 0)
 			return &ahab_socs[i];
 	return NULL;
 }
@@ -146,7 +149,7 @@ static int build(const struct ahab_args *a)
 	const struct ahab_soc *soc = NULL;
 	if (a->soc != NULL) {
 		if ((soc = find_ahab_soc(a->soc)) == NULL)
-			return bs_srk_fail(2, "unknown AHAB SoC '%s' for --soc (imx8qxp, imx8qm, imx8dxl, "
+			return bs_srk_fail(2, "unknown AHAB SoC '%s' for --soc (imx8qxp, imx8qm, "
 				    "imx8ulp, imx91, imx93, imx95)", a->soc);
 		if (a->digest == NULL)
 			md = soc->md_nid;
@@ -155,13 +158,8 @@ static int build(const struct ahab_args *a)
 				    a->digest, soc->label, OBJ_nid2sn(soc->md_nid));
 	}
 	int format = 1;
-	if (a->format != NULL) {
-		if (strcmp(a->format, "0") != 0 && strcmp(a->format, "1") != 0)
-			return bs_srk_fail(2, "unsupported fuse format '%s' for -f (0 or 1)", a->format);
-		format = a->format[0] - '0';
-	}
-	if (strcmp(a->table, a->efuses) == 0)
-		return bs_srk_fail(2, "-t and -e name the same file %s", a->table);
+	if (bs_srk_check_outputs(&format, a->format, a->table, a->efuses) != 0)
+		return 2;
 	char *list = bs_strdup(a->certs);
 	char *names[BS_AHAB_SRK_RECORDS + 1];
 	X509 *certs[BS_AHAB_SRK_RECORDS] = {0};

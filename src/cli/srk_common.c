@@ -1,5 +1,4 @@
 /* Helpers shared by `bootsign srk` (HAB4, cmd_srk.c) and its AHAB mode (cmd_srk_ahab.c). */
-#include <ctype.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,26 +23,18 @@ int bs_srk_fail(int code, const char *fmt, ...)
 	return code;
 }
 
-bool bs_srk_soc_in(const char *names, const char *name)
+int bs_srk_check_outputs(int *format, const char *format_arg, const char *table,
+			 const char *efuses)
 {
-	char norm[32];
-	size_t n = 0;
-	const char *p = name;
-	if (tolower((unsigned char)p[0]) == 'i')
-		p++;
-	for (; *p != '\0' && n + 1 < sizeof(norm); p++)
-		if (*p != '.' && *p != '-' && *p != '_')
-			norm[n++] = (char)tolower((unsigned char)*p);
-	norm[n] = '\0';
-	if (*p != '\0' || n == 0)
-		return false;
-	for (const char *s = names; *s != '\0';) {
-		size_t k = strcspn(s, " ");
-		if (k == n && strncmp(s, norm, n) == 0)
-			return true;
-		s += k + (s[k] == ' ');
+	if (format_arg != NULL) {
+		if (strcmp(format_arg, "0") != 0 && strcmp(format_arg, "1") != 0)
+			return bs_srk_fail(2, "unsupported fuse format '%s' for -f (0 or 1)",
+					   format_arg);
+		*format = format_arg[0] - '0';
 	}
-	return false;
+	if (strcmp(table, efuses) == 0)
+		return bs_srk_fail(2, "-t and -e name the same file %s", table);
+	return 0;
 }
 
 X509 *bs_srk_load_cert(const char *path, int *code)
