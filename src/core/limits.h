@@ -90,6 +90,17 @@
 #define BS_AHAB_SIG_FILE_MAX 1024           /* a pre-made certificate signature (RSA-4096: 512) */
 #define BS_CLI_ARGS_MAX 64                  /* argv entries `srk -a` rewrites (-a N) */
 
+/* ---- U-Boot FIT (formats/fit, sign/fitimage) ---- */
+#define BS_FIT_SIZE_MAX (1024u * 1024 * 1024) /* a FIT, held in memory while it is signed */
+#define BS_FIT_DTB_MAX (4u * 1024 * 1024)   /* a U-Boot control DTB (real ones: < 256 KiB) */
+#define BS_FIT_NAME_MAX 64                  /* a key-name-hint / keyname (a DTB node name) */
+#define BS_FIT_SIGS_MAX 64                  /* signature nodes in one FIT */
+#define BS_FIT_ALGO_MAX 32                  /* "sha512,ecdsa384" and the like */
+#define BS_FIT_COMMENT_MAX 256              /* the comment written into signature nodes */
+#define BS_FIT_KEYNAME_MAX 512              /* keyname field: a key name or pkcs11: URI */
+#define BS_FIT_OFFSET_FIELD_MAX 20          /* external_data_offset: "0x" + 16 hex digits */
+#define BS_FIT_BOOL_FIELD_MAX 8             /* mark_required: "false" and friends */
+
 /* ---- keys: stores and PKCS#11 ---- */
 #define BS_NAME_MAX 64                      /* a machine / distro name (key bundle subject) */
 #define BS_BUNDLE_POOL_MAX 16               /* idle opened stores kept per key bundle */
@@ -126,6 +137,7 @@
 #define BS_SINK_MEMORY_MAX (64u << 20)      /* an answer held in memory */
 #define BS_SINK_NAME_MAX 64                 /* Content-Disposition file name */
 #define BS_COPY_CHUNK 65536                 /* bytes per read when copying an input */
+#define BS_TGZ_LEVEL_DEFAULT 1              /* gzip level of tar.gz answers */
 
 /* ---- http ---- */
 #define BS_HTTP_PP_BUFFER 32768             /* libmicrohttpd post processor buffer */

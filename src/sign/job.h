@@ -163,6 +163,10 @@ int bs_job_output_file(struct bs_sink **out, struct bs_job *job, const char *con
 		       const char *filename, struct bs_error *err) BS_WUR;
 int bs_job_output_tgz(struct bs_sink **out, struct bs_job *job, const char *filename,
 		      struct bs_error *err) BS_WUR;
+/* The same with gzip level 0 (stored) .. 9: members that are already compressed (a FIT's
+ * kernel and initramfs) cost seconds to deflate and shrink by nothing. */
+int bs_job_output_tgz_level(struct bs_sink **out, struct bs_job *job, const char *filename,
+			    int level, struct bs_error *err) BS_WUR;
 /* Append bytes (memory, file, or the current tgz entry). */
 int bs_sink_write(struct bs_sink *s, const void *data, size_t n, struct bs_error *err) BS_WUR;
 /* Overwrite bytes already written (memory and file sinks), e.g. patch a header. */
