@@ -13,5 +13,6 @@ int bs_cmd_token(int argc, char **argv);
 int bs_cmd_policy(int argc, char **argv);
 int bs_cmd_audit(int argc, char **argv);
 int bs_cmd_client(int argc, char **argv);
+int bs_cmd_ahab(int argc, char **argv);
 
 #endif

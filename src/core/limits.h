@@ -82,6 +82,14 @@
 #define BS_CLI_FIELDS_MAX 32                /* --field / --file options of `bootsign sign` */
 #define BS_CLI_FIELD_FILE_MAX (1u << 20)    /* --field name=@file */
 
+/* ---- AHAB (formats/ahab) ---- */
+#define BS_AHAB_IMAGES_MAX 8                /* images per container (SECO/ELE OEM limit) */
+#define BS_AHAB_CONTAINERS_MAX 8            /* containers of a set the verifier walks */
+#define BS_AHAB_SRK_TABLE_MAX 4096          /* an AHAB SRK table: 4 x RSA-4096 = 2104 bytes */
+#define BS_AHAB_CSF_VALUE_TOKENS_MAX 8      /* tokens of one AHAB CSF value (Offsets: 3) */
+#define BS_AHAB_SIG_FILE_MAX 1024           /* a pre-made certificate signature (RSA-4096: 512) */
+#define BS_CLI_ARGS_MAX 64                  /* argv entries `srk -a` rewrites (-a N) */
+
 /* ---- U-Boot FIT (formats/fit, sign/fitimage) ---- */
 #define BS_FIT_SIZE_MAX (1024u * 1024 * 1024) /* a FIT, held in memory while it is signed */
 #define BS_FIT_DTB_MAX (4u * 1024 * 1024)   /* a U-Boot control DTB (real ones: < 256 KiB) */

@@ -17,6 +17,7 @@
 #include "formats/hab/csf_sign.h"
 #include "formats/hab/soc.h"
 #include "keys/pkcs11.h"
+#include "sign/imx_ahab.h"
 #include "sign/imx_digest.h"
 #include "sign/job.h"
 #include "sign/signer.h"
@@ -204,6 +205,10 @@ static int imx_sign(struct bs_job *job, struct bs_error *err)
 		goto out;
 	const char *fn = bs_job_filename(job, "csf");
 	bs_text_sanitize(csfname, sizeof(csfname), fn != NULL && fn[0] != '\0' ? fn : "csf");
+	if (bs_imx_ahab_wants(job)) {
+		rc = bs_imx_ahab_sign(job, csfname, err);
+		goto out;
+	}
 	rc = bs_csf_parse(&csf, csf_text, strlen(csf_text), csfname, NULL, err);
 	if (rc != 0)
 		goto out;
