@@ -157,6 +157,11 @@ static enum MHD_Result healthz(struct bs_server *srv, struct MHD_Connection *con
 			       struct request *rq)
 {
 	struct bs_error err = {0};
+	if (access(bs_spool_dir(srv->spool), W_OK | X_OK) != 0) {
+		bs_log(BS_LOG_WARN, rq->id, "healthz: spool %s: %s", bs_spool_dir(srv->spool),
+		       strerror(errno));
+		return respond_status(conn, rq, 503, "spool directory not writable");
+	}
 	if (bs_job_keys_ready(srv->keyring, &err) != 0) {
 		bs_log(BS_LOG_WARN, rq->id, "healthz: %s", err.msg);
 		return respond_status(conn, rq, 503, "key store not readable");
