@@ -19,6 +19,7 @@
 #include "http/server.h"
 #include "http/spool.h"
 #include "keys/keyring.h"
+#include "sign/signer.h"
 
 /* Token objects found by URI are reused this long (keys/tokcache.h). */
 #define TOKEN_CACHE_MS 10000
@@ -31,12 +32,21 @@ static void usage(FILE *out)
 		"                      [--state-dir DIR] [--spool-dir DIR] [--threads N]\n"
 		"                      [--max-request-size SIZE] [--log-level LEVEL]\n"
 		"\n"
-		"Runs the signing server (digsigserver-compatible REST API: POST /sign/imx,\n"
-		"GET /healthz). Defaults: 127.0.0.1:9999, 600 MB max request.\n"
+		"Runs the signing server (digsigserver-compatible REST API, multipart/form-data):\n");
+	size_t n = 0;
+	const struct bs_signer *const *all = bs_signers(&n);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "  POST /sign/%-12s %s\n", all[i]->name,
+			all[i]->summary != NULL ? all[i]->summary : "");
+	fprintf(out,
+		"  GET  /signers           the endpoints and their fields (JSON)\n"
+		"  GET  /healthz           liveness (key store and spool usable)\n"
+		"Defaults: 127.0.0.1:9999, 600 MB max request.\n"
 		"Configuration: defaults < --config file < environment\n"
 		"(DIGSIGSERVER_KEYFILE_URI, DIGSIGSERVER_REQUEST_MAX_SIZE, YUBIHSM_PASSWORD)\n"
-		"< command-line flags. Without a key store a demo PKI for machine 'demo' is\n"
-		"created in the state directory ($XDG_STATE_HOME/bootsign).\n");
+		"< command-line flags; docs/server.md and docs/security.md list the settings.\n"
+		"Without a key store a demo key store for machine and distro 'demo' (keys for\n"
+		"every format) is created in the state directory ($XDG_STATE_HOME/bootsign).\n");
 }
 
 /* The running binary's real path, for hints that run as pasted. */

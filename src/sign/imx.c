@@ -264,7 +264,7 @@ out:
 
 const struct bs_signer bs_signer_imx = {
 	.name = "imx",
-	.summary = "NXP i.MX HAB4: binary CSF blob for a CSF and the image it signs",
+	.summary = "NXP i.MX: HAB4 CSF blob, or the AHAB-signed image (8QXP/8ULP/9x)",
 	.subject_field = "machine",
 	.fields = g_fields,
 	.nfields = BS_ARRAY_SIZE(g_fields),
