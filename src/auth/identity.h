@@ -3,6 +3,7 @@
 #ifndef BS_AUTH_IDENTITY_H
 #define BS_AUTH_IDENTITY_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "core/limits.h"
@@ -18,6 +19,9 @@ struct bs_identity {
 	enum bs_ident_kind kind;
 	char name[BS_AUTH_NAME_MAX];
 	char fp[65]; /* lower-case hex SHA-256 of the certificate (DER); "" otherwise */
+	/* What this request asks, once its form is in: digests instead of the artifact
+	 * (POST /sign/imx with `digests`), for rules with digest-only=yes|no. */
+	bool digest_only;
 };
 
 /* The principal string recorded in the job, the logs and the audit log (log-safe):

@@ -22,6 +22,8 @@ struct counter {
 	uint64_t last_ms; /* last refill */
 };
 
+enum { DIGEST_ANY = 0, DIGEST_YES = 1, DIGEST_NO = 2 };
+
 struct rule {
 	bool allow;
 	char client[BS_POLICY_PATTERN_MAX];
@@ -30,7 +32,8 @@ struct rule {
 	char key[BS_POLICY_PATTERN_MAX];
 	unsigned rate;    /* per minute, 0 = none */
 	uint64_t max;     /* 0 = none */
-	bool digest_only;
+	int digest;       /* DIGEST_ANY, or the rule matches only digest-only (YES) or only
+			   * full-upload (NO) requests */
 	char text[BS_POLICY_LINE_MAX]; /* normalised rule text (carry-over key) */
 	char where[BS_CONFIG_WHERE_MAX];
 	struct counter *c;
@@ -80,7 +83,7 @@ static int parse_option(struct rule *r, const char *opt, const char *where, stru
 			       : 0;
 	}
 	if (strcmp(opt, "digest-only=yes") == 0 || strcmp(opt, "digest-only=no") == 0) {
-		r->digest_only = opt[12] == 'y';
+		r->digest = opt[12] == 'y' ? DIGEST_YES : DIGEST_NO;
 		return 0;
 	}
 	char shown[64];
@@ -158,7 +161,7 @@ static int parse_rule(struct rule *r, char *line, const char *where, struct bs_e
 				    where);
 	snprintf(r->text, sizeof(r->text), "%s %s %s %s %s rate=%u max=%llu d=%d", tok[0],
 		 r->client, r->endpoint, r->subject, r->key, r->rate, (unsigned long long)r->max,
-		 r->digest_only);
+		 r->digest);
 	return 0;
 }
 
@@ -272,8 +275,10 @@ static bool glob(const char *pattern, const char *s)
 static bool request_matches(const struct rule *r, const struct bs_identity *id,
 			    const char *endpoint, const char *subject)
 {
-	/* no endpoint signs bare digests yet: digest-only rules match none of them */
-	return !r->digest_only && client_matches(r, id) && glob(r->endpoint, endpoint) &&
+	if ((r->digest == DIGEST_YES && !id->digest_only) ||
+	    (r->digest == DIGEST_NO && id->digest_only))
+		return false;
+	return client_matches(r, id) && glob(r->endpoint, endpoint) &&
 	       glob(r->subject, subject);
 }
 
@@ -370,10 +375,12 @@ int bs_policy_endpoint(const struct bs_policy *p, const struct bs_identity *id,
 	bs_identity_principal(id, who, sizeof(who));
 	for (size_t i = 0; i < p->n; i++) {
 		const struct rule *r = &p->r[i];
-		if (r->digest_only || !client_matches(r, id) || !glob(r->endpoint, endpoint))
+		if (!client_matches(r, id) || !glob(r->endpoint, endpoint))
 			continue;
 		if (r->allow)
-			return 0;
+			return 0; /* a digest-only=yes|no rule: admission decides with the form */
+		if (r->digest != DIGEST_ANY)
+			continue;
 		if (strcmp(r->subject, "*") == 0 && strcmp(r->key, "*") == 0)
 			return bs_error_set(err, BS_ERR_DENIED, "access denied: the rule at %s "
 					    "refuses client %s on endpoint %s", r->where, who,

@@ -11,7 +11,9 @@
  * rate=N/min  at most N requests per minute per client under this rule (HTTP 429)
  * max=N       at most N requests per client under this rule while this policy is loaded
  *             (counters carry over a reload for rules whose text is unchanged)
- * digest-only=yes  the rule matches only endpoints that sign bare digests (none today).
+ * digest-only=yes  the rule matches only requests that send digests instead of the
+ *                  artifact (/sign/imx with `digests`); digest-only=no only full uploads.
+ *                  `deny ci imx * * digest-only=yes` forbids client ci digest-only signing.
  *
  * Checks, all first-match:
  *  - endpoint (bs_policy_endpoint), before the request body is read;

@@ -455,6 +455,8 @@ static enum MHD_Result finish(struct bs_server *srv, struct MHD_Connection *conn
 	struct bs_job *job = NULL;
 	rc = bs_job_new(&job, &jo, &err);
 	if (rc == 0) {
+		const struct bs_form_field *dg = bs_form_get(bs_upload_form(rq->up), "digests");
+		rq->who.digest_only = dg != NULL && dg->present;
 		check.subject = bs_job_subject(job);
 		rc = bs_policy_admit(check.policy, &rq->who, rq->signer->name, check.subject,
 				     bs_now_ms(), &err);

@@ -135,6 +135,32 @@ static void test_auth_policy__client_kinds(void **state)
 	bs_policy_free(p);
 }
 
+/* digest-only=yes|no: a client may be forbidden digest-only signing (issue 13). */
+static void test_auth_policy__digest_only(void **state)
+{
+	(void)state;
+	struct bs_policy *p = parse("deny ci imx * * digest-only=yes\nallow ci imx * *\n"
+				    "allow hasher imx * * digest-only=yes\n");
+	struct bs_identity ci = {.kind = BS_IDENT_TOKEN, .name = "ci"};
+	struct bs_identity hasher = {.kind = BS_IDENT_TOKEN, .name = "hasher"};
+	struct bs_error err = {0};
+	/* before the form is known, neither is refused at the endpoint */
+	assert_int_equal(bs_policy_endpoint(p, &ci, "imx", &err), 0);
+	assert_int_equal(bs_policy_endpoint(p, &hasher, "imx", &err), 0);
+	assert_int_equal(bs_policy_admit(p, &ci, "imx", "m", 0, &err), 0);
+	ci.digest_only = true;
+	assert_int_equal(bs_policy_admit(p, &ci, "imx", "m", 0, &err), BS_ERR_DENIED);
+	assert_non_null(strstr(err.msg, "pol:1"));
+	assert_int_equal(bs_policy_admit(p, &hasher, "imx", "m", 0, &err), BS_ERR_DENIED);
+	hasher.digest_only = true;
+	assert_int_equal(bs_policy_admit(p, &hasher, "imx", "m", 0, &err), 0);
+	assert_int_equal(bs_policy_key(p, &hasher, "imx", "m", "keys/CSF1_key.pem", &err), 0);
+	hasher.digest_only = false;
+	assert_int_equal(bs_policy_key(p, &hasher, "imx", "m", "keys/CSF1_key.pem", &err),
+			 BS_ERR_DENIED);
+	bs_policy_free(p);
+}
+
 static void test_auth_policy__rate_and_max(void **state)
 {
 	(void)state;
@@ -196,6 +222,7 @@ int main(void)
 		cmocka_unit_test(test_auth_policy__endpoint_precheck),
 		cmocka_unit_test(test_auth_policy__key_deny_rules_wait_for_the_key),
 		cmocka_unit_test(test_auth_policy__client_kinds),
+		cmocka_unit_test(test_auth_policy__digest_only),
 		cmocka_unit_test(test_auth_policy__rate_and_max),
 		cmocka_unit_test(test_auth_policy__allow_all_and_refs),
 	};
