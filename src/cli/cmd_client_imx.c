@@ -1,13 +1,20 @@
 /* bootsign client imx: sign an i.MX HAB4 image through the server, one request per CSF,
  * and put each returned blob where its IVT's CSF pointer says (client/imx_plan.h). */
+#include <errno.h>
 #include <inttypes.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "cli/cmd_client.h"
 #include "client/imx_plan.h"
+#include "client/outfile.h"
 #include "core/limits.h"
+#include "core/util.h"
+#include "formats/ahab/ahab.h"
+#include "formats/ahab/csf.h"
+#include "formats/ahab/verify.h"
 
 static void usage(FILE *out)
 {
@@ -20,7 +27,11 @@ static void usage(FILE *out)
 		"the file offset of the CSF pointer of the IVT the CSF signs, and writes the\n"
 		"result to OUT. Refused: Blocks naming another file than IMAGE, a blob larger\n"
 		"than the space before the next data. With --fuse (SRK_fuse.bin) every IVT is\n"
-		"verified offline before OUT is written. IMAGE is never modified.\n\n"
+		"verified offline before OUT is written. IMAGE is never modified.\n"
+		"An AHAB CSF ([Header] Target = AHAB, soctype mx8qxp, mx8ulp, mx93, ...) is\n"
+		"sent with the image and the server answers the whole signed image; with\n"
+		"--fuse (32- or 64-byte SRK hash) every container is verified before OUT is\n"
+		"written.\n\n"
 		"  --machine M       whose keys (the server's key store)\n"
 		"  --soctype S       mx8m (default), mx8mm, mx6, ...\n"
 		"  --cstversion V    CST version field (default 3.3.1)\n"
@@ -71,9 +82,78 @@ static int sign_one(struct bs_client_result *res, const struct bs_client_cli *cc
 	return bs_imx_plan_check_fit(p, i, res->len, err);
 }
 
+/* AHAB: one request with the CSF and the image; the answer is the signed image. */
+static int run_ahab(const struct bs_client_cli *cc, const struct imx_args *a, const char *image,
+		    const char *csf_text, size_t csf_len, struct bs_error *err)
+{
+	if (a->ncsfs != 1 || a->digest_only)
+		return bs_error_set(err, BS_ERR_INVALID, "an AHAB image is signed with one CSF and "
+				    "the image itself (no second --csf, no --digest-only)");
+	struct stat st;
+	if (stat(image, &st) != 0)
+		return bs_error_set(err, BS_ERR_NOT_FOUND, "%s: %s", image, strerror(errno));
+	const char *islash = strrchr(image, '/'), *cslash = strrchr(a->csfs[0], '/');
+	struct bs_client_part parts[6] = {
+		{.name = "machine", .value = a->machine},
+		{.name = "soctype", .value = a->soctype},
+		{.name = "cstversion", .value = a->cstversion},
+		{.name = "csf", .data = (const uint8_t *)csf_text, .len = csf_len,
+		 .filename = cslash ? cslash + 1 : a->csfs[0]},
+		{.name = "artifact", .path = image, .filename = islash ? islash + 1 : image},
+	};
+	size_t n = 5;
+	if (a->backend != NULL)
+		parts[n++] = (struct bs_client_part){.name = "backend", .value = a->backend};
+	struct bs_client_result res;
+	memset(&res, 0, sizeof(res));
+	/* the signature block is inserted inside the container area: the answer is about
+	 * the image's size */
+	size_t max = (size_t)st.st_size + BS_CSF_OUT_MAX;
+	int rc = bs_client_post(&res, &cc->c, "imx", parts, n, NULL, max, err);
+	if (rc != 0)
+		return bs_error_prefix(err, "%s", a->csfs[0]);
+	if (a->fuse != NULL) {
+		uint8_t *fuse = NULL;
+		size_t flen = 0;
+		struct bs_ahab_mem mem = {.data = res.body, .len = res.len};
+		struct bs_ahab_reader r;
+		bs_ahab_reader_mem(&r, &mem);
+		rc = bs_read_file(&fuse, &flen, a->fuse, BS_FUSE_FILE_MAX, err);
+		if (rc == 0 && flen != 32 && flen != 64)
+			rc = bs_error_set(err, BS_ERR_INVALID, "%s: an AHAB SRK hash is 32 or 64 "
+					  "bytes, not %zu", a->fuse, flen);
+		struct bs_ahab_verify_opts vo = {.fuse = fuse, .fuse_len = flen};
+		if (rc == 0 && (rc = bs_ahab_verify(&r, &vo, err)) != 0)
+			bs_error_prefix(err, "the signed image does not verify (nothing written)");
+		free(fuse);
+	}
+	struct bs_outfile of = {0};
+	if (rc == 0)
+		rc = bs_outfile_open(&of, cc->out, err);
+	if (rc == 0 && fwrite(res.body, 1, res.len, of.fp) != res.len)
+		rc = bs_error_set(err, BS_ERR_IO, "%s: write failed", cc->out);
+	if (rc == 0)
+		rc = bs_outfile_commit(&of, err);
+	bs_outfile_abort(&of);
+	free(res.body);
+	return rc;
+}
+
 static int run(const struct bs_client_cli *cc, const struct imx_args *a, const char *image,
 	       struct bs_error *err)
 {
+	uint8_t *first = NULL;
+	size_t first_len = 0;
+	int arc = bs_read_file(&first, &first_len, a->csfs[0], BS_CSF_TEXT_MAX, err);
+	if (arc != 0)
+		return arc;
+	bool ahab = bs_ahab_csf_detect((const char *)first, first_len);
+	if (ahab)
+		arc = run_ahab(cc, a, image, (const char *)first, first_len, err);
+	free(first);
+	if (ahab)
+		return arc;
+
 	struct bs_imx_plan *p = NULL;
 	struct bs_client_result res[BS_CLIENT_CSFS_MAX];
 	const uint8_t *blobs[BS_CLIENT_CSFS_MAX];

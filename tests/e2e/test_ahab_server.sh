@@ -89,6 +89,18 @@ echo "ok: file keys (certificate key + pre-made certificate signature, no SRK ke
 	--field csf=@ahab.csf -o offline.bin flash.bin 2> offline.err || srv_fail "bootsign sign imx: $(cat offline.err)"
 cmp -s signed.bin offline.bin || srv_fail "bootsign sign imx (offline job) differs from the server's answer"
 echo "ok: bootsign sign imx (the same signer offline) gives the same image"
+# bootsign client imx: the same request from the client, the answer (the signed image)
+# verified against the fuse before it is written; a wrong fuse writes nothing
+"$BS_BIN" client imx --server "$URL" --machine imx93 --soctype mx93 --cstversion 4.0.1 \
+	--csf ahab.csf --fuse "$P/crts/rsa.fuse" -o client.bin flash.bin 2> client.err ||
+	srv_fail "bootsign client imx (AHAB): $(cat client.err)"
+cmp -s signed.bin client.bin || srv_fail "client output differs from the server's answer"
+if "$BS_BIN" client imx --server "$URL" --machine imx93 --soctype mx93 --cstversion 4.0.1 \
+	--csf ahab.csf --fuse "$P/crts/ec.fuse" -o wrong.bin flash.bin 2> wrong.err; then
+	srv_fail "client wrote an image that does not verify against the fuse"
+fi
+grep -q "does not verify" wrong.err && [ ! -e wrong.bin ] || srv_fail "wrong fuse: $(cat wrong.err)"
+echo "ok: bootsign client imx signs an AHAB image and verifies it before writing"
 grep -q 'AHAB container' "$SRV_LOG" || grep -q 'digest' "$SRV_LOG" || echo "note: digest not in log line"
 
 # token keys: SRK2 (index 1) from the token, certificate key (SGK) from the token
