@@ -7,6 +7,7 @@
  *   bench_server --url URL --csf F --artifact F [--machine M] [-c N] [-n R]
  *                [--server-pid PID] [--key PEM --pass P] [--label TEXT]
  *                [--backend pkcs11] [--raw-rate SIGS_PER_S]
+ *                [--header 'Authorization: Bearer T'] [--cacert CA.pem]
  *
  * --backend adds -F backend=VALUE (pkcs11: the CSF names token objects). --raw-rate
  * gives a signing rate measured elsewhere (e.g. bench_token's raw C_Sign loop) to
@@ -25,6 +26,7 @@
 
 struct opts {
 	const char *url, *csf, *artifact, *machine, *key, *pass, *label, *backend;
+	const char *header, *cacert; /* access control: a bearer token, the server's CA */
 	int conc, reqs;
 	double raw_rate;
 	long server_pid;
@@ -83,6 +85,12 @@ static void *run(void *arg)
 		curl_easy_setopt(c, CURLOPT_MIMEPOST, m);
 		curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, sink);
 		curl_easy_setopt(c, CURLOPT_WRITEDATA, &got);
+		struct curl_slist *hdrs = o->header != NULL ? curl_slist_append(NULL, o->header)
+							    : NULL;
+		if (hdrs != NULL)
+			curl_easy_setopt(c, CURLOPT_HTTPHEADER, hdrs);
+		if (o->cacert != NULL)
+			curl_easy_setopt(c, CURLOPT_CAINFO, o->cacert);
 		/* build recipes use plain curl; avoid the 1 s Expect: 100-continue stall on
 		 * large bodies only where curl itself would not wait */
 		double t0 = now_ms();
@@ -95,6 +103,7 @@ static void *run(void *arg)
 		else
 			w->lat[w->n++] = t1 - t0;
 		curl_mime_free(m);
+		curl_slist_free_all(hdrs);
 	}
 	curl_easy_cleanup(c);
 	return NULL;
@@ -186,6 +195,8 @@ int main(int argc, char **argv)
 		else if (!strcmp(a, "--label")) o.label = v;
 		else if (!strcmp(a, "--backend")) o.backend = v;
 		else if (!strcmp(a, "--raw-rate")) o.raw_rate = atof(v);
+		else if (!strcmp(a, "--header")) o.header = v;
+		else if (!strcmp(a, "--cacert")) o.cacert = v;
 		else {
 			fprintf(stderr, "unknown option %s\n", a);
 			return 2;

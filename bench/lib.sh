@@ -4,7 +4,7 @@
 ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 BUILD=${BS_BENCH_BUILD:-$ROOT/build/release}
 # Everything a program linked against libbootsign_core.a needs.
-BENCH_CORE_LIBS="$(pkg-config --libs libmicrohttpd libarchive p11-kit-1 libp11 libssl libcrypto) -lpthread -ldl"
+BENCH_CORE_LIBS="$(pkg-config --libs libmicrohttpd libarchive p11-kit-1 libp11 gnutls libssl libcrypto) -lfdt -lpthread -ldl"
 
 # bench_build TARGET...: configure the release build and (re)build the targets.
 bench_build() {

@@ -4,13 +4,16 @@
 set -euo pipefail
 mode=${1:-build}
 pkgs=(build-essential cmake pkg-config libssl-dev libmicrohttpd-dev libarchive-dev
-      libp11-dev libp11-kit-dev p11-kit openssl ca-certificates)
+      libp11-dev libp11-kit-dev p11-kit libfdt-dev openssl ca-certificates libgnutls28-dev
+      libcurl4-openssl-dev libsystemd-dev)  # bootsign client (libcurl); sd_notify
 if [ "$mode" = test ]; then
   pkgs+=(libcmocka-dev clang libclang-rt-14-dev curl softhsm2 opensc imx-code-signing-tool
-         libcurl4-openssl-dev procps util-linux python3 time xxd linux-kbuild-6.1
-         sbsigntool osslsigncode systemd-boot-efi)
+         procps util-linux python3 time xxd linux-kbuild-6.1
+         sbsigntool osslsigncode systemd-boot-efi u-boot-tools device-tree-compiler)
   pkgs+=(swupdate cpio)  # SWUpdate e2e oracle (swupdate -c on a .swu)
   pkgs+=(mender-artifact)  # Mender e2e oracle (mender-artifact write/validate)
+  # the Debian package (tests/pkg/test_deb.sh): build, lint, unit checks
+  pkgs+=(debhelper dpkg-dev fakeroot help2man lintian systemd)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

@@ -12,11 +12,13 @@
 #include <string.h>
 #include <time.h>
 
+#include "cli/cmd_ahab.h"
 #include "cli/protect.h"
 #include "cli/cmd_hab.h"
 #include "core/secret.h"
 #include "core/text.h"
 #include "core/util.h"
+#include "formats/ahab/csf.h"
 #include "formats/hab/csf.h"
 #include "formats/hab/csf_sign.h"
 #include "keys/pkcs11.h"
@@ -29,7 +31,13 @@ static void sign_usage(FILE *out)
 		"usage: bootsign hab sign -i CSF.txt -o CSF.bin [options]\n\n"
 		"Compile and sign a HAB4 CSF exactly as NXP cst 4.0.1 lays it out. Certificate,\n"
 		"key and SRK table names in the CSF resolve in the key store; Blocks files\n"
-		"relative to the working directory (as cst does).\n\n"
+		"relative to the working directory (as cst does).\n"
+		"An AHAB CSF ([Header] Target = AHAB) signs the container at its Offsets in the\n"
+		"Authenticate Data file; -o then receives the whole signed image (docs/ahab.md).\n"
+		"      --ahab-cert-signature  AHAB: write the SRK's signature over the CSF's\n"
+		"                          [Install Certificate] to -o instead (where the SRK key\n"
+		"                          lives); a server CSF names that file as the\n"
+		"                          certificate's Signature and needs no SRK key\n\n"
 		"  -i, --input FILE        CSF description (text)\n"
 		"  -o, --output FILE       binary CSF to write (atomically)\n"
 		"  -b, --backend ssl|pkcs11  key backend (default ssl: key files)\n"
@@ -54,6 +62,7 @@ static void sign_usage(FILE *out)
 struct sign_args {
 	const char *input, *output, *keys, *module, *pin_file;
 	bool strict, pkcs11, allow_unbootable;
+	bool ahab_cert_sig; /* AHAB: write the certificate's SRK signature, not an image */
 	time_t signing_time;
 };
 
@@ -66,13 +75,22 @@ static int open_store(struct bs_store **store, const struct sign_args *a, struct
 	return bs_store_open_dir(store, a->keys, true, err);
 }
 
+#define URIS_MAX BS_CSF_CMDS_MAX
+
+/* The file names of a CSF (HAB4 commands, or AHAB Source and certificate) that may be
+ * pkcs11: URIs; the pointers are the CSF's own strings. */
+struct uri_list {
+	char *v[URIS_MAX];
+	size_t n;
+};
+
 /* cst passes the URI to libp11, which logs in with its pin-value: do the same with the
  * first pkcs11: URI of the CSF that carries one. *out malloc'd (NULL if none). */
-static int pin_from_csf(char **out, const struct bs_csf *csf, struct bs_error *err)
+static int pin_from_uris(char **out, const struct uri_list *u, struct bs_error *err)
 {
 	*out = NULL;
-	for (size_t i = 0; i < csf->ncmds; i++) {
-		const char *f = csf->cmds[i].file;
+	for (size_t i = 0; i < u->n; i++) {
+		const char *f = u->v[i];
 		if (f == NULL || strncmp(f, "pkcs11:", 7) != 0)
 			continue;
 		/* p11-kit parses the URI and percent-decodes the PIN. */
@@ -119,18 +137,19 @@ static void strip_pin(char *uri)
 	}
 }
 
-static void strip_pins(struct bs_csf *csf)
+static void strip_pins(const struct uri_list *u)
 {
-	for (size_t i = 0; i < csf->ncmds; i++)
-		if (csf->cmds[i].file != NULL && strncmp(csf->cmds[i].file, "pkcs11:", 7) == 0)
-			strip_pin(csf->cmds[i].file);
+	for (size_t i = 0; i < u->n; i++)
+		if (u->v[i] != NULL && strncmp(u->v[i], "pkcs11:", 7) == 0)
+			strip_pin(u->v[i]);
 }
 
-static int open_p11(struct bs_p11 **p11, const struct sign_args *a, struct bs_csf *csf,
+static int open_p11(struct bs_p11 **p11, const struct sign_args *a, const struct uri_list *u,
 		    struct bs_error *err)
 {
 	char *pin = NULL;
-	int rc = a->pin_file ? bs_secret_read_file(&pin, a->pin_file, "PIN", err) : pin_from_csf(&pin, csf, err);
+	int rc = a->pin_file ? bs_secret_read_file(&pin, a->pin_file, "PIN", err)
+			     : pin_from_uris(&pin, u, err);
 	if (rc != 0)
 		return rc;
 	if (pin == NULL)
@@ -138,11 +157,56 @@ static int open_p11(struct bs_p11 **p11, const struct sign_args *a, struct bs_cs
 				    "backend pkcs11: no PIN (give --pin-file, or a pin-value "
 				    "attribute in the pkcs11: URIs as for cst)");
 	const char *module = a->module ? a->module : getenv("PKCS11_MODULE_PATH");
-	strip_pins(csf);
+	strip_pins(u);
 	struct bs_p11_opts o = {.module = module, .pin = pin, .pool_size = 1};
 	rc = bs_p11_open(p11, &o, err);
 	bs_free_secret_str(pin);
 	return rc;
+}
+
+/* [Header] Target = AHAB: the AHAB CSF, signed into a whole image (cmd_ahab.c). */
+static int do_sign_ahab(const struct sign_args *a)
+{
+	struct bs_error err;
+	bs_error_clear(&err);
+	uint8_t *text = NULL;
+	size_t text_len = 0;
+	struct bs_ahab_csf *csf = NULL;
+	struct bs_store *store = NULL;
+	struct bs_p11 *p11 = NULL;
+	int status = 1;
+	if (bs_read_file(&text, &text_len, a->input, BS_CSF_TEXT_MAX, &err) != 0 ||
+	    bs_ahab_csf_parse(&csf, (const char *)text, text_len, a->input, &err) != 0)
+		goto out;
+	for (size_t i = 0; i < csf->nwarnings; i++)
+		fprintf(stderr, "%s:%u:%u: warning: %s\n", a->input, csf->warnings[i].line,
+			csf->warnings[i].col, csf->warnings[i].msg);
+	struct uri_list uris = {.v = {csf->source.name, csf->cert.name}, .n = 2};
+	if (a->pkcs11 && open_p11(&p11, a, &uris, &err) != 0)
+		goto out;
+	if (!a->pkcs11 && (strncmp(csf->source.name, "pkcs11:", 7) == 0 ||
+			   (csf->cert.name != NULL && strncmp(csf->cert.name, "pkcs11:", 7) == 0))) {
+		bs_error_set(&err, BS_ERR_INVALID, "%s: pkcs11: URIs need -b pkcs11", a->input);
+		goto out;
+	}
+	if (open_store(&store, a, &err) != 0)
+		goto out;
+	if (p11 != NULL)
+		bs_store_set_uri_loader(store, &bs_p11_uri_loader, p11);
+	struct bs_key_source keys = bs_store_key_source(store);
+	if ((a->ahab_cert_sig ? bs_cli_ahab_cert_signature(csf, a->output, &keys, &err)
+			      : bs_cli_ahab_sign(csf, a->output, &keys, &err)) != 0)
+		goto out;
+	status = 0;
+out:
+	if (status != 0)
+		fprintf(stderr, "bootsign hab sign: %s\n", err.msg);
+	bs_store_free(store);
+	bs_p11_close(p11);
+	bs_ahab_csf_free(csf);
+	if (text != NULL)
+		bs_free_secret(text, text_len);
+	return status;
 }
 
 static int do_sign(const struct sign_args *a)
@@ -157,6 +221,10 @@ static int do_sign(const struct sign_args *a)
 	int status = 1;
 	if (bs_read_file(&text, &text_len, a->input, BS_CSF_TEXT_MAX, &err) != 0)
 		goto out;
+	if (bs_ahab_csf_detect((const char *)text, text_len)) {
+		free(text);
+		return do_sign_ahab(a);
+	}
 	struct bs_csf_parse_opts popts = {.strict = a->strict};
 	int rc = bs_csf_parse(&csf, (const char *)text, text_len, a->input, &popts, &err);
 	if (csf != NULL)
@@ -165,7 +233,10 @@ static int do_sign(const struct sign_args *a)
 				csf->warnings[i].col, csf->warnings[i].msg);
 	if (rc != 0)
 		goto out;
-	if (a->pkcs11 && open_p11(&p11, a, csf, &err) != 0)
+	struct uri_list uris = {.n = 0};
+	for (size_t i = 0; i < csf->ncmds && uris.n < URIS_MAX; i++)
+		uris.v[uris.n++] = csf->cmds[i].file;
+	if (a->pkcs11 && open_p11(&p11, a, &uris, &err) != 0)
 		goto out;
 	if (open_store(&store, a, &err) != 0)
 		goto out;
@@ -213,6 +284,7 @@ int bs_cmd_hab_sign(int argc, char **argv)
 		{"module", required_argument, NULL, 'M'},
 		{"pin-file", required_argument, NULL, 'P'},
 		{"allow-unbootable", no_argument, NULL, 'U'},
+		{"ahab-cert-signature", no_argument, NULL, 'A'},
 		{NULL, 0, NULL, 0},
 	};
 	struct sign_args a = {0};
@@ -224,6 +296,9 @@ int bs_cmd_hab_sign(int argc, char **argv)
 		switch (ch) {
 		case 'i':
 			a.input = optarg;
+			break;
+		case 'A':
+			a.ahab_cert_sig = true;
 			break;
 		case 'o':
 			a.output = optarg;

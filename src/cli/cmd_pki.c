@@ -24,13 +24,17 @@ static void usage(FILE *f)
 		"usage: bootsign pki create --out DIR [--key rsa2048|rsa3072|rsa4096|p256|p384|p521]\n"
 		"                           [--srks 1..4] [--days N] [--pass-file F] [--no-tgz]\n"
 		"                           [--token URI [--module PATH] --pin-file F]\n"
+		"                           [--ahab [--sgk]]\n"
 		"       bootsign pki bundle --from DIR --out FILE.tar.gz\n"
 		"Creates DIR with crts/ (CA, SRK, CSF and IMG certificates, PEM and DER, the SRK\n"
 		"table and fuse), keys/ (encrypted PKCS#8 keys + key_pass.txt; not in token mode)\n"
 		"and imx-cst-keys.tar.gz, the signing server's bundle: crts/ and the CSF/IMG keys\n"
 		"with key_pass.txt only, never the SRK or CA private keys (keep those offline).\n"
 		"DIR must not exist or be empty; nothing is left behind on failure.\n"
-		"`pki bundle` makes such a server bundle from an existing CST tree.\n");
+		"`pki bundle` makes such a server bundle from an existing CST tree.\n"
+		"--ahab: an AHAB PKI (i.MX8QXP/8QM/8ULP/91/93/95): CA, SRK1..4, with --sgk one\n"
+		"signing key per SRK (for [Install Certificate]); the AHAB SRK table, its fuse\n"
+		"files crts/SRK_1_2_3_4_fuse.bin (SHA-512) and ..._fuse_sha256.bin (SHA-256).\n");
 }
 
 /* First line of a 0600 secret file (passphrase or PIN); 1 after a message. */
@@ -72,6 +76,8 @@ static int cmd_create(int argc, char **argv)
 		{ "module", required_argument, NULL, 'm' },
 		{ "pin-file", required_argument, NULL, 'P' },
 		{ "no-tgz", no_argument, NULL, 'n' },
+		{ "ahab", no_argument, NULL, 'A' },
+		{ "sgk", no_argument, NULL, 'G' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -105,6 +111,8 @@ static int cmd_create(int argc, char **argv)
 		case 'm': module = optarg; break;
 		case 'P': pin_file = optarg; break;
 		case 'n': o.write_tgz = false; break;
+		case 'A': o.ahab = true; break;
+		case 'G': o.sgk = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -148,7 +156,7 @@ static int cmd_create(int argc, char **argv)
 		fprintf(stderr, "bootsign pki: %s (%s)\n", err.msg, bs_err_name(rc));
 		return 1;
 	}
-	printf("%s: HAB4 PKI created (%s, %u SRK%s)\n", o.outdir,
+	printf("%s: %s PKI created (%s, %u SRK%s)\n", o.outdir, o.ahab ? "AHAB" : "HAB4",
 	       bs_pki_keytype_name(o.keytype), o.nsrk, o.nsrk > 1 ? "s" : "");
 	return 0;
 }

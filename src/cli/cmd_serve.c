@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <systemd/sd-daemon.h>
 #include <unistd.h>
 
 #include "cli/protect.h"
@@ -19,6 +20,7 @@
 #include "http/server.h"
 #include "http/spool.h"
 #include "keys/keyring.h"
+#include "sign/signer.h"
 
 /* Token objects found by URI are reused this long (keys/tokcache.h). */
 #define TOKEN_CACHE_MS 10000
@@ -31,12 +33,21 @@ static void usage(FILE *out)
 		"                      [--state-dir DIR] [--spool-dir DIR] [--threads N]\n"
 		"                      [--max-request-size SIZE] [--log-level LEVEL]\n"
 		"\n"
-		"Runs the signing server (digsigserver-compatible REST API: POST /sign/imx,\n"
-		"GET /healthz). Defaults: 127.0.0.1:9999, 600 MB max request.\n"
+		"Runs the signing server (digsigserver-compatible REST API, multipart/form-data):\n");
+	size_t n = 0;
+	const struct bs_signer *const *all = bs_signers(&n);
+	for (size_t i = 0; i < n; i++)
+		fprintf(out, "  POST /sign/%-12s %s\n", all[i]->name,
+			all[i]->summary != NULL ? all[i]->summary : "");
+	fprintf(out,
+		"  GET  /signers           the endpoints and their fields (JSON)\n"
+		"  GET  /healthz           liveness (key store and spool usable)\n"
+		"Defaults: 127.0.0.1:9999, 600 MB max request.\n"
 		"Configuration: defaults < --config file < environment\n"
 		"(DIGSIGSERVER_KEYFILE_URI, DIGSIGSERVER_REQUEST_MAX_SIZE, YUBIHSM_PASSWORD)\n"
-		"< command-line flags. Without a key store a demo PKI for machine 'demo' is\n"
-		"created in the state directory ($XDG_STATE_HOME/bootsign).\n");
+		"< command-line flags; docs/server.md and docs/security.md list the settings.\n"
+		"Without a key store a demo key store for machine and distro 'demo' (keys for\n"
+		"every format) is created in the state directory ($XDG_STATE_HOME/bootsign).\n");
 }
 
 /* The running binary's real path, for hints that run as pasted. */
@@ -47,11 +58,6 @@ static const char *self_path(char *buf, size_t cap)
 		return "bootsign";
 	buf[n] = '\0';
 	return buf;
-}
-
-static bool is_loopback(const char *a)
-{
-	return strncmp(a, "127.", 4) == 0 || strcmp(a, "::1") == 0 || strcmp(a, "localhost") == 0;
 }
 
 int bs_cmd_serve(int argc, char **argv)
@@ -130,10 +136,7 @@ int bs_cmd_serve(int argc, char **argv)
 	if (cfg.cst_base_ignored)
 		bs_log(BS_LOG_INFO, NULL,
 		       "DIGSIGSERVER_IMX_CST_BASE is ignored: bootsign signs without NXP's cst");
-	if (!is_loopback(cfg.address))
-		bs_log(BS_LOG_WARN, NULL,
-		       "listening on non-loopback address %s without authentication: anyone who "
-		       "can reach this port can sign with these keys", cfg.address);
+	/* non-loopback without authentication: refused by bs_server_start (http/guard.c) */
 
 	struct demo demo;
 	char self[4096];
@@ -177,17 +180,20 @@ int bs_cmd_serve(int argc, char **argv)
 	       bs_spool_dir(spool));
 	if (use_demo)
 		demo_banner(&demo, cfg.address, bs_server_port(srv), self_path(self, sizeof(self)));
+	(void)sd_notify(0, "READY=1"); /* Type=notify: listening (no-op outside systemd) */
 	for (;;) {
 		int sig = 0;
 		if (sigwait(&set, &sig) != 0)
 			continue;
 		if (sig == SIGHUP) {
 			bs_log(BS_LOG_INFO, NULL, "SIGHUP: key bundles are re-read when they change");
+			bs_server_reload(srv);
 			continue;
 		}
 		bs_log(BS_LOG_INFO, NULL, "%s: shutting down", strsignal(sig));
 		break;
 	}
+	(void)sd_notify(0, "STOPPING=1");
 	bs_server_stop(srv, SHUTDOWN_GRACE_MS);
 	srv = NULL;
 	bs_log(BS_LOG_INFO, NULL, "stopped");

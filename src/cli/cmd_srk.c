@@ -2,19 +2,17 @@
  * (-h 4 -t TABLE -e FUSE -d sha256 -c CERT,%CERT,... [-f 0|1]) and writing byte-identical
  * files; then prints the SRK_HASH fuse words, optionally as U-Boot `fuse prog` commands. */
 #include <getopt.h>
-#include <stdarg.h>
 #include <openssl/evp.h>
 #include <openssl/x509.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <unistd.h>
 
+#include "cli/cmd_srk.h"
 #include "cli/commands.h"
 #include "core/limits.h"
 #include "core/util.h"
-#include "crypto/x509.h"
 #include "formats/hab/hab.h"
 #include "formats/hab/soc.h"
 #include "formats/hab/srk.h"
@@ -36,7 +34,7 @@ static void usage(FILE *out)
 		"Build a HAB4 SRK table and its SRK_HASH fuse file, byte-identical to NXP's\n"
 		"srktool (HAB4 mode); the same short and long options are accepted.\n"
 		"\n"
-		"  -h, --hab_ver 4          HAB version (only 4; AHAB is not supported)\n"
+		"  -h, --hab_ver 4          HAB version (4; for AHAB tables see bootsign srk -a --help)\n"
 		"  -t, --table FILE         output SRK table\n"
 		"  -e, --efuses FILE        output SRK fuse file (the SRK table hash)\n"
 		"  -d, --digest ALG         fuse hash: sha256 (what HAB4 SoCs expect) or sha1\n"
@@ -58,24 +56,11 @@ static void usage(FILE *out)
 		"behind on error. Fuse words: SRKH[i] = little-endian bytes 4i..4i+3 of the hash.\n");
 }
 
-static int fail(int code, const char *fmt, ...) BS_PRINTF(2, 3);
-static int fail(int code, const char *fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	fputs("bootsign srk: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-	return code;
-}
-
 
 static void print_words(const uint8_t *fuse, size_t fuse_len, const struct bs_imx_soc *soc)
 {
 	size_t nwords = fuse_len / 4;
-	for (size_t i = 0; i < nwords; i++)
-		printf("SRKH[%zu] = 0x%08X\n", i, bs_srk_fuse_word(fuse, i));
+	bs_srk_print_words(fuse, fuse_len);
 	if (soc == NULL)
 		return;
 	if (soc->family != BS_IMX_HAB4 || !soc->fuse_known) {
@@ -99,57 +84,18 @@ static void print_words(const uint8_t *fuse, size_t fuse_len, const struct bs_im
 
 static int print_fuse_file(const char *path, const struct bs_imx_soc *soc)
 {
-	uint8_t *data = NULL;
-	size_t len = 0;
+	static const size_t lens[] = {32, 20};
 	struct bs_error err = {0};
-	if (bs_read_file(&data, &len, path, BS_FUSE_FILE_MAX, &err) != 0)
-		return fail(2, "%s", err.msg); /* unreadable input: like a usage error */
 	uint8_t fuse[64];
 	size_t fuse_len = 0;
 	int format = -1;
-	if (len == 32 || len == 20) {
-		memcpy(fuse, data, len);
-		fuse_len = len;
-		format = 1;
-	} else if (len == 128 || len == 80) {
-		format = 0;
-		for (size_t i = 0; i < len / 4; i++) {
-			if (data[4 * i] != 0 || data[4 * i + 1] != 0 || data[4 * i + 2] != 0) {
-				format = -1;
-				break;
-			}
-			fuse[i] = data[4 * i + 3];
-		}
-		fuse_len = len / 4;
-	}
-	free(data);
-	if (format < 0)
-		return fail(1, "%s: not an SRK fuse file (%zu bytes; expected 32 or 20 raw bytes, "
-			    "or 128 or 80 bytes in format 0)", path, len);
+	int rc = bs_srk_read_fuse(fuse, &fuse_len, &format, path, lens, 2, &err);
+	if (rc != 0) /* unreadable input: like a usage error (2); not a fuse file: 1 */
+		return bs_srk_fail(rc == BS_ERR_FORMAT ? 1 : 2, "%s", err.msg);
 	printf("SRK fuse file: %s (%s, format %d)\n", path, fuse_len == 32 ? "sha256" : "sha1",
 	       format);
 	print_words(fuse, fuse_len, soc);
 	return 0;
-}
-
-/* Load a PEM or DER certificate; error messages name the file. *code: the exit code
- * (2 unreadable, 1 not a certificate). */
-static X509 *load_cert(const char *path, int *code)
-{
-	uint8_t *data = NULL;
-	size_t len = 0;
-	struct bs_error err = {0};
-	*code = 1;
-	if (bs_read_file(&data, &len, path, BS_CERT_FILE_MAX, &err) != 0) {
-		*code = fail(2, "cannot read certificate %s", err.msg);
-		return NULL;
-	}
-	X509 *x = NULL;
-	bool pem = memmem(data, len, "-----BEGIN", 10) != NULL;
-	if (bs_x509_from_bytes(&x, data, len, pem, path, NULL) != 0)
-		fail(1, "%s: not a PEM or DER X.509 certificate", path);
-	free(data);
-	return x;
 }
 
 /* Split the -c list: up to HAB_SRK_RECORDS_MAX names, a leading % marks a hash-only entry. */
@@ -163,14 +109,14 @@ static int split_certs(char **names, size_t *n, uint32_t *mask, char *list)
 		if (comma != NULL)
 			*comma = '\0';
 		if (*n == HAB_SRK_RECORDS_MAX)
-			return fail(2, "more than %d certificates given to -c (an SRK table holds "
+			return bs_srk_fail(2, "more than %d certificates given to -c (an SRK table holds "
 				    "at most %d)", HAB_SRK_RECORDS_MAX, HAB_SRK_RECORDS_MAX);
 		if (s[0] == '%') {
 			*mask |= 1u << *n;
 			s++;
 		}
 		if (s[0] == '\0')
-			return fail(2, "empty certificate name in -c (names are separated by ',' "
+			return bs_srk_fail(2, "empty certificate name in -c (names are separated by ',' "
 				    "with no spaces)");
 		names[(*n)++] = s;
 		if (comma == NULL)
@@ -211,15 +157,10 @@ static int build(const struct srk_args *a, const struct bs_imx_soc *soc)
 	else if (strcasecmp(a->digest, "sha1") == 0)
 		opts.md_nid = NID_sha1;
 	else
-		return fail(2, "unsupported digest '%s' for -d (sha256 or sha1)", a->digest);
+		return bs_srk_fail(2, "unsupported digest '%s' for -d (sha256 or sha1)", a->digest);
 	int format = 1;
-	if (a->format != NULL) {
-		if (strcmp(a->format, "0") != 0 && strcmp(a->format, "1") != 0)
-			return fail(2, "unsupported fuse format '%s' for -f (0 or 1)", a->format);
-		format = a->format[0] - '0';
-	}
-	if (strcmp(a->table, a->efuses) == 0)
-		return fail(2, "-t and -e name the same file %s", a->table);
+	if (bs_srk_check_outputs(&format, a->format, a->table, a->efuses) != 0)
+		return 2;
 
 	char *list = bs_strdup(a->certs);
 	char *names[HAB_SRK_RECORDS_MAX];
@@ -231,23 +172,23 @@ static int build(const struct srk_args *a, const struct bs_imx_soc *soc)
 	struct bs_error err = {0};
 	int rc = 1;
 	if (list == NULL) {
-		rc = fail(1, "out of memory");
+		rc = bs_srk_fail(1, "out of memory");
 		goto out;
 	}
 	if ((rc = split_certs(names, &n, &opts.hash_only_mask, list)) != 0)
 		goto out;
 	rc = 1;
 	for (size_t i = 0; i < n; i++)
-		if ((certs[i] = load_cert(names[i], &rc)) == NULL)
+		if ((certs[i] = bs_srk_load_cert(names[i], &rc)) == NULL)
 			goto out;
 	uint8_t fuse[64];
 	size_t fuse_len = 0;
 	if (bs_srk_table_build(&table, &table_len, fuse, &fuse_len, certs, n, &opts, &err) != 0) {
 		const char *file = cert_in_msg(err.msg, names, n);
 		if (file != NULL)
-			fail(1, "%s: %s", file, err.msg);
+			bs_srk_fail(1, "%s: %s", file, err.msg);
 		else
-			fail(1, "%s", err.msg);
+			bs_srk_fail(1, "%s", err.msg);
 		goto out;
 	}
 	/* Self-check: the table we are about to write parses back to the same fuse hash. */
@@ -256,22 +197,15 @@ static int build(const struct srk_args *a, const struct bs_imx_soc *soc)
 	if (bs_srk_table_parse(&parsed, table, table_len, &err) != 0 ||
 	    bs_srk_table_fuse(parsed, opts.md_nid, check, &check_len, &err) != 0 ||
 	    check_len != fuse_len || memcmp(check, fuse, fuse_len) != 0) {
-		fail(1, "internal error: built SRK table does not verify: %s", err.msg);
+		bs_srk_fail(1, "internal error: built SRK table does not verify: %s", err.msg);
 		goto out;
 	}
 	if (bs_srk_fuse_file(&ff, &ff_len, fuse, fuse_len, format, &err) != 0) {
-		fail(1, "%s", err.msg);
+		bs_srk_fail(1, "%s", err.msg);
 		goto out;
 	}
-	if (bs_write_file(a->table, table, table_len, 0644, false, &err) != 0) {
-		fail(1, "%s", err.msg);
+	if (bs_srk_write_outputs(a->table, table, table_len, a->efuses, ff, ff_len) != 0)
 		goto out;
-	}
-	if (bs_write_file(a->efuses, ff, ff_len, 0644, false, &err) != 0) {
-		unlink(a->table);
-		fail(1, "%s (removed %s)", err.msg, a->table);
-		goto out;
-	}
 	printf("SRK table: %s (%zu bytes, %zu entries)\n", a->table, table_len, n);
 	for (size_t i = 0; i < n; i++) {
 		char desc[64];
@@ -318,6 +252,9 @@ int bs_cmd_srk(int argc, char **argv)
 		{"help", no_argument, NULL, OPT_HELP},
 		{NULL, 0, NULL, 0},
 	};
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "-a") == 0 || strncmp(argv[i], "--ahab_ver", 10) == 0)
+			return bs_cmd_srk_ahab(argc, argv);
 	struct srk_args a = {0};
 	int c;
 	optind = 1;
@@ -341,27 +278,26 @@ int bs_cmd_srk(int argc, char **argv)
 		case OPT_HELP: usage(stdout); return 0;
 		case 'a':
 		case 's':
-			return fail(2, "AHAB SRK tables (-a/--ahab_ver, -s/--sign_digest) are not "
-				    "supported; this command builds HAB4 tables (-h 4)");
+			return bs_srk_fail(2, "-s/--sign_digest goes with -a (AHAB SRK tables)");
 		case ':':
 			if (optopt != 0 && optopt < OPT_SOC)
-				return fail(2, "option -%c needs a value (see --help)", optopt);
-			return fail(2, "option %s needs a value (see --help)", argv[optind - 1]);
+				return bs_srk_fail(2, "option -%c needs a value (see --help)", optopt);
+			return bs_srk_fail(2, "option %s needs a value (see --help)", argv[optind - 1]);
 		default:
 			if (optopt != 0 && optopt < OPT_SOC)
-				return fail(2, "unknown option -%c (see --help)", optopt);
-			return fail(2, "unknown option %s (see --help)", argv[optind - 1]);
+				return bs_srk_fail(2, "unknown option -%c (see --help)", optopt);
+			return bs_srk_fail(2, "unknown option %s (see --help)", argv[optind - 1]);
 		}
 	}
 	if (optind < argc)
-		return fail(2, "unexpected argument '%s' (see --help)", argv[optind]);
+		return bs_srk_fail(2, "unexpected argument '%s' (see --help)", argv[optind]);
 	const struct bs_imx_soc *soc = NULL;
 	if (a.soc != NULL && (soc = bs_imx_soc_find(a.soc)) == NULL)
-		return fail(2, "unknown SoC '%s' for --soc (imx6, imx6ul, imx7d, imx7ulp, imx8m, "
+		return bs_srk_fail(2, "unknown SoC '%s' for --soc (imx6, imx6ul, imx7d, imx7ulp, imx8m, "
 			    "imx8mm, imx8mn, imx8mp, imx8mq, ...)", a.soc);
 	if (a.print_fuse != NULL) {
 		if (a.hab_ver || a.table || a.efuses || a.digest || a.certs || a.format)
-			return fail(2, "--print-fuse takes only a fuse file (and --soc)");
+			return bs_srk_fail(2, "--print-fuse takes only a fuse file (and --soc)");
 		return print_fuse_file(a.print_fuse, soc);
 	}
 	if (a.hab_ver == NULL && a.table == NULL && a.certs == NULL) {
@@ -369,16 +305,16 @@ int bs_cmd_srk(int argc, char **argv)
 		return 2;
 	}
 	if (a.hab_ver == NULL)
-		return fail(2, "missing -h 4 (HAB version)");
+		return bs_srk_fail(2, "missing -h 4 (HAB version)");
 	if (strcmp(a.hab_ver, "4") != 0)
-		return fail(2, "unsupported HAB version '%s' for -h (only 4)", a.hab_ver);
+		return bs_srk_fail(2, "unsupported HAB version '%s' for -h (only 4)", a.hab_ver);
 	if (a.table == NULL)
-		return fail(2, "missing -t TABLE (output SRK table file)");
+		return bs_srk_fail(2, "missing -t TABLE (output SRK table file)");
 	if (a.efuses == NULL)
-		return fail(2, "missing -e FUSE (output SRK fuse file)");
+		return bs_srk_fail(2, "missing -e FUSE (output SRK fuse file)");
 	if (a.digest == NULL)
-		return fail(2, "missing -d sha256 (fuse digest)");
+		return bs_srk_fail(2, "missing -d sha256 (fuse digest)");
 	if (a.certs == NULL)
-		return fail(2, "missing -c CERT[,CERT...] (SRK certificates)");
+		return bs_srk_fail(2, "missing -c CERT[,CERT...] (SRK certificates)");
 	return build(&a, soc);
 }

@@ -9,5 +9,10 @@ int bs_cmd_hab(int argc, char **argv);
 int bs_cmd_srk(int argc, char **argv);
 int bs_cmd_hsm(int argc, char **argv);
 int bs_cmd_pki(int argc, char **argv);
+int bs_cmd_token(int argc, char **argv);
+int bs_cmd_policy(int argc, char **argv);
+int bs_cmd_audit(int argc, char **argv);
+int bs_cmd_client(int argc, char **argv);
+int bs_cmd_ahab(int argc, char **argv);
 
 #endif

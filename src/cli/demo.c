@@ -262,7 +262,8 @@ int demo_setup(struct bs_config *cfg, struct demo *demo, struct bs_error *err)
 void demo_banner(const struct demo *demo, const char *address, unsigned port,
 		 const char *self)
 {
-	printf("bootsign demo key store (machine and distro 'demo'): %s/keys/demo\n"
+	printf("bootsign demo: state directory (STATE) %s, key store $STATE/keys (machine and "
+	       "distro 'demo')\n"
 	       "  SRK fuse hash (SHA-256): %s\n"
 	       "  fuse words (SRK_HASH[0..7]): %s\n"
 	       "  sign the sample image:\n"

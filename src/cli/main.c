@@ -14,9 +14,14 @@ static const struct command commands[] = {
 	{"serve", bs_cmd_serve, "run the signing server (digsigserver-compatible REST API)"},
 	{"sign", bs_cmd_sign, "run a server signer offline (imx, ...): bootsign sign --help"},
 	{"hab", bs_cmd_hab, "i.MX HAB4: sign a CSF (cst-compatible), verify or dump images"},
-	{"srk", bs_cmd_srk, "build HAB4 SRK table and fuse files (srktool-compatible)"},
+	{"ahab", bs_cmd_ahab, "i.MX AHAB: verify or dump containers (sign: hab sign)"},
+	{"srk", bs_cmd_srk, "build HAB4 / AHAB (-a) SRK tables and fuse files (srktool)"},
 	{"hsm", bs_cmd_hsm, "PKCS#11 token provisioning: import keys, list objects"},
-	{"pki", bs_cmd_pki, "create a complete HAB4 PKI (files or inside a token)"},
+	{"pki", bs_cmd_pki, "create a complete HAB4 or AHAB PKI (files or inside a token)"},
+	{"token", bs_cmd_token, "bearer tokens for clients: add (printed once), revoke"},
+	{"policy", bs_cmd_policy, "check an access policy file"},
+	{"audit", bs_cmd_audit, "verify or show the server's audit log"},
+	{"client", bs_cmd_client, "sign through a server: i.MX images end to end, any endpoint"},
 };
 
 static void usage(FILE *out)

@@ -139,6 +139,11 @@ uint16_t bs_get_le16(const uint8_t *p)
 	return (uint16_t)((p[1] << 8) | p[0]);
 }
 
+uint64_t bs_get_le64(const uint8_t *p)
+{
+	return (uint64_t)bs_get_le32(p) | ((uint64_t)bs_get_le32(p + 4) << 32);
+}
+
 void bs_buf_put_le16(uint8_t *p, uint16_t v)
 {
 	p[0] = (uint8_t)v;

@@ -34,6 +34,7 @@ uint32_t bs_get_be32(const uint8_t *p);
 uint32_t bs_get_le32(const uint8_t *p);
 /* Little-endian (PE/COFF, AHAB) */
 uint16_t bs_get_le16(const uint8_t *p);
+uint64_t bs_get_le64(const uint8_t *p);
 void bs_buf_put_le16(uint8_t *p, uint16_t v);
 void bs_buf_put_le32(uint8_t *p, uint32_t v);
 /* Hand the data to the caller (who frees it with free()); the buffer becomes empty. */

@@ -1,6 +1,7 @@
 #include "core/config.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -51,6 +52,15 @@ void bs_config_free(struct bs_config *cfg)
 	free(cfg->mender_artifact_root);
 	free(cfg->p11_module);
 	free(cfg->p11_tokens);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->client_ca);
+	free(cfg->tokens_file);
+	free(cfg->policy_file);
+	free(cfg->audit_log);
+	free(cfg->audit_key);
+	free(cfg->proxy_addresses);
+	free(cfg->proxy_header);
 	bs_free_secret_str(cfg->p11_pin);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -198,6 +208,39 @@ int bs_config_set(struct bs_config *cfg, const char *key, const char *value,
 		bs_free_secret_str(cfg->p11_pin);
 		cfg->p11_pin = pin;
 		return 0;
+	}
+	static const struct {
+		const char *key;
+		size_t off;
+	} paths[] = {
+		{"tls_cert", offsetof(struct bs_config, tls_cert)},
+		{"tls_key", offsetof(struct bs_config, tls_key)},
+		{"client_ca", offsetof(struct bs_config, client_ca)},
+		{"tokens_file", offsetof(struct bs_config, tokens_file)},
+		{"policy_file", offsetof(struct bs_config, policy_file)},
+		{"audit_log", offsetof(struct bs_config, audit_log)},
+		{"audit_key", offsetof(struct bs_config, audit_key)},
+		{"proxy_addresses", offsetof(struct bs_config, proxy_addresses)},
+		{"proxy_header", offsetof(struct bs_config, proxy_header)},
+	};
+	for (size_t i = 0; i < BS_ARRAY_SIZE(paths); i++) {
+		if (strcmp(key, paths[i].key) != 0)
+			continue;
+		if (value[0] == '\0')
+			return bs_error_set(err, BS_ERR_INVALID, "%s: %s: empty value", where, key);
+		return set_str((char **)((char *)cfg + paths[i].off), value, err);
+	}
+	if (strcmp(key, "allow_anonymous") == 0) {
+		if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0) {
+			cfg->allow_anonymous = true;
+			return 0;
+		}
+		if (strcmp(value, "no") == 0 || strcmp(value, "false") == 0) {
+			cfg->allow_anonymous = false;
+			return 0;
+		}
+		return bs_error_set(err, BS_ERR_INVALID,
+				    "%s: allow_anonymous: '%s' is not yes or no", where, value);
 	}
 	if (strcmp(key, "log_level") == 0) {
 		static const char *const levels[] = {"debug", "info", "warn", "error"};

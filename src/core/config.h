@@ -17,7 +17,12 @@
  *   spool_memory_max, spool_memory_total (sizes),
  *   bundle_root_keys (warn | refuse: a key bundle holding SRK or CA private keys),
  *   mender_artifact_root (absolute directory: /sign/mender's file:// artifact-uri
- *   must name a file inside it; unset = every artifact-uri refused).
+ *   must name a file inside it; unset = every artifact-uri refused),
+ *   access control (docs/security.md): tls_cert, tls_key (PEM files: serve HTTPS),
+ *   client_ca (PEM: client certificates it issued are accepted), tokens_file (bearer
+ *   token hashes, 0600), policy_file, audit_log, audit_key (PEM private key sealing the
+ *   audit log), allow_anonymous (yes|no), proxy_addresses (comma-separated IPs whose
+ *   proxy_header, default X-Client-DN, names the client).
  * Environment: DIGSIGSERVER_KEYFILE_URI, DIGSIGSERVER_REQUEST_MAX_SIZE,
  *   DIGSIGSERVER_IMX_CST_BASE (accepted, ignored: no external CST is run),
  *   DIGSIGSERVER_YUBIHSM_PASSWORD or YUBIHSM_PASSWORD (the token PIN; removed from the
@@ -53,6 +58,17 @@ struct bs_config {
 	unsigned body_timeout;    /* seconds, absolute */
 	unsigned sign_timeout_ms; /* deadline of one signing job (config: sign_timeout, s) */
 	int log_level;            /* enum bs_log_level */
+	/* access control (NULL = not configured) */
+	char *tls_cert;
+	char *tls_key;
+	char *client_ca;
+	char *tokens_file;
+	char *policy_file;
+	char *audit_log;
+	char *audit_key;
+	char *proxy_addresses;    /* "10.0.0.5,10.0.0.6" */
+	char *proxy_header;       /* NULL = X-Client-DN */
+	bool allow_anonymous;
 	char *p11_module;         /* NULL = p11-kit proxy */
 	char *p11_tokens;         /* tokens clients may select (labels, serial=...) */
 	char *p11_pin;            /* secret: wiped on free */

@@ -101,6 +101,9 @@ const char *bs_err_name(int code)
 	case BS_ERR_INTERNAL: return "internal";
 	case BS_ERR_BUSY: return "busy";
 	case BS_ERR_TOOL: return "tool";
+	case BS_ERR_AUTH: return "auth";
+	case BS_ERR_DENIED: return "denied";
+	case BS_ERR_RATE: return "rate";
 	default: return "unknown";
 	}
 }

@@ -35,6 +35,9 @@ enum bs_err {
 	BS_ERR_INTERNAL = -18,   /* a bug or an unexpected state */
 	BS_ERR_BUSY = -19,       /* resource exhausted, retry later */
 	BS_ERR_TOOL = -20,       /* an external tool failed */
+	BS_ERR_AUTH = -21,       /* missing or bad client credentials (HTTP 401) */
+	BS_ERR_DENIED = -22,     /* the access policy refuses this client (HTTP 403) */
+	BS_ERR_RATE = -23,       /* a policy rate limit was reached (HTTP 429) */
 };
 
 struct bs_error {

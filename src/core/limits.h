@@ -85,6 +85,25 @@
 #define BS_CLI_FIELDS_MAX 32                /* --field / --file options of `bootsign sign` */
 #define BS_CLI_FIELD_FILE_MAX (1u << 20)    /* --field name=@file */
 
+/* ---- AHAB (formats/ahab) ---- */
+#define BS_AHAB_IMAGES_MAX 8                /* images per container (SECO/ELE OEM limit) */
+#define BS_AHAB_CONTAINERS_MAX 8            /* containers of a set the verifier walks */
+#define BS_AHAB_SRK_TABLE_MAX 4096          /* an AHAB SRK table: 4 x RSA-4096 = 2104 bytes */
+#define BS_AHAB_CSF_VALUE_TOKENS_MAX 8      /* tokens of one AHAB CSF value (Offsets: 3) */
+#define BS_AHAB_SIG_FILE_MAX 1024           /* a pre-made certificate signature (RSA-4096: 512) */
+#define BS_CLI_ARGS_MAX 64                  /* argv entries `srk -a` rewrites (-a N) */
+
+/* ---- U-Boot FIT (formats/fit, sign/fitimage) ---- */
+#define BS_FIT_SIZE_MAX (1024u * 1024 * 1024) /* a FIT, held in memory while it is signed */
+#define BS_FIT_DTB_MAX (4u * 1024 * 1024)   /* a U-Boot control DTB (real ones: < 256 KiB) */
+#define BS_FIT_NAME_MAX 64                  /* a key-name-hint / keyname (a DTB node name) */
+#define BS_FIT_SIGS_MAX 64                  /* signature nodes in one FIT */
+#define BS_FIT_ALGO_MAX 32                  /* "sha512,ecdsa384" and the like */
+#define BS_FIT_COMMENT_MAX 256              /* the comment written into signature nodes */
+#define BS_FIT_KEYNAME_MAX 512              /* keyname field: a key name or pkcs11: URI */
+#define BS_FIT_OFFSET_FIELD_MAX 20          /* external_data_offset: "0x" + 16 hex digits */
+#define BS_FIT_BOOL_FIELD_MAX 8             /* mark_required: "false" and friends */
+
 /* ---- keys: stores and PKCS#11 ---- */
 #define BS_NAME_MAX 64                      /* a machine / distro name (key bundle subject) */
 #define BS_TOKCACHE_MAX 32                  /* token objects (keys, certificates) kept open */
@@ -120,6 +139,25 @@
 #define BS_SINK_MEMORY_MAX (64u << 20)      /* an answer held in memory */
 #define BS_SINK_NAME_MAX 64                 /* Content-Disposition file name */
 #define BS_COPY_CHUNK 65536                 /* bytes per read when copying an input */
+#define BS_TGZ_LEVEL_DEFAULT 1              /* gzip level of tar.gz answers */
+
+/* ---- auth: clients, policy, audit ---- */
+#define BS_AUTH_NAME_MAX 64                 /* a token name or certificate CN */
+#define BS_AUTH_TOKENS_MAX 4096             /* tokens in a tokens file */
+#define BS_AUTH_TOKENS_FILE_MAX (1u << 20)  /* bytes of a tokens file */
+#define BS_AUTH_TOKEN_BYTES 32              /* random bytes of a new bearer token */
+#define BS_AUTH_TOKEN_MAX 256               /* bytes of a presented bearer token */
+#define BS_AUTH_SALT_BYTES 16               /* salt of a stored token hash */
+#define BS_POLICY_FILE_MAX (1u << 20)       /* bytes of a policy file */
+#define BS_POLICY_RULES_MAX 4096            /* rules in a policy file */
+#define BS_POLICY_LINE_MAX 1024             /* bytes of one policy line */
+#define BS_POLICY_PATTERN_MAX 256           /* bytes of one CLIENT/ENDPOINT/SUBJECT/KEY */
+#define BS_POLICY_CLIENTS_MAX 1024          /* clients counted per rule (rate, max) */
+#define BS_AUDIT_LINE_MAX (64u << 20)       /* bytes of one audit record */
+#define BS_AUDIT_FIELD_MAX 512              /* bytes of one text field of a record */
+#define BS_AUDIT_SEAL_EVERY 16              /* records between two seals */
+#define BS_AUDIT_SIG_MAX 1024               /* bytes of a seal signature */
+#define BS_AUDIT_KEY_FILE_MAX (64u << 10)   /* bytes of the audit key PEM file */
 
 /* ---- http ---- */
 #define BS_HTTP_CONN_MEMORY (128u * 1024)   /* per-connection read buffer */

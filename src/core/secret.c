@@ -30,9 +30,10 @@ static int read_all(int fd, char *buf, size_t cap, size_t *len)
 	return 0;
 }
 
-int bs_secret_read_file(char **out, const char *path, const char *what, struct bs_error *err)
+/* Open a file only its owner may access (the checks of secret.h). */
+static int open_private(int *out, const char *path, const char *what, struct bs_error *err)
 {
-	*out = NULL;
+	*out = -1;
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
 	if (fd < 0)
 		return bs_error_set(err, errno == ENOENT ? BS_ERR_NOT_FOUND : BS_ERR_IO,
@@ -48,6 +49,49 @@ int bs_secret_read_file(char **out, const char *path, const char *what, struct b
 				    "%s file %s has mode %04o: group and others must have no "
 				    "access (chmod 600)", what, path, (unsigned)(st.st_mode & 07777));
 	}
+	*out = fd;
+	return 0;
+}
+
+int bs_secret_read_all(uint8_t **out, size_t *out_len, const char *path, const char *what,
+		       size_t max, struct bs_error *err)
+{
+	*out = NULL;
+	*out_len = 0;
+	int fd = -1;
+	int rc = open_private(&fd, path, what, err);
+	if (rc != 0)
+		return rc;
+	char *data = malloc(max + 2);
+	if (data == NULL) {
+		close(fd);
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	}
+	size_t len = 0;
+	if (read_all(fd, data, max + 1, &len) != 0)
+		rc = bs_error_set(err, BS_ERR_IO, "%s file %s: read failed: %s", what, path,
+				  strerror(errno));
+	else if (len > max)
+		rc = bs_error_set(err, BS_ERR_LIMIT, "%s file %s: larger than %zu bytes", what,
+				  path, max);
+	close(fd);
+	if (rc != 0) {
+		bs_free_secret(data, max + 2);
+		return rc;
+	}
+	data[len] = '\0';
+	*out = (uint8_t *)data;
+	*out_len = len;
+	return 0;
+}
+
+int bs_secret_read_file(char **out, const char *path, const char *what, struct bs_error *err)
+{
+	*out = NULL;
+	int fd = -1;
+	int rc0 = open_private(&fd, path, what, err);
+	if (rc0 != 0)
+		return rc0;
 	/* One byte more than allowed tells a file that grew past the bound. */
 	size_t cap = BS_SECRET_FILE_MAX + 1;
 	char *data = bs_secmem_malloc(cap + 1);

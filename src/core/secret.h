@@ -2,6 +2,9 @@
 #ifndef BS_CORE_SECRET_H
 #define BS_CORE_SECRET_H
 
+#include <stddef.h>
+#include <stdint.h>
+
 #include "core/error.h"
 
 /* Read the first line of the secret file `path` (without its "\n" or "\r\n") into *out,
@@ -17,5 +20,10 @@
  * Every buffer that held file bytes is wiped; on failure *out is NULL. */
 int bs_secret_read_file(char **out, const char *path, const char *what,
 			struct bs_error *err) BS_WUR;
+
+/* The whole private file (same checks) in a malloc'd NUL-terminated buffer of at most
+ * max bytes (BS_ERR_LIMIT beyond); free it with bs_free_secret(*out, *out_len + 1). */
+int bs_secret_read_all(uint8_t **out, size_t *out_len, const char *path, const char *what,
+		       size_t max, struct bs_error *err) BS_WUR;
 
 #endif

@@ -40,6 +40,9 @@ enum MHD_Result bs_http_text(struct MHD_Connection *conn, const char *reqid, uns
 	}
 	if (status == 405 && allow != NULL)
 		MHD_add_response_header(r, MHD_HTTP_HEADER_ALLOW, allow);
+	if (status == 401) /* RFC 9110: a 401 names the scheme it wants */
+		MHD_add_response_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE,
+					"Bearer realm=\"bootsign\"");
 	enum MHD_Result ret = MHD_queue_response(conn, status, r);
 	MHD_destroy_response(r);
 	return ret;

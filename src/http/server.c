@@ -23,6 +23,8 @@
 #include "core/util.h"
 #include "http/conns.h"
 #include "http/formdata.h"
+#include "http/guard.h"
+#include "http/metrics.h"
 #include "http/multipart.h"
 #include "http/request.h"
 #include "http/response.h"
@@ -39,6 +41,8 @@ struct bs_server {
 	struct MHD_Daemon *mhd;
 	struct bs_conns *conns;
 	unsigned port;
+	struct bs_guard *guard;     /* access control: identity, policy, audit (guard.h) */
+	struct bs_metrics *metrics;
 	atomic_int active; /* requests between first callback and completion */
 };
 
@@ -62,6 +66,11 @@ struct request {
 	char digests[400];
 	char subject[BS_NAME_MAX + 1];
 	const char *allow; /* 405: methods the path takes */
+	/* access control */
+	struct bs_identity who;
+	char principal[BS_JOB_PRINCIPAL_MAX];
+	char peer_ip[64];
+	const char *label; /* metrics endpoint label */
 };
 
 static void new_reqid(char *out)
@@ -222,6 +231,11 @@ static enum MHD_Result healthz(struct bs_server *srv, struct MHD_Connection *con
 			       struct request *rq)
 {
 	struct bs_error err = {0};
+	if (access(bs_spool_dir(srv->spool), W_OK | X_OK) != 0) {
+		bs_log(BS_LOG_WARN, rq->id, "healthz: spool %s: %s", bs_spool_dir(srv->spool),
+		       strerror(errno));
+		return respond_status(conn, rq, 503, "spool directory not writable");
+	}
 	if (bs_job_keys_ready(srv->keyring, &err) != 0) {
 		bs_log(BS_LOG_WARN, rq->id, "healthz: %s", err.msg);
 		return respond_status(conn, rq, 503, "key store not readable");
@@ -291,6 +305,99 @@ static enum MHD_Result signers_json(struct MHD_Connection *conn, struct request 
 	return ret;
 }
 
+/* ---- access control (guard.h): identity, policy, audit; see docs/security.md ---- */
+
+/* Who is asking, and may they use this endpoint at all (before the body is read)? On
+ * failure a 401/403 is queued and, for signer endpoints, audited (returns nonzero). */
+static int authenticate(struct bs_server *srv, struct MHD_Connection *conn, struct request *rq)
+{
+	struct bs_error err = {0};
+	int rc = bs_guard_identify(srv->guard, conn, rq->peer_ip, &rq->who, &err);
+	bs_identity_principal(&rq->who, rq->principal, sizeof(rq->principal));
+	if (rc != 0) {
+		snprintf(rq->principal, sizeof(rq->principal), "unauthenticated");
+	} else {
+		struct bs_policy *pol = bs_guard_policy(srv->guard);
+		rc = bs_policy_endpoint(pol, &rq->who, rq->label, &err);
+		bs_policy_free(pol);
+	}
+	if (rc == 0)
+		return 0;
+	respond_error(conn, rq, rc, &err);
+	const struct bs_guard_attempt a = {.reqid = rq->id, .principal = rq->principal,
+					   .source = rq->client, .endpoint = rq->label,
+					   .subject = "-", .reason = err.msg, .status = rq->status};
+	struct bs_error aerr = {0};
+	if (rq->signer != NULL && bs_guard_record(srv->guard, &a, &aerr) != 0)
+		bs_log(BS_LOG_ERROR, rq->id, "audit: %s", aerr.msg);
+	return rc;
+}
+
+/* The record of a signature about to be delivered: durable first, or no signature (503). */
+static int audit_granted(struct bs_server *srv, struct request *rq, struct bs_job *job,
+			 struct bs_job_output *out, struct bs_error *err)
+{
+	const struct bs_job_record *r = bs_job_record(job);
+	const struct bs_guard_attempt a = {.reqid = rq->id, .principal = rq->principal,
+					   .source = rq->client, .endpoint = rq->label,
+					   .subject = r->subject, .reason = "ok", .status = 200,
+					   .rec = r};
+	int rc = bs_guard_record(srv->guard, &a, err);
+	if (rc != 0) {
+		bs_log(BS_LOG_ERROR, rq->id, "audit log unavailable, signature withheld: %s",
+		       err->msg);
+		if (out->fd >= 0)
+			close(out->fd);
+		out->fd = -1;
+		return bs_error_set(err, BS_ERR_BUSY, "audit log unavailable: signing is stopped "
+				    "(request id %s)", rq->id);
+	}
+	for (size_t i = 0; i < r->nkeys; i++)
+		bs_metrics_signature(srv->metrics, r->keys[i]);
+	return 0;
+}
+
+/* The record of a refused or failed attempt (after its response is queued). */
+static void audit_refused(struct bs_server *srv, struct request *rq, const struct bs_job *job)
+{
+	const struct bs_guard_attempt a = {.reqid = rq->id, .principal = rq->principal,
+					   .source = rq->client, .endpoint = rq->label,
+					   .subject = job != NULL ? bs_job_record(job)->subject : "-",
+					   .reason = rq->result, .status = rq->status,
+					   .rec = job != NULL ? bs_job_record(job) : NULL};
+	struct bs_error err = {0};
+	if (rq->status != 503 || strstr(rq->result, "audit log") == NULL)
+		if (bs_guard_record(srv->guard, &a, &err) != 0)
+			bs_log(BS_LOG_ERROR, rq->id, "audit: %s", err.msg);
+}
+
+/* GET /metrics, under the policy (endpoint "metrics"). */
+static enum MHD_Result metrics(struct bs_server *srv, struct MHD_Connection *conn,
+			       struct request *rq)
+{
+	if (authenticate(srv, conn, rq) != 0)
+		return MHD_YES;
+	struct bs_error err = {0};
+	struct bs_policy *pol = bs_guard_policy(srv->guard);
+	int rc = bs_policy_admit(pol, &rq->who, "metrics", "-", bs_now_ms(), &err);
+	bs_policy_free(pol);
+	if (rc != 0)
+		return respond_error(conn, rq, rc, &err);
+	struct bs_buf b;
+	bs_buf_init(&b, 1u << 20);
+	if (bs_metrics_render(srv->metrics, &b) != 0) {
+		bs_buf_free(&b);
+		return respond_status(conn, rq, 500, "cannot render the metrics");
+	}
+	rq->status = 200;
+	rq->responded = true;
+	snprintf(rq->result, sizeof(rq->result), "ok");
+	enum MHD_Result ret = bs_http_copy(conn, rq->id, b.data, b.len,
+					   "text/plain; version=0.0.4", NULL);
+	bs_buf_free(&b);
+	return ret;
+}
+
 static bool is_get(const char *method)
 {
 	return strcmp(method, "GET") == 0 || strcmp(method, "HEAD") == 0;
@@ -333,6 +440,7 @@ static enum MHD_Result begin(struct bs_server *srv, struct MHD_Connection *conn,
 				      "character, or a query string)");
 	if (strcmp(url, "/healthz") == 0 || strcmp(url, "/health") == 0) {
 		rq->allow = "GET, HEAD";
+		rq->label = "healthz";
 		if (!is_get(method))
 			return respond_status(conn, rq, 405, "use GET");
 		return healthz(srv, conn, rq);
@@ -345,6 +453,13 @@ static enum MHD_Result begin(struct bs_server *srv, struct MHD_Connection *conn,
 			return respond_status(conn, rq, 405, "use GET");
 		return signers_json(conn, rq);
 	}
+	if (strcmp(url, "/metrics") == 0) {
+		rq->allow = "GET, HEAD";
+		rq->label = "metrics";
+		if (!is_get(method))
+			return respond_status(conn, rq, 405, "use GET");
+		return metrics(srv, conn, rq);
+	}
 	if (strncmp(url, "/sign/", 6) != 0 || (rq->signer = bs_signer_find(url + 6)) == NULL) {
 		char list[512], shown[64];
 		endpoint_list(list, sizeof(list));
@@ -354,8 +469,11 @@ static enum MHD_Result begin(struct bs_server *srv, struct MHD_Connection *conn,
 		return respond_status(conn, rq, 404, msg);
 	}
 	rq->allow = "POST";
+	rq->label = rq->signer->name;
 	if (strcmp(method, "POST") != 0)
 		return respond_status(conn, rq, 405, "use POST with multipart/form-data");
+	if (authenticate(srv, conn, rq) != 0)
+		return MHD_YES; /* 401/403 queued and audited */
 
 	struct bs_error err = {0};
 	const char *clen = NULL;
@@ -414,10 +532,18 @@ static enum MHD_Result finish(struct bs_server *srv, struct MHD_Connection *conn
 	int rc = bs_upload_error(rq->up, &err);
 	if (rc == 0)
 		rc = bs_upload_finish(rq->up, &err);
-	if (rc != 0)
-		return respond_error(conn, rq, rc, &err);
+	if (rc != 0) {
+		enum MHD_Result r = respond_error(conn, rq, rc, &err);
+		audit_refused(srv, rq, NULL);
+		return r;
+	}
 
+	struct bs_guard_check check = {.policy = bs_guard_policy(srv->guard), .id = &rq->who,
+					.endpoint = rq->signer->name};
 	const struct bs_job_opts jo = {
+		.principal = rq->principal,
+		.authorize_key = bs_guard_authorize_key,
+		.authorize_ctx = &check,
 		.signer = rq->signer,
 		.form = bs_upload_form(rq->up),
 		.keyring = srv->keyring,
@@ -430,6 +556,13 @@ static enum MHD_Result finish(struct bs_server *srv, struct MHD_Connection *conn
 	};
 	struct bs_job *job = NULL;
 	rc = bs_job_new(&job, &jo, &err);
+	if (rc == 0) {
+		const struct bs_form_field *dg = bs_form_get(bs_upload_form(rq->up), "digests");
+		rq->who.digest_only = dg != NULL && dg->present;
+		check.subject = bs_job_subject(job);
+		rc = bs_policy_admit(check.policy, &rq->who, rq->signer->name, check.subject,
+				     bs_now_ms(), &err);
+	}
 	if (rc == 0)
 		rc = bs_job_run(job, &err);
 	struct bs_job_output out = {.fd = -1};
@@ -437,9 +570,14 @@ static enum MHD_Result finish(struct bs_server *srv, struct MHD_Connection *conn
 		rc = bs_job_take_output(job, &out, &err);
 	if (job != NULL)
 		take_record(rq, job);
+	if (rc == 0)
+		rc = audit_granted(srv, rq, job, &out, &err);
+	bs_policy_free(check.policy);
 	if (rc != 0) {
+		enum MHD_Result r = respond_error(conn, rq, rc, &err);
+		audit_refused(srv, rq, job);
 		bs_job_free(job);
-		return respond_error(conn, rq, rc, &err);
+		return r;
 	}
 	rq->status = 200;
 	rq->responded = true;
@@ -470,6 +608,10 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		new_reqid(rq->id);
 		rq->start_ms = bs_now_ms();
 		client_address(conn, rq->client, sizeof(rq->client));
+		snprintf(rq->peer_ip, sizeof(rq->peer_ip), "%.*s",
+			 (int)(strrchr(rq->client, ':') ? strrchr(rq->client, ':') - rq->client : 0),
+			 rq->client);
+		rq->label = "other";
 		bs_text_sanitize(rq->method, sizeof(rq->method), method);
 		bs_text_sanitize(rq->endpoint, sizeof(rq->endpoint), url);
 		*con_cls = rq;
@@ -534,11 +676,12 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		if (*p == '"' || *p == ' ' || *p == '=')
 			*p = '_';
 	bs_conns_request_done(srv->conns, conn_of(conn));
+	bs_metrics_request(srv->metrics, rq->label, rq->status, bs_now_ms() - rq->start_ms);
 	if (!rq->refused)
 		bs_log(rq->status >= 500 ? BS_LOG_ERROR : BS_LOG_INFO, rq->id,
-	       "request client=%s method=%s endpoint=%s machine=%s signed=%s "
+	       "request client=%s principal=%s method=%s endpoint=%s machine=%s signed=%s "
 	       "bytes=%llu keys=%s status=%u duration_ms=%llu result=\"%s\"",
-	       rq->client, rq->method, rq->endpoint, rq->subject[0] ? rq->subject : "-",
+	       rq->client, rq->principal[0] ? rq->principal : "-", rq->method, rq->endpoint, rq->subject[0] ? rq->subject : "-",
 	       rq->digests[0] ? rq->digests : "-",
 	       (unsigned long long)rq->received, rq->keys[0] ? rq->keys : "-", rq->status,
 	       (unsigned long long)(bs_now_ms() - rq->start_ms), rq->result);
@@ -600,6 +743,14 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 		freeaddrinfo(ai);
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 	}
+	int grc = bs_guard_new(&srv->guard, cfg, err);
+	srv->metrics = grc == 0 ? bs_metrics_new() : NULL;
+	if (srv->metrics == NULL) {
+		bs_guard_free(srv->guard);
+		free(srv);
+		freeaddrinfo(ai);
+		return grc != 0 ? grc : bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	}
 	srv->cfg = cfg;
 	srv->keyring = keyring;
 	srv->spool = spool;
@@ -641,13 +792,22 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 		{MHD_OPTION_STRICT_FOR_CLIENT, 1, NULL},
 		{MHD_OPTION_EXTERNAL_LOGGER, (intptr_t)mhd_log, NULL},
 		{threads > 1 ? MHD_OPTION_THREAD_POOL_SIZE : MHD_OPTION_END, threads, NULL},
+		{MHD_OPTION_END, 0, NULL}, /* TLS options (guard.h) */
+		{MHD_OPTION_END, 0, NULL},
+		{MHD_OPTION_END, 0, NULL},
 		{MHD_OPTION_END, 0, NULL},
 	};
+	size_t nopt = 0; /* the TLS options go after the last one set */
+	while (opts[nopt].option != MHD_OPTION_END)
+		nopt++;
+	bs_guard_mhd_options(srv->guard, opts + nopt, 3, &flags);
 	srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_ARRAY,
 				    opts, MHD_OPTION_END);
 	freeaddrinfo(ai);
 	if (srv->mhd == NULL) {
 		bs_conns_free(srv->conns);
+		bs_guard_free(srv->guard);
+		bs_metrics_free(srv->metrics);
 		free(srv);
 		return bs_error_set(err, BS_ERR_IO, "cannot listen on %s port %s: %s", cfg->address,
 				    port, bind_problem(cfg->address, port));
@@ -664,6 +824,11 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 		       (unsigned long long)cfg->max_request);
 	*out = srv;
 	return 0;
+}
+
+void bs_server_reload(struct bs_server *srv)
+{
+	bs_guard_reload(srv->guard);
 }
 
 unsigned bs_server_port(const struct bs_server *srv)
@@ -688,5 +853,7 @@ void bs_server_stop(struct bs_server *srv, unsigned grace_ms)
 		bs_log(BS_LOG_WARN, NULL, "stopping with %d request(s) still in flight", left);
 	MHD_stop_daemon(srv->mhd);
 	bs_conns_free(srv->conns);
+	bs_guard_free(srv->guard);
+	bs_metrics_free(srv->metrics);
 	free(srv);
 }

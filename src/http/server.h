@@ -20,6 +20,8 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 		    struct bs_error *err) BS_WUR;
 /* The bound port (useful with port 0). */
 unsigned bs_server_port(const struct bs_server *srv);
+/* SIGHUP: re-read the policy and tokens files (a broken file keeps the old one). */
+void bs_server_reload(struct bs_server *srv);
 /* Stop accepting, let in-flight requests finish (up to grace_ms), stop, free. */
 void bs_server_stop(struct bs_server *srv, unsigned grace_ms);
 

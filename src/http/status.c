@@ -22,6 +22,9 @@ static const struct {
 	{BS_ERR_POLICY, 400, false},
 	{BS_ERR_UNSUPPORTED, 400, false},
 	{BS_ERR_NOT_FOUND, 404, false},
+	{BS_ERR_AUTH, 401, false},
+	{BS_ERR_DENIED, 403, false},
+	{BS_ERR_RATE, 429, false},
 	{BS_ERR_LIMIT, 413, false},
 	{BS_ERR_KEY, 500, true},
 	{BS_ERR_CONFIG, 500, true},
@@ -59,7 +62,10 @@ const char *bs_http_reason(unsigned status)
 	switch (status) {
 	case 200: return "OK";
 	case 400: return "Bad Request";
+	case 401: return "Unauthorized";
+	case 403: return "Forbidden";
 	case 404: return "Not Found";
+	case 429: return "Too Many Requests";
 	case 405: return "Method Not Allowed";
 	case 413: return "Payload Too Large";
 	case 415: return "Unsupported Media Type";

@@ -127,9 +127,11 @@ static int get_p11(struct bs_keyring *kr, struct bs_p11 **out, struct bs_error *
 {
 	*out = NULL;
 	if (kr->p11_pin == NULL)
-		return bs_error_set(err, BS_ERR_CONFIG,
-				    "backend=pkcs11 requested but no token PIN is configured "
-				    "(YUBIHSM_PASSWORD or pkcs11_pin_file)");
+		/* the client asked for something this server does not offer: say so (a 500
+		 * would hide the reason) */
+		return bs_error_set(err, BS_ERR_UNSUPPORTED,
+				    "backend=pkcs11: this server has no PKCS#11 token configured "
+				    "(its operator sets YUBIHSM_PASSWORD or pkcs11_pin_file)");
 	int rc = 0;
 	pthread_mutex_lock(&kr->p11_lock);
 	if (kr->p11 == NULL && kr->p11_err.code != 0 &&

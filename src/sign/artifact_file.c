@@ -117,9 +117,18 @@ static int walk(struct bs_artifact_file *af, int dirfd, char **comp, size_t n,
 		bool last = i + 1 == n;
 		used += (size_t)snprintf(af->rel + used, sizeof(af->rel) - used, "%s%s",
 					 i ? "/" : "", comp[i]);
-		int fd = openat(dirfd, comp[i],
-				O_RDONLY | O_NOFOLLOW | O_CLOEXEC | (last ? 0 : O_DIRECTORY));
 		struct stat ls;
+		/* never open a FIFO or device (opening one can block a server thread for good,
+		 * or act on hardware): look first, and open without blocking anyway (races) */
+		if (last && fstatat(dirfd, comp[i], &ls, AT_SYMLINK_NOFOLLOW) == 0 &&
+		    !S_ISREG(ls.st_mode) && !S_ISLNK(ls.st_mode)) {
+			close(dirfd);
+			return bs_error_set(err, BS_ERR_PATH, "%s: \"%s\" is not a regular file",
+					    field, af->rel);
+		}
+		int fd = openat(dirfd, comp[i],
+				O_RDONLY | O_NOFOLLOW | O_CLOEXEC |
+					(last ? O_NONBLOCK : O_DIRECTORY));
 		if (fd < 0 && fstatat(dirfd, comp[i], &ls, AT_SYMLINK_NOFOLLOW) == 0 &&
 		    S_ISLNK(ls.st_mode)) {
 			close(dirfd);
@@ -248,8 +257,8 @@ int bs_artifact_file_commit(struct bs_artifact_file *af, struct bs_error *err)
 				    strerror(errno));
 	if (fstatat(af->dirfd, af->name, &now, AT_SYMLINK_NOFOLLOW) != 0 ||
 	    now.st_ino != af->st.st_ino || now.st_dev != af->st.st_dev)
-		return bs_error_set(err, BS_ERR_IO, "%s was replaced while it was being signed",
-				    af->rel);
+		return bs_error_set(err, BS_ERR_BUSY, "%s was replaced while it was being signed "
+				    "(another request signing it?); try again", af->rel);
 	if (renameat(af->dirfd, af->tmp, af->dirfd, af->name) != 0)
 		return bs_error_set(err, BS_ERR_IO, "replacing %s: %s", af->rel, strerror(errno));
 	af->committed = true;

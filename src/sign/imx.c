@@ -17,6 +17,8 @@
 #include "formats/hab/csf_sign.h"
 #include "formats/hab/soc.h"
 #include "keys/pkcs11.h"
+#include "sign/imx_ahab.h"
+#include "sign/imx_digest.h"
 #include "sign/job.h"
 #include "sign/signer.h"
 
@@ -28,7 +30,8 @@ static const struct bs_field_spec g_fields[] = {
 	{.name = "cstversion", .store = BS_FIELD_MEM, .required = true, .check = BS_CHECK_TOKEN},
 	{.name = "csf", .store = BS_FIELD_MEM, .required = true, .max = BS_CSF_TEXT_MAX,
 	 .check = BS_CHECK_TEXT},
-	{.name = "artifact", .store = BS_FIELD_SPOOL, .required = true, .file_upload = true},
+	{.name = "artifact", .store = BS_FIELD_SPOOL, .file_upload = true}, /* or digests: */
+	BS_IMX_DIGESTS_FIELD,
 	{.name = "backend", .store = BS_FIELD_MEM, .check = BS_CHECK_TOKEN,
 	 .choices = g_backends, .default_value = "ssl"},
 };
@@ -187,6 +190,7 @@ static int imx_sign(struct bs_job *job, struct bs_error *err)
 	const char *csf_text = bs_job_value(job, "csf");
 	struct bs_input *art = bs_job_input(job, "artifact");
 	struct bs_csf *csf = NULL;
+	struct bs_imx_digests *dg = NULL;
 	uint8_t *blob = NULL;
 	size_t blob_len = 0;
 	char csfname[64];
@@ -201,6 +205,10 @@ static int imx_sign(struct bs_job *job, struct bs_error *err)
 		goto out;
 	const char *fn = bs_job_filename(job, "csf");
 	bs_text_sanitize(csfname, sizeof(csfname), fn != NULL && fn[0] != '\0' ? fn : "csf");
+	if (bs_imx_ahab_wants(job)) {
+		rc = bs_imx_ahab_sign(job, csfname, err);
+		goto out;
+	}
 	rc = bs_csf_parse(&csf, csf_text, strlen(csf_text), csfname, NULL, err);
 	if (rc != 0)
 		goto out;
@@ -208,7 +216,9 @@ static int imx_sign(struct bs_job *job, struct bs_error *err)
 	rc = bs_hab_check_soc(csf, soc, err);
 	if (rc != 0)
 		goto out;
-	rc = check_blocks(csf, csfname, art, err);
+	rc = bs_imx_digests_new(&dg, job, csf, csfname, err); /* digest-only: imx_digest.c */
+	if (rc == 0 && dg == NULL)
+		rc = check_blocks(csf, csfname, art, err);
 	if (rc != 0)
 		goto out;
 	rc = check_key_names(csf, csfname, pkcs11, err);
@@ -217,7 +227,8 @@ static int imx_sign(struct bs_job *job, struct bs_error *err)
 
 	bs_job_allow_token(job, pkcs11);
 	struct bs_hab_sign_opts opts = {
-		.data = {.open = artifact_open, .ctx = art},
+		.data = dg ? bs_imx_digests_source(dg)
+			   : (struct bs_data_source){.open = artifact_open, .ctx = art},
 		.signing_time = bs_job_signing_time(job),
 		.refuse_root_keys = bs_job_refuse_root_keys(job),
 	};
@@ -245,6 +256,7 @@ static int imx_sign(struct bs_job *job, struct bs_error *err)
 	if (rc == 0)
 		rc = bs_sink_write(sink, blob, blob_len, err);
 out:
+	bs_imx_digests_free(dg);
 	bs_csf_free(csf);
 	free(blob);
 	return rc;
@@ -252,7 +264,7 @@ out:
 
 const struct bs_signer bs_signer_imx = {
 	.name = "imx",
-	.summary = "NXP i.MX HAB4: binary CSF blob for a CSF and the image it signs",
+	.summary = "NXP i.MX: HAB4 CSF blob, or the AHAB-signed image (8QXP/8ULP/9x)",
 	.subject_field = "machine",
 	.fields = g_fields,
 	.nfields = BS_ARRAY_SIZE(g_fields),

@@ -163,6 +163,10 @@ int bs_job_output_file(struct bs_sink **out, struct bs_job *job, const char *con
 		       const char *filename, struct bs_error *err) BS_WUR;
 int bs_job_output_tgz(struct bs_sink **out, struct bs_job *job, const char *filename,
 		      struct bs_error *err) BS_WUR;
+/* The same with gzip level 0 (stored) .. 9: members that are already compressed (a FIT's
+ * kernel and initramfs) cost seconds to deflate and shrink by nothing. */
+int bs_job_output_tgz_level(struct bs_sink **out, struct bs_job *job, const char *filename,
+			    int level, struct bs_error *err) BS_WUR;
 /* Append bytes (memory, file, or the current tgz entry). */
 int bs_sink_write(struct bs_sink *s, const void *data, size_t n, struct bs_error *err) BS_WUR;
 /* Overwrite bytes already written (memory and file sinks), e.g. patch a header. */
@@ -197,6 +201,11 @@ struct bs_job_opts {
 	bool refuse_root_keys;           /* HAB: never load SRK/CA private keys from bundles */
 	bool refuse_root_bundles;        /* HAB: refuse bundles that hold SRK/CA keys at all */
 	const char *artifact_root;       /* file:// artifact URIs only inside it; NULL = none */
+	/* Access policy at the key boundary (NULL = every key): asked with the key id of
+	 * every key bs_job_key / a bundle loads, before the signer gets it; a nonzero return
+	 * (BS_ERR_DENIED) fails the load, the key id is still recorded. */
+	int (*authorize_key)(void *ctx, const char *key_id, struct bs_error *err);
+	void *authorize_ctx;
 };
 
 int bs_job_new(struct bs_job **out, const struct bs_job_opts *o, struct bs_error *err) BS_WUR;

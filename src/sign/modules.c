@@ -161,6 +161,12 @@ static int modules_sign(struct bs_job *job, struct bs_error *err)
 			rc = copy_member(out, t, m, chunk, err);
 		}
 	}
+	/* a tree without a module is a wrong path or compressed modules (.ko.xz, .ko.zst):
+	 * answering it unchanged would look like success */
+	if (rc == 0 && modules == 0)
+		rc = bs_error_set(err, BS_ERR_INVALID, "artifact: no *.ko module in the archive "
+				  "(%llu members; compressed modules such as .ko.xz must be signed "
+				  "before compression)", (unsigned long long)bs_tar_count(t));
 	if (rc == 0)
 		bs_job_log(job, "%zu module%s signed (%s), %llu members", modules,
 			   modules == 1 ? "" : "s", bs_job_value(job, "hashalg"),

@@ -12,6 +12,7 @@ extern const struct bs_signer bs_signer_uefi;
 extern const struct bs_signer bs_signer_optee;
 extern const struct bs_signer bs_signer_swupdate;
 extern const struct bs_signer bs_signer_mender;
+extern const struct bs_signer bs_signer_fitimage;
 
 /* One line per format. */
 static const struct bs_signer *const g_signers[] = {
@@ -21,6 +22,7 @@ static const struct bs_signer *const g_signers[] = {
 	&bs_signer_optee,
 	&bs_signer_swupdate,
 	&bs_signer_mender,
+	&bs_signer_fitimage,
 };
 
 const struct bs_signer *bs_signer_find(const char *name)

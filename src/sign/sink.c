@@ -58,8 +58,8 @@ static la_ssize_t ar_write(struct archive *a, void *ctx, const void *buf, size_t
 	return (la_ssize_t)n;
 }
 
-int bs_sink_new(struct bs_sink **out, enum bs_sink_kind k, const char *scratch,
-		const char *content_type, const char *filename, struct bs_error *err)
+static int sink_create(struct bs_sink **out, enum bs_sink_kind k, const char *scratch,
+		const char *content_type, const char *filename, int level, struct bs_error *err)
 {
 	*out = NULL;
 	struct bs_sink *s = calloc(1, sizeof(*s));
@@ -95,10 +95,9 @@ int bs_sink_new(struct bs_sink **out, enum bs_sink_kind k, const char *scratch,
 		s->ar = archive_write_new();
 		if (s->ar == NULL || archive_write_set_format_pax_restricted(s->ar) != ARCHIVE_OK ||
 		    archive_write_add_filter_gzip(s->ar) != ARCHIVE_OK ||
-		    /* level 1: the answer of a module tree is compressed at a fraction of the
-		     * CPU of the default level 6 (which cost ~80% of /sign/modules' CPU time) */
-		    archive_write_set_filter_option(s->ar, "gzip", "compression-level", "1") !=
-			    ARCHIVE_OK ||
+		    (level >= 0 && archive_write_set_filter_option(s->ar, "gzip",
+				"compression-level", (char[]){(char)('0' + level), '\0'}) !=
+				ARCHIVE_OK) ||
 		    archive_write_set_bytes_in_last_block(s->ar, 1) != ARCHIVE_OK ||
 		    archive_write_open(s->ar, s, NULL, ar_write, NULL) != ARCHIVE_OK) {
 			int rc = bs_error_set(err, BS_ERR_INTERNAL, "tar.gz writer: %s",
@@ -109,6 +108,20 @@ int bs_sink_new(struct bs_sink **out, enum bs_sink_kind k, const char *scratch,
 	}
 	*out = s;
 	return 0;
+}
+
+int bs_sink_new(struct bs_sink **out, enum bs_sink_kind k, const char *scratch,
+		const char *content_type, const char *filename, struct bs_error *err)
+{
+	return sink_create(out, k, scratch, content_type, filename, -1, err);
+}
+
+int bs_sink_new_tgz(struct bs_sink **out, const char *scratch, const char *filename, int level,
+		    struct bs_error *err)
+{
+	if (level < 0 || level > 9)
+		return bs_error_set(err, BS_ERR_INTERNAL, "gzip level %d", level);
+	return sink_create(out, BS_SINK_TGZ, scratch, NULL, filename, level, err);
 }
 
 int bs_sink_write(struct bs_sink *s, const void *data, size_t n, struct bs_error *err)

@@ -21,7 +21,7 @@ import re
 import subprocess
 import sys
 
-LAYERS = ("core", "crypto", "keys", "formats", "sign", "http", "cli")
+LAYERS = ("core", "crypto", "keys", "formats", "sign", "auth", "http", "client", "cli")
 
 # Layer -> layers it may use directly (besides itself). Everything may use core; cli may
 # use anything. The key interface (crypto/key.h) lives in crypto, so formats -> crypto.
@@ -31,11 +31,13 @@ ALLOWED = {
     "keys": {"crypto", "core"},
     "formats": {"crypto", "core"},
     "sign": {"formats", "keys", "crypto", "core"},
-    "http": {"sign", "core"},
+    "auth": {"crypto", "core"},
+    "http": {"sign", "auth", "core"},
+    "client": {"formats", "crypto", "core"},
     "cli": set(LAYERS),
 }
 
-LAYER_DIR = r"(?:core|crypto|keys|formats/[^/]+|sign|http|cli)/"
+LAYER_DIR = r"(?:core|crypto|keys|formats/[^/]+|sign|auth|http|client|cli)/"
 SRC_RE = re.compile(r"(?:^|/)src/(" + LAYER_DIR + r".+\.c)\.o(?:bj)?$")
 HDR_RE = re.compile(r"src/" + LAYER_DIR + r".+\.h")
 

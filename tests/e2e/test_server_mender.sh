@@ -133,6 +133,13 @@ refused 400 '"sub/link.mender" is a symlink' "$T/outside.mender" "file://$ART/su
 refused 400 '"escape" is a symlink' "$T/outside.mender" "file://$ART/escape/outside.mender"
 refused 400 "only file:// URIs" "$ART/sub/b.mender" "s3://bucket/sub/b.mender"
 refused 404 "sub/none.mender" "$ART/sub/b.mender" "file://$ART/sub/none.mender"
+# a FIFO (or device) is never opened: that would hold a server thread until someone writes
+mkfifo "$ART/sub/fifo.mender"
+code=$(curl --silent --max-time 10 -o body.txt -w '%{http_code}' -X POST -F distro=poky \
+	--form-string "artifact-uri=file://$ART/sub/fifo.mender" "$URL/sign/mender")
+[ "$code" = 400 ] && grep -q '"sub/fifo.mender" is not a regular file' body.txt ||
+	srv_fail "FIFO under the root: $code $(cat body.txt)"
+rm -f "$ART/sub/fifo.mender"
 code=$(post body.txt -F distro=poky -F "artifact=@in.mender" \
 	--form-string "artifact-uri=file://$ART/sub/b.mender")
 [ "$code" = 400 ] && grep -q "either artifact-uri" body.txt || srv_fail "both fields: $code"

@@ -170,6 +170,7 @@ write("bad-hardlink.tgz", [ok(), ti("lib/hard.ko", tarfile.LNKTYPE, link="lib/ok
 write("bad-device.tgz", [ok(), ti("lib/sda", tarfile.BLKTYPE)])
 write("bad-duplicate.tgz", [ok(), ti("lib/ok.ko", data=b"again")])
 write("bad-empty.tgz", [])
+write("bad-nomodules.tgz", [ti("lib/modules.dep", data=b"x"), ti("lib/a.ko.xz", data=b"y")])
 PY
 head -c $((64 << 20)) /dev/zero > bomb.ko
 tar -czf bad-bomb.tgz bomb.ko
@@ -191,6 +192,7 @@ bad bad-hardlink.tgz 400 "lib/hard.ko: hard link"
 bad bad-device.tgz 400 "lib/sda: block device"
 bad bad-duplicate.tgz 400 "lib/ok.ko: duplicate"
 bad bad-empty.tgz 400 "empty"
+bad bad-nomodules.tgz 400 "no *.ko module in the archive"
 bad bad-bomb.tgz 413 "bomb.ko"
 bad bad-nongzip.bin 400 "archive"
 bad modules.tar.gz 400 "hashalg" -F hashalg=md5

@@ -8,22 +8,12 @@ set -euo pipefail
 srv_setup
 MOD=/usr/lib/softhsm/libsofthsm2.so
 [ -e "$MOD" ] || { echo "FAIL: SoftHSM2 module $MOD missing (scripts/deps.sh test installs it)" >&2; exit 1; }
-mkdir -p "$T/hsm/tokens"
-printf 'directories.tokendir = %s/hsm/tokens\nobjectstore.backend = file\nlog.level = ERROR\n' \
-	"$T" > "$T/hsm/softhsm2.conf"
-export SOFTHSM2_CONF=$T/hsm/softhsm2.conf
-softhsm2-util --init-token --free --label YubiHSM --so-pin 12345678 --pin "$TEST_PIN" >/dev/null
-p11() { pkcs11-tool --module "$MOD" --token-label YubiHSM --login --pin "$TEST_PIN" "$@" >/dev/null 2>&1; }
-id=1
-for k in CSF1 IMG1; do
-	openssl pkey -in "$FIX/keys/${k}_key.pem" -outform DER -out "$T/$k.key.der"
-	openssl x509 -in "$FIX/crts/${k}_crt.pem" -outform DER -out "$T/$k.crt.der"
-	openssl pkey -in "$FIX/keys/${k}_key.pem" -pubout -outform DER -out "$T/$k.pub.der"
-	p11 --write-object "$T/$k.key.der" --type privkey --id "0$id" --label "$k" --usage-sign
-	p11 --write-object "$T/$k.pub.der" --type pubkey --id "0$id" --label "$k"
-	p11 --write-object "$T/$k.crt.der" --type cert --id "0$id" --label "$k"
-	id=$((id + 1))
-done
+. "$BS_SRCDIR/tests/e2e/lib/common.sh"
+softhsm_token "$T/hsm" YubiHSM "$TEST_PIN"
+softhsm_import "$MOD" YubiHSM "$TEST_PIN" 01 CSF1 "$FIX/keys/CSF1_key.pem" "$FIX/crts/CSF1_crt.pem" ||
+	srv_fail "token import"
+softhsm_import "$MOD" YubiHSM "$TEST_PIN" 02 IMG1 "$FIX/keys/IMG1_key.pem" "$FIX/crts/IMG1_crt.pem" ||
+	srv_fail "token import"
 echo "pkcs11_module = $MOD" >> "$T/server.conf"
 srv_start
 

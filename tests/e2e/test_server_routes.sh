@@ -20,7 +20,8 @@ s = {x["name"]: x for x in d["signers"]}
 imx = s["imx"]
 assert imx["endpoint"] == "/sign/imx", imx
 f = {x["name"]: x for x in imx["fields"]}
-assert f["artifact"]["file"] is True and f["artifact"]["required"] is True, f
+assert f["artifact"]["file"] is True and f["artifact"]["required"] is False, f  # or digests
+assert f["digests"]["file"] is False, f
 assert f["backend"]["default"] == "ssl" and f["backend"]["choices"] == ["ssl", "pkcs11"], f
 assert imx["subject"] == "machine"
 PY
@@ -64,6 +65,14 @@ grep -q "Blocks name 'imx-boot-sd.bin' but the uploaded artifact is 'hostname'" 
 [ ! -e bad.bin ] || srv_fail "output written on failure"
 if "$BS_BIN" sign nope -o x 2>/dev/null; then srv_fail "unknown format accepted"; fi
 srv_spool_empty
+# a spool directory removed under the running server (an age-cleaned /tmp) shows in
+# /healthz instead of failing every signing request behind an "ok"
+mv "$T/spool" "$T/spool.gone"
+code=$(curl --silent -o body.txt -w '%{http_code}' "$URL/healthz")
+[ "$code" = 503 ] && grep -q "spool directory not writable" body.txt ||
+	srv_fail "healthz with the spool gone: $code $(cat body.txt)"
+mv "$T/spool.gone" "$T/spool"
+srv_healthy
 # a busy port says why, once
 if "$BS_BIN" serve --address 127.0.0.1 --port "$PORT" --keys "$T/keys" 2>busy.err; then
 	srv_fail "second server on a busy port started"

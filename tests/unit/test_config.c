@@ -216,6 +216,52 @@ static void test_config__pin_file_must_be_private(void **state)
 	bs_tmpdir_free(dir);
 }
 
+static void test_config__access_control_keys(void **state)
+{
+	(void)state;
+	struct bs_config cfg;
+	struct bs_error err = {0};
+	assert_int_equal(bs_config_init(&cfg, NULL), 0);
+	assert_false(cfg.allow_anonymous);
+	assert_null(cfg.tls_cert);
+	assert_int_equal(load(&cfg,
+			      "tls_cert = /etc/bootsign/server.crt\ntls_key = /etc/bootsign/server.key\n"
+			      "client_ca = /etc/bootsign/clients-ca.crt\ntokens_file = /etc/bootsign/tokens\n"
+			      "policy_file = /etc/bootsign/policy\naudit_log = /var/log/bootsign/audit.log\n"
+			      "audit_key = /etc/bootsign/audit.key\nallow_anonymous = yes\n"
+			      "proxy_addresses = 10.0.0.5,10.0.0.6\nproxy_header = X-SSL-Client-DN\n",
+			      &err),
+			 0);
+	assert_string_equal(cfg.tls_cert, "/etc/bootsign/server.crt");
+	assert_string_equal(cfg.tls_key, "/etc/bootsign/server.key");
+	assert_string_equal(cfg.client_ca, "/etc/bootsign/clients-ca.crt");
+	assert_string_equal(cfg.tokens_file, "/etc/bootsign/tokens");
+	assert_string_equal(cfg.policy_file, "/etc/bootsign/policy");
+	assert_string_equal(cfg.audit_log, "/var/log/bootsign/audit.log");
+	assert_string_equal(cfg.audit_key, "/etc/bootsign/audit.key");
+	assert_string_equal(cfg.proxy_addresses, "10.0.0.5,10.0.0.6");
+	assert_string_equal(cfg.proxy_header, "X-SSL-Client-DN");
+	assert_true(cfg.allow_anonymous);
+	assert_int_equal(load(&cfg, "allow_anonymous = no\n", &err), 0);
+	assert_false(cfg.allow_anonymous);
+	bs_config_free(&cfg);
+}
+
+static void test_config__access_control_errors(void **state)
+{
+	(void)state;
+	struct bs_config cfg;
+	struct bs_error err = {0};
+	assert_int_equal(bs_config_init(&cfg, NULL), 0);
+	assert_int_equal(load(&cfg, "\nallow_anonymous = maybe\n", &err), BS_ERR_INVALID);
+	assert_string_equal(err.msg, "t.conf:2: allow_anonymous: 'maybe' is not yes or no");
+	assert_false(cfg.allow_anonymous);
+	assert_int_equal(load(&cfg, "policy_file = \"\"\n", &err), BS_ERR_INVALID);
+	assert_string_equal(err.msg, "t.conf:1: policy_file: empty value");
+	assert_null(cfg.policy_file);
+	bs_config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -229,6 +275,8 @@ int main(void)
 		cmocka_unit_test(test_config__env_layer_and_pin_removed),
 		cmocka_unit_test(test_config__env_pin_bytes_wiped),
 		cmocka_unit_test(test_config__pin_file_must_be_private),
+		cmocka_unit_test(test_config__access_control_keys),
+		cmocka_unit_test(test_config__access_control_errors),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

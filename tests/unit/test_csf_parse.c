@@ -824,7 +824,7 @@ static void test_csf_parse__ahab_unsupported(void **state)
 {
 	(void)state;
 	bad_msg("[Header]\nTarget = AHAB\nVersion = 1.0\n[Install SRK]\n", BS_ERR_UNSUPPORTED,
-		"2:10", "AHAB is not supported yet");
+		"2:10", "an AHAB CSF is not a HAB4 CSF");
 	bad_msg("[Header]\nTarget = XYZ\nVersion = 4.1\n", BS_ERR_SEMANTIC, "2:10", "HAB");
 }
 

@@ -443,6 +443,48 @@ static void test_sign_job__key_names_confined_to_subject(void **state)
 	bs_job_free(job);
 }
 
+/* The policy hook (bs_job_opts.authorize_key) is asked for every key by its id; a
+ * refused key never reaches the signer and is still recorded. */
+static int g_asked;
+static int deny_all_but_k(void *ctx, const char *key_id, struct bs_error *err)
+{
+	(void)ctx;
+	g_asked++;
+	if (strcmp(key_id, "kmodsign/k.pem") == 0)
+		return 0;
+	return bs_error_set(err, BS_ERR_DENIED, "denied %s", key_id);
+}
+
+static void test_sign_job__policy_hook_sees_every_key(void **state)
+{
+	struct fx *fx = *state;
+	char p[4400];
+	snprintf(p, sizeof(p), "%s/m1/kmodsign", fx->keys);
+	const char *mk[] = {"mkdir", "-p", p, NULL};
+	bs_test_run_ok(mk);
+	snprintf(p, sizeof(p), "%s/m1/kmodsign/k.pem", fx->keys);
+	make_key(p);
+	snprintf(p, sizeof(p), "%s/m1/kmodsign/other.pem", fx->keys);
+	make_key(p);
+	struct bs_job *job = NULL;
+	struct bs_error err = {0};
+	const struct bs_job_opts o = {.signer = &g_signer, .form = &fx->form, .keyring = fx->kr,
+				      .reqid = "r", .authorize_key = deny_all_but_k};
+	g_asked = 0;
+	assert_int_equal(bs_job_new(&job, &o, &err), 0);
+	struct bs_key *k = NULL;
+	assert_int_equal(bs_job_key(&k, job, "kmodsign/k.pem", NULL, &err), 0);
+	bs_key_free(k);
+	assert_int_equal(bs_job_key(&k, job, "kmodsign/other.pem", NULL, &err), BS_ERR_DENIED);
+	assert_null(k);
+	assert_string_equal(err.msg, "denied kmodsign/other.pem");
+	assert_int_equal(g_asked, 2);
+	char keys[128];
+	bs_job_record_keys(bs_job_record(job), keys, sizeof(keys));
+	assert_string_equal(keys, "kmodsign/k.pem,kmodsign/other.pem");
+	bs_job_free(job);
+}
+
 /* A subject without a key directory is "no keys for" (404), not a server fault. */
 static void test_sign_job__unknown_subject_is_not_found(void **state)
 {
@@ -495,6 +537,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_sign_job__inputs_same_over_memory_and_file,
 						setup, teardown),
 		cmocka_unit_test_setup_teardown(test_sign_job__key_names_confined_to_subject, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_sign_job__policy_hook_sees_every_key, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_sign_job__unknown_subject_is_not_found, setup,
 						teardown),

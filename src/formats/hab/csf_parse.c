@@ -170,7 +170,8 @@ static int parse_arg_line(struct parser *p, const struct csf_section_def *sd)
 	    ahab_target(p->pool + start, p->npool - start))
 		return bs_csf_fail(p->ctx, BS_ERR_UNSUPPORTED, p->pool[start].line,
 				   p->pool[start].col,
-				   "AHAB is not supported yet; expected Target = HAB");
+				   "an AHAB CSF is not a HAB4 CSF (sign it with the AHAB signer, "
+				   "formats/ahab: bootsign hab sign, /sign/imx); expected Target = HAB");
 	struct csf_arg *a = &p->argv[p->nargs];
 	a->id = id;
 	a->line = line;

@@ -398,6 +398,10 @@ static int hash_blocks(struct compiler *c, const struct bs_csf_cmd *cmd, uint8_t
 {
 	int rc = 0;
 	unsigned int n = 0;
+	if (c->opts->data.digest != NULL) {
+		rc = c->opts->data.digest(c->opts->data.ctx, cmd, c->md_nid, dgst, dlen, c->err);
+		return rc != 0 ? fail_from(c, rc, cmd->line, cmd->col) : 0;
+	}
 	EVP_MD_CTX *mctx = EVP_MD_CTX_new();
 	uint8_t *chunk = malloc(CSF_HASH_CHUNK);
 	if (mctx == NULL || chunk == NULL) {

@@ -21,6 +21,10 @@ struct bs_data_source {
 	int (*open)(void *ctx, const char *name, FILE **out, uint64_t *size,
 		    struct bs_error *err);
 	void *ctx;
+	/* Optional (digest-only signing): the digest (algorithm md_nid) of an [Authenticate
+	 * Data] command's blocks, computed elsewhere; when set, `open` is not called. */
+	int (*digest)(void *ctx, const struct bs_csf_cmd *cmd, int md_nid, uint8_t *out,
+		      size_t *out_len, struct bs_error *err);
 };
 
 /* A data source resolving names as CST does: relative to the working directory. */

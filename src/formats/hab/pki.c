@@ -23,6 +23,8 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "crypto/x509.h"
+#include "formats/ahab/sign.h"
+#include "formats/ahab/srk.h"
 #include "formats/hab/srk.h"
 #include "crypto/key.h"
 #include "formats/hab/pki_int.h"
@@ -39,7 +41,7 @@ struct pki {
 	char *tmp;                /* the sibling directory being built */
 	char *pass;               /* file mode: key passphrase */
 	const struct bs_keygen *tok; /* token mode */
-	struct pki_node ca, srk[4], csf[4], img[4];
+	struct pki_node ca, srk[4], csf[4], img[4], sgk[4];
 };
 
 static const struct {
@@ -268,6 +270,48 @@ static int make_table(struct pki *p, struct bs_error *err)
 	return write_in(p, rel, fuse, fuse_len, 0644, err);
 }
 
+/* AHAB: one digest over the whole table, SHA-512 (8QXP/8QM) and SHA-256 (8ULP/9x). */
+static int make_ahab_table(struct pki *p, struct bs_error *err)
+{
+	X509 *certs[4];
+	for (unsigned i = 0; i < 4; i++)
+		certs[i] = p->srk[i].cert;
+	uint8_t *table = NULL;
+	size_t table_len = 0;
+	int rc = bs_ahab_srk_table_build(&table, &table_len, certs, 4, BS_AHAB_HASH_SHA256, err);
+	if (rc != 0)
+		return bs_error_prefix(err, "AHAB SRK table");
+	static const struct {
+		const char *name;
+		int md_nid;
+	} fuses[] = {{"crts/SRK_1_2_3_4_fuse.bin", NID_sha512},
+		     {"crts/SRK_1_2_3_4_fuse_sha256.bin", NID_sha256}};
+	rc = write_in(p, "crts/SRK_1_2_3_4_table.bin", table, table_len, 0644, err);
+	/* --sgk: each SRK signs its SGK's AHAB certificate once, here (permissions 0x01,
+	 * sign containers), so a signing server needs only the SGK key. */
+	for (unsigned i = 0; rc == 0 && p->o->sgk && i < 4; i++) {
+		uint8_t *sig = NULL;
+		size_t sig_len = 0;
+		char rel[BS_PKI_NAME_MAX + 32];
+		rc = bs_ahab_cert_signature_with(&sig, &sig_len, table, table_len, i,
+						 p->srk[i].cert, p->srk[i].key, p->sgk[i].cert,
+						 BS_AHAB_PERM_SIGN, err);
+		snprintf(rel, sizeof(rel), "crts/%s_cert_sig.bin", p->sgk[i].base);
+		if (rc == 0)
+			rc = write_in(p, rel, sig, sig_len, 0644, err);
+		free(sig);
+	}
+	for (size_t i = 0; rc == 0 && i < BS_ARRAY_SIZE(fuses); i++) {
+		uint8_t fuse[64];
+		size_t fuse_len = 0;
+		rc = bs_ahab_srk_fuse(fuse, &fuse_len, table, table_len, fuses[i].md_nid, err);
+		if (rc == 0)
+			rc = write_in(p, fuses[i].name, fuse, fuse_len, 0644, err);
+	}
+	free(table);
+	return rc;
+}
+
 static int make_pass(struct pki *p, struct bs_error *err)
 {
 	if (p->o->passphrase != NULL) {
@@ -360,6 +404,12 @@ static int validate(const struct bs_pki_opts *o, struct bs_pki_opts *v, struct b
 	if (v->validity_days > 36500)
 		return bs_error_set(err, BS_ERR_INVALID, "pki: validity %u days (1..36500)",
 				    v->validity_days);
+	if (v->ahab && v->nsrk != 4)
+		return bs_error_set(err, BS_ERR_INVALID, "pki: an AHAB SRK table holds exactly 4 "
+				    "SRKs, not %u", v->nsrk);
+	if (v->sgk && !v->ahab)
+		return bs_error_set(err, BS_ERR_INVALID, "pki: signing keys (SGK) are AHAB's; "
+				    "HAB4 makes CSF and IMG keys");
 	if (v->keygen != NULL && v->passphrase != NULL)
 		return bs_error_set(err, BS_ERR_INVALID, "pki: a passphrase makes no sense for "
 				    "token keys");
@@ -378,6 +428,8 @@ static void set_names(struct pki *p)
 		p->srk[i].id = (uint8_t)(0x20 + i + 1);
 		p->csf[i].id = (uint8_t)(0x30 + i + 1);
 		p->img[i].id = (uint8_t)(0x40 + i + 1);
+		snprintf(p->sgk[i].base, BS_PKI_NAME_MAX, "SGK%u_1_sha256_%s_v3_usr", i + 1, tag);
+		p->sgk[i].id = (uint8_t)(0x50 + i + 1);
 	}
 }
 
@@ -408,12 +460,18 @@ static int build(struct pki *p, struct bs_error *err)
 	if ((rc = make_node(p, &p->ca, NULL, true, err)) != 0)
 		return rc;
 	for (unsigned i = 0; i < p->o->nsrk; i++) {
-		if ((rc = make_node(p, &p->srk[i], &p->ca, true, err)) != 0 ||
-		    (rc = make_node(p, &p->csf[i], &p->srk[i], false, err)) != 0 ||
+		if ((rc = make_node(p, &p->srk[i], &p->ca, true, err)) != 0)
+			return rc;
+		if (p->o->ahab) {
+			if (p->o->sgk && (rc = make_node(p, &p->sgk[i], &p->srk[i], false, err)) != 0)
+				return rc;
+			continue;
+		}
+		if ((rc = make_node(p, &p->csf[i], &p->srk[i], false, err)) != 0 ||
 		    (rc = make_node(p, &p->img[i], &p->srk[i], false, err)) != 0)
 			return rc;
 	}
-	if ((rc = make_table(p, err)) != 0)
+	if ((rc = p->o->ahab ? make_ahab_table(p, err) : make_table(p, err)) != 0)
 		return rc;
 	if (p->o->write_tgz) {
 		uint8_t *tgz = NULL;
@@ -471,8 +529,8 @@ int bs_pki_create(const struct bs_pki_opts *opts, struct bs_error *err)
 			(void)mkdir(out, 0700);
 		goto fail;
 	}
-	bs_log(BS_LOG_INFO, NULL, "pki: created %s (%s, %u SRKs, %s)", out,
-	       keytypes[o.keytype].token_name, o.nsrk, p.tok != NULL ? "token keys" : "file keys");
+	bs_log(BS_LOG_INFO, NULL, "pki: created %s (%s %s, %u SRKs, %s)", out,
+	       o.ahab ? "AHAB" : "HAB4", keytypes[o.keytype].token_name, o.nsrk, p.tok != NULL ? "token keys" : "file keys");
 	goto out;
 fail:
 	rm_tree(p.tmp);
@@ -482,6 +540,7 @@ out:
 		free_node(&p.srk[i]);
 		free_node(&p.csf[i]);
 		free_node(&p.img[i]);
+		free_node(&p.sgk[i]);
 	}
 	bs_free_secret_str(p.pass);
 	free(p.tmp);

@@ -1,4 +1,4 @@
-/* HAB4 PKI ceremony: CA, SRK1..4 (CA-flagged), CSF and IMG keys per SRK, X.509
+/* HAB4 (and AHAB, opts.ahab) PKI ceremony: CA, SRK1..4 (CA-flagged), CSF and IMG keys per SRK, X.509
  * certificates with the extensions CST's scripts use, SRK table + fuse, the CST folder
  * layout (crts/, keys/, keys/key_pass.txt) and imx-cst-keys.tar.gz.
  * Keys are generated either as encrypted PKCS#8 files or inside a PKCS#11 token
@@ -28,6 +28,13 @@ struct bs_pki_opts {
 					 * (keys/p11_keygen.h); NULL: encrypted key files */
 	bool write_tgz;              /* also write outdir/imx-cst-keys.tar.gz: the server
 				      * bundle (bs_pki_pack_bundle), never the root keys */
+	/* AHAB PKI (i.MX8QXP/8QM/8ULP/9x): CA, SRK1..4 (4 required), no CSF/IMG keys; with
+	 * `sgk` one signing key per SRK (SGK<i>_1_..._usr, CA:false, for [Install
+	 * Certificate]) and its certificate signed by the SRK (permissions 0x01) in
+	 * crts/SGK<i>_1_..._usr_cert_sig.bin; AHAB SRK table (records with SHA-256), fuse files SHA-512
+	 * (SRK_1_2_3_4_fuse.bin, srktool's default) and SHA-256 (..._fuse_sha256.bin). */
+	bool ahab;
+	bool sgk;
 	/* progress callback for slow token key generation (may be NULL) */
 	void (*progress)(void *ctx, const char *what);
 	void *progress_ctx;

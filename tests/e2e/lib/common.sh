@@ -21,3 +21,21 @@ flip() {
 	v=$(od -An -j "$2" -N1 -tu1 "$1" | tr -d ' ')
 	printf "\\x$(printf %02x $((v ^ 0xff)))" | dd of="$3" bs=1 seek="$2" conv=notrunc status=none
 }
+
+# softhsm_import MODULE LABEL PIN ID NAME KEY.pem CERT.pem: write a private key, its public
+# key and its certificate into token LABEL (pkcs11-tool), all three labelled NAME with
+# object id ID (hex), the private key usable for signing only.
+softhsm_import() {
+	local mod=$1 tok=$2 pin=$3 id=$4 name=$5 key=$6 crt=$7 d
+	d=$(mktemp -d)
+	openssl pkey -in "$key" -outform DER -out "$d/key.der"
+	openssl pkey -in "$key" -pubout -outform DER -out "$d/pub.der"
+	openssl x509 -in "$crt" -outform DER -out "$d/crt.der"
+	local p11=(pkcs11-tool --module "$mod" --token-label "$tok" --login --pin "$pin")
+	"${p11[@]}" --write-object "$d/key.der" --type privkey --id "$id" --label "$name" --usage-sign >/dev/null 2>&1 &&
+		"${p11[@]}" --write-object "$d/pub.der" --type pubkey --id "$id" --label "$name" >/dev/null 2>&1 &&
+		"${p11[@]}" --write-object "$d/crt.der" --type cert --id "$id" --label "$name" >/dev/null 2>&1
+	local rc=$?
+	rm -rf "$d"
+	return $rc
+}

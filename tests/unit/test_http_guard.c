@@ -1,0 +1,135 @@
+/* Unit tests for src/http/guard: the start-up rules of access control (non-loopback
+ * without authentication refused, allow_anonymous loudly logged, TLS settings go in pairs,
+ * private files checked). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/config.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "http/guard.h"
+#include "testutil.h"
+
+static struct bs_config g_cfg;
+static char *g_dir;
+
+static int setup(void **state)
+{
+	(void)state;
+	g_dir = bs_tmpdir();
+	return bs_config_init(&g_cfg, NULL);
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	bs_config_free(&g_cfg);
+	bs_tmpdir_free(g_dir);
+	bs_log_set_fd(2);
+	return 0;
+}
+
+static void set(const char *key, const char *value)
+{
+	struct bs_error err = {0};
+	if (bs_config_set(&g_cfg, key, value, "t", &err) != 0)
+		fail_msg("%s", err.msg);
+}
+
+static void test_http_guard__non_loopback_needs_authentication(void **state)
+{
+	(void)state;
+	struct bs_guard *g = NULL;
+	struct bs_error err = {0};
+	set("address", "0.0.0.0");
+	assert_int_equal(bs_guard_new(&g, &g_cfg, &err), BS_ERR_CONFIG);
+	assert_null(g);
+	assert_string_equal(err.msg, "refusing to listen on non-loopback address 0.0.0.0 without "
+				     "client authentication: set client_ca or tokens_file (or "
+				     "allow_anonymous = yes to let anyone who reaches the port sign)");
+	/* loopback: the development default, anyone local may sign */
+	set("address", "127.0.0.1");
+	assert_int_equal(bs_guard_new(&g, &g_cfg, &err), 0);
+	bs_guard_free(g);
+	set("address", "::1");
+	assert_int_equal(bs_guard_new(&g, &g_cfg, &err), 0);
+	bs_guard_free(g);
+}
+
+static void test_http_guard__allow_anonymous_is_logged(void **state)
+{
+	(void)state;
+	char path[600];
+	snprintf(path, sizeof(path), "%s/log", g_dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	assert_true(fd >= 0);
+	bs_log_set_fd(fd);
+	set("address", "0.0.0.0");
+	set("allow_anonymous", "yes");
+	struct bs_guard *g = NULL;
+	struct bs_error err = {0};
+	assert_int_equal(bs_guard_new(&g, &g_cfg, &err), 0);
+	bs_guard_free(g);
+	bs_log_set_fd(2);
+	close(fd);
+	size_t len = 0;
+	uint8_t *log = NULL;
+	assert_int_equal(bs_read_file(&log, &len, path, 1 << 20, &err), 0);
+	assert_non_null(strstr((char *)log, "warn [-] allow_anonymous = yes on non-loopback "
+					    "address 0.0.0.0: ANYONE WHO CAN REACH THIS PORT CAN SIGN"));
+	free(log);
+}
+
+static void test_http_guard__settings_checked(void **state)
+{
+	(void)state;
+	struct bs_guard *g = NULL;
+	struct bs_error err = {0};
+	set("tls_cert", "/nonexistent/cert.pem");
+	assert_int_equal(bs_guard_new(&g, &g_cfg, &err), BS_ERR_CONFIG);
+	assert_string_equal(err.msg, "tls_cert and tls_key go together");
+	bs_config_free(&g_cfg);
+	assert_int_equal(bs_config_init(&g_cfg, NULL), 0);
+	set("client_ca", "/nonexistent/ca.pem");
+	assert_int_equal(bs_guard_new(&g, &g_cfg, &err), BS_ERR_CONFIG);
+	assert_string_equal(err.msg, "client_ca needs tls_cert and tls_key");
+	bs_config_free(&g_cfg);
+	assert_int_equal(bs_config_init(&g_cfg, NULL), 0);
+	char p[600];
+	snprintf(p, sizeof(p), "%s/tokens", g_dir);
+	bs_write(p, "", 0);
+	chmod(p, 0644);
+	set("tokens_file", p);
+	assert_int_equal(bs_guard_new(&g, &g_cfg, &err), BS_ERR_CONFIG);
+	assert_non_null(strstr(err.msg, "has mode 0644"));
+	chmod(p, 0600);
+	set("proxy_addresses", "10.0.0.1, bogus");
+	assert_int_equal(bs_guard_new(&g, &g_cfg, &err), BS_ERR_CONFIG);
+	assert_string_equal(err.msg, "proxy_addresses: 'bogus' is not an IP address");
+	set("proxy_addresses", "10.0.0.1");
+	set("audit_key", "/nonexistent/k");
+	assert_int_equal(bs_guard_new(&g, &g_cfg, &err), BS_ERR_CONFIG);
+	assert_string_equal(err.msg, "audit_key without audit_log");
+	assert_null(g);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup_teardown(test_http_guard__non_loopback_needs_authentication,
+						setup, teardown),
+		cmocka_unit_test_setup_teardown(test_http_guard__allow_anonymous_is_logged, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_http_guard__settings_checked, setup, teardown),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
