@@ -234,6 +234,23 @@ int bs_upload_feed(struct bs_upload *up, const char *key, const char *filename,
 	if (key == NULL)
 		return bs_error_set(&up->err, BS_ERR_INVALID, "multipart part without a name");
 	int i = field_index(up, key);
+	if (i < 0) {
+		/* a misspelled optional field ("methd", "hashlag") would otherwise sign with the
+		 * default silently: refuse it, naming the fields this endpoint takes */
+		char shown[64], known[256];
+		size_t o = 0;
+		known[0] = '\0';
+		for (size_t k = 0; k < up->form.n && o < sizeof(known); k++) {
+			int w = snprintf(known + o, sizeof(known) - o, "%s%s", k ? ", " : "",
+					 up->form.f[k].spec->name);
+			if (w < 0)
+				break;
+			o += (size_t)w;
+		}
+		bs_text_sanitize(shown, sizeof(shown), key);
+		return bs_error_set(&up->err, BS_ERR_INVALID, "unknown field '%s' for /sign/%s "
+				    "(fields: %s)", shown, up->signer->name, known);
+	}
 	if (off == 0) { /* always a new value: a second one of a field is refused */
 		up->cur = i;
 		if (i >= 0) {
@@ -244,8 +261,8 @@ int bs_upload_feed(struct bs_upload *up, const char *key, const char *filename,
 	} else if (i != up->cur) {
 		return bs_error_set(&up->err, BS_ERR_INVALID, "%s: malformed multipart data", key);
 	}
-	if (i < 0 || size == 0)
-		return 0; /* undeclared field: discarded */
+	if (size == 0)
+		return 0;
 	struct bs_form_field *f = &up->form.f[i];
 	struct slot *s = &up->slots[i];
 	if (f->spec->store == BS_FIELD_MEM) {

@@ -34,6 +34,13 @@ grep -q "unknown endpoint /sign/nope (supported: /sign/imx" body.txt ||
 code=$(curl --silent -o body.txt -w '%{http_code}' "$URL/")
 [ "$code" = 404 ] || srv_fail "GET /: $code"
 
+# a misspelled field is refused, not ignored (it would sign with the default silently)
+code=$(curl --silent -o body.txt -w '%{http_code}' -X POST -F machine=imx8mp -F soctype=mx8m \
+	-F cstversion=3.3.2 -F backnd=pkcs11 -F "csf=@flash.csf;type=text/plain" \
+	-F "artifact=@imx-boot-sd.bin" "$URL/sign/imx")
+[ "$code" = 400 ] && grep -q "unknown field 'backnd' for /sign/imx (fields: machine, " body.txt ||
+	srv_fail "unknown field: $code $(cat body.txt)"
+
 # 405 with Allow for each kind of path
 allow_of() { # METHOD PATH -> "code allow"
 	curl --silent -o /dev/null -D h.txt -w '%{http_code}' -X "$1" "$URL$2" >code.txt || true

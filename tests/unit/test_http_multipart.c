@@ -109,7 +109,6 @@ static void test_http_multipart__fields_and_streamed_hash(void **state)
 	assert_int_equal(feed(fx, "csf", "a.csf", "[Header]", 0), 0);
 	assert_int_equal(feed(fx, "artifact", "img.bin", "a", 0), 0);
 	assert_int_equal(feed(fx, "artifact", "img.bin", "bc", 1), 0);
-	assert_int_equal(feed(fx, "unknown", NULL, "ignored", 0), 0);
 	struct bs_error err = {0};
 	assert_int_equal(bs_upload_finish(fx->up, &err), 0);
 	const struct bs_form *f = bs_upload_form(fx->up);
@@ -163,11 +162,32 @@ static void test_http_multipart__spool_field_limit(void **state)
 static void test_http_multipart__request_limit(void **state)
 {
 	struct fx *fx = *state;
-	char big[4097];
-	memset(big, 'x', 4096);
-	big[4096] = 0;
-	assert_int_equal(feed(fx, "other", NULL, big, 0), 0);
-	assert_int_equal(feed(fx, "other", NULL, "y", 4096), BS_ERR_LIMIT);
+	/* a request limit below the artifact's own field limit (1000) */
+	struct bs_upload *up = NULL;
+	assert_int_equal(bs_upload_new(&up, &g_signer, fx->spool, "req3", 500, NULL), 0);
+	char big[401];
+	memset(big, 'x', 400);
+	big[400] = 0;
+	assert_int_equal(bs_upload_feed(up, "artifact", "a.bin", NULL, big, 0, 400), 0);
+	assert_int_equal(bs_upload_feed(up, "artifact", "a.bin", NULL, big, 400, 200),
+			 BS_ERR_LIMIT);
+	struct bs_error err = {0};
+	assert_int_equal(bs_upload_error(up, &err), BS_ERR_LIMIT);
+	assert_non_null(strstr(err.msg, "request larger than 500 bytes"));
+	bs_upload_free(up);
+}
+
+/* A field the endpoint does not take is refused, naming it and the fields it takes: a
+ * misspelled optional field must not sign with the default silently. */
+static void test_http_multipart__unknown_field_refused(void **state)
+{
+	struct fx *fx = *state;
+	assert_int_equal(feed(fx, "machine", NULL, "imx8mp", 0), 0);
+	assert_int_equal(feed(fx, "backnd", NULL, "pkcs11", 0), BS_ERR_INVALID);
+	struct bs_error err = {0};
+	assert_int_equal(bs_upload_error(fx->up, &err), BS_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "unknown field 'backnd' for /sign/test (fields: machine, "));
+	assert_non_null(strstr(err.msg, "backend"));
 }
 
 static void expect_finish(struct fx *fx, int code, const char *msg)
@@ -478,6 +498,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_http_multipart__spool_field_limit, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_http_multipart__request_limit, setup,
+						teardown),
+		cmocka_unit_test_setup_teardown(test_http_multipart__unknown_field_refused, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_http_multipart__missing_field, setup,
 						teardown),
