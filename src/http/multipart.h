@@ -4,8 +4,8 @@
  * bs_upload_feed routes them: small fields into bounded memory, file fields into a spool
  * file (0600) - or, when the spool allows it, into a
  * bounded memory buffer that spills to a spool file once it would outgrow the per-upload
- * limit or the shared budget. Undeclared fields are discarded (counted
- * against the request size only). The first error sticks; later chunks are ignored.
+ * limit or the shared budget. An undeclared field is an error (BS_ERR_INVALID naming it
+ * and the declared ones). The first error sticks; later chunks are ignored.
  * bs_upload_free closes and removes every spool file and wipes every memory buffer. */
 #ifndef BS_HTTP_MULTIPART_H
 #define BS_HTTP_MULTIPART_H
