@@ -89,6 +89,19 @@ static int add_field(struct bs_upload *up, const char *arg, struct bs_error *err
 static int add_file(struct bs_upload *up, const char *field, const char *path,
 		    struct bs_error *err)
 {
+	/* a text field sent as a file part (curl -F "csf=@flash.csf") is read like
+	 * --field csf=@flash.csf */
+	const struct bs_form_field *f = bs_form_get(bs_upload_form(up), field);
+	if (f != NULL && f->spec->store == BS_FIELD_MEM) {
+		size_t n = strlen(field) + strlen(path) + 3;
+		char *arg = malloc(n);
+		if (arg == NULL)
+			return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+		snprintf(arg, n, "%s=@%s", field, path);
+		int rc = add_field(up, arg, err);
+		free(arg);
+		return rc;
+	}
 	char *copy = bs_strdup(path);
 	if (copy == NULL)
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
@@ -199,6 +212,10 @@ static int run(const struct sign_args *a, char **inputs, int ninputs, struct bs_
 		rc = bs_upload_finish(up, err);
 	if (rc == 0 && a->keys != NULL)
 		rc = bs_config_keyfile_path(&root, a->keys, err);
+	struct stat kst;
+	if (rc == 0 && root != NULL && (stat(root, &kst) != 0 || !S_ISDIR(kst.st_mode)))
+		rc = bs_error_set(err, BS_ERR_NOT_FOUND, "--keys %s: no such key store directory "
+				  "(it holds <machine or distro>/<signtype>/...)", root);
 	if (rc == 0 && a->pin_file != NULL)
 		rc = bs_secret_read_file(&pin, a->pin_file, "PIN", err);
 	if (rc == 0 && pin == NULL && getenv("YUBIHSM_PASSWORD") != NULL &&

@@ -61,6 +61,11 @@ curl --silent --fail-with-body -X POST -F machine=imx8mp -F soctype=mx8m -F cstv
 	--field cstversion=3.3.2 --field csf=@flash.csf -o cli.bin imx-boot-sd.bin 2>cli.err ||
 	{ cat cli.err; srv_fail "bootsign sign imx failed"; }
 cmp srv.bin cli.bin || srv_fail "CLI blob differs from the server's"
+# the CSF given as a file (like curl -F "csf=@flash.csf") and the artifact by name
+"$BS_BIN" sign imx --keys "$T/keys" --machine imx8mp --field soctype=mx8m \
+	--field cstversion=3.3.2 --file csf=flash.csf --file artifact=imx-boot-sd.bin \
+	-o cli2.bin 2>cli.err || { cat cli.err; srv_fail "bootsign sign imx --file csf= failed"; }
+cmp srv.bin cli2.bin || srv_fail "--file csf= blob differs from the server's"
 verify_blob "$T/client/cli.bin" "$T/client/imx-boot-sd.bin" "$T/vcli"
 # CLI errors: exit 2 and the reason; nothing written
 if "$BS_BIN" sign imx --keys "$T/keys" --machine imx8mp --field soctype=mx8m \
