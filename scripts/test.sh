@@ -11,5 +11,7 @@ cmake --build build/release -j"$(nproc)" >/dev/null
 build=${BS_BUILD_DIR:-build/asan}
 cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Debug -DBS_SANITIZE=ON >/dev/null
 cmake --build "$build" -j"$(nproc)"
-cd "$build"
-ctest --output-on-failure -j"$(nproc)" "$@"
+(cd "$build" && ctest --output-on-failure -j"$(nproc)" "$@")
+# The Debian package: built offline, unpacked, unit checked with systemd-analyze, lintian
+# (about a minute). BS_SKIP_DEB=1 skips it for quick local runs.
+[ "${BS_SKIP_DEB:-0}" = 1 ] || tests/pkg/test_deb.sh
