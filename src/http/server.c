@@ -58,6 +58,7 @@ struct request {
 	uint64_t start_ms;
 	uint64_t received;
 	bool discard;     /* body is read and dropped (error already recorded) */
+	bool over_limit;  /* a chunked body went past max_request: answered 413 */
 	bool refused;     /* 503 for a limit: logged through the refusal rate limit */
 	bool responded;
 	unsigned status;
@@ -528,6 +529,12 @@ static enum MHD_Result finish(struct bs_server *srv, struct MHD_Connection *conn
 			      struct request *rq)
 {
 	struct bs_error err = {0};
+	if (rq->over_limit) {
+		char msg[160];
+		snprintf(msg, sizeof(msg), "chunked request body exceeds the limit of %llu bytes",
+			 (unsigned long long)srv->cfg->max_request);
+		return respond_status(conn, rq, 413, msg);
+	}
 	(void)bs_formdata_end(rq->form);
 	int rc = bs_upload_error(rq->up, &err);
 	if (rc == 0)
@@ -629,13 +636,19 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			rq->discard = true;
 		*upload_data_size = 0;
 		if (rq->received > srv->cfg->max_request) {
-			/* Only reachable without Content-Length (chunked): drop the connection
-			 * rather than read an unbounded body. */
-			rq->status = 413;
-			snprintf(rq->result, sizeof(rq->result),
-				 "chunked body exceeds %llu bytes: connection closed",
-				 (unsigned long long)srv->cfg->max_request);
-			return MHD_NO;
+			/* Only reachable without Content-Length (chunked). The rest is read and
+			 * dropped (bounded: BS_HTTP_DRAIN_MAX more bytes, and body_timeout) so the
+			 * client can read the 413 that follows; beyond that the connection is
+			 * closed rather than read an unbounded body. */
+			rq->over_limit = true;
+			rq->discard = true;
+			if (rq->received - srv->cfg->max_request > BS_HTTP_DRAIN_MAX) {
+				rq->status = 413;
+				snprintf(rq->result, sizeof(rq->result),
+					 "chunked body exceeds %llu bytes: connection closed",
+					 (unsigned long long)srv->cfg->max_request);
+				return MHD_NO;
+			}
 		}
 		return MHD_YES;
 	}
