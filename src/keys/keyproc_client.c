@@ -251,16 +251,23 @@ static void put_cert(struct bs_kp_enc *e, X509 *cert)
 	OPENSSL_free(der);
 }
 
+/* (lease, allow_token, name): the start of KEY, CERT and their bundle forms */
+static void start_named(struct bs_kpc *c, struct bs_kp_enc *e, enum bs_kp_type t,
+			uint64_t lease, bool allow_token, const char *name)
+{
+	start(c, e, t);
+	bs_kp_put_u64(e, lease);
+	bs_kp_put_u64(e, allow_token ? 1 : 0);
+	bs_kp_put_str(e, name);
+}
+
 int bs_kpc_key(struct bs_key **out, struct bs_kpc *c, uint64_t lease, bool allow_token,
 	       bool bundle, const char *name, X509 *cert, struct bs_error *err)
 {
 	*out = NULL;
 	struct bs_kp_enc e;
 	struct reply r;
-	start(c, &e, bundle ? BS_KP_BUNDLE_KEY : BS_KP_KEY);
-	bs_kp_put_u64(&e, lease);
-	bs_kp_put_u64(&e, allow_token ? 1 : 0);
-	bs_kp_put_str(&e, name);
+	start_named(c, &e, bundle ? BS_KP_BUNDLE_KEY : BS_KP_KEY, lease, allow_token, name);
 	put_cert(&e, cert);
 	int rc = call(c, &e, &r, err);
 	uint64_t handle = 0;
@@ -294,10 +301,7 @@ int bs_kpc_cert(X509 **out, struct bs_kpc *c, uint64_t lease, bool allow_token, 
 	*out = NULL;
 	struct bs_kp_enc e;
 	struct reply r;
-	start(c, &e, bundle ? BS_KP_BUNDLE_CERT : BS_KP_CERT);
-	bs_kp_put_u64(&e, lease);
-	bs_kp_put_u64(&e, allow_token ? 1 : 0);
-	bs_kp_put_str(&e, name);
+	start_named(c, &e, bundle ? BS_KP_BUNDLE_CERT : BS_KP_CERT, lease, allow_token, name);
 	int rc = call(c, &e, &r, err);
 	if (rc == 0) {
 		const unsigned char *p = r.m.f[0].p;
