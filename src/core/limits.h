@@ -165,7 +165,7 @@
 #define BS_KEYPROC_DER_MAX (64u << 10)      /* a certificate or public key (DER) */
 #define BS_KEYPROC_DIGEST_MAX 64            /* a digest to sign (SHA-512) */
 #define BS_KEYPROC_SIG_MAX 1024             /* a signature */
-#define BS_KEYPROC_ERRMSG_MAX 255           /* an error message in a reply */
+#define BS_KEYPROC_ERRMSG_MAX 1024          /* an error message in a reply (>= BS_ERROR_MSG_MAX) */
 #define BS_KEYPROC_MEMBERS_MAX (256u << 10) /* the member names of a bundle, bytes */
 #define BS_KEYPROC_LEASES_MAX 1024          /* open leases in the key process */
 #define BS_KEYPROC_KEYS_MAX 4096            /* open key handles in the key process */
