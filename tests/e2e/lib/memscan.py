@@ -5,6 +5,10 @@ PID (/proc/PID/maps + /proc/PID/mem; run as root for a non-dumpable process), on
 import re
 import sys
 
+CHUNK = 16 << 20
+OVERLAP = 256          # longer than any needle
+SKIP_OVER = 1 << 30    # mappings larger than this are skipped (sanitizer shadow)
+
 
 def main():
     pid = sys.argv[1]
@@ -16,14 +20,20 @@ def main():
             if not m or m.group(3)[0] != "r" or "[vvar" in line or "[vsyscall" in line:
                 continue
             start, end = int(m.group(1), 16), int(m.group(2), 16)
-            try:
-                mem.seek(start)
-                data = mem.read(end - start)
-            except (OSError, ValueError, OverflowError):
-                continue
-            for n in needles:
-                if n in data:
-                    found.add(n.hex())
+            if end - start > SKIP_OVER:
+                continue  # a sanitizer's shadow memory, not data
+            tail = b""
+            for off in range(start, end, CHUNK):
+                try:
+                    mem.seek(off)
+                    data = tail + mem.read(min(CHUNK, end - off))
+                except (OSError, ValueError, OverflowError):
+                    tail = b""
+                    continue
+                for n in needles:
+                    if n in data:
+                        found.add(n.hex())
+                tail = data[-OVERLAP:]
     for h in sorted(found):
         print(h)
 
