@@ -19,7 +19,9 @@
 #include "cli/demo.h"
 #include "http/server.h"
 #include "http/spool.h"
+#include "keys/keyproc.h"
 #include "keys/keyring.h"
+#include "core/secmem.h"
 #include "sign/signer.h"
 
 /* Token objects found by URI are reused this long (keys/tokcache.h). */
@@ -161,8 +163,20 @@ int bs_cmd_serve(int argc, char **argv)
 		.p11_timeout_ms = cfg.p11_timeout_ms,
 		.token_cache_ms = TOKEN_CACHE_MS,
 	};
+	if (cfg.key_isolation) {
+		/* before any thread and any listening socket: the key process gets the PIN and
+		 * the key store; this process keeps neither */
+		int kfd = -1;
+		if (bs_keyproc_start(&kfd, &ko, &err) != 0 ||
+		    bs_keyring_new_remote(&kr, kfd, &err) != 0)
+			goto fail;
+		bs_free_secret_str(cfg.p11_pin);
+		cfg.p11_pin = NULL;
+		bs_log_clear_secrets();
+		bs_log(BS_LOG_INFO, NULL, "key isolation: keys and PIN are in the key process");
+	}
 	if (bs_spool_open(&spool, cfg.spool_dir, &err) != 0 ||
-	    bs_keyring_new(&kr, &ko, &err) != 0)
+	    (kr == NULL && bs_keyring_new(&kr, &ko, &err) != 0))
 		goto fail;
 
 	/* Signals go to this thread only (sigwait); the MHD threads inherit the mask. */

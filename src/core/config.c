@@ -230,6 +230,14 @@ int bs_config_set(struct bs_config *cfg, const char *key, const char *value,
 			return bs_error_set(err, BS_ERR_INVALID, "%s: %s: empty value", where, key);
 		return set_str((char **)((char *)cfg + paths[i].off), value, err);
 	}
+	if (strcmp(key, "key_isolation") == 0) {
+		if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
+			cfg->key_isolation = strcmp(value, "yes") == 0;
+			return 0;
+		}
+		return bs_error_set(err, BS_ERR_INVALID,
+				    "%s: key_isolation: '%s' is not yes or no", where, value);
+	}
 	if (strcmp(key, "allow_anonymous") == 0) {
 		if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0) {
 			cfg->allow_anonymous = true;

@@ -159,6 +159,18 @@
 #define BS_AUDIT_SIG_MAX 1024               /* bytes of a seal signature */
 #define BS_AUDIT_KEY_FILE_MAX (64u << 10)   /* bytes of the audit key PEM file */
 
+/* ---- key process (keys/keyproc*.c) ---- */
+#define BS_KEYPROC_MSG_MAX (4u << 20)       /* bytes of one message on the key socket */
+#define BS_KEYPROC_FIELDS_MAX 8             /* fields of one message */
+#define BS_KEYPROC_DER_MAX (64u << 10)      /* a certificate or public key (DER) */
+#define BS_KEYPROC_DIGEST_MAX 64            /* a digest to sign (SHA-512) */
+#define BS_KEYPROC_SIG_MAX 1024             /* a signature */
+#define BS_KEYPROC_ERRMSG_MAX 1024          /* an error message in a reply (>= BS_ERROR_MSG_MAX) */
+#define BS_KEYPROC_MEMBERS_MAX (256u << 10) /* the member names of a bundle, bytes */
+#define BS_KEYPROC_LEASES_MAX 1024          /* open leases in the key process */
+#define BS_KEYPROC_KEYS_MAX 4096            /* open key handles in the key process */
+#define BS_KEYPROC_TIMEOUT_MS 120000        /* one answer from the key process */
+
 /* ---- http ---- */
 #define BS_HTTP_CONN_MEMORY (128u * 1024)   /* per-connection read buffer */
 #define BS_HTTP_SPARE_CONNECTIONS 16        /* accepted beyond connection_limit, only to

@@ -12,6 +12,7 @@
 #include "core/secmem.h"
 #include "core/util.h"
 #include "keys/bundles.h"
+#include "keys/keyproc_client.h"
 #include "keys/pkcs11.h"
 #include "keys/store.h"
 #include "keys/tokcache.h"
@@ -34,6 +35,7 @@ struct bs_keyring {
 	struct bs_error p11_err;     /* last failed open */
 	uint64_t p11_failed_ms;
 	struct bs_tokcache *tokcache; /* NULL = no object cache */
+	struct bs_kpc *remote;       /* remote mode: everything above is in the key process */
 };
 
 struct bs_keyring_lease {
@@ -44,6 +46,10 @@ struct bs_keyring_lease {
 	struct bs_keylease *blease;  /* the bundle (one per lease) */
 	struct bs_store *bstore;
 	char *bname;
+	uint64_t rid;                /* remote mode: the lease in the key process */
+	char **rmembers;             /* remote mode: members of the bundle opened last */
+	size_t nrmembers;
+	bool rfirst_use;
 };
 
 int bs_keyring_new(struct bs_keyring **out, const struct bs_keyring_opts *o,
@@ -85,8 +91,29 @@ fail:
 	return rc;
 }
 
+int bs_keyring_new_remote(struct bs_keyring **out, int fd, struct bs_error *err)
+{
+	*out = NULL;
+	struct bs_keyring *kr = calloc(1, sizeof(*kr));
+	if (kr == NULL) {
+		close(fd);
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	}
+	pthread_mutex_init(&kr->p11_lock, NULL);
+	int rc = bs_kpc_new(&kr->remote, fd, err);
+	if (rc != 0) {
+		close(fd);
+		bs_keyring_free(kr);
+		return rc;
+	}
+	*out = kr;
+	return 0;
+}
+
 int bs_keyring_check(struct bs_keyring *kr, struct bs_error *err)
 {
+	if (kr->remote != NULL)
+		return bs_kpc_check(kr->remote, err);
 	if (kr->bundles == NULL)
 		return 0;
 	return bs_keycache_check(kr->bundles, err);
@@ -111,6 +138,7 @@ void bs_keyring_free(struct bs_keyring *kr)
 {
 	if (kr == NULL)
 		return;
+	bs_kpc_free(kr->remote);
 	bs_keycache_free(kr->bundles);
 	bs_tokcache_free(kr->tokcache); /* holds token keys: before the token closes */
 	bs_p11_close(kr->p11);
@@ -193,14 +221,33 @@ int bs_keyring_lease(struct bs_keyring_lease **out, struct bs_keyring *kr,
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 	l->kr = kr;
 	snprintf(l->subject, sizeof(l->subject), "%s", subject);
+	if (kr->remote != NULL) {
+		int rc = bs_kpc_lease_open(&l->rid, kr->remote, subject, err);
+		if (rc != 0) {
+			free(l);
+			return rc;
+		}
+	}
 	*out = l;
 	return 0;
+}
+
+static void remote_members_free(struct bs_keyring_lease *l)
+{
+	for (size_t i = 0; i < l->nrmembers; i++)
+		free(l->rmembers[i]);
+	free(l->rmembers);
+	l->rmembers = NULL;
+	l->nrmembers = 0;
 }
 
 void bs_keyring_release(struct bs_keyring_lease *l)
 {
 	if (l == NULL)
 		return;
+	if (l->kr->remote != NULL)
+		bs_kpc_lease_close(l->kr->remote, l->rid);
+	remote_members_free(l);
 	bs_keycache_release(l->blease);
 	bs_store_free(l->dir);
 	free(l->bname);
@@ -289,6 +336,9 @@ int bs_lease_key(struct bs_key **out, struct bs_keyring_lease *l, const char *na
 	*out = NULL;
 	struct token_ref t;
 	int rc;
+	if (l->kr->remote != NULL)
+		return bs_kpc_key(out, l->kr->remote, l->rid, l->allow_token, false, name, cert,
+				  err);
 	if (is_uri(name)) {
 		if ((rc = token_ref(&t, l, name, err)) == 0)
 			rc = t.loader->load_key(t.ctx, t.uri, cert, out, err);
@@ -307,6 +357,8 @@ int bs_lease_cert(X509 **out, struct bs_keyring_lease *l, const char *name,
 	*out = NULL;
 	struct token_ref t;
 	int rc;
+	if (l->kr->remote != NULL)
+		return bs_kpc_cert(out, l->kr->remote, l->rid, l->allow_token, false, name, err);
 	if (is_uri(name)) {
 		if ((rc = token_ref(&t, l, name, err)) == 0)
 			rc = t.loader->load_cert(t.ctx, t.uri, out, err);
@@ -321,6 +373,8 @@ int bs_lease_cert(X509 **out, struct bs_keyring_lease *l, const char *name,
 
 bool bs_lease_exists(struct bs_keyring_lease *l, const char *name)
 {
+	if (name != NULL && !is_uri(name) && l->kr->remote != NULL)
+		return bs_kpc_exists(l->kr->remote, l->rid, name);
 	if (name == NULL || is_uri(name) || subject_dir(l, NULL) != 0)
 		return false;
 	return bs_store_exists(l->dir, name);
@@ -353,10 +407,46 @@ static int bsrc_key(void *ctx, const char *cert_name, X509 *cert, struct bs_key 
 	return store_result(bs_store_load_key(l->bstore, cert_name, cert, out, err), err);
 }
 
+/* Remote mode: the same three questions, asked of the key process. */
+static int rsrc_read(void *ctx, const char *name, size_t max, uint8_t **out, size_t *out_len,
+		     struct bs_error *err)
+{
+	struct bs_keyring_lease *l = ctx;
+	return bs_kpc_bundle_read(out, out_len, l->kr->remote, l->rid, name, max, err);
+}
+
+static int rsrc_cert(void *ctx, const char *name, X509 **out, struct bs_error *err)
+{
+	struct bs_keyring_lease *l = ctx;
+	return bs_kpc_cert(out, l->kr->remote, l->rid, l->allow_token, true, name, err);
+}
+
+static int rsrc_key(void *ctx, const char *cert_name, X509 *cert, struct bs_key **out,
+		    struct bs_error *err)
+{
+	struct bs_keyring_lease *l = ctx;
+	return bs_kpc_key(out, l->kr->remote, l->rid, l->allow_token, true, cert_name, cert,
+			  err);
+}
+
+static int remote_bundle(struct bs_key_source *out, struct bs_keyring_lease *l,
+			 const char *bundle, struct bs_error *err)
+{
+	remote_members_free(l);
+	int rc = bs_kpc_bundle(&l->rfirst_use, &l->rmembers, &l->nrmembers, l->kr->remote,
+			       l->rid, bundle, err);
+	if (rc == 0)
+		*out = (struct bs_key_source){.read = rsrc_read, .load_cert = rsrc_cert,
+					      .load_key = rsrc_key, .ctx = l};
+	return rc;
+}
+
 int bs_lease_bundle(struct bs_key_source *out, struct bs_keyring_lease *l, const char *bundle,
 		    struct bs_error *err)
 {
 	memset(out, 0, sizeof(*out));
+	if (l->kr->remote != NULL)
+		return remote_bundle(out, l, bundle, err);
 	if (l->kr->bundles == NULL)
 		return bs_error_set(err, BS_ERR_CONFIG, "no key store configured");
 	if (l->bname == NULL || strcmp(l->bname, bundle) != 0) {
@@ -390,10 +480,16 @@ int bs_lease_bundle(struct bs_key_source *out, struct bs_keyring_lease *l, const
 const char *const *bs_lease_bundle_members(struct bs_keyring_lease *l, size_t *n)
 {
 	*n = 0;
+	if (l->kr->remote != NULL) {
+		*n = l->nrmembers;
+		return (const char *const *)l->rmembers;
+	}
 	return l->bstore != NULL ? bs_store_members(l->bstore, n) : NULL;
 }
 
 bool bs_lease_bundle_first_use(const struct bs_keyring_lease *l)
 {
+	if (l->kr->remote != NULL)
+		return l->rfirst_use;
 	return bs_keycache_first_use(l->blease);
 }

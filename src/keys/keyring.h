@@ -43,6 +43,9 @@ struct bs_keyring_opts {
 
 int bs_keyring_new(struct bs_keyring **out, const struct bs_keyring_opts *o,
 		   struct bs_error *err) BS_WUR;
+/* A keyring whose keys live in the key process at the other end of fd (keys/keyproc.h;
+ * takes fd). Same API; keys are stubs that send their digests to be signed. */
+int bs_keyring_new_remote(struct bs_keyring **out, int fd, struct bs_error *err) BS_WUR;
 /* Is the key store readable? (for /healthz) */
 int bs_keyring_check(struct bs_keyring *kr, struct bs_error *err) BS_WUR;
 const char *bs_keyring_root(const struct bs_keyring *kr);

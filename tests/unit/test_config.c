@@ -244,6 +244,12 @@ static void test_config__access_control_keys(void **state)
 	assert_true(cfg.allow_anonymous);
 	assert_int_equal(load(&cfg, "allow_anonymous = no\n", &err), 0);
 	assert_false(cfg.allow_anonymous);
+	assert_false(cfg.key_isolation); /* default: one process */
+	assert_int_equal(load(&cfg, "key_isolation = yes\n", &err), 0);
+	assert_true(cfg.key_isolation);
+	assert_int_equal(load(&cfg, "key_isolation = on\n", &err), BS_ERR_INVALID);
+	assert_string_equal(err.msg, "t.conf:1: key_isolation: 'on' is not yes or no");
+	assert_true(cfg.key_isolation);
 	bs_config_free(&cfg);
 }
 

@@ -33,6 +33,9 @@ keyfile_uri = file://$T/keys
 spool_dir = $T/spool
 log_level = info
 CONF
+	# BS_E2E_KEY_ISOLATION=yes runs every server test with the key process
+	[ -n "${BS_E2E_KEY_ISOLATION:-}" ] && echo "key_isolation = $BS_E2E_KEY_ISOLATION" >> "$T/server.conf"
+	return 0
 }
 
 # srv_start [extra serve args...]: start on a free port, wait until it answers.

@@ -1,0 +1,35 @@
+/* The server side of the key process (keys/keyproc.h): requests over the socket, used by
+ * the keyring in remote mode (keys/keyring.c). Every call is one request and its answer;
+ * calls are serialised by a mutex around the one socket. A dead key process makes the
+ * waiting call fail with BS_ERR_BUSY (HTTP 503). */
+#ifndef BS_KEYS_KEYPROC_CLIENT_H
+#define BS_KEYS_KEYPROC_CLIENT_H
+
+#include <openssl/x509.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/error.h"
+#include "crypto/key.h"
+
+struct bs_kpc;
+int bs_kpc_new(struct bs_kpc **out, int fd, struct bs_error *err) BS_WUR;
+void bs_kpc_free(struct bs_kpc *c);
+int bs_kpc_check(struct bs_kpc *c, struct bs_error *err) BS_WUR;
+int bs_kpc_lease_open(uint64_t *out, struct bs_kpc *c, const char *subject,
+		      struct bs_error *err) BS_WUR;
+void bs_kpc_lease_close(struct bs_kpc *c, uint64_t lease);
+/* KEY (bundle = false) or BUNDLE_KEY (bundle = true) */
+int bs_kpc_key(struct bs_key **out, struct bs_kpc *c, uint64_t lease, bool allow_token,
+	       bool bundle, const char *name, X509 *cert, struct bs_error *err) BS_WUR;
+/* CERT or BUNDLE_CERT */
+int bs_kpc_cert(X509 **out, struct bs_kpc *c, uint64_t lease, bool allow_token, bool bundle,
+		const char *name, struct bs_error *err) BS_WUR;
+bool bs_kpc_exists(struct bs_kpc *c, uint64_t lease, const char *name);
+/* Open a bundle: *first_use, and its member names (malloc'd array of malloc'd strings). */
+int bs_kpc_bundle(bool *first_use, char ***members, size_t *nmembers, struct bs_kpc *c,
+		  uint64_t lease, const char *name, struct bs_error *err) BS_WUR;
+int bs_kpc_bundle_read(uint8_t **out, size_t *out_len, struct bs_kpc *c, uint64_t lease,
+		       const char *name, size_t max, struct bs_error *err) BS_WUR;
+
+#endif

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# key_isolation = yes: the server process, which parses HTTP, multipart and CSFs, never
+# holds a private key or the token PIN; the key process does. Signing with file keys and
+# SoftHSM2 token keys verifies; the server's memory (/proc/<pid>/mem, read as root) holds
+# neither the PIN nor the signing keys' private exponent/primes, the key process's does
+# (the scan can fail); killing the key process under load gives 503s, then 200s again.
+set -euo pipefail
+. "$BS_SRCDIR/tests/e2e/lib/server_common.sh"
+. "$BS_SRCDIR/tests/e2e/lib/common.sh"
+[ "$(id -u)" = 0 ] || { echo "test_server_keyproc: skipped (needs root to read /proc/<pid>/mem)"; exit 0; }
+srv_setup
+MOD=/usr/lib/softhsm/libsofthsm2.so
+[ -e "$MOD" ] || srv_fail "SoftHSM2 module $MOD missing (scripts/deps.sh test installs it)"
+softhsm_token "$T/hsm" YubiHSM "$TEST_PIN"
+for k in 01:CSF1 02:IMG1; do
+	softhsm_import "$MOD" YubiHSM "$TEST_PIN" "${k%%:*}" "${k#*:}" "$FIX/keys/${k#*:}_key.pem" \
+		"$FIX/crts/${k#*:}_crt.pem" || srv_fail "token import"
+done
+# The PIN comes from a 0600 file (as in production), not the environment: under ASan the
+# sanitizer runtime keeps its own copy of /proc/self/environ, which no program can wipe.
+(umask 077; printf '%s\n' "$TEST_PIN" > "$T/pin")
+printf 'pkcs11_module = %s\npkcs11_pin_file = %s\nkey_isolation = yes\n' "$MOD" "$T/pin" \
+	>> "$T/server.conf"
+SRV_PIN=" " srv_start
+grep -q "key isolation: keys and PIN are in the key process" "$SRV_LOG" ||
+	srv_fail "key isolation not reported"
+
+cd "$T/client"
+sign() { # sign CSF OUT [extra curl args]: prints the HTTP status
+	local csf=$1 out=$2
+	shift 2
+	curl --silent -o "$out" -w '%{http_code}' -X POST -F machine=imx8mp -F soctype=mx8m \
+		-F cstversion=3.3.2 "$@" -F "csf=@$csf;type=text/plain" \
+		-F "artifact=@imx-boot-sd.bin" "$URL/sign/imx" || true
+}
+code=$(sign flash.csf file.bin)
+[ "$code" = 200 ] || srv_fail "file keys: $code $(head -c 300 file.bin)"
+verify_blob "$T/client/file.bin" "$T/client/imx-boot-sd.bin" "$T/v1"
+sed -e 's#"crts/CSF1_crt.pem"#"pkcs11:token=YubiHSM;object=CSF1;type=cert;pin-value=password"#' \
+    -e 's#"crts/IMG1_crt.pem"#"pkcs11:token=YubiHSM;object=IMG1;type=cert;pin-value=password"#' \
+	flash.csf > hsm.csf
+code=$(sign hsm.csf hsm.bin -F backend=pkcs11)
+[ "$code" = 200 ] || srv_fail "token keys: $code $(head -c 300 hsm.bin)"
+verify_blob "$T/client/hsm.bin" "$T/client/imx-boot-sd.bin" "$T/v2"
+
+# Needles: the PIN, and for each signing key the first 24 bytes of its private exponent
+# and primes, big-endian (DER) and little-endian (OpenSSL's BIGNUM limbs on x86/arm).
+needles=("$(printf %s "$TEST_PIN" | od -An -tx1 | tr -d ' \n')")
+for k in CSF1 IMG1; do
+	for f in privateExponent prime1 prime2; do
+		hex=$(openssl rsa -in "$FIX/keys/${k}_key.pem" -text -noout 2>/dev/null |
+			sed -n "/^$f:/,/^[a-zA-Z]/p" | sed '1d;$d' | tr -d ' :\n' | sed 's/^00//')
+		[ ${#hex} -ge 96 ] || srv_fail "cannot read $f of $k"
+		needles+=("${hex:0:48}")
+		needles+=("$(printf %s "$hex" | fold -w2 | tac | tr -d '\n' | cut -c1-48)")
+	done
+done
+kp_pid=$(sed -n 's/.*key process \([0-9]*\) started.*/\1/p' "$SRV_LOG" | tail -n1)
+[ -n "$kp_pid" ] && kill -0 "$kp_pid" || srv_fail "no key process pid in the log"
+in_server=$(python3 "$BS_SRCDIR/tests/e2e/lib/memscan.py" "$SRV_PID" "${needles[@]}")
+[ -z "$in_server" ] || srv_fail "the server process holds secrets: $in_server"
+in_kp=$(python3 "$BS_SRCDIR/tests/e2e/lib/memscan.py" "$kp_pid" "${needles[@]}")
+echo "$in_kp" | grep -qx "${needles[0]}" || srv_fail "scan control: PIN not found in the key process"
+[ "$(echo "$in_kp" | grep -c .)" -ge 3 ] ||
+	srv_fail "scan control: key bytes not found in the key process ($in_kp)"
+
+# Kill the key process under load: every answer is 200 or 503, some 503s, a new key
+# process starts, and requests succeed again.
+load() { # load N TAG: N sequential requests, status codes into codes.TAG
+	for i in $(seq 1 "$1"); do sign flash.csf "o.$2.$i" >> "codes.$2"; echo >> "codes.$2"; done
+}
+got503=0
+for round in 1 2 3 4 5; do
+	rm -f codes.*
+	pids=()
+	for w in 1 2 3 4; do load 12 "$w" & pids+=($!); done
+	sleep 0.3
+	kp_pid=$(sed -n 's/.*key process \([0-9]*\) started.*/\1/p' "$SRV_LOG" | tail -n1)
+	kill -KILL "$kp_pid"
+	wait "${pids[@]}"
+	bad=$(cat codes.* | grep -v '^200$\|^503$' || true)
+	[ -z "$bad" ] || srv_fail "answers other than 200/503 after the kill: $bad"
+	if grep -qx 503 codes.*; then got503=1; break; fi
+done
+[ "$got503" = 1 ] || srv_fail "no 503 while the key process was killed"
+grep -q "key process $kp_pid died" "$SRV_LOG" || srv_fail "death not logged"
+for f in o.*; do
+	[ "$(head -c1 "$f" | od -An -tx1 | tr -d ' ')" = d4 ] && continue
+	grep -q "key process" "$f" || srv_fail "503 body: $(head -c 200 "$f")"
+done
+for i in 1 2 3; do
+	code=$(sign flash.csf after.bin)
+	[ "$code" = 200 ] || srv_fail "after the restart: $code $(head -c 300 after.bin)"
+done
+verify_blob "$T/client/after.bin" "$T/client/imx-boot-sd.bin" "$T/v3"
+code=$(sign hsm.csf hsm2.bin -F backend=pkcs11)
+[ "$code" = 200 ] || srv_fail "token keys after the restart: $code $(head -c 300 hsm2.bin)"
+kp2=$(sed -n 's/.*key process \([0-9]*\) started.*/\1/p' "$SRV_LOG" | tail -n1)
+[ "$kp2" != "$kp_pid" ] || srv_fail "no new key process"
+srv_healthy
+srv_log_clean
+srv_stop
+for _ in $(seq 50); do kill -0 "$kp2" 2>/dev/null || break; sleep 0.1; done # bounded: 5 s
+! kill -0 "$kp2" 2>/dev/null || srv_fail "key process $kp2 outlived the server"
+echo "test_server_keyproc: ok"
