@@ -501,7 +501,9 @@ static enum MHD_Result begin(struct bs_server *srv, struct MHD_Connection *conn,
 		bs_text_sanitize(shown, sizeof(shown), ctype != NULL ? ctype : "none");
 		snprintf(msg, sizeof(msg), "expected a multipart/form-data body (Content-Type: %s)",
 			 shown);
-		return respond_status(conn, rq, 415, msg);
+		/* 400 (issue 14: strict request parsing): the request is malformed for every
+		 * endpoint here, which take nothing but multipart/form-data */
+		return respond_status(conn, rq, 400, msg);
 	}
 	if (rc != 0)
 		return respond_error(conn, rq, rc, &err);

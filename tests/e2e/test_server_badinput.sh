@@ -40,9 +40,9 @@ csf=(-F "csf=@flash.csf;type=text/plain")
 art=(-F "artifact=@imx-boot-sd.bin")
 
 # --- HTTP level ---
-expect 415 "multipart/form-data" -X POST "$S"
-expect 415 "multipart/form-data" -X POST -d machine=imx8mp "$S"
-expect 415 "text/plain" -X POST -H "Content-Type: text/plain" --data-binary @flash.csf "$S"
+expect 400 "multipart/form-data" -X POST "$S"
+expect 400 "multipart/form-data" -X POST -d machine=imx8mp "$S"
+expect 400 "text/plain" -X POST -H "Content-Type: text/plain" --data-binary @flash.csf "$S"
 expect 400 "boundary" -X POST -H "Content-Type: multipart/form-data" --data-binary @flash.csf "$S"
 printf -- '--XYZ\r\nContent-Disposition: form-data; name="machine"\r\n\r\nimx8mp\r\n--XYZ\r\nContent-Disposition: form-data; name="csf"; filename="a.csf"\r\n\r\n[Header]\r\n  Vers' > trunc.body
 expect 400 "incomplete multipart" -X POST -H "Content-Type: multipart/form-data; boundary=XYZ" --data-binary @trunc.body "$S"
