@@ -178,6 +178,7 @@
 #define BS_HTTP_REQID_LEN 16                /* hex characters of a request id */
 #define BS_HTTP_LOG_DIGESTS 4               /* digests on a request log line */
 #define BS_HTTP_DRAIN_MAX (64ull << 20)     /* chunked bytes read past the limit to answer 413 */
+#define BS_HTTP_SIGNERS_JSON_MAX (1u << 20) /* GET /signers answer */
 #define BS_HTTP_LOG_KEYS_MAX 512            /* key ids on a request log line, bytes */
 #define BS_MP_FILENAME_MAX 255              /* an uploaded file's name (multipart) */
 #define BS_MP_CTYPE_MAX 128                 /* a multipart part's Content-Type */

@@ -27,6 +27,8 @@
 #include "http/metrics.h"
 #include "http/multipart.h"
 #include "http/request.h"
+#include "http/catalog.h"
+#include "http/netaddr.h"
 #include "http/response.h"
 #include "http/status.h"
 #include "core/text.h"
@@ -86,30 +88,6 @@ static void new_reqid(char *out)
 	bs_hex(out, rnd, sizeof(rnd));
 }
 
-static void client_address(struct MHD_Connection *conn, char *out, size_t cap)
-{
-	snprintf(out, cap, "?");
-	const union MHD_ConnectionInfo *ci =
-		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	if (ci == NULL || ci->client_addr == NULL)
-		return;
-	const struct sockaddr *sa = ci->client_addr;
-	char host[INET6_ADDRSTRLEN];
-	unsigned port = 0;
-	if (sa->sa_family == AF_INET) {
-		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
-		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
-		port = ntohs(in->sin_port);
-	} else if (sa->sa_family == AF_INET6) {
-		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
-		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
-		port = ntohs(in6->sin6_port);
-	} else {
-		return;
-	}
-	snprintf(out, cap, "%s:%u", host, port);
-}
-
 /* Queue a status without a BS_ERR code (routing, media type). */
 static enum MHD_Result respond_status(struct MHD_Connection *conn, struct request *rq,
 				      unsigned status, const char *msg)
@@ -156,7 +134,7 @@ static struct bs_conn *conn_of(struct MHD_Connection *conn)
 static void host_of(struct MHD_Connection *conn, char *out, size_t cap)
 {
 	char hp[64];
-	client_address(conn, hp, sizeof(hp));
+	bs_http_peer_address(conn, hp, sizeof(hp));
 	char *colon = strrchr(hp, ':');
 	if (colon != NULL && colon != hp)
 		*colon = '\0';
@@ -244,60 +222,13 @@ static enum MHD_Result healthz(struct bs_server *srv, struct MHD_Connection *con
 	return respond_status(conn, rq, 200, "ok");
 }
 
-/* "/sign/imx, /sign/modules, ..." */
-static void endpoint_list(char *out, size_t cap)
-{
-	size_t n = 0, o = 0;
-	const struct bs_signer *const *all = bs_signers(&n);
-	out[0] = '\0';
-	for (size_t i = 0; i < n; i++) {
-		int w = snprintf(out + o, cap - o, "%s/sign/%s", i ? ", " : "", all[i]->name);
-		if (w < 0 || (size_t)w >= cap - o)
-			break;
-		o += (size_t)w;
-	}
-}
-
-/* GET /signers: every endpoint with its fields, from the signer table. */
+/* GET /signers: every endpoint with its fields, from the signer table (catalog.c). */
 static enum MHD_Result signers_json(struct MHD_Connection *conn, struct request *rq)
 {
 	struct bs_buf b;
-	bs_buf_init(&b, 1u << 20);
 	size_t n = 0;
-	const struct bs_signer *const *all = bs_signers(&n);
-	int rc = bs_buf_printf(&b, "{\"signers\":[");
-	for (size_t i = 0; rc == 0 && i < n; i++) {
-		const struct bs_signer *s = all[i];
-		rc = bs_buf_printf(&b, "%s{\"name\":\"%s\",\"endpoint\":\"/sign/%s\","
-				   "\"summary\":\"%s\",\"subject\":\"%s\",\"fields\":[",
-				   i ? "," : "", s->name, s->name, s->summary ? s->summary : "",
-				   s->subject_field ? s->subject_field : "");
-		for (size_t f = 0; rc == 0 && f < s->nfields; f++) {
-			const struct bs_field_spec *fs = &s->fields[f];
-			rc = bs_buf_printf(&b, "%s{\"name\":\"%s\",\"required\":%s,\"file\":%s",
-					   f ? "," : "", fs->name, fs->required ? "true" : "false",
-					   fs->store == BS_FIELD_SPOOL ? "true" : "false");
-			if (rc == 0 && fs->default_value != NULL)
-				rc = bs_buf_printf(&b, ",\"default\":\"%s\"", fs->default_value);
-			for (size_t c = 0; rc == 0 && fs->choices != NULL && fs->choices[c]; c++)
-				rc = bs_buf_printf(&b, "%s\"%s\"", c ? "," : ",\"choices\":[",
-						   fs->choices[c]);
-			if (rc == 0 && fs->choices != NULL && fs->choices[0] != NULL)
-				rc = bs_buf_printf(&b, "]");
-			if (rc == 0 && fs->help != NULL)
-				rc = bs_buf_printf(&b, ",\"help\":\"%s\"", fs->help);
-			if (rc == 0)
-				rc = bs_buf_printf(&b, "}");
-		}
-		if (rc == 0)
-			rc = bs_buf_printf(&b, "]}");
-	}
-	if (rc == 0)
-		rc = bs_buf_printf(&b, "]}\n");
-	if (rc != 0) {
-		bs_buf_free(&b);
+	if (bs_http_signers_json(&b, &n) != 0)
 		return respond_status(conn, rq, 500, "cannot list the signers");
-	}
 	rq->status = 200;
 	rq->responded = true;
 	snprintf(rq->result, sizeof(rq->result), "ok (%zu signers)", n);
@@ -463,7 +394,7 @@ static enum MHD_Result begin(struct bs_server *srv, struct MHD_Connection *conn,
 	}
 	if (strncmp(url, "/sign/", 6) != 0 || (rq->signer = bs_signer_find(url + 6)) == NULL) {
 		char list[512], shown[64];
-		endpoint_list(list, sizeof(list));
+		bs_http_endpoint_list(list, sizeof(list));
 		bs_text_sanitize(shown, sizeof(shown), url);
 		snprintf(msg, sizeof(msg), "unknown endpoint %s (supported: %s; GET /signers lists "
 			 "their fields)", shown, list);
@@ -616,7 +547,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 			return MHD_NO;
 		new_reqid(rq->id);
 		rq->start_ms = bs_now_ms();
-		client_address(conn, rq->client, sizeof(rq->client));
+		bs_http_peer_address(conn, rq->client, sizeof(rq->client));
 		snprintf(rq->peer_ip, sizeof(rq->peer_ip), "%.*s",
 			 (int)(strrchr(rq->client, ':') ? strrchr(rq->client, ':') - rq->client : 0),
 			 rq->client);
@@ -716,30 +647,6 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 	bs_log(BS_LOG_DEBUG, NULL, "microhttpd: %s", msg);
 }
 
-/* Why listening failed, found by binding the same address ourselves (libmicrohttpd does
- * not report errno): "address already in use" for a busy port, and so on. */
-static const char *bind_problem(const char *address, const char *port)
-{
-	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE,
-				 .ai_socktype = SOCK_STREAM};
-	struct addrinfo *ai = NULL;
-	if (getaddrinfo(address, port, &hints, &ai) != 0)
-		return "address not usable";
-	const char *why = "the HTTP library refused the settings";
-	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
-		why = strerror(errno);
-	} else {
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0)
-			why = errno == EADDRINUSE ? "the port is in use by another process (another "
-						    "bootsign serve?)"
-						  : strerror(errno);
-		close(fd);
-	}
-	freeaddrinfo(ai);
-	return why;
-}
-
 int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 		    struct bs_keyring *keyring, struct bs_spool *spool, struct bs_error *err)
 {
@@ -825,7 +732,7 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 		bs_metrics_free(srv->metrics);
 		free(srv);
 		return bs_error_set(err, BS_ERR_IO, "cannot listen on %s port %s: %s", cfg->address,
-				    port, bind_problem(cfg->address, port));
+				    port, bs_http_bind_problem(cfg->address, port));
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = di != NULL ? di->port : cfg->port;

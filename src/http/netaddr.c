@@ -1,0 +1,56 @@
+/* Socket-level helpers of the server (netaddr.h). */
+#include "http/netaddr.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netdb.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+void bs_http_peer_address(struct MHD_Connection *conn, char *out, size_t cap)
+{
+	snprintf(out, cap, "?");
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || ci->client_addr == NULL)
+		return;
+	const struct sockaddr *sa = ci->client_addr;
+	char host[INET6_ADDRSTRLEN];
+	unsigned port = 0;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &in->sin_addr, host, sizeof(host));
+		port = ntohs(in->sin_port);
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		inet_ntop(AF_INET6, &in6->sin6_addr, host, sizeof(host));
+		port = ntohs(in6->sin6_port);
+	} else {
+		return;
+	}
+	snprintf(out, cap, "%s:%u", host, port);
+}
+
+const char *bs_http_bind_problem(const char *address, const char *port)
+{
+	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE,
+				 .ai_socktype = SOCK_STREAM};
+	struct addrinfo *ai = NULL;
+	if (getaddrinfo(address, port, &hints, &ai) != 0)
+		return "address not usable";
+	const char *why = "the HTTP library refused the settings";
+	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		why = strerror(errno);
+	} else {
+		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0)
+			why = errno == EADDRINUSE ? "the port is in use by another process (another "
+						    "bootsign serve?)"
+						  : strerror(errno);
+		close(fd);
+	}
+	freeaddrinfo(ai);
+	return why;
+}
