@@ -29,25 +29,8 @@
 #define HEADER_DATA "header-bytes: not really gzip, the signer does not unpack it"
 #define PAYLOAD_DATA "payload data/0000.tar.gz bytes"
 
-struct membuf {
-	uint8_t *d;
-	size_t n, cap, pos;
-};
-
-static int mb_put(struct membuf *m, const void *buf, size_t n)
-{
-	if (m->n + n > m->cap) {
-		size_t nc = (m->cap + n) * 2;
-		uint8_t *p = realloc(m->d, nc);
-		if (p == NULL)
-			return -1;
-		m->d = p;
-		m->cap = nc;
-	}
-	memcpy(m->d + m->n, buf, n);
-	m->n += n;
-	return 0;
-}
+#define membuf bs_test_membuf
+#define mb_put bs_test_membuf_put
 
 static la_ssize_t la_write(struct archive *a, void *ud, const void *buf, size_t n)
 {

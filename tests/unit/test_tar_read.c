@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 
 #include "formats/tar/tar_read.h"
+#include "testutil.h"
 
 /* ---- building archives ---- */
 
@@ -28,26 +29,12 @@ struct spec {
 	bool zeros;
 };
 
-struct membuf {
-	uint8_t *d;
-	size_t n, cap;
-};
+#define membuf bs_test_membuf
 
 static la_ssize_t mb_write(struct archive *a, void *ud, const void *buf, size_t n)
 {
 	(void)a;
-	struct membuf *m = ud;
-	if (m->n + n > m->cap) {
-		size_t nc = (m->cap + n) * 2;
-		uint8_t *p = realloc(m->d, nc);
-		if (p == NULL)
-			return -1;
-		m->d = p;
-		m->cap = nc;
-	}
-	memcpy(m->d + m->n, buf, n);
-	m->n += n;
-	return (la_ssize_t)n;
+	return bs_test_membuf_put(ud, buf, n) == 0 ? (la_ssize_t)n : -1;
 }
 
 static uint8_t byte_at(size_t i)

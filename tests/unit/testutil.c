@@ -288,3 +288,18 @@ int bs_test_dir_open(void *ctx, const char *name, FILE **out, uint64_t *size,
 	*size = (uint64_t)st.st_size;
 	return 0;
 }
+
+int bs_test_membuf_put(struct bs_test_membuf *m, const void *buf, size_t n)
+{
+	if (m->n + n > m->cap) {
+		size_t nc = (m->cap + n) * 2;
+		uint8_t *p = realloc(m->d, nc);
+		if (p == NULL)
+			return -1;
+		m->d = p;
+		m->cap = nc;
+	}
+	memcpy(m->d + m->n, buf, n);
+	m->n += n;
+	return 0;
+}

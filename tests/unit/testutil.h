@@ -33,6 +33,14 @@ void bs_test_run_ok(const char *const *argv);
 /* A Blocks data source (struct bs_data_source.open) rooted at the directory `ctx`. */
 int bs_test_dir_open(void *ctx, const char *name, FILE **out, uint64_t *size,
 		     struct bs_error *err);
+/* A growable byte buffer for tests (archives written to memory): d is malloc'd. */
+struct bs_test_membuf {
+	uint8_t *d;
+	size_t n, cap, pos;
+};
+/* Append n bytes; 0, or -1 when out of memory. */
+int bs_test_membuf_put(struct bs_test_membuf *m, const void *buf, size_t n);
+
 /* Write a whole file (created or truncated); fails the test on any error. */
 void bs_write(const char *path, const void *data, size_t len);
 
