@@ -18,13 +18,13 @@
 #include "core/limits.h"
 #include "core/secret.h"
 #include "core/util.h"
+#include "client/outfile.h"
 #include "http/multipart.h"
 #include "http/spool.h"
 #include "keys/keyring.h"
 #include "sign/job.h"
 #include "sign/signer.h"
 
-#define COPY_CHUNK 65536
 
 static void usage(FILE *out)
 {
@@ -111,50 +111,37 @@ static int add_file(struct bs_upload *up, const char *field, const char *path,
 }
 
 /* The output to OUT: a temporary file beside it, renamed over it at the end. */
+/* The output to OUT ("-" = standard output): written atomically (client/outfile.h: a
+ * temporary file beside it, fsync, rename). */
 static int write_output(const char *out_path, const struct bs_job_output *o,
 			struct bs_error *err)
 {
-	if (strcmp(out_path, "-") == 0) {
-		int rc = 0;
-		if (o->fd < 0) {
-			rc = fwrite(o->data, 1, o->len, stdout) == o->len ? 0 : -1;
-		} else {
-			uint8_t buf[COPY_CHUNK];
-			ssize_t r;
-			while (rc == 0 && (r = read(o->fd, buf, sizeof(buf))) > 0)
-				rc = fwrite(buf, 1, (size_t)r, stdout) == (size_t)r ? 0 : -1;
-		}
-		if (rc != 0 || fflush(stdout) != 0)
-			return bs_error_set(err, BS_ERR_IO, "writing standard output failed");
-		return 0;
-	}
-	if (o->fd < 0)
-		return bs_write_file(out_path, o->data, o->len, 0644, false, err);
-	size_t n = strlen(out_path) + 16;
-	char *tmp = malloc(n);
-	if (tmp == NULL)
-		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
-	snprintf(tmp, n, "%s.tmpXXXXXX", out_path);
-	int fd = mkstemp(tmp);
-	if (fd < 0) {
-		free(tmp);
-		return bs_error_set(err, BS_ERR_IO, "%s: %s", out_path, strerror(errno));
-	}
+	struct bs_outfile of = {0};
+	bool to_stdout = strcmp(out_path, "-") == 0;
+	FILE *fp = stdout;
 	int rc = 0;
-	uint8_t buf[COPY_CHUNK];
-	ssize_t r;
-	while (rc == 0 && (r = read(o->fd, buf, sizeof(buf))) > 0)
-		if (write(fd, buf, (size_t)r) != r)
-			rc = bs_error_set(err, BS_ERR_IO, "%s: %s", out_path, strerror(errno));
-	if (rc == 0 && (fchmod(fd, 0644) != 0 || fsync(fd) != 0))
-		rc = bs_error_set(err, BS_ERR_IO, "%s: %s", out_path, strerror(errno));
-	if (close(fd) != 0 && rc == 0)
-		rc = bs_error_set(err, BS_ERR_IO, "%s: %s", out_path, strerror(errno));
-	if (rc == 0 && rename(tmp, out_path) != 0)
-		rc = bs_error_set(err, BS_ERR_IO, "%s: %s", out_path, strerror(errno));
-	if (rc != 0)
-		unlink(tmp);
-	free(tmp);
+	if (!to_stdout) {
+		if ((rc = bs_outfile_open(&of, out_path, err)) != 0)
+			return rc;
+		fp = of.fp;
+	}
+	if (o->fd < 0) {
+		if (fwrite(o->data, 1, o->len, fp) != o->len)
+			rc = bs_error_set(err, BS_ERR_IO, "%s: write failed", out_path);
+	} else {
+		uint8_t buf[BS_COPY_CHUNK];
+		ssize_t r;
+		while (rc == 0 && (r = read(o->fd, buf, sizeof(buf))) > 0)
+			if (fwrite(buf, 1, (size_t)r, fp) != (size_t)r)
+				rc = bs_error_set(err, BS_ERR_IO, "%s: write failed", out_path);
+	}
+	if (to_stdout)
+		return rc == 0 && fflush(stdout) != 0
+			       ? bs_error_set(err, BS_ERR_IO, "writing standard output failed")
+			       : rc;
+	if (rc == 0)
+		rc = bs_outfile_commit(&of, err);
+	bs_outfile_abort(&of);
 	return rc;
 }
 
