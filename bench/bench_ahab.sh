@@ -13,7 +13,7 @@ set -euo pipefail
 bench_server_setup
 MIB=${1:-64}
 H="python3 $ROOT/tests/e2e/lib/ahab.py"
-"$BIN" pki create --ahab --key rsa2048 --out "$W/pki" >/dev/null 2>&1
+"$BIN" pki create --ahab --sgk --key rsa2048 --out "$W/pki" >/dev/null 2>&1
 mkdir -p "$W/keys/ahab/imxsign" "$W/spool" "$W/c"
 cp "$W/pki/imx-cst-keys.tar.gz" "$W/keys/ahab/imxsign/"
 $H build "$W/c/flash.bin" --size0 $((MIB << 20))
@@ -27,10 +27,16 @@ Source = "crts/SRK1_sha256_2048_65537_v3_ca_crt.pem"
 Source Index = 0
 Source Set = OEM
 Revocations = 0x0
+[Install Certificate]
+File = "crts/SGK1_1_sha256_2048_65537_v3_usr_crt.pem"
+Permissions = 0x1
+Signature = "crts/SGK1_1_sha256_2048_65537_v3_usr_cert_sig.bin"
 [Authenticate Data]
 File = "flash.bin"
 Offsets = 0 0x110
 X
+# the server never loads SRK keys: it signs with SGK1, whose certificate signature by
+# SRK1 `pki create --ahab --sgk` made beforehand
 : > "$W/server.log"
 taskset -c 0 "$BIN" serve --port 0 --keys "$W/keys" --spool-dir "$W/spool" 2>>"$W/server.log" &
 PID=$!
@@ -61,7 +67,7 @@ done
 rss_kb=$(sed -n 's/^VmHWM:[[:space:]]*\([0-9]*\) kB/\1/p' "/proc/$PID/status")
 kill "$PID"; wait "$PID" 2>/dev/null || true; PID=
 # floor: hash the image bytes once + one signature, same machine, same run
-key=$(ls "$W"/pki/keys/SRK1_*_key.pem)
+key=$(ls "$W"/pki/keys/SGK1_*_key.pem)
 pass=$(head -n1 "$W/pki/keys/key_pass.txt")
 s=$(date +%s%N)
 openssl dgst -sha256 -binary "$W/c/flash.bin" > "$W/d"
