@@ -88,6 +88,39 @@ static void test_http_formdata__fields_byte_by_byte(void **state)
 	assert_string_equal(f->f[1].filename, "a.bin");
 }
 
+/* Near-delimiters (CR, CRLF, "\r\n--B", a CR right before the real delimiter) split at every
+ * piece size: the part holds exactly the bytes sent, whatever the reads' boundaries. */
+static void test_http_formdata__near_delimiters_any_split(void **state)
+{
+	struct fx *fx = *state;
+	static const char *const bits[] = {"\r", "\r\r", "\r\n", "\r\n-", "\r\n--", "\r\n--B",
+					   "\r\n\r\n--B", "ab", "x\n--B0", "y-B0\r", "x"};
+	char payload[700] = "";
+	size_t n = 0;
+	for (unsigned k = 0; n + 12 < sizeof(payload) - 1; k = k * 7 + 3) {
+		const char *b = bits[k % BS_ARRAY_SIZE(bits)];
+		memcpy(payload + n, b, strlen(b));
+		n += strlen(b);
+	}
+	payload[n++] = '\r'; /* a CR just before the delimiter's own CR */
+	payload[n] = '\0';
+	char b[1024];
+	snprintf(b, sizeof(b), P("machine", "", "m") P("artifact", "; filename=\"a\"", "%s") END,
+		 payload);
+	size_t steps[] = {1, 2, 3, 4, 5, 6, 7, 8, 11, 13, 64, 333, sizeof(b)};
+	for (size_t k = 0; k < BS_ARRAY_SIZE(steps); k++) {
+		if (k > 0) { /* a fresh reader for each split */
+			assert_int_equal(teardown(state), 0);
+			assert_int_equal(setup(state), 0);
+			fx = *state;
+		}
+		assert_int_equal(body(fx, b, steps[k]), 0);
+		const struct bs_form *f = bs_upload_form(fx->up);
+		assert_int_equal(f->f[1].size, n);
+		assert_memory_equal(f->f[1].data, payload, n);
+	}
+}
+
 static void test_http_formdata__empty_then_same_field(void **state)
 {
 	struct fx *fx = *state;
@@ -190,6 +223,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup_teardown(test_http_formdata__fields_byte_by_byte, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_http_formdata__near_delimiters_any_split, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_formdata__empty_then_same_field, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_http_formdata__empty_file_then_file, setup,
