@@ -140,8 +140,8 @@ code=$(post x.bin mx93 dotdot.csf)
 sed 's#Version = 1.0#Version = 2.0#' ahab.csf > v2.csf
 code=$(post x.bin mx93 v2.csf)
 case "$code" in 400|501) grep -q "not supported yet" x.bin || srv_fail "v2 message: $(cat x.bin)" ;; *) srv_fail "Version 2.0: $code" ;; esac
-$H build changed.bin
-printf 'X' | dd of=changed.bin bs=1 seek=$((0x2000 + 3)) conv=notrunc status=none
+$H build built.bin
+flip built.bin $((0x2000 + 3)) changed.bin # inverted: a fixed 'X' left 1 random image in 256 unchanged
 cp changed.bin flash.bin
 code=$(post x.bin mx93 ahab.csf)
 [ "$code" = 400 ] || [ "$code" = 422 ] || srv_fail "changed image signed: $code"

@@ -121,7 +121,7 @@ PY
 import hashlib, sys
 b = open(sys.argv[1], "rb").read()
 fdt = open(sys.argv[3], "rb").read()
-new = b"Y" + fdt[1:]
+new = bytes([fdt[0] ^ 0xFF]) + fdt[1:]  # always differs ("Y" did not when fdt.bin began with Y)
 i = b.index(fdt)
 b = b[:i] + new + b[i + len(fdt):]
 h = hashlib.sha512(fdt).digest()
