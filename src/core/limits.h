@@ -160,6 +160,7 @@
 #define BS_AUDIT_KEY_FILE_MAX (64u << 10)   /* bytes of the audit key PEM file */
 
 /* ---- key process (keys/keyproc*.c) ---- */
+#define BS_DERCACHE_ENTRIES 32            /* decoded certificates / public keys kept (each kind) */
 #define BS_KEYPROC_MSG_MAX (4u << 20)       /* bytes of one message on the key socket */
 #define BS_KEYPROC_FIELDS_MAX 8             /* fields of one message */
 #define BS_KEYPROC_DER_MAX (64u << 10)      /* a certificate or public key (DER) */
@@ -169,6 +170,7 @@
 #define BS_KEYPROC_MEMBERS_MAX (256u << 10) /* the member names of a bundle, bytes */
 #define BS_KEYPROC_LEASES_MAX 1024          /* open leases in the key process */
 #define BS_KEYPROC_KEYS_MAX 4096            /* open key handles in the key process */
+#define BS_KEYPROC_WORKERS 8               /* threads answering in the key process */
 #define BS_KEYPROC_TIMEOUT_MS 120000        /* one answer from the key process */
 
 /* ---- http ---- */

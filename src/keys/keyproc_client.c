@@ -1,5 +1,9 @@
-/* The server side of the key process: requests over the socket, one at a time (a mutex
- * around the one socketpair; the key process answers in order anyway). */
+/* The server side of the key process: requests from many threads at once over the one
+ * socketpair. Each request carries a sequence number. One waiting thread at a time reads
+ * the socket (leader/follower: no reader thread, so a lone request reads its own reply
+ * without another thread's wake-up in between) and hands every reply it gets to the
+ * thread waiting for that number; a slow key operation (a token signature) holds up no
+ * other request. KEY_FREE and LEASE_CLOSE are sent without waiting. */
 #include "keys/keyproc_client.h"
 
 #include <errno.h>
@@ -9,24 +13,40 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "crypto/dercache.h"
 #include "keys/keyproc_msg.h"
-
-struct bs_kpc {
-	int fd;
-	pthread_mutex_t lock;
-	uint32_t seq;
-};
 
 /* A reply: the received buffer (fields point into it). */
 struct reply {
 	uint8_t *buf;
 	size_t len;
 	struct bs_kp_msg m;
+};
+
+/* A request waiting for its reply (on the waiter's stack, linked while it waits). */
+struct waiter {
+	uint32_t seq;
+	bool done;
+	int rc;            /* 0: r holds the reply; else the failure (BS_ERR_BUSY) */
+	const char *why;
+	struct reply r;
+	struct waiter *next;
+};
+
+struct bs_kpc {
+	int fd;
+	pthread_mutex_t lock; /* seq, waiting, gone */
+	pthread_cond_t cond;
+	uint32_t seq;
+	struct waiter *waiting;
+	const char *gone; /* the socket failed: every request fails with this */
+	bool leading;     /* a waiter is reading the socket */
 };
 
 static void reply_free(struct reply *r)
@@ -38,13 +58,96 @@ static void reply_free(struct reply *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* One message off the socket, waiting at most ms: 1 read (r->buf NULL when it was
+ * dropped: too long, no memory, undecodable), 0 nothing yet, -1 socket closed or failed. */
+static int recv_one(struct reply *r, int fd, int ms)
+{
+	memset(r, 0, sizeof(*r));
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	int pr;
+	while ((pr = poll(&pfd, 1, ms)) < 0 && errno == EINTR)
+		;
+	if (pr == 0)
+		return 0;
+	ssize_t n;
+	uint8_t peek;
+	while ((n = recv(fd, &peek, 1, MSG_PEEK | MSG_TRUNC)) < 0 && errno == EINTR)
+		;
+	if (n <= 0)
+		return -1;
+	if ((size_t)n > BS_KEYPROC_MSG_MAX || (r->buf = malloc((size_t)n)) == NULL) {
+		(void)recv(fd, &peek, 1, 0); /* drop it */
+		return 1;
+	}
+	r->len = (size_t)n;
+	while ((n = recv(fd, r->buf, r->len, 0)) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)r->len) {
+		reply_free(r);
+		return -1;
+	}
+	if (bs_kp_decode(&r->m, r->buf, r->len, NULL) != 0)
+		reply_free(r); /* nobody's: its waiter times out */
+	return 1;
+}
+
+/* Fail every waiting request (the key process died, or the socket is gone). */
+static void fail_all_locked(struct bs_kpc *c, const char *why)
+{
+	for (struct waiter *w = c->waiting; w != NULL; w = w->next) {
+		w->done = true;
+		w->rc = BS_ERR_BUSY;
+		w->why = why;
+	}
+	c->waiting = NULL;
+	pthread_cond_broadcast(&c->cond);
+}
+
+static void unlink_locked(struct bs_kpc *c, struct waiter *w)
+{
+	for (struct waiter **pp = &c->waiting; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			return;
+		}
+}
+
+/* Hand a message read by the leader to its waiter (or drop it). Called locked. */
+static void dispatch_locked(struct bs_kpc *c, struct reply *r)
+{
+	if (r->buf == NULL)
+		return;
+	if (r->m.type == BS_KP_DIED) {
+		fail_all_locked(c, "the key process died; retry");
+		return;
+	}
+	for (struct waiter *w = c->waiting; w != NULL; w = w->next) {
+		if (w->seq != r->m.seq)
+			continue;
+		unlink_locked(c, w);
+		w->r = *r;
+		w->done = true;
+		memset(r, 0, sizeof(*r));
+		pthread_cond_broadcast(&c->cond);
+		return;
+	}
+	/* an answer nobody waits for (given up on, or a close): dropped by the caller */
+}
+
 int bs_kpc_new(struct bs_kpc **out, int fd, struct bs_error *err)
 {
-	*out = calloc(1, sizeof(**out));
-	if (*out == NULL)
+	struct bs_kpc *c = calloc(1, sizeof(*c));
+	*out = NULL;
+	if (c == NULL)
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
-	(*out)->fd = fd;
-	pthread_mutex_init(&(*out)->lock, NULL);
+	c->fd = fd;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	*out = c;
 	return 0;
 }
 
@@ -53,81 +156,118 @@ void bs_kpc_free(struct bs_kpc *c)
 	if (c == NULL)
 		return;
 	close(c->fd); /* the key process and its supervisor exit */
+	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
-static int recv_one(struct reply *r, int fd, struct bs_error *err)
+/* Finish e and send it; with w, register w first so its reply cannot be missed. */
+static int send_req(struct bs_kpc *c, struct bs_kp_enc *e, struct waiter *w,
+		    struct bs_error *err)
 {
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
-	int pr;
-	while ((pr = poll(&pfd, 1, BS_KEYPROC_TIMEOUT_MS)) < 0 && errno == EINTR)
-		;
-	if (pr == 0)
-		return bs_error_set(err, BS_ERR_BUSY, "the key process did not answer");
-	ssize_t n;
-	uint8_t peek;
-	while ((n = recv(fd, &peek, 1, MSG_PEEK | MSG_TRUNC)) < 0 && errno == EINTR)
-		;
-	if (n <= 0 || (size_t)n > BS_KEYPROC_MSG_MAX) {
-		if (n > 0)
-			(void)recv(fd, &peek, 1, 0); /* drop it */
-		return bs_error_set(err, BS_ERR_BUSY, "the key process is gone");
+	int rc = bs_kp_enc_end(e, err);
+	if (rc != 0)
+		return rc;
+	pthread_mutex_lock(&c->lock);
+	if (c->gone != NULL) {
+		rc = bs_error_set(err, BS_ERR_BUSY, "%s", c->gone);
+	} else if (w != NULL) {
+		w->seq = (uint32_t)e->buf[4] << 24 | (uint32_t)e->buf[5] << 16 |
+			 (uint32_t)e->buf[6] << 8 | e->buf[7];
+		w->next = c->waiting;
+		c->waiting = w;
 	}
-	r->buf = malloc((size_t)n);
-	if (r->buf == NULL)
-		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
-	r->len = (size_t)n;
-	while ((n = recv(fd, r->buf, r->len, 0)) < 0 && errno == EINTR)
+	pthread_mutex_unlock(&c->lock);
+	if (rc != 0)
+		return rc;
+	ssize_t n;
+	while ((n = send(c->fd, e->buf, e->len, MSG_NOSIGNAL)) < 0 && errno == EINTR)
 		;
-	if (n != (ssize_t)r->len)
-		return bs_error_set(err, BS_ERR_BUSY, "the key process is gone");
-	return bs_kp_decode(&r->m, r->buf, r->len, err);
+	if (n == (ssize_t)e->len)
+		return 0;
+	if (w != NULL) {
+		pthread_mutex_lock(&c->lock);
+		for (struct waiter **pp = &c->waiting; *pp != NULL; pp = &(*pp)->next)
+			if (*pp == w) {
+				*pp = w->next;
+				break;
+			}
+		pthread_mutex_unlock(&c->lock);
+	}
+	return bs_error_set(err, BS_ERR_BUSY, "the key process is gone");
 }
 
 /* Send e (finished here) and wait for its reply: BS_KP_OK in *r, or the error. */
 static int call(struct bs_kpc *c, struct bs_kp_enc *e, struct reply *r, struct bs_error *err)
 {
 	memset(r, 0, sizeof(*r));
-	int rc = bs_kp_enc_end(e, err);
-	if (rc != 0) {
-		bs_kp_enc_free(e);
+	struct waiter w = {0};
+	int rc = send_req(c, e, &w, err);
+	bs_kp_enc_free(e);
+	if (rc != 0)
 		return rc;
-	}
+	uint64_t until = bs_now_ms() + BS_KEYPROC_TIMEOUT_MS;
 	pthread_mutex_lock(&c->lock);
-	uint32_t seq = e->buf[4] << 24 | e->buf[5] << 16 | e->buf[6] << 8 | e->buf[7];
-	ssize_t n;
-	while ((n = send(c->fd, e->buf, e->len, MSG_NOSIGNAL)) < 0 && errno == EINTR)
-		;
-	if (n != (ssize_t)e->len)
-		rc = bs_error_set(err, BS_ERR_BUSY, "the key process is gone");
-	while (rc == 0) {
-		reply_free(r);
-		rc = recv_one(r, c->fd, err);
-		if (rc == BS_ERR_FORMAT)
-			rc = bs_error_recode(err, BS_ERR_INTERNAL);
-		if (rc != 0)
-			break;
-		if (r->m.type == BS_KP_DIED) {
-			rc = bs_error_set(err, BS_ERR_BUSY, "the key process died; retry");
+	while (!w.done) {
+		uint64_t now = bs_now_ms();
+		if (now >= until) {
+			unlink_locked(c, &w);
+			w.done = true;
+			w.rc = BS_ERR_BUSY;
+			w.why = "the key process did not answer";
 			break;
 		}
-		if (r->m.seq != seq)
-			continue; /* the answer to a request that was given up on */
-		if (r->m.type == BS_KP_ERR) {
-			uint64_t code = 0;
-			char msg[BS_KEYPROC_ERRMSG_MAX + 1];
-			if (bs_kp_get_u64(&code, &r->m, 0, err) != 0 ||
-			    bs_kp_get_str(msg, sizeof(msg), &r->m, 1, NULL) != 0)
-				snprintf(msg, sizeof(msg), "key process: bad error reply");
-			int64_t sc = (int64_t)code;
-			rc = sc < 0 && sc >= BS_ERR_RATE ? (int)sc : BS_ERR_INTERNAL;
-			bs_error_set(err, rc, "%s", msg);
+		if (c->leading) { /* another waiter reads: it wakes us with our reply */
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			uint64_t left = until - now;
+			ts.tv_sec += (time_t)(left / 1000);
+			ts.tv_nsec += (long)(left % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			(void)pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+			continue;
 		}
-		break;
+		c->leading = true; /* read the socket ourselves until our reply comes */
+		pthread_mutex_unlock(&c->lock);
+		struct reply got;
+		uint64_t left = until - now;
+		int n = recv_one(&got, c->fd, left > INT32_MAX ? INT32_MAX : (int)left);
+		pthread_mutex_lock(&c->lock);
+		c->leading = false;
+		if (n < 0) {
+			c->gone = "the key process is gone";
+			fail_all_locked(c, c->gone);
+		} else if (n > 0) {
+			dispatch_locked(c, &got);
+		}
+		pthread_cond_broadcast(&c->cond); /* a follower may lead now */
+		if (got.buf != NULL) {
+			pthread_mutex_unlock(&c->lock);
+			reply_free(&got);
+			pthread_mutex_lock(&c->lock);
+		}
 	}
 	pthread_mutex_unlock(&c->lock);
-	bs_kp_enc_free(e);
+	if (w.rc != 0) {
+		reply_free(&w.r);
+		return bs_error_set(err, w.rc, "%s", w.why);
+	}
+	*r = w.r;
+	if (r->m.type == BS_KP_ERR) {
+		uint64_t code = 0;
+		char msg[BS_KEYPROC_ERRMSG_MAX + 1];
+		if (bs_kp_get_u64(&code, &r->m, 0, NULL) != 0 ||
+		    bs_kp_get_str(msg, sizeof(msg), &r->m, 1, NULL) != 0)
+			snprintf(msg, sizeof(msg), "key process: bad error reply");
+		int64_t sc = (int64_t)code;
+		rc = sc < 0 && sc >= BS_ERR_RATE ? (int)sc : BS_ERR_INTERNAL;
+		bs_error_set(err, rc, "%s", msg);
+	} else if (r->m.type != BS_KP_OK) {
+		rc = bs_error_set(err, BS_ERR_INTERNAL, "key process: unexpected reply");
+	}
 	if (rc != 0)
 		reply_free(r);
 	return rc;
@@ -168,14 +308,15 @@ int bs_kpc_lease_open(uint64_t *out, struct bs_kpc *c, const char *subject,
 	return rc;
 }
 
+/* Closes are not waited for: nothing the server does next depends on them (a failed close
+ * leaves a handle open in the key process until it restarts; its tables are bounded). */
 static void send_close(struct bs_kpc *c, enum bs_kp_type t, uint64_t id)
 {
 	struct bs_kp_enc e;
-	struct reply r;
 	start(c, &e, t);
 	bs_kp_put_u64(&e, id);
-	(void)call(c, &e, &r, NULL);
-	reply_free(&r);
+	(void)send_req(c, &e, NULL, NULL);
+	bs_kp_enc_free(&e);
 }
 
 void bs_kpc_lease_close(struct bs_kpc *c, uint64_t lease)
@@ -280,8 +421,7 @@ int bs_kpc_key(struct bs_key **out, struct bs_kpc *c, uint64_t lease, bool allow
 		reply_free(&r);
 		return rc;
 	}
-	const unsigned char *p = r.m.f[1].p;
-	EVP_PKEY *pub = d2i_PUBKEY(NULL, &p, (long)r.m.f[1].len);
+	EVP_PKEY *pub = bs_der_pubkey(r.m.f[1].p, r.m.f[1].len); /* shared, public */
 	reply_free(&r);
 	struct rkey *k = calloc(1, sizeof(*k));
 	if (pub == NULL || k == NULL) {
@@ -304,8 +444,7 @@ int bs_kpc_cert(X509 **out, struct bs_kpc *c, uint64_t lease, bool allow_token, 
 	start_named(c, &e, bundle ? BS_KP_BUNDLE_CERT : BS_KP_CERT, lease, allow_token, name);
 	int rc = call(c, &e, &r, err);
 	if (rc == 0) {
-		const unsigned char *p = r.m.f[0].p;
-		if (r.m.nf != 1 || (*out = d2i_X509(NULL, &p, (long)r.m.f[0].len)) == NULL)
+		if (r.m.nf != 1 || (*out = bs_der_x509(r.m.f[0].p, r.m.f[0].len)) == NULL)
 			rc = bs_error_set(err, BS_ERR_INTERNAL, "key process: bad certificate");
 	}
 	reply_free(&r);

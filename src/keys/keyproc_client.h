@@ -1,7 +1,9 @@
 /* The server side of the key process (keys/keyproc.h): requests over the socket, used by
  * the keyring in remote mode (keys/keyring.c). Every call is one request and its answer;
- * calls are serialised by a mutex around the one socket. A dead key process makes the
- * waiting call fail with BS_ERR_BUSY (HTTP 503). */
+ * calls from many threads are in flight at once (replies matched by sequence number, in
+ * any order). bs_kpc_lease_close and the stub keys' free send without waiting. A dead key
+ * process makes every waiting call fail with BS_ERR_BUSY (HTTP 503); no answer within
+ * BS_KEYPROC_TIMEOUT_MS is BS_ERR_BUSY too. */
 #ifndef BS_KEYS_KEYPROC_CLIENT_H
 #define BS_KEYS_KEYPROC_CLIENT_H
 
