@@ -314,6 +314,10 @@ static int do_lease_op(struct bs_kp_enc *e, struct kp_state *st, const struct bs
 		    (rc = bs_lease_bundle(&l->src, l->l, name, err)) != 0)
 			return rc;
 		bs_kp_put_u64(e, bs_lease_bundle_first_use(l->l) ? 1 : 0);
+		/* the version's serial, unique across key process generations: the server
+		 * keeps this version's public members under it */
+		uint64_t serial = bs_lease_bundle_serial(l->l);
+		bs_kp_put_u64(e, serial != 0 ? st->gen << 32 | (serial & 0xffffffffu) : 0);
 		size_t n = 0;
 		const char *const *mem = bs_lease_bundle_members(l->l, &n);
 		size_t total = 0;
@@ -333,7 +337,7 @@ static int do_lease_op(struct bs_kp_enc *e, struct kp_state *st, const struct bs
 		}
 		bs_kp_put(e, blob, total);
 		free(blob);
-		return 0;
+		return 0; /* (first use, serial, member names) */
 	}
 	case BS_KP_BUNDLE_READ: {
 		if ((rc = bs_kp_get_str(name, sizeof(name), m, 1, err)) != 0 ||

@@ -21,6 +21,7 @@
 #include "core/util.h"
 #include "crypto/dercache.h"
 #include "keys/keyproc_msg.h"
+#include "keys/keyproc_pubcache.h"
 
 /* A reply: the received buffer (fields point into it). */
 struct reply {
@@ -47,6 +48,7 @@ struct bs_kpc {
 	struct waiter *waiting;
 	const char *gone; /* the socket failed: every request fails with this */
 	bool leading;     /* a waiter is reading the socket */
+	struct bs_kp_pubcache *pub; /* public bundle members by bundle serial (may be NULL) */
 };
 
 static void reply_free(struct reply *r)
@@ -147,6 +149,7 @@ int bs_kpc_new(struct bs_kpc **out, int fd, struct bs_error *err)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&c->cond, &ca);
 	pthread_condattr_destroy(&ca);
+	c->pub = bs_kp_pubcache_new(); /* NULL: nothing kept, every read asks */
 	*out = c;
 	return 0;
 }
@@ -156,6 +159,7 @@ void bs_kpc_free(struct bs_kpc *c)
 	if (c == NULL)
 		return;
 	close(c->fd); /* the key process and its supervisor exit */
+	bs_kp_pubcache_free(c->pub);
 	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
@@ -435,10 +439,18 @@ int bs_kpc_key(struct bs_key **out, struct bs_kpc *c, uint64_t lease, bool allow
 	return bs_key_new(out, &g_rkey_ops, k, pub, id, err);
 }
 
-int bs_kpc_cert(X509 **out, struct bs_kpc *c, uint64_t lease, bool allow_token, bool bundle,
-		const char *name, struct bs_error *err)
+int bs_kpc_cert(X509 **out, struct bs_kpc *c, uint64_t lease, uint64_t serial, bool allow_token,
+		bool bundle, const char *name, struct bs_error *err)
 {
 	*out = NULL;
+	uint8_t *der = NULL;
+	size_t len = 0;
+	if (bundle && bs_kp_pubcache_get(c->pub, serial, 'c', name, 0, &der, &len)) {
+		*out = bs_der_x509(der, len);
+		free(der);
+		if (*out != NULL)
+			return 0;
+	}
 	struct bs_kp_enc e;
 	struct reply r;
 	start_named(c, &e, bundle ? BS_KP_BUNDLE_CERT : BS_KP_CERT, lease, allow_token, name);
@@ -446,6 +458,8 @@ int bs_kpc_cert(X509 **out, struct bs_kpc *c, uint64_t lease, bool allow_token, 
 	if (rc == 0) {
 		if (r.m.nf != 1 || (*out = bs_der_x509(r.m.f[0].p, r.m.f[0].len)) == NULL)
 			rc = bs_error_set(err, BS_ERR_INTERNAL, "key process: bad certificate");
+		else if (bundle)
+			bs_kp_pubcache_put(c->pub, serial, 'c', name, 0, r.m.f[0].p, r.m.f[0].len);
 	}
 	reply_free(&r);
 	return rc;
@@ -464,10 +478,11 @@ bool bs_kpc_exists(struct bs_kpc *c, uint64_t lease, const char *name)
 	return ok;
 }
 
-int bs_kpc_bundle(bool *first_use, char ***members, size_t *nmembers, struct bs_kpc *c,
-		  uint64_t lease, const char *name, struct bs_error *err)
+int bs_kpc_bundle(bool *first_use, uint64_t *serial, char ***members, size_t *nmembers,
+		  struct bs_kpc *c, uint64_t lease, const char *name, struct bs_error *err)
 {
 	*first_use = false;
+	*serial = 0;
 	*members = NULL;
 	*nmembers = 0;
 	struct bs_kp_enc e;
@@ -476,19 +491,21 @@ int bs_kpc_bundle(bool *first_use, char ***members, size_t *nmembers, struct bs_
 	bs_kp_put_u64(&e, lease);
 	bs_kp_put_str(&e, name);
 	int rc = call(c, &e, &r, err);
-	uint64_t fu = 0;
-	if (rc == 0 && (r.m.nf != 2 || bs_kp_get_u64(&fu, &r.m, 0, err) != 0 ||
-			r.m.f[1].len > BS_KEYPROC_MEMBERS_MAX ||
-			(r.m.f[1].len > 0 && r.m.f[1].p[r.m.f[1].len - 1] != '\0')))
+	uint64_t fu = 0, ser = 0;
+	if (rc == 0 && (r.m.nf != 3 || bs_kp_get_u64(&fu, &r.m, 0, err) != 0 ||
+			bs_kp_get_u64(&ser, &r.m, 1, err) != 0 ||
+			r.m.f[2].len > BS_KEYPROC_MEMBERS_MAX ||
+			(r.m.f[2].len > 0 && r.m.f[2].p[r.m.f[2].len - 1] != '\0')))
 		rc = bs_error_set(err, BS_ERR_INTERNAL, "key process: bad bundle reply");
 	if (rc != 0) {
 		reply_free(&r);
 		return rc;
 	}
 	*first_use = fu != 0;
-	const char *s = (const char *)r.m.f[1].p;
+	*serial = ser;
+	const char *s = (const char *)r.m.f[2].p;
 	size_t n = 0;
-	for (size_t i = 0; i < r.m.f[1].len; i++)
+	for (size_t i = 0; i < r.m.f[2].len; i++)
 		n += s[i] == '\0';
 	char **v = calloc(n + 1, sizeof(*v));
 	for (size_t i = 0, o = 0; v != NULL && i < n; i++) {
@@ -510,10 +527,12 @@ int bs_kpc_bundle(bool *first_use, char ***members, size_t *nmembers, struct bs_
 }
 
 int bs_kpc_bundle_read(uint8_t **out, size_t *out_len, struct bs_kpc *c, uint64_t lease,
-		       const char *name, size_t max, struct bs_error *err)
+		       uint64_t serial, const char *name, size_t max, struct bs_error *err)
 {
 	*out = NULL;
 	*out_len = 0;
+	if (bs_kp_pubcache_get(c->pub, serial, 'r', name, max, out, out_len))
+		return 0;
 	struct bs_kp_enc e;
 	struct reply r;
 	start(c, &e, BS_KP_BUNDLE_READ);
@@ -529,6 +548,7 @@ int bs_kpc_bundle_read(uint8_t **out, size_t *out_len, struct bs_kpc *c, uint64_
 		memcpy(*out, r.m.f[0].p, r.m.f[0].len);
 		(*out)[r.m.f[0].len] = '\0';
 		*out_len = r.m.f[0].len;
+		bs_kp_pubcache_put(c->pub, serial, 'r', name, max, *out, *out_len);
 	}
 	reply_free(&r);
 	return rc;

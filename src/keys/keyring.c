@@ -50,6 +50,7 @@ struct bs_keyring_lease {
 	char **rmembers;             /* remote mode: members of the bundle opened last */
 	size_t nrmembers;
 	bool rfirst_use;
+	uint64_t rserial;            /* remote mode: the bundle's serial (0: not cached) */
 };
 
 int bs_keyring_new(struct bs_keyring **out, const struct bs_keyring_opts *o,
@@ -358,7 +359,8 @@ int bs_lease_cert(X509 **out, struct bs_keyring_lease *l, const char *name,
 	struct token_ref t;
 	int rc;
 	if (l->kr->remote != NULL)
-		return bs_kpc_cert(out, l->kr->remote, l->rid, l->allow_token, false, name, err);
+		return bs_kpc_cert(out, l->kr->remote, l->rid, 0, l->allow_token, false, name,
+				   err);
 	if (is_uri(name)) {
 		if ((rc = token_ref(&t, l, name, err)) == 0)
 			rc = t.loader->load_cert(t.ctx, t.uri, out, err);
@@ -412,13 +414,15 @@ static int rsrc_read(void *ctx, const char *name, size_t max, uint8_t **out, siz
 		     struct bs_error *err)
 {
 	struct bs_keyring_lease *l = ctx;
-	return bs_kpc_bundle_read(out, out_len, l->kr->remote, l->rid, name, max, err);
+	return bs_kpc_bundle_read(out, out_len, l->kr->remote, l->rid, l->rserial, name, max,
+				  err);
 }
 
 static int rsrc_cert(void *ctx, const char *name, X509 **out, struct bs_error *err)
 {
 	struct bs_keyring_lease *l = ctx;
-	return bs_kpc_cert(out, l->kr->remote, l->rid, l->allow_token, true, name, err);
+	return bs_kpc_cert(out, l->kr->remote, l->rid, l->rserial, l->allow_token, true, name,
+			   err);
 }
 
 static int rsrc_key(void *ctx, const char *cert_name, X509 *cert, struct bs_key **out,
@@ -433,8 +437,8 @@ static int remote_bundle(struct bs_key_source *out, struct bs_keyring_lease *l,
 			 const char *bundle, struct bs_error *err)
 {
 	remote_members_free(l);
-	int rc = bs_kpc_bundle(&l->rfirst_use, &l->rmembers, &l->nrmembers, l->kr->remote,
-			       l->rid, bundle, err);
+	int rc = bs_kpc_bundle(&l->rfirst_use, &l->rserial, &l->rmembers, &l->nrmembers,
+			       l->kr->remote, l->rid, bundle, err);
 	if (rc == 0)
 		*out = (struct bs_key_source){.read = rsrc_read, .load_cert = rsrc_cert,
 					      .load_key = rsrc_key, .ctx = l};
@@ -485,6 +489,13 @@ const char *const *bs_lease_bundle_members(struct bs_keyring_lease *l, size_t *n
 		return (const char *const *)l->rmembers;
 	}
 	return l->bstore != NULL ? bs_store_members(l->bstore, n) : NULL;
+}
+
+uint64_t bs_lease_bundle_serial(const struct bs_keyring_lease *l)
+{
+	if (l->kr->remote != NULL)
+		return l->rserial;
+	return bs_keycache_serial(l->blease);
 }
 
 bool bs_lease_bundle_first_use(const struct bs_keyring_lease *l)

@@ -79,5 +79,8 @@ const char *const *bs_lease_bundle_members(struct bs_keyring_lease *l, size_t *n
 /* Is the bundle opened last the first use of that bundle version (once-per-bundle
  * warnings)? */
 bool bs_lease_bundle_first_use(const struct bs_keyring_lease *l);
+/* A number for the version of the bundle opened last, different for every version (and,
+ * in remote mode, every key process); 0 when there is none. */
+uint64_t bs_lease_bundle_serial(const struct bs_keyring_lease *l);
 
 #endif

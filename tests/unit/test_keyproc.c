@@ -14,6 +14,7 @@
 #include "keys/keyproc.h"
 #include "keys/keyproc_client.h"
 #include "keys/keyproc_msg.h"
+#include "keys/keyproc_pubcache.h"
 
 #include <pthread.h>
 #include <sys/socket.h>
@@ -207,6 +208,44 @@ static void test_keyproc__der_cache(void **state)
 	EVP_PKEY_free(k);
 }
 
+/* Public members kept by (serial, kind, name, max); serial 0 never kept; bounded. */
+static void test_keyproc__pubcache(void **state)
+{
+	(void)state;
+	struct bs_kp_pubcache *pc = bs_kp_pubcache_new();
+	assert_non_null(pc);
+	uint8_t *out = NULL;
+	size_t len = 0;
+	bs_kp_pubcache_put(pc, 0, 'r', "crts/SRK_table.bin", 100, (const uint8_t *)"t", 1);
+	assert_false(bs_kp_pubcache_get(pc, 0, 'r', "crts/SRK_table.bin", 100, &out, &len));
+	bs_kp_pubcache_put(pc, 5, 'r', "crts/SRK_table.bin", 100, (const uint8_t *)"table", 5);
+	assert_true(bs_kp_pubcache_get(pc, 5, 'r', "crts/SRK_table.bin", 100, &out, &len));
+	assert_int_equal(len, 5);
+	assert_memory_equal(out, "table\0", 6);
+	free(out);
+	/* another version, kind, limit or name is another item */
+	assert_false(bs_kp_pubcache_get(pc, 6, 'r', "crts/SRK_table.bin", 100, &out, &len));
+	assert_false(bs_kp_pubcache_get(pc, 5, 'c', "crts/SRK_table.bin", 100, &out, &len));
+	assert_false(bs_kp_pubcache_get(pc, 5, 'r', "crts/SRK_table.bin", 99, &out, &len));
+	assert_false(bs_kp_pubcache_get(pc, 5, 'r', "crts/SRK1_crt.pem", 100, &out, &len));
+	/* bounded: after BS_KP_PUBCACHE_ENTRIES newer items the first is gone */
+	for (unsigned i = 0; i < BS_KP_PUBCACHE_ENTRIES; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "m%u", i);
+		bs_kp_pubcache_put(pc, 7, 'r', name, 100, (const uint8_t *)name, strlen(name));
+	}
+	assert_false(bs_kp_pubcache_get(pc, 5, 'r', "crts/SRK_table.bin", 100, &out, &len));
+	assert_true(bs_kp_pubcache_get(pc, 7, 'r', "m3", 100, &out, &len));
+	assert_memory_equal(out, "m3", 2);
+	free(out);
+	/* too large to keep */
+	uint8_t *big = calloc(1, BS_KP_PUBCACHE_ITEM_MAX + 1);
+	bs_kp_pubcache_put(pc, 8, 'r', "big", 0, big, BS_KP_PUBCACHE_ITEM_MAX + 1);
+	assert_false(bs_kp_pubcache_get(pc, 8, 'r', "big", 0, &out, &len));
+	free(big);
+	bs_kp_pubcache_free(pc);
+}
+
 static void test_keyproc__round_trip(void **state)
 {
 	(void)state;
@@ -311,6 +350,7 @@ int main(void)
 		cmocka_unit_test(test_keyproc__replies_in_any_order),
 		cmocka_unit_test(test_keyproc__died_fails_every_waiter),
 		cmocka_unit_test(test_keyproc__der_cache),
+		cmocka_unit_test(test_keyproc__pubcache),
 		cmocka_unit_test(test_keyproc__refuses_off_table),
 		cmocka_unit_test(test_keyproc__encoder_limits),
 		cmocka_unit_test(test_keyproc__secret_members),
