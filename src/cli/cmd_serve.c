@@ -162,6 +162,7 @@ int bs_cmd_serve(int argc, char **argv)
 		.p11_pool_size = cfg.p11_pool_size,
 		.p11_timeout_ms = cfg.p11_timeout_ms,
 		.token_cache_ms = TOKEN_CACHE_MS,
+		.audit_key = cfg.audit_key,
 	};
 	if (cfg.key_isolation) {
 		/* before any thread and any listening socket: the key process gets the PIN and

@@ -157,7 +157,7 @@
 #define BS_AUDIT_FIELD_MAX 512              /* bytes of one text field of a record */
 #define BS_AUDIT_SEAL_EVERY 16              /* records between two seals */
 #define BS_AUDIT_SIG_MAX 1024               /* bytes of a seal signature */
-#define BS_AUDIT_KEY_FILE_MAX (64u << 10)   /* bytes of the audit key PEM file */
+#define BS_SERVICE_KEY_FILE_MAX (64u << 10) /* bytes of a server key PEM file (audit_key) */
 
 /* ---- key process (keys/keyproc*.c) ---- */
 #define BS_DERCACHE_ENTRIES 32            /* decoded certificates / public keys kept (each kind) */

@@ -407,6 +407,14 @@ static int handle_locked(struct bs_kp_enc *e, struct kp_state *st, const struct 
 		return bs_error_set(err, BS_ERR_BUSY, "key process: more than %u leases open",
 				    BS_KEYPROC_LEASES_MAX);
 	}
+	case BS_KP_SERVICE_KEY: {
+		char name[BS_NAME_MAX + 1];
+		struct bs_key *key = NULL;
+		int rc = bs_kp_get_str(name, sizeof(name), m, 0, err);
+		if (rc == 0)
+			rc = bs_keyring_service_key(&key, st->kr, name, err);
+		return rc != 0 ? rc : put_key(e, st, key, err);
+	}
 	case BS_KP_KEY_FREE: {
 		struct kp_key *k = NULL;
 		int rc = find_key(&k, st, m, err);

@@ -10,6 +10,7 @@
 #include <openssl/x509.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -332,17 +333,24 @@ void bs_kpc_lease_close(struct bs_kpc *c, uint64_t lease)
 
 struct rkey {
 	struct bs_kpc *c;
-	uint64_t handle;
+	_Atomic uint64_t handle;
+	/* a service key (the server's own, held for the server's lifetime): its setting's
+	 * name, to fetch a new handle from a restarted key process; "" for a job's key */
+	char service[BS_NAME_MAX + 1];
+	EVP_PKEY *pub; /* borrowed from the stub key (same lifetime) */
 };
 
-static int rkey_sign(struct rkey *k, enum bs_kp_type t, const struct bs_sig_params *p,
-		     const uint8_t *data, size_t dlen, uint8_t *sig, size_t *siglen,
-		     struct bs_error *err)
+static int key_reply(uint64_t *handle, EVP_PKEY **pub, char *id, size_t idcap,
+		     struct bs_kpc *c, struct bs_kp_enc *e, struct bs_error *err);
+
+static int rkey_sign_once(struct rkey *k, enum bs_kp_type t, const struct bs_sig_params *p,
+			  const uint8_t *data, size_t dlen, uint8_t *sig, size_t *siglen,
+			  struct bs_error *err)
 {
 	struct bs_kp_enc e;
 	struct reply r;
 	start(k->c, &e, t);
-	bs_kp_put_u64(&e, k->handle);
+	bs_kp_put_u64(&e, atomic_load(&k->handle));
 	bs_kp_put_u64(&e, (uint64_t)(int64_t)p->md_nid);
 	bs_kp_put_u64(&e, (uint64_t)(int64_t)p->scheme);
 	bs_kp_put_u64(&e, (uint64_t)(int64_t)p->pss_saltlen);
@@ -357,6 +365,39 @@ static int rkey_sign(struct rkey *k, enum bs_kp_type t, const struct bs_sig_para
 	}
 	reply_free(&r);
 	return rc;
+}
+
+/* A job's key dies with the key process that made it (the job gets its 503). A service
+ * key outlives it: after a restart it takes the new key process's handle for the same
+ * setting (which must still be the same public key) and signs once more. */
+static int rkey_sign(struct rkey *k, enum bs_kp_type t, const struct bs_sig_params *p,
+		     const uint8_t *data, size_t dlen, uint8_t *sig, size_t *siglen,
+		     struct bs_error *err)
+{
+	size_t cap = *siglen;
+	int rc = rkey_sign_once(k, t, p, data, dlen, sig, siglen, err);
+	if (rc != BS_ERR_BUSY || k->service[0] == '\0')
+		return rc;
+	struct bs_kp_enc e;
+	start(k->c, &e, BS_KP_SERVICE_KEY);
+	bs_kp_put_str(&e, k->service);
+	uint64_t fresh = 0;
+	EVP_PKEY *pub = NULL;
+	char id[BS_PATH_MAX];
+	struct bs_error ferr = {0};
+	if (key_reply(&fresh, &pub, id, sizeof(id), k->c, &e, &ferr) != 0)
+		return rc; /* still restarting: the first error stands */
+	bool same = EVP_PKEY_eq(pub, k->pub) == 1;
+	EVP_PKEY_free(pub);
+	if (!same) {
+		send_close(k->c, BS_KP_KEY_FREE, fresh);
+		return bs_error_set(err, BS_ERR_KEY, "%s: the key changed since the server "
+				    "started (restart the server to use the new one)", k->service);
+	}
+	uint64_t stale = atomic_exchange(&k->handle, fresh);
+	send_close(k->c, BS_KP_KEY_FREE, stale); /* of a dead generation: a no-op */
+	*siglen = cap;
+	return rkey_sign_once(k, t, p, data, dlen, sig, siglen, err);
 }
 
 static int rkey_sign_digest(void *ctx, const struct bs_sig_params *p, const uint8_t *dgst,
@@ -376,7 +417,7 @@ static int rkey_sign_message(void *ctx, const struct bs_sig_params *p, const uin
 static void rkey_free(void *ctx)
 {
 	struct rkey *k = ctx;
-	send_close(k->c, BS_KP_KEY_FREE, k->handle);
+	send_close(k->c, BS_KP_KEY_FREE, atomic_load(&k->handle));
 	free(k);
 }
 
@@ -406,37 +447,67 @@ static void start_named(struct bs_kpc *c, struct bs_kp_enc *e, enum bs_kp_type t
 	bs_kp_put_str(e, name);
 }
 
+/* Send e, a request answered by (handle, public key DER, key id), and make the stub key. */
+/* Send e, a request answered by (handle, public key DER, key id): the three of them. */
+static int key_reply(uint64_t *handle, EVP_PKEY **pub, char *id, size_t idcap,
+		     struct bs_kpc *c, struct bs_kp_enc *e, struct bs_error *err)
+{
+	*handle = 0;
+	*pub = NULL;
+	struct reply r;
+	int rc = call(c, e, &r, err);
+	if (rc == 0 && (r.m.nf != 3 || bs_kp_get_u64(handle, &r.m, 0, err) != 0 ||
+			bs_kp_get_str(id, idcap, &r.m, 2, err) != 0 ||
+			r.m.f[1].len > BS_KEYPROC_DER_MAX))
+		rc = bs_error_set(err, BS_ERR_INTERNAL, "key process: bad key reply");
+	if (rc == 0 && (*pub = bs_der_pubkey(r.m.f[1].p, r.m.f[1].len)) == NULL) {
+		send_close(c, BS_KP_KEY_FREE, *handle);
+		rc = bs_error_set(err, BS_ERR_INTERNAL, "key process: bad public key");
+	}
+	reply_free(&r);
+	return rc;
+}
+
+/* The same, made a stub key (service: its setting's name, or NULL for a job's key). */
+static int key_call(struct bs_key **out, struct bs_kpc *c, struct bs_kp_enc *e,
+		    const char *service, struct bs_error *err)
+{
+	*out = NULL;
+	uint64_t handle = 0;
+	EVP_PKEY *pub = NULL; /* shared, public */
+	char id[BS_PATH_MAX];
+	int rc = key_reply(&handle, &pub, id, sizeof(id), c, e, err);
+	if (rc != 0)
+		return rc;
+	struct rkey *k = calloc(1, sizeof(*k));
+	if (k == NULL) {
+		EVP_PKEY_free(pub);
+		send_close(c, BS_KP_KEY_FREE, handle);
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	}
+	k->c = c;
+	atomic_init(&k->handle, handle);
+	snprintf(k->service, sizeof(k->service), "%s", service != NULL ? service : "");
+	k->pub = pub;
+	return bs_key_new(out, &g_rkey_ops, k, pub, id, err);
+}
+
 int bs_kpc_key(struct bs_key **out, struct bs_kpc *c, uint64_t lease, bool allow_token,
 	       bool bundle, const char *name, X509 *cert, struct bs_error *err)
 {
-	*out = NULL;
 	struct bs_kp_enc e;
-	struct reply r;
 	start_named(c, &e, bundle ? BS_KP_BUNDLE_KEY : BS_KP_KEY, lease, allow_token, name);
 	put_cert(&e, cert);
-	int rc = call(c, &e, &r, err);
-	uint64_t handle = 0;
-	char id[BS_PATH_MAX];
-	if (rc == 0 && (r.m.nf != 3 || bs_kp_get_u64(&handle, &r.m, 0, err) != 0 ||
-			bs_kp_get_str(id, sizeof(id), &r.m, 2, err) != 0 ||
-			r.m.f[1].len > BS_KEYPROC_DER_MAX))
-		rc = bs_error_set(err, BS_ERR_INTERNAL, "key process: bad key reply");
-	if (rc != 0) {
-		reply_free(&r);
-		return rc;
-	}
-	EVP_PKEY *pub = bs_der_pubkey(r.m.f[1].p, r.m.f[1].len); /* shared, public */
-	reply_free(&r);
-	struct rkey *k = calloc(1, sizeof(*k));
-	if (pub == NULL || k == NULL) {
-		EVP_PKEY_free(pub);
-		free(k);
-		send_close(c, BS_KP_KEY_FREE, handle);
-		return bs_error_set(err, pub == NULL ? BS_ERR_INTERNAL : BS_ERR_NOMEM,
-				    "key process: bad public key");
-	}
-	*k = (struct rkey){.c = c, .handle = handle};
-	return bs_key_new(out, &g_rkey_ops, k, pub, id, err);
+	return key_call(out, c, &e, NULL, err);
+}
+
+int bs_kpc_service_key(struct bs_key **out, struct bs_kpc *c, const char *name,
+		       struct bs_error *err)
+{
+	struct bs_kp_enc e;
+	start(c, &e, BS_KP_SERVICE_KEY);
+	bs_kp_put_str(&e, name);
+	return key_call(out, c, &e, name, err);
 }
 
 int bs_kpc_cert(X509 **out, struct bs_kpc *c, uint64_t lease, uint64_t serial, bool allow_token,

@@ -24,6 +24,9 @@ void bs_kpc_lease_close(struct bs_kpc *c, uint64_t lease);
 /* KEY (bundle = false) or BUNDLE_KEY (bundle = true) */
 int bs_kpc_key(struct bs_key **out, struct bs_kpc *c, uint64_t lease, bool allow_token,
 	       bool bundle, const char *name, X509 *cert, struct bs_error *err) BS_WUR;
+/* SERVICE_KEY: the server's own key of setting `name` (bs_keyring_service_key) */
+int bs_kpc_service_key(struct bs_key **out, struct bs_kpc *c, const char *name,
+		       struct bs_error *err) BS_WUR;
 /* CERT or BUNDLE_CERT; a bundle's certificates are kept by the bundle's serial (0: never) */
 int bs_kpc_cert(X509 **out, struct bs_kpc *c, uint64_t lease, uint64_t serial, bool allow_token,
 		bool bundle, const char *name, struct bs_error *err) BS_WUR;
