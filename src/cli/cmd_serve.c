@@ -143,7 +143,8 @@ int bs_cmd_serve(int argc, char **argv)
 	struct demo demo;
 	char self[4096];
 	bool use_demo = cfg.keyfile_root == NULL;
-	if (use_demo && demo_setup(&cfg, &demo, &err) != 0)
+	if (use_demo && (cfg.key_isolation ? demo_setup_apart(&cfg, &demo, &err)
+					   : demo_setup(&cfg, &demo, &err)) != 0)
 		goto fail;
 	struct stat st;
 	if (stat(cfg.keyfile_root, &st) != 0 || !S_ISDIR(st.st_mode)) {

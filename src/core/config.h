@@ -69,7 +69,7 @@ struct bs_config {
 	char *proxy_addresses;    /* "10.0.0.5,10.0.0.6" */
 	char *proxy_header;       /* NULL = X-Client-DN */
 	bool allow_anonymous;
-	bool key_isolation;       /* keys and PIN live in a separate key process (default no) */
+	bool key_isolation;       /* keys and PIN live in a separate key process (default yes) */
 	char *p11_module;         /* NULL = p11-kit proxy */
 	char *p11_tokens;         /* tokens clients may select (labels, serial=...) */
 	char *p11_pin;            /* secret: wiped on free */
