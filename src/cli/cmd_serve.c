@@ -164,6 +164,7 @@ int bs_cmd_serve(int argc, char **argv)
 		.p11_timeout_ms = cfg.p11_timeout_ms,
 		.token_cache_ms = TOKEN_CACHE_MS,
 		.audit_key = cfg.audit_key,
+		.tls_key = cfg.tls_key,
 	};
 	if (cfg.key_isolation) {
 		/* before any thread and any listening socket: the key process gets the PIN and

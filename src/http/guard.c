@@ -12,10 +12,10 @@
 #include <string.h>
 #include <strings.h>
 
+#include "auth/tlskey.h"
 #include "auth/tokens.h"
 #include "core/limits.h"
 #include "core/log.h"
-#include "core/secret.h"
 #include "core/text.h"
 #include "core/util.h"
 #include "sign/job.h"
@@ -25,9 +25,8 @@
 
 struct bs_guard {
 	const struct bs_config *cfg;
-	char *cert_pem;
-	char *key_pem;
-	size_t key_len;
+	struct bs_tlskey *tls;     /* certificate chain + the key (in the key process when
+				    * isolated): NULL = plain HTTP */
 	char *ca_pem;
 	pthread_mutex_t lock; /* policy, tokens */
 	struct bs_policy *policy;
@@ -43,17 +42,39 @@ static bool is_loopback(const char *a)
 	return strncmp(a, "127.", 4) == 0 || strcmp(a, "::1") == 0 || strcmp(a, "localhost") == 0;
 }
 
-static int load_pem(char **out, const char *path, const char *what, bool secret,
+static int load_pem(char **out, size_t *out_len, const char *path, const char *what,
 		    struct bs_error *err)
 {
 	uint8_t *data = NULL;
 	size_t len = 0;
-	int rc = secret ? bs_secret_read_all(&data, &len, path, what, GUARD_PEM_MAX, err)
-			: bs_read_file(&data, &len, path, GUARD_PEM_MAX, err);
-	if (rc != 0)
+	if (bs_read_file(&data, &len, path, GUARD_PEM_MAX, err) != 0)
 		return bs_error_prefix(err, "%s", what);
 	*out = (char *)data;
+	if (out_len != NULL)
+		*out_len = len;
 	return 0;
+}
+
+/* The server certificate (tls_cert) and its key, the keyring's service key "tls_key" (a
+ * file or token key; a stub of the key process's under key isolation): this process
+ * never reads the private key. */
+static int load_tls(struct bs_guard *g, const struct bs_config *cfg, struct bs_keyring *kr,
+		    struct bs_error *err)
+{
+	char *pem = NULL;
+	size_t len = 0;
+	struct bs_key *key = NULL;
+	if (kr == NULL)
+		return bs_error_set(err, BS_ERR_INTERNAL, "tls_key: no keyring");
+	int rc = load_pem(&pem, &len, cfg->tls_cert, "tls_cert", err);
+	if (rc == 0)
+		rc = bs_job_service_key(&key, kr, "tls_key", err);
+	if (rc == 0)
+		rc = bs_tlskey_new(&g->tls, pem, len, cfg->tls_cert, key, err);
+	if (rc == 0)
+		rc = bs_tlskey_install(g->tls, err);
+	free(pem);
+	return rc;
 }
 
 static int parse_proxies(struct bs_guard *g, const char *list, struct bs_error *err)
@@ -96,11 +117,9 @@ int bs_guard_new(struct bs_guard **out, const struct bs_config *cfg, struct bs_k
 	else if (cfg->client_ca != NULL && cfg->tls_cert == NULL)
 		rc = bs_error_set(err, BS_ERR_CONFIG, "client_ca needs tls_cert and tls_key");
 	if (rc == 0 && cfg->tls_cert != NULL)
-		rc = load_pem(&g->cert_pem, cfg->tls_cert, "tls_cert", false, err);
-	if (rc == 0 && cfg->tls_key != NULL)
-		rc = load_pem(&g->key_pem, cfg->tls_key, "tls_key", true, err);
+		rc = load_tls(g, cfg, kr, err);
 	if (rc == 0 && cfg->client_ca != NULL)
-		rc = load_pem(&g->ca_pem, cfg->client_ca, "client_ca", false, err);
+		rc = load_pem(&g->ca_pem, NULL, cfg->client_ca, "client_ca", err);
 	if (rc == 0 && cfg->tokens_file != NULL)
 		rc = bs_tokens_load(&g->tokens, cfg->tokens_file, err);
 	if (rc == 0 && cfg->proxy_addresses != NULL)
@@ -132,12 +151,12 @@ int bs_guard_new(struct bs_guard **out, const struct bs_config *cfg, struct bs_k
 		       "allow_anonymous = yes on non-loopback address %s: ANYONE WHO CAN REACH "
 		       "THIS PORT CAN SIGN (subject to the policy's 'anonymous' rules)",
 		       cfg->address);
-	if (!is_loopback(cfg->address) && g->tokens != NULL && g->cert_pem == NULL &&
+	if (!is_loopback(cfg->address) && g->tokens != NULL && g->tls == NULL &&
 	    g->nproxies == 0)
 		bs_log(BS_LOG_WARN, NULL, "bearer tokens on %s without TLS travel in clear text",
 		       cfg->address);
 	bs_log(BS_LOG_INFO, NULL, "access control: %s, %s%s, %zu token(s), policy %s (%zu "
-	       "rule(s)), audit %s%s", g->cert_pem ? "TLS" : "plain HTTP",
+	       "rule(s)), audit %s%s", g->tls ? "TLS" : "plain HTTP",
 	       g->ca_pem ? "client certificates, " : "",
 	       g->anonymous_ok ? "anonymous allowed" : "authentication required",
 	       bs_tokens_count(g->tokens), cfg->policy_file ? cfg->policy_file : "none (allow all)",
@@ -154,8 +173,7 @@ void bs_guard_free(struct bs_guard *g)
 	bs_audit_close(g->audit);
 	bs_policy_free(g->policy);
 	bs_tokens_free(g->tokens);
-	free(g->cert_pem);
-	bs_free_secret_str(g->key_pem);
+	bs_tlskey_free(g->tls);
 	free(g->ca_pem);
 	pthread_mutex_destroy(&g->lock);
 	free(g);
@@ -165,11 +183,14 @@ size_t bs_guard_mhd_options(const struct bs_guard *g, struct MHD_OptionItem *opt
 			    unsigned *flags)
 {
 	size_t n = 0;
-	if (g == NULL || g->cert_pem == NULL || cap < 3)
+	if (g == NULL || g->tls == NULL || cap < 3)
 		return 0;
 	*flags |= MHD_USE_TLS;
-	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0, g->cert_pem};
-	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_KEY, 0, g->key_pem};
+	/* the certificate and the external key come from the callback (auth/tlskey.h) */
+	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_CERT_CALLBACK, 0,
+					    (void *)(intptr_t)bs_tlskey_retrieve};
+	opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0,
+					    (void *)BS_TLS_PRIORITIES};
 	/* with a trust list, libmicrohttpd asks for a client certificate (not requires) */
 	if (g->ca_pem != NULL)
 		opts[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_TRUST, 0, g->ca_pem};

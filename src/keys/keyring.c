@@ -38,6 +38,7 @@ struct bs_keyring {
 	uint64_t p11_failed_ms;
 	struct bs_tokcache *tokcache; /* NULL = no object cache */
 	char *audit_key;             /* setting: file or pkcs11: URI */
+	char *tls_key;               /* setting: file or pkcs11: URI */
 	struct bs_kpc *remote;       /* remote mode: everything above is in the key process */
 };
 
@@ -69,6 +70,7 @@ int bs_keyring_new(struct bs_keyring **out, const struct bs_keyring_opts *o,
 	    (o->p11_module != NULL && (kr->p11_module = bs_strdup(o->p11_module)) == NULL) ||
 	    (o->p11_tokens != NULL && (kr->p11_tokens = bs_strdup(o->p11_tokens)) == NULL) ||
 	    (o->audit_key != NULL && (kr->audit_key = bs_strdup(o->audit_key)) == NULL) ||
+	    (o->tls_key != NULL && (kr->tls_key = bs_strdup(o->tls_key)) == NULL) ||
 	    (o->p11_pin != NULL && (kr->p11_pin = bs_secmem_strdup(o->p11_pin)) == NULL)) {
 		rc = bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 		goto fail;
@@ -152,6 +154,7 @@ void bs_keyring_free(struct bs_keyring *kr)
 	free(kr->p11_module);
 	free(kr->p11_tokens);
 	free(kr->audit_key);
+	free(kr->tls_key);
 	free(kr->root);
 	free(kr);
 }
@@ -535,7 +538,9 @@ int bs_keyring_service_key(struct bs_key **out, struct bs_keyring *kr, const cha
 	*out = NULL;
 	if (kr->remote != NULL)
 		return bs_kpc_service_key(out, kr->remote, name, err);
-	const char *ref = strcmp(name, "audit_key") == 0 ? kr->audit_key : NULL;
+	const char *ref = strcmp(name, "audit_key") == 0 ? kr->audit_key
+			  : strcmp(name, "tls_key") == 0   ? kr->tls_key
+							   : NULL;
 	if (ref == NULL)
 		return bs_error_set(err, BS_ERR_CONFIG, "%s is not set", name);
 	if (!is_uri(ref))

@@ -41,6 +41,7 @@ struct bs_keyring_opts {
 	unsigned token_cache_ms;    /* reuse found token objects this long (0 = no cache) */
 	const char *audit_key;      /* the audit log's sealing key: a PEM file (0600) or a
 				     * pkcs11: URI; NULL = none (bs_keyring_service_key) */
+	const char *tls_key;        /* the HTTPS server key: the same forms */
 };
 
 int bs_keyring_new(struct bs_keyring **out, const struct bs_keyring_opts *o,
@@ -48,7 +49,7 @@ int bs_keyring_new(struct bs_keyring **out, const struct bs_keyring_opts *o,
 /* A keyring whose keys live in the key process at the other end of fd (keys/keyproc.h;
  * takes fd). Same API; keys are stubs that send their digests to be signed. */
 int bs_keyring_new_remote(struct bs_keyring **out, int fd, struct bs_error *err) BS_WUR;
-/* One of the server's own keys, by its setting's name ("audit_key"): the PEM private key
+/* One of the server's own keys, by its setting's name ("audit_key", "tls_key"): the PEM private key
  * file it names (only its owner may read it) or the token object of its pkcs11: URI.
  * BS_ERR_CONFIG naming the setting when it is unset, unreadable or not a key. In remote
  * mode the key stays in the key process (which knows the settings from its start; the
