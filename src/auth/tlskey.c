@@ -241,7 +241,8 @@ int bs_tlskey_new(struct bs_tlskey **out, const char *cert_pem, size_t len,
 	unsigned n = BS_TLS_CHAIN_MAX;
 	int g = len <= (1u << 24)
 			? gnutls_pcert_list_import_x509_raw(t->pcerts, &n, &pem,
-							    GNUTLS_X509_FMT_PEM, 0)
+							    GNUTLS_X509_FMT_PEM,
+							    GNUTLS_X509_CRT_LIST_IMPORT_FAIL_IF_EXCEED)
 			: GNUTLS_E_BASE64_DECODING_ERROR;
 	if (g < 0 || n == 0) {
 		if (g == GNUTLS_E_SHORT_MEMORY_BUFFER)
