@@ -106,10 +106,9 @@ static int give_signature(gnutls_datum_t *out, uint8_t *sig, size_t len)
 	return out->data != NULL ? 0 : GNUTLS_E_MEMORY_ERROR;
 }
 
-static int failed(const struct bs_tlskey *t, const char *what, const struct bs_error *err)
+static int failed(const char *what, const struct bs_error *err)
 {
-	bs_log(BS_LOG_ERROR, NULL, "TLS handshake: %s with tls_key %s: %s", what,
-	       bs_key_id(t->key), err->msg);
+	bs_log(BS_LOG_ERROR, NULL, "TLS handshake: %s with tls_key: %s", what, err->msg);
 	return GNUTLS_E_PK_SIGN_FAILED;
 }
 
@@ -128,7 +127,7 @@ static int sign_digest_info(struct bs_tlskey *t, const gnutls_datum_t *hash,
 		uint8_t *sig = NULL;
 		size_t len = 0;
 		if (bs_key_sign(t->key, &p, hash->data + pl, dl, &sig, &len, &err) != 0)
-			return failed(t, "RSA PKCS#1 v1.5 signature", &err);
+			return failed("RSA PKCS#1 v1.5 signature", &err);
 		return give_signature(out, sig, len);
 	}
 	bs_log(BS_LOG_ERROR, NULL, "TLS handshake: raw RSA signature of %u bytes that is not a "
@@ -152,7 +151,7 @@ static int tls_sign_hash(gnutls_privkey_t priv, gnutls_sign_algorithm_t alg, voi
 	uint8_t *sig = NULL;
 	size_t len = 0;
 	if (bs_key_sign(t->key, &p, hash->data, hash->size, &sig, &len, &err) != 0)
-		return failed(t, gnutls_sign_get_name(alg), &err);
+		return failed(gnutls_sign_get_name(alg), &err);
 	return give_signature(out, sig, len);
 }
 
@@ -171,7 +170,7 @@ static int tls_sign_data(gnutls_privkey_t priv, gnutls_sign_algorithm_t alg, voi
 	uint8_t *sig = NULL;
 	size_t len = 0;
 	if (bs_key_sign_message(t->key, &p, data->data, data->size, &sig, &len, &err) != 0)
-		return failed(t, gnutls_sign_get_name(alg), &err);
+		return failed(gnutls_sign_get_name(alg), &err);
 	return give_signature(out, sig, len);
 }
 
@@ -186,8 +185,8 @@ static int describe_key(struct bs_tlskey *t, struct bs_error *err)
 		t->pk = GNUTLS_PK_RSA;
 		if (EVP_PKEY_get_base_id(pub) == EVP_PKEY_RSA)
 			return 0;
-		return bs_error_set(err, BS_ERR_CONFIG, "tls_key %s: an RSA-PSS-only key (use an "
-				    "rsaEncryption key)", bs_key_id(t->key));
+		return bs_error_set(err, BS_ERR_CONFIG, "tls_key: an RSA-PSS-only key (use an "
+				    "rsaEncryption key)");
 	}
 	if (t->type == EVP_PKEY_ED25519) {
 		t->pk = GNUTLS_PK_EDDSA_ED25519;
@@ -200,8 +199,8 @@ static int describe_key(struct bs_tlskey *t, struct bs_error *err)
 		t->pk = GNUTLS_PK_ECDSA;
 		return 0;
 	}
-	return bs_error_set(err, BS_ERR_CONFIG, "tls_key %s: TLS needs an RSA, ECDSA P-256, "
-			    "P-384, P-521 or Ed25519 key", bs_key_id(t->key));
+	return bs_error_set(err, BS_ERR_CONFIG, "tls_key: TLS needs an RSA, ECDSA P-256, P-384, "
+			    "P-521 or Ed25519 key");
 }
 
 /* The server certificate's public key must be the key's. */
@@ -218,8 +217,8 @@ static int check_pair(struct bs_tlskey *t, const char *cert_path, struct bs_erro
 	bool same = cpub != NULL && EVP_PKEY_eq(cpub, bs_key_public(t->key)) == 1;
 	EVP_PKEY_free(cpub);
 	if (!same)
-		return bs_error_set(err, BS_ERR_CONFIG, "tls_key %s does not belong to the "
-				    "certificate in tls_cert %s", bs_key_id(t->key), cert_path);
+		return bs_error_set(err, BS_ERR_CONFIG, "tls_key does not belong to the "
+				    "certificate in tls_cert %s", cert_path);
 	return 0;
 }
 
@@ -259,8 +258,7 @@ int bs_tlskey_new(struct bs_tlskey **out, const char *cert_pem, size_t len,
 	if ((g = gnutls_privkey_init(&t->priv)) < 0 ||
 	    (g = gnutls_privkey_import_ext4(t->priv, t, tls_sign_data, tls_sign_hash, NULL, NULL,
 					    tls_info, 0)) < 0) {
-		rc = bs_error_set(err, BS_ERR_CONFIG, "tls_key %s: %s", bs_key_id(key),
-				  gnutls_strerror(g));
+		rc = bs_error_set(err, BS_ERR_CONFIG, "tls_key: %s", gnutls_strerror(g));
 		goto fail;
 	}
 	*out = t;

@@ -343,14 +343,14 @@ struct rkey {
 static int key_reply(uint64_t *handle, EVP_PKEY **pub, char *id, size_t idcap,
 		     struct bs_kpc *c, struct bs_kp_enc *e, struct bs_error *err);
 
-static int rkey_sign_once(struct rkey *k, enum bs_kp_type t, const struct bs_sig_params *p,
-			  const uint8_t *data, size_t dlen, uint8_t *sig, size_t *siglen,
-			  struct bs_error *err)
+static int rkey_sign_once(struct rkey *k, uint64_t handle, enum bs_kp_type t,
+			  const struct bs_sig_params *p, const uint8_t *data, size_t dlen,
+			  uint8_t *sig, size_t *siglen, struct bs_error *err)
 {
 	struct bs_kp_enc e;
 	struct reply r;
 	start(k->c, &e, t);
-	bs_kp_put_u64(&e, atomic_load(&k->handle));
+	bs_kp_put_u64(&e, handle);
 	bs_kp_put_u64(&e, (uint64_t)(int64_t)p->md_nid);
 	bs_kp_put_u64(&e, (uint64_t)(int64_t)p->scheme);
 	bs_kp_put_u64(&e, (uint64_t)(int64_t)p->pss_saltlen);
@@ -369,15 +369,23 @@ static int rkey_sign_once(struct rkey *k, enum bs_kp_type t, const struct bs_sig
 
 /* A job's key dies with the key process that made it (the job gets its 503). A service
  * key outlives it: after a restart it takes the new key process's handle for the same
- * setting (which must still be the same public key) and signs once more. */
+ * setting (which must still be the same public key) and signs once more. Service keys are
+ * used by several threads at once (TLS handshakes): the first to renew installs its
+ * handle, the others use that one, and only handles nobody else has seen are freed. */
 static int rkey_sign(struct rkey *k, enum bs_kp_type t, const struct bs_sig_params *p,
 		     const uint8_t *data, size_t dlen, uint8_t *sig, size_t *siglen,
 		     struct bs_error *err)
 {
 	size_t cap = *siglen;
-	int rc = rkey_sign_once(k, t, p, data, dlen, sig, siglen, err);
+	uint64_t used = atomic_load(&k->handle);
+	int rc = rkey_sign_once(k, used, t, p, data, dlen, sig, siglen, err);
 	if (rc != BS_ERR_BUSY || k->service[0] == '\0')
 		return rc;
+	uint64_t now = atomic_load(&k->handle);
+	if (now != used) { /* another thread renewed it meanwhile */
+		*siglen = cap;
+		return rkey_sign_once(k, now, t, p, data, dlen, sig, siglen, err);
+	}
 	struct bs_kp_enc e;
 	start(k->c, &e, BS_KP_SERVICE_KEY);
 	bs_kp_put_str(&e, k->service);
@@ -394,10 +402,15 @@ static int rkey_sign(struct rkey *k, enum bs_kp_type t, const struct bs_sig_para
 		return bs_error_set(err, BS_ERR_KEY, "%s: the key changed since the server "
 				    "started (restart the server to use the new one)", k->service);
 	}
-	uint64_t stale = atomic_exchange(&k->handle, fresh);
-	send_close(k->c, BS_KP_KEY_FREE, stale); /* of a dead generation: a no-op */
+	uint64_t expect = used;
+	if (atomic_compare_exchange_strong(&k->handle, &expect, fresh)) {
+		send_close(k->c, BS_KP_KEY_FREE, used); /* of a dead generation: a no-op */
+	} else {
+		send_close(k->c, BS_KP_KEY_FREE, fresh); /* another thread's handle won */
+		fresh = expect;
+	}
 	*siglen = cap;
-	return rkey_sign_once(k, t, p, data, dlen, sig, siglen, err);
+	return rkey_sign_once(k, fresh, t, p, data, dlen, sig, siglen, err);
 }
 
 static int rkey_sign_digest(void *ctx, const struct bs_sig_params *p, const uint8_t *dgst,

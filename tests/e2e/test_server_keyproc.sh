@@ -2,8 +2,10 @@
 # key_isolation = yes: the server process, which parses HTTP, multipart and CSFs, never
 # holds a private key or the token PIN; the key process does. Signing with file keys and
 # SoftHSM2 token keys verifies; the server's memory (/proc/<pid>/mem, read as root) holds
-# neither the PIN nor the signing keys' private exponent/primes, the key process's does
-# (the scan can fail); killing the key process under load gives 503s, then 200s again.
+# neither the PIN nor the private exponent/primes of the signing keys, the audit key and
+# the TLS server key, the key process's does (the scan can fail); HTTPS handshakes (TLS
+# 1.2 with PKCS#1 v1.5 and RSA-PSS, TLS 1.3) are signed by the key process; killing the
+# key process under load gives 503s, then 200s again, over TLS with the same key.
 set -euo pipefail
 . "$BS_SRCDIR/tests/e2e/lib/server_common.sh"
 . "$BS_SRCDIR/tests/e2e/lib/common.sh"
@@ -26,7 +28,30 @@ openssl pkey -in "$T/audit.key" -pubout -out "$T/audit.pub"
 printf 'pkcs11_module = %s\npkcs11_pin_file = %s\nkey_isolation = yes\n' "$MOD" "$T/pin" \
 	>> "$T/server.conf"
 printf 'audit_log = %s\naudit_key = %s\n' "$T/audit.log" "$T/audit.key" >> "$T/server.conf"
+# HTTPS: the server key is in the key process too (an RSA key, for the needles below)
+openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
+	-addext subjectAltName=IP:127.0.0.1 -keyout "$T/tls.key" -out "$T/tls.crt" 2>/dev/null
+chmod 600 "$T/tls.key"
+printf 'tls_cert = %s\ntls_key = %s\n' "$T/tls.crt" "$T/tls.key" >> "$T/server.conf"
+export CURL_CA_BUNDLE=$T/tls.crt
 SRV_PIN=" " srv_start
+URL=https://127.0.0.1:$PORT
+# TLS 1.2 and 1.3 with curl; openssl s_client pins the signature scheme and checks it
+for v in "--tlsv1.2 --tls-max 1.2" "--tlsv1.3"; do
+	# shellcheck disable=SC2086
+	out=$(curl --silent --show-error --verbose $v -o /dev/null -w '%{http_code}' "$URL/healthz" 2>&1) ||
+		srv_fail "curl $v: $out"
+	echo "$out" | grep -q "SSL connection using TLSv1\.${v:8:1}" || srv_fail "curl $v: $out"
+	[ "${out##*$'\n'}" = 200 ] || srv_fail "curl $v: $out"
+done
+for s in "-tls1_2 -sigalgs RSA+SHA256|RSA" "-tls1_2 -sigalgs rsa_pss_rsae_sha384|RSA-PSS" \
+	 "-tls1_3 -sigalgs rsa_pss_rsae_sha256|RSA-PSS"; do
+	# shellcheck disable=SC2086
+	out=$(openssl s_client -connect "127.0.0.1:$PORT" -CAfile "$T/tls.crt" -verify_return_error \
+		${s%|*} < /dev/null 2>&1) || srv_fail "s_client ${s%|*}: $out"
+	echo "$out" | grep -q "^Peer signature type: ${s#*|}$" || srv_fail "s_client ${s%|*}: $out"
+	echo "$out" | grep -q "Verify return code: 0 (ok)" || srv_fail "s_client ${s%|*}: $out"
+done
 grep -q "key isolation: keys and PIN are in the key process" "$SRV_LOG" ||
 	srv_fail "key isolation not reported"
 
@@ -51,7 +76,7 @@ verify_blob "$T/client/hsm.bin" "$T/client/imx-boot-sd.bin" "$T/v2"
 # Needles: the PIN, and for each signing key the first 24 bytes of its private exponent
 # and primes, big-endian (DER) and little-endian (OpenSSL's BIGNUM limbs on x86/arm).
 needles=("$(printf %s "$TEST_PIN" | od -An -tx1 | tr -d ' \n')")
-for k in "$FIX/keys/CSF1_key.pem" "$FIX/keys/IMG1_key.pem" "$T/audit.key"; do
+for k in "$FIX/keys/CSF1_key.pem" "$FIX/keys/IMG1_key.pem" "$T/audit.key" "$T/tls.key"; do
 	for f in privateExponent prime1 prime2; do
 		hex=$(openssl rsa -in "$k" -text -noout 2>/dev/null |
 			sed -n "/^$f:/,/^[a-zA-Z]/p" | sed '1d;$d' | tr -d ' :\n' | sed 's/^00//')
@@ -68,6 +93,9 @@ in_kp=$(python3 "$BS_SRCDIR/tests/e2e/lib/memscan.py" "$kp_pid" "${needles[@]}")
 echo "$in_kp" | grep -qx "${needles[0]}" || srv_fail "scan control: PIN not found in the key process"
 [ "$(echo "$in_kp" | grep -c .)" -ge 3 ] ||
 	srv_fail "scan control: key bytes not found in the key process ($in_kp)"
+tls_in_kp=0
+for n in "${needles[@]: -6}"; do echo "$in_kp" | grep -qx "$n" && tls_in_kp=$((tls_in_kp + 1)); done
+[ "$tls_in_kp" -ge 1 ] || srv_fail "scan control: the TLS key's bytes not found in the key process"
 # the seals the key process signed for the server verify with the audit public key
 "$BS_BIN" audit verify "$T/audit.log" --key "$T/audit.pub" >/dev/null ||
 	srv_fail "audit log seals signed through the key process do not verify"
