@@ -14,7 +14,9 @@ q() { "$@" >/dev/null 2>&1; }
 # CA for clients, a second (wrong) CA, the server certificate, three client certificates
 q openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 30 -subj /CN=clients-ca
 q openssl req -x509 -newkey rsa:2048 -nodes -keyout bad-ca.key -out bad-ca.pem -days 30 -subj /CN=rogue-ca
-q openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1
+# the server key is ECDSA P-256 (test_server_keyproc has an RSA one)
+q openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout server.key -out server.csr \
+	-subj /CN=127.0.0.1
 printf 'subjectAltName=IP:127.0.0.1\n' > san.ext
 q openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 30 \
 	-extfile san.ext -out server.pem
@@ -82,6 +84,18 @@ audit_key = $P/audit.key
 CONF
 srv_start
 URL=https://127.0.0.1:$PORT
+# the ECDSA server key signs TLS 1.2 and TLS 1.3 handshakes (through the key process by
+# default); the client checks the chain and the signature
+for v in "--tlsv1.2 --tls-max 1.2|TLSv1.2 / ECDHE-ECDSA" "--tlsv1.3|TLSv1.3 / "; do
+	# shellcheck disable=SC2086
+	out=$(curl --silent --show-error --verbose --cacert "$P/ca.pem" ${v%|*} -o /dev/null \
+		-w '%{http_code}' "$URL/healthz" 2>&1) || srv_fail "curl ${v%|*}: $out"
+	echo "$out" | grep -q "SSL connection using ${v#*|}" || srv_fail "curl ${v%|*}: $out"
+	[ "${out##*$'\n'}" = 200 ] || srv_fail "curl ${v%|*}: $out"
+done
+out=$(openssl s_client -connect "127.0.0.1:$PORT" -CAfile "$P/ca.pem" -verify_return_error \
+	-tls1_3 -sigalgs ecdsa_secp256r1_sha256 < /dev/null 2>&1) || srv_fail "s_client: $out"
+echo "$out" | grep -q "^Peer signature type: ECDSA$" || srv_fail "s_client: $out"
 cd "$T/client"
 FORM=(-F machine=imx8mp -F soctype=mx8m -F cstversion=3.3.2 -F "csf=@flash.csf;type=text/plain"
       -F "artifact=@imx-boot-sd.bin")
@@ -284,6 +298,21 @@ done
 srv_start  # the chain continues after the crash
 srv_stop
 "$BS_BIN" audit verify "$T/crash.log" >/dev/null || srv_fail "log after restart does not verify"
+
+# --- a bad tls_key stops the start, naming the setting ---
+bad_start() { # bad_start EXPECTED: serve exits non-zero with EXPECTED in its output
+	local out
+	out=$(timeout 20 "$BS_BIN" serve --config "$T/server.conf" --port 0 2>&1) &&
+		srv_fail "started with a bad tls_key"
+	echo "$out" | grep -qF -- "$1" || srv_fail "bad tls_key message: $out"
+}
+sed -i "s|^tls_key = .*|tls_key = $P/audit.key|" "$T/server.conf"
+bad_start "tls_key does not belong to the certificate in tls_cert $P/server.pem"
+chmod 644 "$P/server.key"
+sed -i "s|^tls_key = .*|tls_key = $P/server.key|" "$T/server.conf"
+bad_start "tls_key"
+bad_start "mode 0644"
+chmod 600 "$P/server.key"
 
 # --- non-loopback without authentication: refused before listening ---
 printf 'keyfile_uri = file://%s/keys\nspool_dir = %s/spool\n' "$T" "$T" > "$T/open.conf"
