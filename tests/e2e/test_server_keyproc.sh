@@ -5,7 +5,8 @@
 # neither the PIN nor the private exponent/primes of the signing keys, the audit key and
 # the TLS server key, the key process's does (the scan can fail); HTTPS handshakes (TLS
 # 1.2 with PKCS#1 v1.5 and RSA-PSS, TLS 1.3) are signed by the key process; killing the
-# key process under load gives 503s, then 200s again, over TLS with the same key.
+# key process under load gives 503s, then 200s again, over TLS with the same key; a TLS
+# key in the token (tls_key = pkcs11: URI) signs handshakes too.
 set -euo pipefail
 . "$BS_SRCDIR/tests/e2e/lib/server_common.sh"
 . "$BS_SRCDIR/tests/e2e/lib/common.sh"
@@ -143,4 +144,18 @@ tail -n1 "$T/audit.log" | grep -q 'seal=' || srv_fail "no closing seal after the
 	srv_fail "audit log does not verify after the key process restart"
 for _ in $(seq 50); do kill -0 "$kp2" 2>/dev/null || break; sleep 0.1; done # bounded: 5 s
 ! kill -0 "$kp2" 2>/dev/null || srv_fail "key process $kp2 outlived the server"
+
+# tls_key as a pkcs11: URI: the TLS key is a token object, used with the server's PIN
+softhsm_import "$MOD" YubiHSM "$TEST_PIN" 03 TLS "$T/tls.key" "$T/tls.crt" || srv_fail "token import TLS"
+sed -i "s|^tls_key = .*|tls_key = pkcs11:token=YubiHSM;object=TLS|" "$T/server.conf"
+SRV_PIN=" " srv_start
+for s in "-tls1_2 -sigalgs RSA+SHA384|RSA" "-tls1_3|RSA-PSS"; do
+	# shellcheck disable=SC2086
+	out=$(openssl s_client -connect "127.0.0.1:$PORT" -CAfile "$T/tls.crt" -verify_return_error \
+		${s%|*} < /dev/null 2>&1) || srv_fail "token TLS key: s_client ${s%|*}: $out"
+	echo "$out" | grep -q "^Peer signature type: ${s#*|}$" || srv_fail "token TLS key: $out"
+done
+code=$(curl --silent -o /dev/null -w '%{http_code}' "https://127.0.0.1:$PORT/healthz")
+[ "$code" = 200 ] || srv_fail "token TLS key: healthz $code"
+srv_stop
 echo "test_server_keyproc: ok"
