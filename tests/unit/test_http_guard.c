@@ -16,7 +16,9 @@
 #include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "auth/tlskey.h"
 #include "http/guard.h"
+#include "keys/keyring.h"
 #include "testutil.h"
 
 static struct bs_config g_cfg;
@@ -122,6 +124,57 @@ static void test_http_guard__settings_checked(void **state)
 	assert_null(g);
 }
 
+/* TLS: the certificate chain goes to libmicrohttpd through the certificate callback with
+ * the key from the keyring (never as PEM), TLS 1.2+ priorities and the client CA. */
+static void test_http_guard__tls_key_from_keyring(void **state)
+{
+	(void)state;
+	char key[600], crt[600], ca[600];
+	snprintf(key, sizeof(key), "%s/tls.key", g_dir);
+	snprintf(crt, sizeof(crt), "%s/tls.crt", g_dir);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", g_dir);
+	const char *argv[] = {"openssl", "req", "-x509", "-nodes", "-days", "2", "-subj",
+			      "/CN=127.0.0.1", "-newkey", "ec", "-pkeyopt",
+			      "ec_paramgen_curve:P-256", "-keyout", key, "-out", crt, NULL};
+	bs_test_run_ok(argv);
+	chmod(key, 0600);
+	bs_write(ca, "", 0);
+	set("tls_cert", crt);
+	set("tls_key", key);
+	struct bs_keyring *kr = NULL;
+	struct bs_error err = {0};
+	const struct bs_keyring_opts ko = {.tls_key = key};
+	assert_int_equal(bs_keyring_new(&kr, &ko, &err), 0);
+	struct bs_guard *g = NULL, *g2 = NULL;
+	assert_int_equal(bs_guard_new(&g, &g_cfg, kr, &err), 0);
+	struct MHD_OptionItem opts[3];
+	unsigned flags = 0;
+	assert_int_equal(bs_guard_mhd_options(g, opts, 3, &flags), 2);
+	assert_true(flags & MHD_USE_TLS);
+	assert_int_equal(opts[0].option, MHD_OPTION_HTTPS_CERT_CALLBACK);
+	assert_ptr_equal(opts[0].ptr_value, (void *)(intptr_t)bs_tlskey_retrieve);
+	assert_int_equal(opts[1].option, MHD_OPTION_HTTPS_PRIORITIES);
+	assert_string_equal(opts[1].ptr_value, BS_TLS_PRIORITIES);
+	/* one HTTPS server's key per process */
+	assert_int_equal(bs_guard_new(&g2, &g_cfg, kr, &err), BS_ERR_BUSY);
+	assert_null(g2);
+	bs_guard_free(g);
+	/* the key file is checked like any secret file; the error names the setting */
+	chmod(key, 0644);
+	assert_int_equal(bs_guard_new(&g, &g_cfg, kr, &err), BS_ERR_CONFIG);
+	assert_null(g);
+	assert_true(strncmp(err.msg, "tls_key file ", 13) == 0);
+	assert_non_null(strstr(err.msg, "has mode 0644"));
+	chmod(key, 0600);
+	set("client_ca", ca);
+	assert_int_equal(bs_guard_new(&g, &g_cfg, kr, &err), 0);
+	flags = 0;
+	assert_int_equal(bs_guard_mhd_options(g, opts, 3, &flags), 3);
+	assert_int_equal(opts[2].option, MHD_OPTION_HTTPS_MEM_TRUST);
+	bs_guard_free(g);
+	bs_keyring_free(kr);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -130,6 +183,8 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_http_guard__allow_anonymous_is_logged, setup,
 						teardown),
 		cmocka_unit_test_setup_teardown(test_http_guard__settings_checked, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_http_guard__tls_key_from_keyring, setup,
+						teardown),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
