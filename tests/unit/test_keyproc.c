@@ -6,6 +6,7 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -147,6 +148,144 @@ static void test_keyproc__died_fails_every_waiter(void **state)
 	assert_int_equal(bs_kpc_lease_open(&lease, c, "later", &err), BS_ERR_BUSY);
 	assert_non_null(strstr(err.msg, "gone"));
 	bs_kpc_free(c);
+}
+
+/* ---- a service key's stub after a key process restart ---- */
+
+struct signer {
+	struct bs_key *key;
+	int rc;
+};
+
+static void *sign_once(void *arg)
+{
+	struct signer *s = arg;
+	const struct bs_sig_params p = {.md_nid = NID_sha256};
+	uint8_t dg[32] = {1}, *sig = NULL;
+	size_t len = 0;
+	struct bs_error err = {0};
+	s->rc = bs_key_sign(s->key, &p, dg, sizeof(dg), &sig, &len, &err);
+	free(sig);
+	return NULL;
+}
+
+struct svc {
+	struct bs_kpc *c;
+	struct bs_key *key;
+	int rc;
+};
+
+static void *svc_key(void *arg)
+{
+	struct svc *s = arg;
+	struct bs_error err = {0};
+	s->rc = bs_kpc_service_key(&s->key, s->c, "tls_key", &err);
+	return NULL;
+}
+
+static void fake_err(int fd, uint32_t seq, int code)
+{
+	struct bs_kp_enc e;
+	bs_kp_enc_start(&e, BS_KP_ERR, seq);
+	bs_kp_put_u64(&e, (uint64_t)(int64_t)code);
+	bs_kp_put_str(&e, "the key process restarted");
+	assert_int_equal(bs_kp_enc_end(&e, NULL), 0);
+	assert_int_equal(send(fd, e.buf, e.len, 0), (ssize_t)e.len);
+	bs_kp_enc_free(&e);
+}
+
+/* A SERVICE_KEY or SIGN answer: (handle, public key DER, id) or (signature). */
+static void fake_ok(int fd, uint32_t seq, uint64_t handle, const uint8_t *der, size_t len)
+{
+	struct bs_kp_enc e;
+	bs_kp_enc_start(&e, BS_KP_OK, seq);
+	if (handle != 0)
+		bs_kp_put_u64(&e, handle);
+	bs_kp_put(&e, der, len);
+	if (handle != 0)
+		bs_kp_put_str(&e, "tls_key");
+	assert_int_equal(bs_kp_enc_end(&e, NULL), 0);
+	assert_int_equal(send(fd, e.buf, e.len, 0), (ssize_t)e.len);
+	bs_kp_enc_free(&e);
+}
+
+static uint64_t handle_of(const struct bs_kp_msg *m)
+{
+	uint64_t h = 0;
+	assert_int_equal(bs_kp_get_u64(&h, m, 0, NULL), 0);
+	return h;
+}
+
+/* Two TLS handshakes sign with the service key when the key process has restarted: the
+ * first to hear "restarted" fetches the new handle and frees the dead one; the second
+ * signs with that new handle, never fetching (and freeing) another. */
+static void test_keyproc__service_key_renewed_once(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	struct bs_kpc *c = NULL;
+	assert_int_equal(bs_kpc_new(&c, sv[0], NULL), 0);
+	EVP_PKEY *k = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+	unsigned char *der = NULL;
+	int n = i2d_PUBKEY(k, &der);
+	assert_true(n > 0);
+	const uint64_t h1 = 1ull << 32 | 1, h2 = 2ull << 32 | 1;
+	uint8_t buf[4096], sig[8] = {0x30, 6, 2, 1, 1, 2, 1, 1};
+	struct bs_kp_msg m, ma, mb;
+	struct signer a = {0}, b = {0};
+	pthread_t ta, tb;
+	struct bs_key *key = NULL;
+	/* the stub: SERVICE_KEY answered with h1 */
+	struct svc s = {.c = c};
+	pthread_t ts;
+	assert_int_equal(pthread_create(&ts, NULL, svc_key, &s), 0);
+	fake_recv(sv[1], &m, buf, sizeof(buf));
+	assert_int_equal(m.type, BS_KP_SERVICE_KEY);
+	fake_ok(sv[1], m.seq, h1, der, (size_t)n);
+	pthread_join(ts, NULL);
+	assert_int_equal(s.rc, 0);
+	key = s.key;
+	/* two signers with h1 */
+	a.key = b.key = key;
+	assert_int_equal(pthread_create(&ta, NULL, sign_once, &a), 0);
+	fake_recv(sv[1], &ma, buf, sizeof(buf));
+	uint8_t bufb[4096];
+	assert_int_equal(pthread_create(&tb, NULL, sign_once, &b), 0);
+	fake_recv(sv[1], &mb, bufb, sizeof(bufb));
+	assert_int_equal(ma.type, BS_KP_SIGN);
+	assert_int_equal(mb.type, BS_KP_SIGN);
+	assert_true(handle_of(&ma) == h1 && handle_of(&mb) == h1);
+	/* A hears "restarted": fetches h2, frees h1, signs with h2 */
+	fake_err(sv[1], ma.seq, BS_ERR_BUSY);
+	fake_recv(sv[1], &m, buf, sizeof(buf));
+	assert_int_equal(m.type, BS_KP_SERVICE_KEY);
+	fake_ok(sv[1], m.seq, h2, der, (size_t)n);
+	fake_recv(sv[1], &m, buf, sizeof(buf));
+	assert_int_equal(m.type, BS_KP_KEY_FREE);
+	assert_true(handle_of(&m) == h1);
+	fake_recv(sv[1], &m, buf, sizeof(buf));
+	assert_int_equal(m.type, BS_KP_SIGN);
+	assert_true(handle_of(&m) == h2);
+	fake_ok(sv[1], m.seq, 0, sig, sizeof(sig));
+	pthread_join(ta, NULL);
+	assert_int_equal(a.rc, 0);
+	/* B hears "restarted" too: signs with h2 at once */
+	fake_err(sv[1], mb.seq, BS_ERR_BUSY);
+	fake_recv(sv[1], &m, buf, sizeof(buf));
+	assert_int_equal(m.type, BS_KP_SIGN);
+	assert_true(handle_of(&m) == h2);
+	fake_ok(sv[1], m.seq, 0, sig, sizeof(sig));
+	pthread_join(tb, NULL);
+	assert_int_equal(b.rc, 0);
+	bs_key_free(key); /* frees h2 */
+	fake_recv(sv[1], &m, buf, sizeof(buf));
+	assert_int_equal(m.type, BS_KP_KEY_FREE);
+	assert_true(handle_of(&m) == h2);
+	OPENSSL_free(der);
+	EVP_PKEY_free(k);
+	bs_kpc_free(c);
+	close(sv[1]);
 }
 
 /* The DER cache: one decode per distinct certificate, the same object back, refused
@@ -349,6 +488,7 @@ int main(void)
 		cmocka_unit_test(test_keyproc__round_trip),
 		cmocka_unit_test(test_keyproc__replies_in_any_order),
 		cmocka_unit_test(test_keyproc__died_fails_every_waiter),
+		cmocka_unit_test(test_keyproc__service_key_renewed_once),
 		cmocka_unit_test(test_keyproc__der_cache),
 		cmocka_unit_test(test_keyproc__pubcache),
 		cmocka_unit_test(test_keyproc__refuses_off_table),
