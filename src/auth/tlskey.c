@@ -95,21 +95,26 @@ static int tls_info(gnutls_privkey_t priv, unsigned int flags, void *userdata)
 	}
 }
 
-/* Hand sig (ours, malloc'd) to GnuTLS in its allocator. */
-static int give_signature(gnutls_datum_t *out, uint8_t *sig, size_t len)
+/* Sign `in` (a digest, or with `message` the data itself) and hand the signature to
+ * GnuTLS in its allocator. */
+static int sign_as(struct bs_tlskey *t, const char *what, const struct bs_sig_params *p,
+		   bool message, const uint8_t *in, size_t len, gnutls_datum_t *out)
 {
-	out->data = gnutls_malloc(len);
+	struct bs_error err = {0};
+	uint8_t *sig = NULL;
+	size_t sl = 0;
+	int rc = message ? bs_key_sign_message(t->key, p, in, len, &sig, &sl, &err)
+			 : bs_key_sign(t->key, p, in, len, &sig, &sl, &err);
+	if (rc != 0) {
+		bs_log(BS_LOG_ERROR, NULL, "TLS handshake: %s with tls_key: %s", what, err.msg);
+		return GNUTLS_E_PK_SIGN_FAILED;
+	}
+	out->data = gnutls_malloc(sl);
 	if (out->data != NULL)
-		memcpy(out->data, sig, len);
-	out->size = out->data != NULL ? (unsigned)len : 0;
+		memcpy(out->data, sig, sl);
+	out->size = out->data != NULL ? (unsigned)sl : 0;
 	free(sig);
 	return out->data != NULL ? 0 : GNUTLS_E_MEMORY_ERROR;
-}
-
-static int failed(const char *what, const struct bs_error *err)
-{
-	bs_log(BS_LOG_ERROR, NULL, "TLS handshake: %s with tls_key: %s", what, err->msg);
-	return GNUTLS_E_PK_SIGN_FAILED;
 }
 
 /* GNUTLS_SIGN_RSA_RAW: hash is a DigestInfo (TLS 1.2; TLS 1.0's MD5+SHA-1 is refused). */
@@ -122,37 +127,35 @@ static int sign_digest_info(struct bs_tlskey *t, const gnutls_datum_t *hash,
 		if (t->type != EVP_PKEY_RSA || hash->size != pl + dl ||
 		    memcmp(hash->data, g_digest_info[i].prefix, pl) != 0)
 			continue;
-		struct bs_sig_params p = {.md_nid = g_digest_info[i].md_nid};
-		struct bs_error err = {0};
-		uint8_t *sig = NULL;
-		size_t len = 0;
-		if (bs_key_sign(t->key, &p, hash->data + pl, dl, &sig, &len, &err) != 0)
-			return failed("RSA PKCS#1 v1.5 signature", &err);
-		return give_signature(out, sig, len);
+		const struct bs_sig_params p = {.md_nid = g_digest_info[i].md_nid};
+		return sign_as(t, "RSA PKCS#1 v1.5 signature", &p, false, hash->data + pl, dl,
+			       out);
 	}
 	bs_log(BS_LOG_ERROR, NULL, "TLS handshake: raw RSA signature of %u bytes that is not a "
 	       "SHA-2 DigestInfo refused", hash->size);
 	return GNUTLS_E_INVALID_REQUEST;
 }
 
+/* Both callbacks: the algorithm says it all (PSS salt = hash length, as TLS asks). */
+static int sign_cb(struct bs_tlskey *t, gnutls_sign_algorithm_t alg, bool message,
+		   const gnutls_datum_t *in, gnutls_datum_t *out)
+{
+	const struct tls_alg *a = find_alg(t, alg);
+	if (a == NULL || (!message && a->md_nid == NID_undef))
+		return GNUTLS_E_INVALID_REQUEST;
+	const struct bs_sig_params p = {.md_nid = a->md_nid, .scheme = a->scheme,
+					.pss_saltlen = -1};
+	return sign_as(t, gnutls_sign_get_name(alg), &p, message, in->data, in->size, out);
+}
+
 static int tls_sign_hash(gnutls_privkey_t priv, gnutls_sign_algorithm_t alg, void *userdata,
 			 unsigned int flags, const gnutls_datum_t *hash, gnutls_datum_t *out)
 {
 	(void)priv;
-	(void)flags; /* the algorithm says it all; PSS salt = hash length, as TLS asks */
-	struct bs_tlskey *t = userdata;
+	(void)flags;
 	if (alg == GNUTLS_SIGN_RSA_RAW)
-		return sign_digest_info(t, hash, out);
-	const struct tls_alg *a = find_alg(t, alg);
-	if (a == NULL || a->md_nid == NID_undef)
-		return GNUTLS_E_INVALID_REQUEST;
-	struct bs_sig_params p = {.md_nid = a->md_nid, .scheme = a->scheme, .pss_saltlen = -1};
-	struct bs_error err = {0};
-	uint8_t *sig = NULL;
-	size_t len = 0;
-	if (bs_key_sign(t->key, &p, hash->data, hash->size, &sig, &len, &err) != 0)
-		return failed(gnutls_sign_get_name(alg), &err);
-	return give_signature(out, sig, len);
+		return sign_digest_info(userdata, hash, out);
+	return sign_cb(userdata, alg, false, hash, out);
 }
 
 static int tls_sign_data(gnutls_privkey_t priv, gnutls_sign_algorithm_t alg, void *userdata,
@@ -160,18 +163,7 @@ static int tls_sign_data(gnutls_privkey_t priv, gnutls_sign_algorithm_t alg, voi
 {
 	(void)priv;
 	(void)flags;
-	struct bs_tlskey *t = userdata;
-	const struct tls_alg *a = find_alg(t, alg);
-	if (a == NULL)
-		return GNUTLS_E_INVALID_REQUEST;
-	struct bs_sig_params p = {.md_nid = a->md_nid, .scheme = a->scheme,
-				  .pss_saltlen = a->scheme == BS_SIG_RSA_PSS ? -1 : 0};
-	struct bs_error err = {0};
-	uint8_t *sig = NULL;
-	size_t len = 0;
-	if (bs_key_sign_message(t->key, &p, data->data, data->size, &sig, &len, &err) != 0)
-		return failed(gnutls_sign_get_name(alg), &err);
-	return give_signature(out, sig, len);
+	return sign_cb(userdata, alg, true, data, out);
 }
 
 /* The key's type, curve and size as GnuTLS names them. */
