@@ -315,9 +315,11 @@ static enum MHD_Result metrics(struct bs_server *srv, struct MHD_Connection *con
 	bs_policy_free(pol);
 	if (rc != 0)
 		return respond_error(conn, rq, rc, &err);
+	struct bs_pool_stats pools[BS_P11_TOKENS_MAX];
+	size_t npools = bs_job_pool_stats(srv->keyring, pools, BS_ARRAY_SIZE(pools));
 	struct bs_buf b;
 	bs_buf_init(&b, 1u << 20);
-	if (bs_metrics_render(srv->metrics, &b) != 0) {
+	if (bs_metrics_render(srv->metrics, pools, npools, &b) != 0) {
 		bs_buf_free(&b);
 		return respond_status(conn, rq, 500, "cannot render the metrics");
 	}

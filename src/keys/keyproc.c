@@ -21,6 +21,7 @@
 
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/util.h"
 #include "crypto/dercache.h"
 #include "keys/keyproc_msg.h"
 
@@ -373,6 +374,15 @@ static int handle(struct bs_kp_enc *e, struct kp_state *st, const struct bs_kp_m
 	switch (m->type) {
 	case BS_KP_CHECK:
 		return bs_keyring_check(st->kr, err);
+	case BS_KP_POOL_STATS: {
+		struct bs_pool_stats s[BS_P11_TOKENS_MAX];
+		size_t n = bs_keyring_pool_stats(st->kr, s, BS_ARRAY_SIZE(s));
+		uint8_t rec[BS_P11_TOKENS_MAX * BS_KP_POOL_RECORD];
+		for (size_t i = 0; i < n; i++)
+			bs_kp_pool_record(rec + i * BS_KP_POOL_RECORD, &s[i]);
+		bs_kp_put(e, rec, n * BS_KP_POOL_RECORD);
+		return 0;
+	}
 	case BS_KP_SIGN:
 	case BS_KP_SIGN_MSG:
 		return do_sign(e, st, m, err);
