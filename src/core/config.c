@@ -61,6 +61,7 @@ void bs_config_free(struct bs_config *cfg)
 	free(cfg->audit_key);
 	free(cfg->proxy_addresses);
 	free(cfg->proxy_header);
+	free(cfg->user);
 	bs_free_secret_str(cfg->p11_pin);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -237,6 +238,21 @@ int bs_config_set(struct bs_config *cfg, const char *key, const char *value,
 		}
 		return bs_error_set(err, BS_ERR_INVALID,
 				    "%s: key_isolation: '%s' is not yes or no", where, value);
+	}
+	if (strcmp(key, "key_process_network") == 0) {
+		if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
+			cfg->key_process_network = strcmp(value, "yes") == 0;
+			return 0;
+		}
+		return bs_error_set(err, BS_ERR_INVALID,
+				    "%s: key_process_network: '%s' is not yes or no", where, value);
+	}
+	if (strcmp(key, "user") == 0) {
+		if (value[0] == '\0' || strlen(value) > BS_CONFIG_USER_MAX)
+			return bs_error_set(err, BS_ERR_INVALID, "%s: user: '%s' is not a user "
+					    "name (1 to %u bytes)", where, value,
+					    BS_CONFIG_USER_MAX);
+		return set_str(&cfg->user, value, err);
 	}
 	if (strcmp(key, "allow_anonymous") == 0) {
 		if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0) {

@@ -19,6 +19,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "keys/keyproc_msg.h"
+#include "keys/keyproc_sandbox.h"
 
 /* A key process that dies within this long of its start is restarted only after it. */
 #define KEYPROC_RESTART_MS 200
@@ -387,6 +388,7 @@ static int key_process(int fd, const struct bs_keyring_opts *o, uint64_t gen)
 {
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	harden();
+	bs_keyproc_lock_memory(); /* memory locks do not survive fork */
 	struct bs_error err = {0};
 	struct kp_state *st = calloc(1, sizeof(*st));
 	if (st == NULL)
@@ -399,6 +401,7 @@ static int key_process(int fd, const struct bs_keyring_opts *o, uint64_t gen)
 	}
 	bs_log(BS_LOG_INFO, NULL, "key process %ld started (generation %llu)", (long)getpid(),
 	       (unsigned long long)gen);
+	bs_keyproc_sandbox(o->key_process_network); /* opened what it needs; one thread */
 	int rc = serve(fd, st);
 	for (size_t i = 0; i < BS_KEYPROC_KEYS_MAX; i++)
 		bs_key_free(st->keys[i].k);

@@ -39,6 +39,8 @@ struct bs_keyring_opts {
 				     * NULL = any (offline CLI) */
 	unsigned p11_timeout_ms;    /* session wait + one operation (0 = 30000) */
 	unsigned token_cache_ms;    /* reuse found token objects this long (0 = no cache) */
+	bool key_process_network;   /* key process only (keys/keyproc_sandbox.h): its filter
+				     * lets it open AF_INET/AF_INET6 sockets */
 };
 
 int bs_keyring_new(struct bs_keyring **out, const struct bs_keyring_opts *o,
