@@ -14,6 +14,7 @@ set -euo pipefail
 . "$BS_SRCDIR/tests/e2e/lib/server_common.sh"
 . "$BS_SRCDIR/tests/e2e/lib/common.sh"
 [ "$(id -u)" = 0 ] || { echo "test_server_sandbox: skipped (needs root)"; exit 0; }
+unset BS_E2E_KEY_ISOLATION # this test chooses isolation itself
 srv_setup
 MOD=/usr/lib/softhsm/libsofthsm2.so
 [ -e "$MOD" ] || srv_fail "SoftHSM2 module $MOD missing (scripts/deps.sh test installs it)"
@@ -126,7 +127,7 @@ srv_stop
 start_fails() { # start_fails CONF EXPECTED [runner...]: the server refuses to start
 	local conf=$1 want=$2 rc=0
 	shift 2
-	"$@" timeout 20 "$BS_BIN" serve --port 0 --config "$conf" > "$T/err.out" 2>&1 || rc=$?
+	"$@" timeout 10 "$BS_BIN" serve --port 0 --config "$conf" > "$T/err.out" 2>&1 || rc=$?
 	[ "$rc" != 0 ] && [ "$rc" != 124 ] || srv_fail "started (or hung, $rc) with $conf"
 	grep -qF -- "$want" "$T/err.out" || srv_fail "no '$want' in: $(cat "$T/err.out")"
 }
