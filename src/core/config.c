@@ -110,6 +110,16 @@ static int parse_uint(unsigned *out, const char *s, unsigned min, unsigned max,
 	return bs_parse_uint(out, s, 10, min, max, what, err);
 }
 
+static int parse_yes_no(bool *out, const char *value, const char *where, const char *key,
+			struct bs_error *err)
+{
+	if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
+		return bs_error_set(err, BS_ERR_INVALID, "%s: %s: '%s' is not yes or no", where,
+				    key, value);
+	*out = strcmp(value, "yes") == 0;
+	return 0;
+}
+
 static int set_str(char **dst, const char *value, struct bs_error *err)
 {
 	char *copy = strdup(value);
@@ -231,22 +241,10 @@ int bs_config_set(struct bs_config *cfg, const char *key, const char *value,
 			return bs_error_set(err, BS_ERR_INVALID, "%s: %s: empty value", where, key);
 		return set_str((char **)((char *)cfg + paths[i].off), value, err);
 	}
-	if (strcmp(key, "key_isolation") == 0) {
-		if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
-			cfg->key_isolation = strcmp(value, "yes") == 0;
-			return 0;
-		}
-		return bs_error_set(err, BS_ERR_INVALID,
-				    "%s: key_isolation: '%s' is not yes or no", where, value);
-	}
-	if (strcmp(key, "key_process_network") == 0) {
-		if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
-			cfg->key_process_network = strcmp(value, "yes") == 0;
-			return 0;
-		}
-		return bs_error_set(err, BS_ERR_INVALID,
-				    "%s: key_process_network: '%s' is not yes or no", where, value);
-	}
+	if (strcmp(key, "key_isolation") == 0)
+		return parse_yes_no(&cfg->key_isolation, value, where, key, err);
+	if (strcmp(key, "key_process_network") == 0)
+		return parse_yes_no(&cfg->key_process_network, value, where, key, err);
 	if (strcmp(key, "user") == 0) {
 		if (value[0] == '\0' || strlen(value) > BS_CONFIG_USER_MAX)
 			return bs_error_set(err, BS_ERR_INVALID, "%s: user: '%s' is not a user "

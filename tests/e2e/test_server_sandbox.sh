@@ -13,51 +13,29 @@
 set -euo pipefail
 . "$BS_SRCDIR/tests/e2e/lib/server_common.sh"
 . "$BS_SRCDIR/tests/e2e/lib/common.sh"
+. "$BS_SRCDIR/tests/e2e/lib/keyproc.sh"
 [ "$(id -u)" = 0 ] || { echo "test_server_sandbox: skipped (needs root)"; exit 0; }
 unset BS_E2E_KEY_ISOLATION # this test chooses isolation itself
 srv_setup
-MOD=/usr/lib/softhsm/libsofthsm2.so
-[ -e "$MOD" ] || srv_fail "SoftHSM2 module $MOD missing (scripts/deps.sh test installs it)"
-softhsm_token "$T/hsm" YubiHSM "$TEST_PIN"
-for k in 01:CSF1 02:IMG1; do
-	softhsm_import "$MOD" YubiHSM "$TEST_PIN" "${k%%:*}" "${k#*:}" "$FIX/keys/${k#*:}_key.pem" \
-		"$FIX/crts/${k#*:}_crt.pem" || srv_fail "token import"
-done
-(umask 077; printf '%s\n' "$TEST_PIN" > "$T/pin")
+kp_setup
 cp "$T/server.conf" "$T/base.conf"
-printf 'pkcs11_module = %s\npkcs11_pin_file = %s\nkey_isolation = yes\n' "$MOD" "$T/pin" \
-	>> "$T/server.conf"
-cp "$T/server.conf" "$T/isolated.conf"
+kp_conf >> "$T/server.conf"
 NOBODY=$(id -u nobody)
 NOGROUP=$(id -g nobody)
 
 cd "$T/client"
-sed -e 's#"crts/CSF1_crt.pem"#"pkcs11:token=YubiHSM;object=CSF1;type=cert;pin-value=password"#' \
-    -e 's#"crts/IMG1_crt.pem"#"pkcs11:token=YubiHSM;object=IMG1;type=cert;pin-value=password"#' \
-	flash.csf > hsm.csf
-sign() { # sign CSF OUT [extra curl args]: prints the HTTP status
-	local csf=$1 out=$2
-	shift 2
-	curl --silent -o "$out" -w '%{http_code}' -X POST -F machine=imx8mp -F soctype=mx8m \
-		-F cstversion=3.3.2 "$@" -F "csf=@$csf;type=text/plain" \
-		-F "artifact=@imx-boot-sd.bin" "$URL/sign/imx" || true
-}
 sign_both() { # sign_both TAG: file keys and token keys, both verified
 	local code
-	code=$(sign flash.csf "file.$1")
+	code=$(kp_sign flash.csf "file.$1")
 	[ "$code" = 200 ] || srv_fail "$1: file keys: $code $(head -c 300 "file.$1")"
 	verify_blob "$T/client/file.$1" "$T/client/imx-boot-sd.bin" "$T/v.file.$1"
-	code=$(sign hsm.csf "hsm.$1" -F backend=pkcs11)
+	code=$(kp_sign hsm.csf "hsm.$1" -F backend=pkcs11)
 	[ "$code" = 200 ] || srv_fail "$1: token keys: $code $(head -c 300 "hsm.$1")"
 	verify_blob "$T/client/hsm.$1" "$T/client/imx-boot-sd.bin" "$T/v.hsm.$1"
 }
 status() { # status FILE FIELD: the value of FIELD in /proc/<pid>/status
 	sed -n "s/^$2:[[:space:]]*//p" "$1" | tr -s ' \t' ' ' | sed 's/ *$//'
 }
-kp_pid() {
-	sed -n 's/.*key process \([0-9]*\) started.*/\1/p' "$SRV_LOG" | tail -n1
-}
-
 # --- 1. the key process's filter and memory lock -------------------------------------
 SRV_PIN=" " srv_start
 [ "$(grep -c 'running as root without `user`' "$SRV_LOG")" = 1 ] ||
