@@ -5,7 +5,6 @@
 #include <fcntl.h>
 #include <openssl/evp.h>
 #include <openssl/objects.h>
-#include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <pthread.h>
 #include <stdlib.h>
@@ -18,7 +17,6 @@
 #include "core/buf.h"
 #include "core/limits.h"
 #include "core/log.h"
-#include "core/secret.h"
 #include "core/text.h"
 #include "core/util.h"
 #include "crypto/key.h"
@@ -172,32 +170,9 @@ out:
 	return rc;
 }
 
-/* The sealing key: a PEM private key in a file only its owner can read. */
-static int load_key(struct bs_key **out, const char *path, struct bs_error *err)
-{
-	uint8_t *pem = NULL;
-	size_t len = 0;
-	int rc = bs_secret_read_all(&pem, &len, path, "audit_key", BS_AUDIT_KEY_FILE_MAX, err);
-	if (rc != 0)
-		return rc;
-	BIO *bio = BIO_new_mem_buf(pem, (int)len);
-	EVP_PKEY *pk = bio != NULL ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
-	BIO_free(bio);
-	bs_free_secret(pem, len + 1);
-	if (pk == NULL)
-		return bs_error_ssl(err, BS_ERR_CONFIG, "audit_key %s: not a PEM private key", path);
-	return bs_key_from_pkey(out, pk, "audit", err);
-}
-
-int bs_audit_open(struct bs_audit **out, const char *path, const char *key_path,
+int bs_audit_open(struct bs_audit **out, const char *path, struct bs_key *key,
 		  struct bs_error *err)
 {
-	struct bs_key *key = NULL;
-	if (key_path != NULL) {
-		int krc = load_key(&key, key_path, err);
-		if (krc != 0)
-			return krc;
-	}
 	*out = NULL;
 	struct bs_audit *a = calloc(1, sizeof(*a));
 	if (a == NULL) {

@@ -41,9 +41,11 @@ struct bs_audit_entry {
 };
 
 /* Open (create 0600) the log for appending; picks up seq and hash of the last record.
- * key_path (may be NULL: no seals) is a PEM private key (RSA or EC) in a 0600 file.
- * A torn last line is BS_ERR_FORMAT naming it (run `bootsign audit verify`). */
-int bs_audit_open(struct bs_audit **out, const char *path, const char *key_path,
+ * key (taken, also on failure; NULL: no seals) signs the seals: RSA or EC, from the
+ * keyring (bs_keyring_service_key "audit_key": a file or token key, in the key process
+ * under key isolation). A torn last line is BS_ERR_FORMAT naming it (run `bootsign audit
+ * verify`). */
+int bs_audit_open(struct bs_audit **out, const char *path, struct bs_key *key,
 		  struct bs_error *err) BS_WUR;
 /* Append one record, durable on return (thread-safe). BS_ERR_IO when it cannot be. */
 int bs_audit_append(struct bs_audit *a, const struct bs_audit_entry *e,

@@ -194,7 +194,8 @@ int bs_cmd_serve(int argc, char **argv)
 	struct demo demo;
 	char self[4096];
 	bool use_demo = cfg.keyfile_root == NULL;
-	if (use_demo && demo_setup(&cfg, &demo, &err) != 0)
+	if (use_demo && (cfg.key_isolation ? demo_setup_apart(&cfg, &demo, &err)
+					   : demo_setup(&cfg, &demo, &err)) != 0)
 		goto fail;
 	struct stat st;
 	if (stat(cfg.keyfile_root, &st) != 0 || !S_ISDIR(st.st_mode)) {
@@ -213,6 +214,7 @@ int bs_cmd_serve(int argc, char **argv)
 		.p11_pool_size = cfg.p11_pool_size,
 		.p11_timeout_ms = cfg.p11_timeout_ms,
 		.token_cache_ms = TOKEN_CACHE_MS,
+		.audit_key = cfg.audit_key,
 		.key_process_network = cfg.key_process_network,
 	};
 	if (cfg.key_isolation) {

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "core/log.h"
@@ -283,3 +284,41 @@ void demo_banner(const struct demo *demo, const char *address, unsigned port,
 	fflush(stdout);
 }
 
+int demo_setup_apart(struct bs_config *cfg, struct demo *demo, struct bs_error *err)
+{
+	int fds[2];
+	if (pipe(fds) != 0)
+		return bs_error_set(err, BS_ERR_IO, "demo key store: pipe: %s", strerror(errno));
+	fflush(NULL);
+	pid_t pid = fork();
+	if (pid < 0) {
+		close(fds[0]);
+		close(fds[1]);
+		return bs_error_set(err, BS_ERR_IO, "demo key store: fork: %s", strerror(errno));
+	}
+	if (pid == 0) { /* makes the keys, then exits with them */
+		close(fds[0]);
+		struct demo d;
+		struct bs_error e = {0};
+		int rc = demo_setup(cfg, &d, &e);
+		if (rc != 0)
+			(void)!write(fds[1], e.msg, strlen(e.msg));
+		_exit(rc != 0 ? 1 : 0);
+	}
+	close(fds[1]);
+	char msg[BS_ERROR_MSG_MAX] = "";
+	size_t n = 0;
+	ssize_t r;
+	while (n + 1 < sizeof(msg) &&
+	       ((r = read(fds[0], msg + n, sizeof(msg) - 1 - n)) > 0 || (r < 0 && errno == EINTR)))
+		n += r > 0 ? (size_t)r : 0;
+	msg[n] = '\0';
+	close(fds[0]);
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		return bs_error_set(err, BS_ERR_CONFIG, "%s", msg[0] ? msg : "demo key store: "
+				    "the process making it failed");
+	return demo_setup(cfg, demo, err); /* all there now: reads the public parts only */
+}

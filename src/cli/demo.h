@@ -19,6 +19,10 @@ struct demo {
 
 /* Create (or complete) the demo key store and point cfg->keyfile_root at it. */
 int demo_setup(struct bs_config *cfg, struct demo *demo, struct bs_error *err);
+/* The same, with the keys made in a child process that exits afterwards: under key
+ * isolation the server process never has the demo's private keys in its memory (it only
+ * reads the public parts: fuse hash, paths). Call before any thread starts. */
+int demo_setup_apart(struct bs_config *cfg, struct demo *demo, struct bs_error *err);
 /* Print the fuse hash and the sign / insert / verify commands; `self` is the path of
  * the running binary (so the verify command runs as pasted). */
 void demo_banner(const struct demo *demo, const char *address, unsigned port,

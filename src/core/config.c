@@ -36,6 +36,7 @@ int bs_config_init(struct bs_config *cfg, struct bs_error *err)
 	cfg->key_cache_size = 32;
 	cfg->key_cache_memory = 256ull << 20;
 	cfg->key_cache_idle = 60;
+	cfg->key_isolation = true; /* keys and PIN in the key process, not the parsing one */
 	cfg->spool_mem_max = BS_CONFIG_DEFAULT_SPOOL_MEM_MAX;
 	cfg->spool_mem_total = BS_CONFIG_DEFAULT_SPOOL_MEM_TOTAL;
 	return 0;

@@ -73,7 +73,7 @@ struct bs_config {
 	char *proxy_addresses;    /* "10.0.0.5,10.0.0.6" */
 	char *proxy_header;       /* NULL = X-Client-DN */
 	bool allow_anonymous;
-	bool key_isolation;       /* keys and PIN live in a separate key process (default no) */
+	bool key_isolation;       /* keys and PIN live in a separate key process (default yes) */
 	bool key_process_network; /* the key process may open AF_INET/AF_INET6 sockets */
 	char *user;               /* started as root: the parsing process switches to it */
 	char *p11_module;         /* NULL = p11-kit proxy */

@@ -157,9 +157,10 @@
 #define BS_AUDIT_FIELD_MAX 512              /* bytes of one text field of a record */
 #define BS_AUDIT_SEAL_EVERY 16              /* records between two seals */
 #define BS_AUDIT_SIG_MAX 1024               /* bytes of a seal signature */
-#define BS_AUDIT_KEY_FILE_MAX (64u << 10)   /* bytes of the audit key PEM file */
+#define BS_SERVICE_KEY_FILE_MAX (64u << 10) /* bytes of a server key PEM file (audit_key) */
 
 /* ---- key process (keys/keyproc*.c) ---- */
+#define BS_DERCACHE_ENTRIES 32            /* decoded certificates / public keys kept (each kind) */
 #define BS_KEYPROC_MSG_MAX (4u << 20)       /* bytes of one message on the key socket */
 #define BS_KEYPROC_FIELDS_MAX 8             /* fields of one message */
 #define BS_KEYPROC_DER_MAX (64u << 10)      /* a certificate or public key (DER) */
@@ -169,6 +170,9 @@
 #define BS_KEYPROC_MEMBERS_MAX (256u << 10) /* the member names of a bundle, bytes */
 #define BS_KEYPROC_LEASES_MAX 1024          /* open leases in the key process */
 #define BS_KEYPROC_KEYS_MAX 4096            /* open key handles in the key process */
+#define BS_KP_PUBCACHE_ENTRIES 64          /* public bundle members the server side keeps */
+#define BS_KP_PUBCACHE_ITEM_MAX (64u << 10) /* bytes of one kept member */
+#define BS_KEYPROC_WORKERS 8               /* threads answering in the key process */
 #define BS_KEYPROC_TIMEOUT_MS 120000        /* one answer from the key process */
 
 /* ---- http ---- */

@@ -17,12 +17,18 @@
 #include "core/util.h"
 #include "crypto/key_int.h"
 
+struct pub_der {
+	size_t len;
+	uint8_t bytes[];
+};
+
 struct bs_key {
 	const struct bs_key_ops *ops;
 	void *ctx;
 	EVP_PKEY *pub;
 	char *id;
 	atomic_int refs;
+	_Atomic(struct pub_der *) der; /* SubjectPublicKeyInfo, encoded on first use */
 };
 
 int bs_key_new(struct bs_key **out, const struct bs_key_ops *ops, void *ctx, EVP_PKEY *pub,
@@ -47,6 +53,7 @@ int bs_key_new(struct bs_key **out, const struct bs_key_ops *ops, void *ctx, EVP
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 	}
 	atomic_init(&k->refs, 1);
+	atomic_init(&k->der, NULL);
 	k->ops = ops;
 	k->ctx = ctx;
 	k->pub = pub;
@@ -331,6 +338,31 @@ void bs_key_free(struct bs_key *key)
 	if (key->ops->free != NULL)
 		key->ops->free(key->ctx);
 	EVP_PKEY_free(key->pub);
+	free(atomic_load(&key->der));
 	free(key->id);
 	free(key);
+}
+
+const uint8_t *bs_key_public_der(struct bs_key *key, size_t *len)
+{
+	struct pub_der *d = atomic_load(&key->der);
+	if (d == NULL) {
+		unsigned char *der = NULL;
+		int n = i2d_PUBKEY(key->pub, &der);
+		if (n <= 0 || (d = malloc(sizeof(*d) + (size_t)n)) == NULL) {
+			OPENSSL_free(der);
+			ERR_clear_error();
+			return NULL;
+		}
+		d->len = (size_t)n;
+		memcpy(d->bytes, der, (size_t)n);
+		OPENSSL_free(der);
+		struct pub_der *none = NULL;
+		if (!atomic_compare_exchange_strong(&key->der, &none, d)) {
+			free(d); /* another thread encoded it first */
+			d = none;
+		}
+	}
+	*len = d->len;
+	return d->bytes;
 }

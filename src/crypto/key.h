@@ -95,6 +95,10 @@ int bs_sig_verify_message(EVP_PKEY *pub, const struct bs_sig_params *p, const ui
 
 /* The public key (borrowed). */
 EVP_PKEY *bs_key_public(const struct bs_key *key);
+
+/* The public key as DER SubjectPublicKeyInfo (*len bytes), encoded once per key and kept
+ * with it (valid while the key is); NULL if it cannot be encoded. */
+const uint8_t *bs_key_public_der(struct bs_key *key, size_t *len);
 /* Log-safe identifier (borrowed). */
 const char *bs_key_id(const struct bs_key *key);
 /* EVP_PKEY_RSA (also for RSA-PSS keys), EVP_PKEY_EC or EVP_PKEY_ED25519. */

@@ -81,7 +81,8 @@ static int load_policy(struct bs_policy **out, const struct bs_config *cfg, stru
 	return bs_policy_load(out, cfg->policy_file, err);
 }
 
-int bs_guard_new(struct bs_guard **out, const struct bs_config *cfg, struct bs_error *err)
+int bs_guard_new(struct bs_guard **out, const struct bs_config *cfg, struct bs_keyring *kr,
+		 struct bs_error *err)
 {
 	*out = NULL;
 	struct bs_guard *g = calloc(1, sizeof(*g));
@@ -106,8 +107,13 @@ int bs_guard_new(struct bs_guard **out, const struct bs_config *cfg, struct bs_e
 		rc = parse_proxies(g, cfg->proxy_addresses, err);
 	if (rc == 0)
 		rc = load_policy(&g->policy, cfg, err);
-	if (rc == 0 && cfg->audit_log != NULL)
-		rc = bs_audit_open(&g->audit, cfg->audit_log, cfg->audit_key, err);
+	if (rc == 0 && cfg->audit_log != NULL) {
+		struct bs_key *akey = NULL; /* the sealing key: in the key process when isolated */
+		if (cfg->audit_key != NULL)
+			rc = bs_job_service_key(&akey, kr, "audit_key", err);
+		if (rc == 0)
+			rc = bs_audit_open(&g->audit, cfg->audit_log, akey, err);
+	}
 	if (rc == 0 && cfg->audit_key != NULL && cfg->audit_log == NULL)
 		rc = bs_error_set(err, BS_ERR_CONFIG, "audit_key without audit_log");
 	bool auth = g->ca_pem != NULL || g->tokens != NULL || g->nproxies > 0;

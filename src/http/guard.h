@@ -16,9 +16,12 @@
 
 struct bs_guard;
 
-/* Load TLS files, tokens, policy, audit log and key. Refuses (BS_ERR_CONFIG) a
- * non-loopback address without authentication unless allow_anonymous is set. */
-int bs_guard_new(struct bs_guard **out, const struct bs_config *cfg,
+struct bs_keyring;
+
+/* Load TLS files, tokens, policy, audit log and its sealing key (audit_key, from kr).
+ * Refuses (BS_ERR_CONFIG) a non-loopback address without authentication unless
+ * allow_anonymous is set. */
+int bs_guard_new(struct bs_guard **out, const struct bs_config *cfg, struct bs_keyring *kr,
 		 struct bs_error *err) BS_WUR;
 void bs_guard_free(struct bs_guard *g);
 /* Add the TLS options (and MHD_USE_TLS to *flags) when TLS is configured; returns the

@@ -666,7 +666,7 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 		freeaddrinfo(ai);
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 	}
-	int grc = bs_guard_new(&srv->guard, cfg, err);
+	int grc = bs_guard_new(&srv->guard, cfg, keyring, err);
 	srv->metrics = grc == 0 ? bs_metrics_new() : NULL;
 	if (srv->metrics == NULL) {
 		bs_guard_free(srv->guard);

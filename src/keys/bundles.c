@@ -29,6 +29,7 @@ struct entry {
 	struct bs_store *store; /* the one parsed copy, shared read-only (NULL until parsed) */
 	size_t bytes;           /* len + what the parsed store holds */
 	size_t refs;
+	uint64_t serial; /* this parsed version's number (1, 2, ... per cache) */
 	bool seen;   /* leased at least once */
 	bool stale;  /* detached from the table; freed when refs reach 0 */
 	uint64_t used;     /* LRU clock */
@@ -55,6 +56,7 @@ struct bs_keycache {
 	size_t n;
 	size_t bytes;
 	uint64_t clock;
+	uint64_t serials;
 	unsigned long parses;
 };
 
@@ -181,6 +183,7 @@ int bs_keycache_acquire(struct bs_keycache *kc, const char *subject, const char 
 				rc = bs_error_recode(err, BS_ERR_CONFIG);
 			goto fail_locked;
 		}
+		e->serial = ++kc->serials;
 		e->dev = st.st_dev;
 		e->ino = st.st_ino;
 		e->size = st.st_size;
@@ -212,6 +215,11 @@ fail_locked:
 bool bs_keycache_first_use(const struct bs_keylease *l)
 {
 	return l != NULL && l->first;
+}
+
+uint64_t bs_keycache_serial(const struct bs_keylease *l)
+{
+	return l != NULL ? l->e->serial : 0;
 }
 
 void bs_keycache_release(struct bs_keylease *l)

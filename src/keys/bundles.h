@@ -35,6 +35,8 @@ unsigned long bs_keycache_parses(struct bs_keycache *kc);
 /* Is this the first lease of this bundle version since it was read (for once-per-bundle
  * warnings)? */
 bool bs_keycache_first_use(const struct bs_keylease *lease);
+/* The parsed version's number in this cache (1, 2, ...; a changed file gets a new one). */
+uint64_t bs_keycache_serial(const struct bs_keylease *lease);
 /* Is the root readable (for /healthz)? */
 int bs_keycache_check(struct bs_keycache *kc, struct bs_error *err) BS_WUR;
 const char *bs_keycache_root(const struct bs_keycache *kc);

@@ -3,8 +3,11 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <pthread.h>
 #include <openssl/err.h>
 #include <openssl/pem.h>
+#include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <openssl/x509.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +21,7 @@
 
 #include "core/limits.h"
 #include "core/log.h"
+#include "crypto/dercache.h"
 #include "keys/keyproc_msg.h"
 #include "keys/keyproc_sandbox.h"
 
@@ -35,7 +39,11 @@ struct kp_key {
 	struct bs_key *k;
 };
 
+/* Worker threads share the tables: `lock` covers them and every lease operation (cheap:
+ * cached bundles and keys); signing, the slow part (a token round trip), runs outside it
+ * on a reference to the key, so a KEY_FREE racing a SIGN cannot free the key under it. */
 struct kp_state {
+	pthread_mutex_t lock;
 	struct bs_keyring *kr;
 	uint64_t gen;     /* this key process's generation (high 32 bits of every id) */
 	uint64_t next;
@@ -51,7 +59,65 @@ static void harden(void)
 	(void)prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
 }
 
+/* Members found not secret, by SHA-256 of (name, 0, bytes): the OpenSSL 3 decoders that
+ * bs_keyproc_secret_member tries cost ~0.5 ms per member, and a bundle's certificates
+ * and SRK table are read on every request. Only "not secret" is remembered (the same bytes
+ * under the same name give the same verdict); a secret member is refused each time. */
+#define PUBLIC_MEMO 64
+static struct {
+	pthread_mutex_t lock;
+	uint8_t digest[PUBLIC_MEMO][SHA256_DIGEST_LENGTH];
+	size_t n, next;
+} g_public = {.lock = PTHREAD_MUTEX_INITIALIZER};
+
+static void member_digest(uint8_t *md, const char *name, const uint8_t *data, size_t len)
+{
+	EVP_MD_CTX *c = EVP_MD_CTX_new();
+	if (c == NULL || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1 ||
+	    EVP_DigestUpdate(c, name, strlen(name) + 1) != 1 ||
+	    EVP_DigestUpdate(c, data, len) != 1 || EVP_DigestFinal_ex(c, md, NULL) != 1)
+		memset(md, 0, SHA256_DIGEST_LENGTH); /* never remembered: see public_remember */
+	EVP_MD_CTX_free(c);
+}
+
+static bool public_known(const uint8_t *md)
+{
+	bool hit = false;
+	pthread_mutex_lock(&g_public.lock);
+	for (size_t i = 0; i < g_public.n && !hit; i++)
+		hit = CRYPTO_memcmp(g_public.digest[i], md, SHA256_DIGEST_LENGTH) == 0;
+	pthread_mutex_unlock(&g_public.lock);
+	return hit;
+}
+
+static void public_remember(const uint8_t *md)
+{
+	static const uint8_t zero[SHA256_DIGEST_LENGTH];
+	if (memcmp(md, zero, sizeof(zero)) == 0)
+		return; /* the digest failed */
+	pthread_mutex_lock(&g_public.lock);
+	memcpy(g_public.digest[g_public.next], md, SHA256_DIGEST_LENGTH);
+	g_public.next = (g_public.next + 1) % PUBLIC_MEMO;
+	if (g_public.n < PUBLIC_MEMO)
+		g_public.n++;
+	pthread_mutex_unlock(&g_public.lock);
+}
+
+static bool secret_member(const char *name, const uint8_t *data, size_t len);
+
 bool bs_keyproc_secret_member(const char *name, const uint8_t *data, size_t len)
+{
+	uint8_t md[SHA256_DIGEST_LENGTH];
+	member_digest(md, name, data, len);
+	if (public_known(md))
+		return false;
+	bool secret = secret_member(name, data, len);
+	if (!secret)
+		public_remember(md);
+	return secret;
+}
+
+static bool secret_member(const char *name, const uint8_t *data, size_t len)
 {
 	const char *base = strrchr(name, '/');
 	base = base != NULL ? base + 1 : name;
@@ -140,9 +206,12 @@ static int put_key(struct bs_kp_enc *e, struct kp_state *st, struct bs_key *k,
 			continue;
 		st->keys[i] = (struct kp_key){.id = st->gen << 32 | ++st->next, .k = k};
 		bs_kp_put_u64(e, st->keys[i].id);
-		unsigned char *der = NULL;
-		int n = i2d_PUBKEY(bs_key_public(k), &der);
-		put_der(e, n, der);
+		size_t n = 0;
+		const uint8_t *der = bs_key_public_der(k, &n); /* encoded once per key */
+		if (der == NULL)
+			e->failed = true;
+		else
+			bs_kp_put(e, der, n);
 		bs_kp_put_str(e, bs_key_id(k));
 		return 0;
 	}
@@ -159,13 +228,9 @@ static int name_cert(char *name, X509 **cert, const struct bs_kp_msg *m, size_t 
 	int rc = bs_kp_get_str(name, BS_PATH_MAX, m, i, err);
 	if (rc != 0 || m->f[i + 1].len == 0)
 		return rc;
-	const unsigned char *p = m->f[i + 1].p;
-	*cert = d2i_X509(NULL, &p, (long)m->f[i + 1].len);
-	if (*cert == NULL || p != m->f[i + 1].p + m->f[i + 1].len) {
-		X509_free(*cert);
-		*cert = NULL;
+	*cert = bs_der_x509(m->f[i + 1].p, m->f[i + 1].len);
+	if (*cert == NULL)
 		return bs_error_set(err, BS_ERR_FORMAT, "key message: bad certificate");
-	}
 	return 0;
 }
 
@@ -174,11 +239,16 @@ static int do_sign(struct bs_kp_enc *e, struct kp_state *st, const struct bs_kp_
 {
 	struct kp_key *k = NULL;
 	uint64_t v[4] = {0};
+	pthread_mutex_lock(&st->lock);
 	int rc = find_key(&k, st, m, err);
+	struct bs_key *key = rc == 0 ? bs_key_ref(k->k) : NULL;
+	pthread_mutex_unlock(&st->lock);
 	for (size_t i = 0; rc == 0 && i < 4; i++)
 		rc = bs_kp_get_u64(&v[i], m, i + 1, err);
-	if (rc != 0)
+	if (rc != 0) {
+		bs_key_free(key);
 		return rc;
+	}
 	struct bs_sig_params p = {.md_nid = (int)(int32_t)v[0],
 				  .scheme = (enum bs_sig_scheme)(int32_t)v[1],
 				  .pss_saltlen = (int)(int32_t)v[2], .ecdsa_raw = v[3] != 0};
@@ -186,9 +256,10 @@ static int do_sign(struct bs_kp_enc *e, struct kp_state *st, const struct bs_kp_
 	size_t siglen = 0;
 	if (m->type == BS_KP_SIGN)
 		/* bs_key_sign checks the digest length against md_nid, the scheme, the salt */
-		rc = bs_key_sign(k->k, &p, m->f[5].p, m->f[5].len, &sig, &siglen, err);
+		rc = bs_key_sign(key, &p, m->f[5].p, m->f[5].len, &sig, &siglen, err);
 	else
-		rc = bs_key_sign_message(k->k, &p, m->f[5].p, m->f[5].len, &sig, &siglen, err);
+		rc = bs_key_sign_message(key, &p, m->f[5].p, m->f[5].len, &sig, &siglen, err);
+	bs_key_free(key);
 	if (rc == 0)
 		bs_kp_put(e, sig, siglen);
 	free(sig);
@@ -244,6 +315,10 @@ static int do_lease_op(struct bs_kp_enc *e, struct kp_state *st, const struct bs
 		    (rc = bs_lease_bundle(&l->src, l->l, name, err)) != 0)
 			return rc;
 		bs_kp_put_u64(e, bs_lease_bundle_first_use(l->l) ? 1 : 0);
+		/* the version's serial, unique across key process generations: the server
+		 * keeps this version's public members under it */
+		uint64_t serial = bs_lease_bundle_serial(l->l);
+		bs_kp_put_u64(e, serial != 0 ? st->gen << 32 | (serial & 0xffffffffu) : 0);
 		size_t n = 0;
 		const char *const *mem = bs_lease_bundle_members(l->l, &n);
 		size_t total = 0;
@@ -263,7 +338,7 @@ static int do_lease_op(struct bs_kp_enc *e, struct kp_state *st, const struct bs
 		}
 		bs_kp_put(e, blob, total);
 		free(blob);
-		return 0;
+		return 0; /* (first use, serial, member names) */
 	}
 	case BS_KP_BUNDLE_READ: {
 		if ((rc = bs_kp_get_str(name, sizeof(name), m, 1, err)) != 0 ||
@@ -289,6 +364,9 @@ static int do_lease_op(struct bs_kp_enc *e, struct kp_state *st, const struct bs
 	}
 }
 
+static int handle_locked(struct bs_kp_enc *e, struct kp_state *st, const struct bs_kp_msg *m,
+			 struct bs_error *err);
+
 /* Answer one request into e (an OK reply; the caller turns a failure into ERR). */
 static int handle(struct bs_kp_enc *e, struct kp_state *st, const struct bs_kp_msg *m,
 		  struct bs_error *err)
@@ -296,6 +374,22 @@ static int handle(struct bs_kp_enc *e, struct kp_state *st, const struct bs_kp_m
 	switch (m->type) {
 	case BS_KP_CHECK:
 		return bs_keyring_check(st->kr, err);
+	case BS_KP_SIGN:
+	case BS_KP_SIGN_MSG:
+		return do_sign(e, st, m, err);
+	default:
+		break;
+	}
+	pthread_mutex_lock(&st->lock);
+	int rc = handle_locked(e, st, m, err);
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
+static int handle_locked(struct bs_kp_enc *e, struct kp_state *st, const struct bs_kp_msg *m,
+			 struct bs_error *err)
+{
+	switch (m->type) {
 	case BS_KP_LEASE_OPEN: {
 		char subject[BS_NAME_MAX + 1];
 		int rc = bs_kp_get_str(subject, sizeof(subject), m, 0, err);
@@ -314,9 +408,14 @@ static int handle(struct bs_kp_enc *e, struct kp_state *st, const struct bs_kp_m
 		return bs_error_set(err, BS_ERR_BUSY, "key process: more than %u leases open",
 				    BS_KEYPROC_LEASES_MAX);
 	}
-	case BS_KP_SIGN:
-	case BS_KP_SIGN_MSG:
-		return do_sign(e, st, m, err);
+	case BS_KP_SERVICE_KEY: {
+		char name[BS_NAME_MAX + 1];
+		struct bs_key *key = NULL;
+		int rc = bs_kp_get_str(name, sizeof(name), m, 0, err);
+		if (rc == 0)
+			rc = bs_keyring_service_key(&key, st->kr, name, err);
+		return rc != 0 ? rc : put_key(e, st, key, err);
+	}
 	case BS_KP_KEY_FREE: {
 		struct kp_key *k = NULL;
 		int rc = find_key(&k, st, m, err);
@@ -337,7 +436,9 @@ static void send_msg(int fd, const struct bs_kp_enc *e)
 		;
 }
 
-/* The key process: one request at a time until the server closes its end. */
+/* One worker of the key process: requests off the shared socket (SOCK_SEQPACKET: each
+ * recv takes one whole message, whichever worker makes it) until the server closes its
+ * end; each answer is one send, tagged with the request's sequence number. */
 static int serve(int fd, struct kp_state *st)
 {
 	uint8_t *buf = malloc(BS_KEYPROC_MSG_MAX);
@@ -384,6 +485,20 @@ static int serve(int fd, struct kp_state *st)
 	return 0;
 }
 
+struct worker {
+	pthread_t t;
+	int fd;
+	struct kp_state *st;
+	int rc;
+};
+
+static void *worker_main(void *arg)
+{
+	struct worker *w = arg;
+	w->rc = serve(w->fd, w->st);
+	return NULL;
+}
+
 static int key_process(int fd, const struct bs_keyring_opts *o, uint64_t gen)
 {
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
@@ -399,10 +514,25 @@ static int key_process(int fd, const struct bs_keyring_opts *o, uint64_t gen)
 		free(st);
 		return 1;
 	}
-	bs_log(BS_LOG_INFO, NULL, "key process %ld started (generation %llu)", (long)getpid(),
-	       (unsigned long long)gen);
-	bs_keyproc_sandbox(o->key_process_network); /* opened what it needs; one thread */
+	/* opened what it needs; before the first request and before its worker threads,
+	 * which inherit the filter */
+	bs_keyproc_sandbox(o->key_process_network);
+	pthread_mutex_init(&st->lock, NULL);
+	struct worker w[BS_KEYPROC_WORKERS];
+	size_t nw = 0;
+	for (; nw < BS_KEYPROC_WORKERS - 1; nw++) {
+		w[nw] = (struct worker){.fd = fd, .st = st};
+		if (pthread_create(&w[nw].t, NULL, worker_main, &w[nw]) != 0)
+			break; /* fewer workers: slower, not wrong */
+	}
+	bs_log(BS_LOG_INFO, NULL, "key process %ld started (generation %llu, %zu threads)",
+	       (long)getpid(), (unsigned long long)gen, nw + 1);
 	int rc = serve(fd, st);
+	for (size_t i = 0; i < nw; i++) {
+		pthread_join(w[i].t, NULL);
+		rc = rc != 0 ? rc : w[i].rc;
+	}
+	pthread_mutex_destroy(&st->lock);
 	for (size_t i = 0; i < BS_KEYPROC_KEYS_MAX; i++)
 		bs_key_free(st->keys[i].k);
 	for (size_t i = 0; i < BS_KEYPROC_LEASES_MAX; i++)

@@ -3,8 +3,9 @@
  *
  * bs_keyproc_start forks a supervisor before the server listens. The supervisor forks the
  * key process, which opens the real keyring (key store, bundles, token, PIN) and answers
- * the fixed message table of keys/keyproc_msg.h on a SOCK_SEQPACKET socketpair, one
- * request at a time. Both are non-dumpable, RLIMIT_CORE 0, PR_SET_NO_NEW_PRIVS, hold no
+ * the fixed message table of keys/keyproc_msg.h on a SOCK_SEQPACKET socketpair with
+ * BS_KEYPROC_WORKERS threads (requests from many server threads at once, matched to
+ * their replies by sequence number). Both are non-dumpable, RLIMIT_CORE 0, PR_SET_NO_NEW_PRIVS, hold no
  * network socket and die with the server. When the key process dies, the supervisor
  * tells the server (BS_KP_DIED: the request waiting gets BS_ERR_BUSY, a 503) and starts a
  * new one; leases and key handles of the dead one answer BS_ERR_BUSY too.

@@ -1,32 +1,55 @@
-/* The server side of the key process: requests over the socket, one at a time (a mutex
- * around the one socketpair; the key process answers in order anyway). */
+/* The server side of the key process: requests from many threads at once over the one
+ * socketpair. Each request carries a sequence number. One waiting thread at a time reads
+ * the socket (leader/follower: no reader thread, so a lone request reads its own reply
+ * without another thread's wake-up in between) and hands every reply it gets to the
+ * thread waiting for that number; a slow key operation (a token signature) holds up no
+ * other request. KEY_FREE and LEASE_CLOSE are sent without waiting. */
 #include "keys/keyproc_client.h"
 
 #include <errno.h>
 #include <openssl/x509.h>
 #include <poll.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "crypto/dercache.h"
 #include "keys/keyproc_msg.h"
-
-struct bs_kpc {
-	int fd;
-	pthread_mutex_t lock;
-	uint32_t seq;
-};
+#include "keys/keyproc_pubcache.h"
 
 /* A reply: the received buffer (fields point into it). */
 struct reply {
 	uint8_t *buf;
 	size_t len;
 	struct bs_kp_msg m;
+};
+
+/* A request waiting for its reply (on the waiter's stack, linked while it waits). */
+struct waiter {
+	uint32_t seq;
+	bool done;
+	int rc;            /* 0: r holds the reply; else the failure (BS_ERR_BUSY) */
+	const char *why;
+	struct reply r;
+	struct waiter *next;
+};
+
+struct bs_kpc {
+	int fd;
+	pthread_mutex_t lock; /* seq, waiting, gone */
+	pthread_cond_t cond;
+	uint32_t seq;
+	struct waiter *waiting;
+	const char *gone; /* the socket failed: every request fails with this */
+	bool leading;     /* a waiter is reading the socket */
+	struct bs_kp_pubcache *pub; /* public bundle members by bundle serial (may be NULL) */
 };
 
 static void reply_free(struct reply *r)
@@ -38,13 +61,97 @@ static void reply_free(struct reply *r)
 	memset(r, 0, sizeof(*r));
 }
 
+/* One message off the socket, waiting at most ms: 1 read (r->buf NULL when it was
+ * dropped: too long, no memory, undecodable), 0 nothing yet, -1 socket closed or failed. */
+static int recv_one(struct reply *r, int fd, int ms)
+{
+	memset(r, 0, sizeof(*r));
+	struct pollfd pfd = {.fd = fd, .events = POLLIN};
+	int pr;
+	while ((pr = poll(&pfd, 1, ms)) < 0 && errno == EINTR)
+		;
+	if (pr == 0)
+		return 0;
+	ssize_t n;
+	uint8_t peek;
+	while ((n = recv(fd, &peek, 1, MSG_PEEK | MSG_TRUNC)) < 0 && errno == EINTR)
+		;
+	if (n <= 0)
+		return -1;
+	if ((size_t)n > BS_KEYPROC_MSG_MAX || (r->buf = malloc((size_t)n)) == NULL) {
+		(void)recv(fd, &peek, 1, 0); /* drop it */
+		return 1;
+	}
+	r->len = (size_t)n;
+	while ((n = recv(fd, r->buf, r->len, 0)) < 0 && errno == EINTR)
+		;
+	if (n != (ssize_t)r->len) {
+		reply_free(r);
+		return -1;
+	}
+	if (bs_kp_decode(&r->m, r->buf, r->len, NULL) != 0)
+		reply_free(r); /* nobody's: its waiter times out */
+	return 1;
+}
+
+/* Fail every waiting request (the key process died, or the socket is gone). */
+static void fail_all_locked(struct bs_kpc *c, const char *why)
+{
+	for (struct waiter *w = c->waiting; w != NULL; w = w->next) {
+		w->done = true;
+		w->rc = BS_ERR_BUSY;
+		w->why = why;
+	}
+	c->waiting = NULL;
+	pthread_cond_broadcast(&c->cond);
+}
+
+static void unlink_locked(struct bs_kpc *c, struct waiter *w)
+{
+	for (struct waiter **pp = &c->waiting; *pp != NULL; pp = &(*pp)->next)
+		if (*pp == w) {
+			*pp = w->next;
+			return;
+		}
+}
+
+/* Hand a message read by the leader to its waiter (or drop it). Called locked. */
+static void dispatch_locked(struct bs_kpc *c, struct reply *r)
+{
+	if (r->buf == NULL)
+		return;
+	if (r->m.type == BS_KP_DIED) {
+		fail_all_locked(c, "the key process died; retry");
+		return;
+	}
+	for (struct waiter *w = c->waiting; w != NULL; w = w->next) {
+		if (w->seq != r->m.seq)
+			continue;
+		unlink_locked(c, w);
+		w->r = *r;
+		w->done = true;
+		memset(r, 0, sizeof(*r));
+		pthread_cond_broadcast(&c->cond);
+		return;
+	}
+	/* an answer nobody waits for (given up on, or a close): dropped by the caller */
+}
+
 int bs_kpc_new(struct bs_kpc **out, int fd, struct bs_error *err)
 {
-	*out = calloc(1, sizeof(**out));
-	if (*out == NULL)
+	struct bs_kpc *c = calloc(1, sizeof(*c));
+	*out = NULL;
+	if (c == NULL)
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
-	(*out)->fd = fd;
-	pthread_mutex_init(&(*out)->lock, NULL);
+	c->fd = fd;
+	pthread_mutex_init(&c->lock, NULL);
+	pthread_condattr_t ca;
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&c->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	c->pub = bs_kp_pubcache_new(); /* NULL: nothing kept, every read asks */
+	*out = c;
 	return 0;
 }
 
@@ -53,81 +160,119 @@ void bs_kpc_free(struct bs_kpc *c)
 	if (c == NULL)
 		return;
 	close(c->fd); /* the key process and its supervisor exit */
+	bs_kp_pubcache_free(c->pub);
+	pthread_cond_destroy(&c->cond);
 	pthread_mutex_destroy(&c->lock);
 	free(c);
 }
 
-static int recv_one(struct reply *r, int fd, struct bs_error *err)
+/* Finish e and send it; with w, register w first so its reply cannot be missed. */
+static int send_req(struct bs_kpc *c, struct bs_kp_enc *e, struct waiter *w,
+		    struct bs_error *err)
 {
-	struct pollfd pfd = {.fd = fd, .events = POLLIN};
-	int pr;
-	while ((pr = poll(&pfd, 1, BS_KEYPROC_TIMEOUT_MS)) < 0 && errno == EINTR)
-		;
-	if (pr == 0)
-		return bs_error_set(err, BS_ERR_BUSY, "the key process did not answer");
-	ssize_t n;
-	uint8_t peek;
-	while ((n = recv(fd, &peek, 1, MSG_PEEK | MSG_TRUNC)) < 0 && errno == EINTR)
-		;
-	if (n <= 0 || (size_t)n > BS_KEYPROC_MSG_MAX) {
-		if (n > 0)
-			(void)recv(fd, &peek, 1, 0); /* drop it */
-		return bs_error_set(err, BS_ERR_BUSY, "the key process is gone");
+	int rc = bs_kp_enc_end(e, err);
+	if (rc != 0)
+		return rc;
+	pthread_mutex_lock(&c->lock);
+	if (c->gone != NULL) {
+		rc = bs_error_set(err, BS_ERR_BUSY, "%s", c->gone);
+	} else if (w != NULL) {
+		w->seq = (uint32_t)e->buf[4] << 24 | (uint32_t)e->buf[5] << 16 |
+			 (uint32_t)e->buf[6] << 8 | e->buf[7];
+		w->next = c->waiting;
+		c->waiting = w;
 	}
-	r->buf = malloc((size_t)n);
-	if (r->buf == NULL)
-		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
-	r->len = (size_t)n;
-	while ((n = recv(fd, r->buf, r->len, 0)) < 0 && errno == EINTR)
+	pthread_mutex_unlock(&c->lock);
+	if (rc != 0)
+		return rc;
+	ssize_t n;
+	while ((n = send(c->fd, e->buf, e->len, MSG_NOSIGNAL)) < 0 && errno == EINTR)
 		;
-	if (n != (ssize_t)r->len)
-		return bs_error_set(err, BS_ERR_BUSY, "the key process is gone");
-	return bs_kp_decode(&r->m, r->buf, r->len, err);
+	if (n == (ssize_t)e->len)
+		return 0;
+	if (w != NULL) {
+		pthread_mutex_lock(&c->lock);
+		for (struct waiter **pp = &c->waiting; *pp != NULL; pp = &(*pp)->next)
+			if (*pp == w) {
+				*pp = w->next;
+				break;
+			}
+		pthread_mutex_unlock(&c->lock);
+	}
+	return bs_error_set(err, BS_ERR_BUSY, "the key process is gone");
 }
 
 /* Send e (finished here) and wait for its reply: BS_KP_OK in *r, or the error. */
 static int call(struct bs_kpc *c, struct bs_kp_enc *e, struct reply *r, struct bs_error *err)
 {
 	memset(r, 0, sizeof(*r));
-	int rc = bs_kp_enc_end(e, err);
-	if (rc != 0) {
-		bs_kp_enc_free(e);
+	struct waiter w = {0};
+	int rc = send_req(c, e, &w, err);
+	bs_kp_enc_free(e);
+	if (rc != 0)
 		return rc;
-	}
+	uint64_t until = bs_now_ms() + BS_KEYPROC_TIMEOUT_MS;
 	pthread_mutex_lock(&c->lock);
-	uint32_t seq = e->buf[4] << 24 | e->buf[5] << 16 | e->buf[6] << 8 | e->buf[7];
-	ssize_t n;
-	while ((n = send(c->fd, e->buf, e->len, MSG_NOSIGNAL)) < 0 && errno == EINTR)
-		;
-	if (n != (ssize_t)e->len)
-		rc = bs_error_set(err, BS_ERR_BUSY, "the key process is gone");
-	while (rc == 0) {
-		reply_free(r);
-		rc = recv_one(r, c->fd, err);
-		if (rc == BS_ERR_FORMAT)
-			rc = bs_error_recode(err, BS_ERR_INTERNAL);
-		if (rc != 0)
-			break;
-		if (r->m.type == BS_KP_DIED) {
-			rc = bs_error_set(err, BS_ERR_BUSY, "the key process died; retry");
+	while (!w.done) {
+		uint64_t now = bs_now_ms();
+		if (now >= until) {
+			unlink_locked(c, &w);
+			w.done = true;
+			w.rc = BS_ERR_BUSY;
+			w.why = "the key process did not answer";
 			break;
 		}
-		if (r->m.seq != seq)
-			continue; /* the answer to a request that was given up on */
-		if (r->m.type == BS_KP_ERR) {
-			uint64_t code = 0;
-			char msg[BS_KEYPROC_ERRMSG_MAX + 1];
-			if (bs_kp_get_u64(&code, &r->m, 0, err) != 0 ||
-			    bs_kp_get_str(msg, sizeof(msg), &r->m, 1, NULL) != 0)
-				snprintf(msg, sizeof(msg), "key process: bad error reply");
-			int64_t sc = (int64_t)code;
-			rc = sc < 0 && sc >= BS_ERR_RATE ? (int)sc : BS_ERR_INTERNAL;
-			bs_error_set(err, rc, "%s", msg);
+		if (c->leading) { /* another waiter reads: it wakes us with our reply */
+			struct timespec ts;
+			clock_gettime(CLOCK_MONOTONIC, &ts);
+			uint64_t left = until - now;
+			ts.tv_sec += (time_t)(left / 1000);
+			ts.tv_nsec += (long)(left % 1000) * 1000000L;
+			if (ts.tv_nsec >= 1000000000L) {
+				ts.tv_sec++;
+				ts.tv_nsec -= 1000000000L;
+			}
+			(void)pthread_cond_timedwait(&c->cond, &c->lock, &ts);
+			continue;
 		}
-		break;
+		c->leading = true; /* read the socket ourselves until our reply comes */
+		pthread_mutex_unlock(&c->lock);
+		struct reply got;
+		uint64_t left = until - now;
+		int n = recv_one(&got, c->fd, left > INT32_MAX ? INT32_MAX : (int)left);
+		pthread_mutex_lock(&c->lock);
+		c->leading = false;
+		if (n < 0) {
+			c->gone = "the key process is gone";
+			fail_all_locked(c, c->gone);
+		} else if (n > 0) {
+			dispatch_locked(c, &got);
+		}
+		pthread_cond_broadcast(&c->cond); /* a follower may lead now */
+		if (got.buf != NULL) {
+			pthread_mutex_unlock(&c->lock);
+			reply_free(&got);
+			pthread_mutex_lock(&c->lock);
+		}
 	}
 	pthread_mutex_unlock(&c->lock);
-	bs_kp_enc_free(e);
+	if (w.rc != 0) {
+		reply_free(&w.r);
+		return bs_error_set(err, w.rc, "%s", w.why);
+	}
+	*r = w.r;
+	if (r->m.type == BS_KP_ERR) {
+		uint64_t code = 0;
+		char msg[BS_KEYPROC_ERRMSG_MAX + 1];
+		if (bs_kp_get_u64(&code, &r->m, 0, NULL) != 0 ||
+		    bs_kp_get_str(msg, sizeof(msg), &r->m, 1, NULL) != 0)
+			snprintf(msg, sizeof(msg), "key process: bad error reply");
+		int64_t sc = (int64_t)code;
+		rc = sc < 0 && sc >= BS_ERR_RATE ? (int)sc : BS_ERR_INTERNAL;
+		bs_error_set(err, rc, "%s", msg);
+	} else if (r->m.type != BS_KP_OK) {
+		rc = bs_error_set(err, BS_ERR_INTERNAL, "key process: unexpected reply");
+	}
 	if (rc != 0)
 		reply_free(r);
 	return rc;
@@ -168,14 +313,15 @@ int bs_kpc_lease_open(uint64_t *out, struct bs_kpc *c, const char *subject,
 	return rc;
 }
 
+/* Closes are not waited for: nothing the server does next depends on them (a failed close
+ * leaves a handle open in the key process until it restarts; its tables are bounded). */
 static void send_close(struct bs_kpc *c, enum bs_kp_type t, uint64_t id)
 {
 	struct bs_kp_enc e;
-	struct reply r;
 	start(c, &e, t);
 	bs_kp_put_u64(&e, id);
-	(void)call(c, &e, &r, NULL);
-	reply_free(&r);
+	(void)send_req(c, &e, NULL, NULL);
+	bs_kp_enc_free(&e);
 }
 
 void bs_kpc_lease_close(struct bs_kpc *c, uint64_t lease)
@@ -187,17 +333,24 @@ void bs_kpc_lease_close(struct bs_kpc *c, uint64_t lease)
 
 struct rkey {
 	struct bs_kpc *c;
-	uint64_t handle;
+	_Atomic uint64_t handle;
+	/* a service key (the server's own, held for the server's lifetime): its setting's
+	 * name, to fetch a new handle from a restarted key process; "" for a job's key */
+	char service[BS_NAME_MAX + 1];
+	EVP_PKEY *pub; /* borrowed from the stub key (same lifetime) */
 };
 
-static int rkey_sign(struct rkey *k, enum bs_kp_type t, const struct bs_sig_params *p,
-		     const uint8_t *data, size_t dlen, uint8_t *sig, size_t *siglen,
-		     struct bs_error *err)
+static int key_reply(uint64_t *handle, EVP_PKEY **pub, char *id, size_t idcap,
+		     struct bs_kpc *c, struct bs_kp_enc *e, struct bs_error *err);
+
+static int rkey_sign_once(struct rkey *k, enum bs_kp_type t, const struct bs_sig_params *p,
+			  const uint8_t *data, size_t dlen, uint8_t *sig, size_t *siglen,
+			  struct bs_error *err)
 {
 	struct bs_kp_enc e;
 	struct reply r;
 	start(k->c, &e, t);
-	bs_kp_put_u64(&e, k->handle);
+	bs_kp_put_u64(&e, atomic_load(&k->handle));
 	bs_kp_put_u64(&e, (uint64_t)(int64_t)p->md_nid);
 	bs_kp_put_u64(&e, (uint64_t)(int64_t)p->scheme);
 	bs_kp_put_u64(&e, (uint64_t)(int64_t)p->pss_saltlen);
@@ -212,6 +365,39 @@ static int rkey_sign(struct rkey *k, enum bs_kp_type t, const struct bs_sig_para
 	}
 	reply_free(&r);
 	return rc;
+}
+
+/* A job's key dies with the key process that made it (the job gets its 503). A service
+ * key outlives it: after a restart it takes the new key process's handle for the same
+ * setting (which must still be the same public key) and signs once more. */
+static int rkey_sign(struct rkey *k, enum bs_kp_type t, const struct bs_sig_params *p,
+		     const uint8_t *data, size_t dlen, uint8_t *sig, size_t *siglen,
+		     struct bs_error *err)
+{
+	size_t cap = *siglen;
+	int rc = rkey_sign_once(k, t, p, data, dlen, sig, siglen, err);
+	if (rc != BS_ERR_BUSY || k->service[0] == '\0')
+		return rc;
+	struct bs_kp_enc e;
+	start(k->c, &e, BS_KP_SERVICE_KEY);
+	bs_kp_put_str(&e, k->service);
+	uint64_t fresh = 0;
+	EVP_PKEY *pub = NULL;
+	char id[BS_PATH_MAX];
+	struct bs_error ferr = {0};
+	if (key_reply(&fresh, &pub, id, sizeof(id), k->c, &e, &ferr) != 0)
+		return rc; /* still restarting: the first error stands */
+	bool same = EVP_PKEY_eq(pub, k->pub) == 1;
+	EVP_PKEY_free(pub);
+	if (!same) {
+		send_close(k->c, BS_KP_KEY_FREE, fresh);
+		return bs_error_set(err, BS_ERR_KEY, "%s: the key changed since the server "
+				    "started (restart the server to use the new one)", k->service);
+	}
+	uint64_t stale = atomic_exchange(&k->handle, fresh);
+	send_close(k->c, BS_KP_KEY_FREE, stale); /* of a dead generation: a no-op */
+	*siglen = cap;
+	return rkey_sign_once(k, t, p, data, dlen, sig, siglen, err);
 }
 
 static int rkey_sign_digest(void *ctx, const struct bs_sig_params *p, const uint8_t *dgst,
@@ -231,7 +417,7 @@ static int rkey_sign_message(void *ctx, const struct bs_sig_params *p, const uin
 static void rkey_free(void *ctx)
 {
 	struct rkey *k = ctx;
-	send_close(k->c, BS_KP_KEY_FREE, k->handle);
+	send_close(k->c, BS_KP_KEY_FREE, atomic_load(&k->handle));
 	free(k);
 }
 
@@ -261,52 +447,90 @@ static void start_named(struct bs_kpc *c, struct bs_kp_enc *e, enum bs_kp_type t
 	bs_kp_put_str(e, name);
 }
 
-int bs_kpc_key(struct bs_key **out, struct bs_kpc *c, uint64_t lease, bool allow_token,
-	       bool bundle, const char *name, X509 *cert, struct bs_error *err)
+/* Send e, a request answered by (handle, public key DER, key id), and make the stub key. */
+/* Send e, a request answered by (handle, public key DER, key id): the three of them. */
+static int key_reply(uint64_t *handle, EVP_PKEY **pub, char *id, size_t idcap,
+		     struct bs_kpc *c, struct bs_kp_enc *e, struct bs_error *err)
 {
-	*out = NULL;
-	struct bs_kp_enc e;
+	*handle = 0;
+	*pub = NULL;
 	struct reply r;
-	start_named(c, &e, bundle ? BS_KP_BUNDLE_KEY : BS_KP_KEY, lease, allow_token, name);
-	put_cert(&e, cert);
-	int rc = call(c, &e, &r, err);
-	uint64_t handle = 0;
-	char id[BS_PATH_MAX];
-	if (rc == 0 && (r.m.nf != 3 || bs_kp_get_u64(&handle, &r.m, 0, err) != 0 ||
-			bs_kp_get_str(id, sizeof(id), &r.m, 2, err) != 0 ||
+	int rc = call(c, e, &r, err);
+	if (rc == 0 && (r.m.nf != 3 || bs_kp_get_u64(handle, &r.m, 0, err) != 0 ||
+			bs_kp_get_str(id, idcap, &r.m, 2, err) != 0 ||
 			r.m.f[1].len > BS_KEYPROC_DER_MAX))
 		rc = bs_error_set(err, BS_ERR_INTERNAL, "key process: bad key reply");
-	if (rc != 0) {
-		reply_free(&r);
-		return rc;
+	if (rc == 0 && (*pub = bs_der_pubkey(r.m.f[1].p, r.m.f[1].len)) == NULL) {
+		send_close(c, BS_KP_KEY_FREE, *handle);
+		rc = bs_error_set(err, BS_ERR_INTERNAL, "key process: bad public key");
 	}
-	const unsigned char *p = r.m.f[1].p;
-	EVP_PKEY *pub = d2i_PUBKEY(NULL, &p, (long)r.m.f[1].len);
 	reply_free(&r);
+	return rc;
+}
+
+/* The same, made a stub key (service: its setting's name, or NULL for a job's key). */
+static int key_call(struct bs_key **out, struct bs_kpc *c, struct bs_kp_enc *e,
+		    const char *service, struct bs_error *err)
+{
+	*out = NULL;
+	uint64_t handle = 0;
+	EVP_PKEY *pub = NULL; /* shared, public */
+	char id[BS_PATH_MAX];
+	int rc = key_reply(&handle, &pub, id, sizeof(id), c, e, err);
+	if (rc != 0)
+		return rc;
 	struct rkey *k = calloc(1, sizeof(*k));
-	if (pub == NULL || k == NULL) {
+	if (k == NULL) {
 		EVP_PKEY_free(pub);
-		free(k);
 		send_close(c, BS_KP_KEY_FREE, handle);
-		return bs_error_set(err, pub == NULL ? BS_ERR_INTERNAL : BS_ERR_NOMEM,
-				    "key process: bad public key");
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 	}
-	*k = (struct rkey){.c = c, .handle = handle};
+	k->c = c;
+	atomic_init(&k->handle, handle);
+	snprintf(k->service, sizeof(k->service), "%s", service != NULL ? service : "");
+	k->pub = pub;
 	return bs_key_new(out, &g_rkey_ops, k, pub, id, err);
 }
 
-int bs_kpc_cert(X509 **out, struct bs_kpc *c, uint64_t lease, bool allow_token, bool bundle,
-		const char *name, struct bs_error *err)
+int bs_kpc_key(struct bs_key **out, struct bs_kpc *c, uint64_t lease, bool allow_token,
+	       bool bundle, const char *name, X509 *cert, struct bs_error *err)
+{
+	struct bs_kp_enc e;
+	start_named(c, &e, bundle ? BS_KP_BUNDLE_KEY : BS_KP_KEY, lease, allow_token, name);
+	put_cert(&e, cert);
+	return key_call(out, c, &e, NULL, err);
+}
+
+int bs_kpc_service_key(struct bs_key **out, struct bs_kpc *c, const char *name,
+		       struct bs_error *err)
+{
+	struct bs_kp_enc e;
+	start(c, &e, BS_KP_SERVICE_KEY);
+	bs_kp_put_str(&e, name);
+	return key_call(out, c, &e, name, err);
+}
+
+int bs_kpc_cert(X509 **out, struct bs_kpc *c, uint64_t lease, uint64_t serial, bool allow_token,
+		bool bundle, const char *name, struct bs_error *err)
 {
 	*out = NULL;
+	uint8_t *der = NULL;
+	size_t len = 0;
+	if (bundle && bs_kp_pubcache_get(c->pub, serial, 'c', name, 0, &der, &len)) {
+		*out = bs_der_x509(der, len);
+		free(der);
+		if (*out != NULL)
+			return 0;
+	}
 	struct bs_kp_enc e;
 	struct reply r;
 	start_named(c, &e, bundle ? BS_KP_BUNDLE_CERT : BS_KP_CERT, lease, allow_token, name);
 	int rc = call(c, &e, &r, err);
 	if (rc == 0) {
-		const unsigned char *p = r.m.f[0].p;
-		if (r.m.nf != 1 || (*out = d2i_X509(NULL, &p, (long)r.m.f[0].len)) == NULL)
+		if (r.m.nf != 1 || (*out = bs_der_x509(r.m.f[0].p, r.m.f[0].len)) == NULL)
 			rc = bs_error_set(err, BS_ERR_INTERNAL, "key process: bad certificate");
+		else if (bundle)
+			bs_kp_pubcache_put(c->pub, serial, 'c', name, 0, r.m.f[0].p, r.m.f[0].len);
 	}
 	reply_free(&r);
 	return rc;
@@ -325,10 +549,11 @@ bool bs_kpc_exists(struct bs_kpc *c, uint64_t lease, const char *name)
 	return ok;
 }
 
-int bs_kpc_bundle(bool *first_use, char ***members, size_t *nmembers, struct bs_kpc *c,
-		  uint64_t lease, const char *name, struct bs_error *err)
+int bs_kpc_bundle(bool *first_use, uint64_t *serial, char ***members, size_t *nmembers,
+		  struct bs_kpc *c, uint64_t lease, const char *name, struct bs_error *err)
 {
 	*first_use = false;
+	*serial = 0;
 	*members = NULL;
 	*nmembers = 0;
 	struct bs_kp_enc e;
@@ -337,19 +562,21 @@ int bs_kpc_bundle(bool *first_use, char ***members, size_t *nmembers, struct bs_
 	bs_kp_put_u64(&e, lease);
 	bs_kp_put_str(&e, name);
 	int rc = call(c, &e, &r, err);
-	uint64_t fu = 0;
-	if (rc == 0 && (r.m.nf != 2 || bs_kp_get_u64(&fu, &r.m, 0, err) != 0 ||
-			r.m.f[1].len > BS_KEYPROC_MEMBERS_MAX ||
-			(r.m.f[1].len > 0 && r.m.f[1].p[r.m.f[1].len - 1] != '\0')))
+	uint64_t fu = 0, ser = 0;
+	if (rc == 0 && (r.m.nf != 3 || bs_kp_get_u64(&fu, &r.m, 0, err) != 0 ||
+			bs_kp_get_u64(&ser, &r.m, 1, err) != 0 ||
+			r.m.f[2].len > BS_KEYPROC_MEMBERS_MAX ||
+			(r.m.f[2].len > 0 && r.m.f[2].p[r.m.f[2].len - 1] != '\0')))
 		rc = bs_error_set(err, BS_ERR_INTERNAL, "key process: bad bundle reply");
 	if (rc != 0) {
 		reply_free(&r);
 		return rc;
 	}
 	*first_use = fu != 0;
-	const char *s = (const char *)r.m.f[1].p;
+	*serial = ser;
+	const char *s = (const char *)r.m.f[2].p;
 	size_t n = 0;
-	for (size_t i = 0; i < r.m.f[1].len; i++)
+	for (size_t i = 0; i < r.m.f[2].len; i++)
 		n += s[i] == '\0';
 	char **v = calloc(n + 1, sizeof(*v));
 	for (size_t i = 0, o = 0; v != NULL && i < n; i++) {
@@ -371,10 +598,12 @@ int bs_kpc_bundle(bool *first_use, char ***members, size_t *nmembers, struct bs_
 }
 
 int bs_kpc_bundle_read(uint8_t **out, size_t *out_len, struct bs_kpc *c, uint64_t lease,
-		       const char *name, size_t max, struct bs_error *err)
+		       uint64_t serial, const char *name, size_t max, struct bs_error *err)
 {
 	*out = NULL;
 	*out_len = 0;
+	if (bs_kp_pubcache_get(c->pub, serial, 'r', name, max, out, out_len))
+		return 0;
 	struct bs_kp_enc e;
 	struct reply r;
 	start(c, &e, BS_KP_BUNDLE_READ);
@@ -390,6 +619,7 @@ int bs_kpc_bundle_read(uint8_t **out, size_t *out_len, struct bs_kpc *c, uint64_
 		memcpy(*out, r.m.f[0].p, r.m.f[0].len);
 		(*out)[r.m.f[0].len] = '\0';
 		*out_len = r.m.f[0].len;
+		bs_kp_pubcache_put(c->pub, serial, 'r', name, max, *out, *out_len);
 	}
 	reply_free(&r);
 	return rc;

@@ -1,7 +1,9 @@
 /* The server side of the key process (keys/keyproc.h): requests over the socket, used by
  * the keyring in remote mode (keys/keyring.c). Every call is one request and its answer;
- * calls are serialised by a mutex around the one socket. A dead key process makes the
- * waiting call fail with BS_ERR_BUSY (HTTP 503). */
+ * calls from many threads are in flight at once (replies matched by sequence number, in
+ * any order). bs_kpc_lease_close and the stub keys' free send without waiting. A dead key
+ * process makes every waiting call fail with BS_ERR_BUSY (HTTP 503); no answer within
+ * BS_KEYPROC_TIMEOUT_MS is BS_ERR_BUSY too. */
 #ifndef BS_KEYS_KEYPROC_CLIENT_H
 #define BS_KEYS_KEYPROC_CLIENT_H
 
@@ -22,14 +24,19 @@ void bs_kpc_lease_close(struct bs_kpc *c, uint64_t lease);
 /* KEY (bundle = false) or BUNDLE_KEY (bundle = true) */
 int bs_kpc_key(struct bs_key **out, struct bs_kpc *c, uint64_t lease, bool allow_token,
 	       bool bundle, const char *name, X509 *cert, struct bs_error *err) BS_WUR;
-/* CERT or BUNDLE_CERT */
-int bs_kpc_cert(X509 **out, struct bs_kpc *c, uint64_t lease, bool allow_token, bool bundle,
-		const char *name, struct bs_error *err) BS_WUR;
+/* SERVICE_KEY: the server's own key of setting `name` (bs_keyring_service_key) */
+int bs_kpc_service_key(struct bs_key **out, struct bs_kpc *c, const char *name,
+		       struct bs_error *err) BS_WUR;
+/* CERT or BUNDLE_CERT; a bundle's certificates are kept by the bundle's serial (0: never) */
+int bs_kpc_cert(X509 **out, struct bs_kpc *c, uint64_t lease, uint64_t serial, bool allow_token,
+		bool bundle, const char *name, struct bs_error *err) BS_WUR;
 bool bs_kpc_exists(struct bs_kpc *c, uint64_t lease, const char *name);
-/* Open a bundle: *first_use, and its member names (malloc'd array of malloc'd strings). */
-int bs_kpc_bundle(bool *first_use, char ***members, size_t *nmembers, struct bs_kpc *c,
-		  uint64_t lease, const char *name, struct bs_error *err) BS_WUR;
+/* Open a bundle: *first_use, the version's *serial (keys/keyproc_pubcache.h), and its
+ * member names (malloc'd array of malloc'd strings). */
+int bs_kpc_bundle(bool *first_use, uint64_t *serial, char ***members, size_t *nmembers,
+		  struct bs_kpc *c, uint64_t lease, const char *name, struct bs_error *err) BS_WUR;
+/* A public member of the bundle (kept by serial, 0: never) */
 int bs_kpc_bundle_read(uint8_t **out, size_t *out_len, struct bs_kpc *c, uint64_t lease,
-		       const char *name, size_t max, struct bs_error *err) BS_WUR;
+		       uint64_t serial, const char *name, size_t max, struct bs_error *err) BS_WUR;
 
 #endif

@@ -27,6 +27,7 @@ static const struct {
 	[BS_KP_SIGN] = {6, {U64, U64, U64, U64, U64, BS_KEYPROC_DIGEST_MAX}},
 	[BS_KP_SIGN_MSG] = {6, {U64, U64, U64, U64, U64, BS_KEYPROC_MSG_MAX}},
 	[BS_KP_KEY_FREE] = {1, {U64}},
+	[BS_KP_SERVICE_KEY] = {1, {BS_NAME_MAX}},
 };
 
 static uint32_t get32(const uint8_t *p)

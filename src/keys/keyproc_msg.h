@@ -24,13 +24,14 @@ enum bs_kp_type {
 	BS_KP_KEY,             /* (lease, allow_token, name, cert DER) -> (handle, pub, id) */
 	BS_KP_CERT,            /* (lease, allow_token, name) -> (cert DER) */
 	BS_KP_EXISTS,          /* (lease, name) -> (bool) */
-	BS_KP_BUNDLE,          /* (lease, name) -> (first_use, members NUL-separated) */
+	BS_KP_BUNDLE,          /* (lease, name) -> (first_use, serial, members NUL-separated) */
 	BS_KP_BUNDLE_READ,     /* (lease, name, max) -> (bytes; never a private key) */
 	BS_KP_BUNDLE_CERT,     /* (lease, allow_token, name) -> (cert DER) */
 	BS_KP_BUNDLE_KEY,      /* (lease, allow_token, cert name, cert DER) -> (handle, pub, id) */
 	BS_KP_SIGN,            /* (handle, md nid, scheme, salt, ecdsa_raw, digest) -> (sig) */
 	BS_KP_SIGN_MSG,        /* (handle, md nid, scheme, salt, ecdsa_raw, message) -> (sig) */
 	BS_KP_KEY_FREE,        /* (handle) -> () */
+	BS_KP_SERVICE_KEY,     /* (setting name) -> (handle, pub, id): the server's own keys */
 	BS_KP_REQUEST_END,
 	BS_KP_OK = 100,        /* reply: fields as above */
 	BS_KP_ERR = 101,       /* reply: (code, message) */

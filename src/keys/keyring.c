@@ -1,6 +1,7 @@
 #include "keys/keyring.h"
 
 #include <errno.h>
+#include <openssl/pem.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -10,6 +11,7 @@
 #include "core/limits.h"
 #include "core/log.h"
 #include "core/secmem.h"
+#include "core/secret.h"
 #include "core/util.h"
 #include "keys/bundles.h"
 #include "keys/keyproc_client.h"
@@ -35,6 +37,7 @@ struct bs_keyring {
 	struct bs_error p11_err;     /* last failed open */
 	uint64_t p11_failed_ms;
 	struct bs_tokcache *tokcache; /* NULL = no object cache */
+	char *audit_key;             /* setting: file or pkcs11: URI */
 	struct bs_kpc *remote;       /* remote mode: everything above is in the key process */
 };
 
@@ -50,6 +53,7 @@ struct bs_keyring_lease {
 	char **rmembers;             /* remote mode: members of the bundle opened last */
 	size_t nrmembers;
 	bool rfirst_use;
+	uint64_t rserial;            /* remote mode: the bundle's serial (0: not cached) */
 };
 
 int bs_keyring_new(struct bs_keyring **out, const struct bs_keyring_opts *o,
@@ -64,6 +68,7 @@ int bs_keyring_new(struct bs_keyring **out, const struct bs_keyring_opts *o,
 	if ((o->root != NULL && (kr->root = bs_strdup(o->root)) == NULL) ||
 	    (o->p11_module != NULL && (kr->p11_module = bs_strdup(o->p11_module)) == NULL) ||
 	    (o->p11_tokens != NULL && (kr->p11_tokens = bs_strdup(o->p11_tokens)) == NULL) ||
+	    (o->audit_key != NULL && (kr->audit_key = bs_strdup(o->audit_key)) == NULL) ||
 	    (o->p11_pin != NULL && (kr->p11_pin = bs_secmem_strdup(o->p11_pin)) == NULL)) {
 		rc = bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 		goto fail;
@@ -146,6 +151,7 @@ void bs_keyring_free(struct bs_keyring *kr)
 	bs_free_secret_str(kr->p11_pin);
 	free(kr->p11_module);
 	free(kr->p11_tokens);
+	free(kr->audit_key);
 	free(kr->root);
 	free(kr);
 }
@@ -358,7 +364,8 @@ int bs_lease_cert(X509 **out, struct bs_keyring_lease *l, const char *name,
 	struct token_ref t;
 	int rc;
 	if (l->kr->remote != NULL)
-		return bs_kpc_cert(out, l->kr->remote, l->rid, l->allow_token, false, name, err);
+		return bs_kpc_cert(out, l->kr->remote, l->rid, 0, l->allow_token, false, name,
+				   err);
 	if (is_uri(name)) {
 		if ((rc = token_ref(&t, l, name, err)) == 0)
 			rc = t.loader->load_cert(t.ctx, t.uri, out, err);
@@ -412,13 +419,15 @@ static int rsrc_read(void *ctx, const char *name, size_t max, uint8_t **out, siz
 		     struct bs_error *err)
 {
 	struct bs_keyring_lease *l = ctx;
-	return bs_kpc_bundle_read(out, out_len, l->kr->remote, l->rid, name, max, err);
+	return bs_kpc_bundle_read(out, out_len, l->kr->remote, l->rid, l->rserial, name, max,
+				  err);
 }
 
 static int rsrc_cert(void *ctx, const char *name, X509 **out, struct bs_error *err)
 {
 	struct bs_keyring_lease *l = ctx;
-	return bs_kpc_cert(out, l->kr->remote, l->rid, l->allow_token, true, name, err);
+	return bs_kpc_cert(out, l->kr->remote, l->rid, l->rserial, l->allow_token, true, name,
+			   err);
 }
 
 static int rsrc_key(void *ctx, const char *cert_name, X509 *cert, struct bs_key **out,
@@ -433,8 +442,8 @@ static int remote_bundle(struct bs_key_source *out, struct bs_keyring_lease *l,
 			 const char *bundle, struct bs_error *err)
 {
 	remote_members_free(l);
-	int rc = bs_kpc_bundle(&l->rfirst_use, &l->rmembers, &l->nrmembers, l->kr->remote,
-			       l->rid, bundle, err);
+	int rc = bs_kpc_bundle(&l->rfirst_use, &l->rserial, &l->rmembers, &l->nrmembers,
+			       l->kr->remote, l->rid, bundle, err);
 	if (rc == 0)
 		*out = (struct bs_key_source){.read = rsrc_read, .load_cert = rsrc_cert,
 					      .load_key = rsrc_key, .ctx = l};
@@ -487,9 +496,61 @@ const char *const *bs_lease_bundle_members(struct bs_keyring_lease *l, size_t *n
 	return l->bstore != NULL ? bs_store_members(l->bstore, n) : NULL;
 }
 
+uint64_t bs_lease_bundle_serial(const struct bs_keyring_lease *l)
+{
+	if (l->kr->remote != NULL)
+		return l->rserial;
+	return bs_keycache_serial(l->blease);
+}
+
 bool bs_lease_bundle_first_use(const struct bs_keyring_lease *l)
 {
 	if (l->kr->remote != NULL)
 		return l->rfirst_use;
 	return bs_keycache_first_use(l->blease);
+}
+
+/* A PEM private key in a file only its owner can read. */
+static int pem_file_key(struct bs_key **out, const char *path, const char *setting,
+			struct bs_error *err)
+{
+	uint8_t *pem = NULL;
+	size_t len = 0;
+	int rc = bs_secret_read_all(&pem, &len, path, setting, BS_SERVICE_KEY_FILE_MAX, err);
+	if (rc != 0)
+		return bs_error_recode(err, BS_ERR_CONFIG);
+	BIO *bio = BIO_new_mem_buf(pem, (int)len);
+	EVP_PKEY *pk = bio != NULL ? PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL) : NULL;
+	BIO_free(bio);
+	bs_free_secret(pem, len + 1);
+	if (pk == NULL)
+		return bs_error_ssl(err, BS_ERR_CONFIG, "%s %s: not a PEM private key", setting,
+				    path);
+	return bs_key_from_pkey(out, pk, setting, err);
+}
+
+int bs_keyring_service_key(struct bs_key **out, struct bs_keyring *kr, const char *name,
+			   struct bs_error *err)
+{
+	*out = NULL;
+	if (kr->remote != NULL)
+		return bs_kpc_service_key(out, kr->remote, name, err);
+	const char *ref = strcmp(name, "audit_key") == 0 ? kr->audit_key : NULL;
+	if (ref == NULL)
+		return bs_error_set(err, BS_ERR_CONFIG, "%s is not set", name);
+	if (!is_uri(ref))
+		return pem_file_key(out, ref, name, err);
+	/* a token key the operator configured: the server's PIN policy, as for a client
+	 * URI under backend=pkcs11 */
+	struct bs_keyring_lease l = {.kr = kr, .allow_token = true};
+	struct token_ref t;
+	int rc = token_ref(&t, &l, ref, err);
+	if (rc == 0)
+		rc = t.loader->load_key(t.ctx, t.uri, NULL, out, err);
+	free(t.uri);
+	if (rc != 0) {
+		bs_error_prefix(err, "%s", name);
+		rc = bs_error_recode(err, BS_ERR_CONFIG);
+	}
+	return rc;
 }

@@ -39,6 +39,8 @@ struct bs_keyring_opts {
 				     * NULL = any (offline CLI) */
 	unsigned p11_timeout_ms;    /* session wait + one operation (0 = 30000) */
 	unsigned token_cache_ms;    /* reuse found token objects this long (0 = no cache) */
+	const char *audit_key;      /* the audit log's sealing key: a PEM file (0600) or a
+				     * pkcs11: URI; NULL = none (bs_keyring_service_key) */
 	bool key_process_network;   /* key process only (keys/keyproc_sandbox.h): its filter
 				     * lets it open AF_INET/AF_INET6 sockets */
 };
@@ -48,6 +50,13 @@ int bs_keyring_new(struct bs_keyring **out, const struct bs_keyring_opts *o,
 /* A keyring whose keys live in the key process at the other end of fd (keys/keyproc.h;
  * takes fd). Same API; keys are stubs that send their digests to be signed. */
 int bs_keyring_new_remote(struct bs_keyring **out, int fd, struct bs_error *err) BS_WUR;
+/* One of the server's own keys, by its setting's name ("audit_key"): the PEM private key
+ * file it names (only its owner may read it) or the token object of its pkcs11: URI.
+ * BS_ERR_CONFIG naming the setting when it is unset, unreadable or not a key. In remote
+ * mode the key stays in the key process (which knows the settings from its start; the
+ * server only names the setting). */
+int bs_keyring_service_key(struct bs_key **out, struct bs_keyring *kr, const char *name,
+			   struct bs_error *err) BS_WUR;
 /* Is the key store readable? (for /healthz) */
 int bs_keyring_check(struct bs_keyring *kr, struct bs_error *err) BS_WUR;
 const char *bs_keyring_root(const struct bs_keyring *kr);
@@ -81,5 +90,8 @@ const char *const *bs_lease_bundle_members(struct bs_keyring_lease *l, size_t *n
 /* Is the bundle opened last the first use of that bundle version (once-per-bundle
  * warnings)? */
 bool bs_lease_bundle_first_use(const struct bs_keyring_lease *l);
+/* A number for the version of the bundle opened last, different for every version (and,
+ * in remote mode, every key process); 0 when there is none. */
+uint64_t bs_lease_bundle_serial(const struct bs_keyring_lease *l);
 
 #endif

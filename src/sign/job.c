@@ -621,6 +621,12 @@ int bs_job_new(struct bs_job **out, const struct bs_job_opts *o, struct bs_error
 	return 0;
 }
 
+int bs_job_service_key(struct bs_key **out, struct bs_keyring *kr, const char *name,
+		       struct bs_error *err)
+{
+	return bs_keyring_service_key(out, kr, name, err);
+}
+
 int bs_job_keys_ready(struct bs_keyring *kr, struct bs_error *err)
 {
 	return bs_keyring_check(kr, err);

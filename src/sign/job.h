@@ -210,6 +210,10 @@ struct bs_job_opts {
 
 int bs_job_new(struct bs_job **out, const struct bs_job_opts *o, struct bs_error *err) BS_WUR;
 /* Can jobs get keys from this keyring (key store readable)? For /healthz. */
+/* The server's own key of setting `name` ("audit_key"), from the keyring: in the key
+ * process under key isolation (keys/keyring.h bs_keyring_service_key). */
+int bs_job_service_key(struct bs_key **out, struct bs_keyring *kr, const char *name,
+		       struct bs_error *err) BS_WUR;
 int bs_job_keys_ready(struct bs_keyring *kr, struct bs_error *err) BS_WUR;
 /* Run the signer; records result and timings. On failure nothing is kept in the sink. */
 int bs_job_run(struct bs_job *job, struct bs_error *err) BS_WUR;

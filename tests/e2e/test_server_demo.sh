@@ -52,6 +52,26 @@ ver=$(grep ' hab verify --fuse ' "$T/out" | sed 's/^ *//')
 case "$ver" in /*) ;; *) fail "verify hint is not an absolute path: $ver" ;; esac
 (cd "$T" && eval "$ins" && PATH=/usr/bin:/bin eval "$ver" >/dev/null) ||
 	fail "printed insert/verify commands failed"
+# Key isolation is the default: the demo keys were made in a child that exited, and the
+# server process (which parses requests) holds none of their bytes after signing with
+# them; the key process does (the control that shows the scan finds them). Needs root.
+if [ "$(id -u)" = 0 ]; then
+	needles=()
+	for k in "$state"/pki/keys/CSF1_1_*_key.pem "$state"/pki/keys/IMG1_1_*_key.pem \
+		"$state"/pki/keys/SRK1_*_key.pem; do
+		hex=$(openssl rsa -in "$k" -passin "file:$state/pki/keys/key_pass.txt" -text \
+			-noout 2>/dev/null | sed -n '/^privateExponent:/,/^prime1:/p' | sed '1d;$d' |
+			tr -d ' :\n' | sed 's/^00//')
+		[ ${#hex} -ge 96 ] || fail "cannot read the private exponent of $k"
+		needles+=("${hex:0:48}" "$(printf %s "$hex" | fold -w2 | tac | tr -d '\n' | cut -c1-48)")
+	done
+	in_server=$(python3 "$BS_SRCDIR/tests/e2e/lib/memscan.py" "$PID" "${needles[@]}")
+	[ -z "$in_server" ] || fail "the server process holds demo key bytes: $in_server"
+	kp=$(sed -n 's/.*key process \([0-9]*\) started.*/\1/p' "$T/log" | tail -n1)
+	[ -n "$kp" ] || fail "no key process by default"
+	[ -n "$(python3 "$BS_SRCDIR/tests/e2e/lib/memscan.py" "$kp" "${needles[@]:0:4}")" ] ||
+		fail "scan control: the signing keys are not in the key process either"
+fi
 # keys for every other format, private ones 0600
 for k in kmodsign/kernel-signkey.priv swupdate/rsa-private.key swupdate/cms-private.key \
 	opteesign/optee-signing-key.pem uefisign/db.key fitimagesign/dev.key mender/private.key; do

@@ -12,6 +12,11 @@ set -euo pipefail
 srv_setup
 kp_setup
 kp_conf >> "$T/server.conf"
+# The audit log's sealing key is the server's own key: it lives in the key process too.
+openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/audit.key" 2>/dev/null
+chmod 600 "$T/audit.key"
+openssl pkey -in "$T/audit.key" -pubout -out "$T/audit.pub"
+printf 'audit_log = %s\naudit_key = %s\n' "$T/audit.log" "$T/audit.key" >> "$T/server.conf"
 SRV_PIN=" " srv_start
 grep -q "key isolation: keys and PIN are in the key process" "$SRV_LOG" ||
 	srv_fail "key isolation not reported"
@@ -27,9 +32,9 @@ verify_blob "$T/client/hsm.bin" "$T/client/imx-boot-sd.bin" "$T/v2"
 # Needles: the PIN, and for each signing key the first 24 bytes of its private exponent
 # and primes, big-endian (DER) and little-endian (OpenSSL's BIGNUM limbs on x86/arm).
 needles=("$(printf %s "$TEST_PIN" | od -An -tx1 | tr -d ' \n')")
-for k in CSF1 IMG1; do
+for k in "$FIX/keys/CSF1_key.pem" "$FIX/keys/IMG1_key.pem" "$T/audit.key"; do
 	for f in privateExponent prime1 prime2; do
-		hex=$(openssl rsa -in "$FIX/keys/${k}_key.pem" -text -noout 2>/dev/null |
+		hex=$(openssl rsa -in "$k" -text -noout 2>/dev/null |
 			sed -n "/^$f:/,/^[a-zA-Z]/p" | sed '1d;$d' | tr -d ' :\n' | sed 's/^00//')
 		[ ${#hex} -ge 96 ] || srv_fail "cannot read $f of $k"
 		needles+=("${hex:0:48}")
@@ -44,6 +49,9 @@ in_kp=$(python3 "$BS_SRCDIR/tests/e2e/lib/memscan.py" "$kp_pid" "${needles[@]}")
 echo "$in_kp" | grep -qx "${needles[0]}" || srv_fail "scan control: PIN not found in the key process"
 [ "$(echo "$in_kp" | grep -c .)" -ge 3 ] ||
 	srv_fail "scan control: key bytes not found in the key process ($in_kp)"
+# the seals the key process signed for the server verify with the audit public key
+"$BS_BIN" audit verify "$T/audit.log" --key "$T/audit.pub" >/dev/null ||
+	srv_fail "audit log seals signed through the key process do not verify"
 
 # Kill the key process under load: every answer is 200 or 503, some 503s, a new key
 # process starts, and requests succeed again.
@@ -81,6 +89,11 @@ kp2=$(kp_pid)
 srv_healthy
 srv_log_clean
 srv_stop
+# the audit key outlived the killed key process: the closing seal (signed through the new
+# key process) is the log's last line, and the whole log verifies
+tail -n1 "$T/audit.log" | grep -q 'seal=' || srv_fail "no closing seal after the restart"
+"$BS_BIN" audit verify "$T/audit.log" --key "$T/audit.pub" >/dev/null ||
+	srv_fail "audit log does not verify after the key process restart"
 for _ in $(seq 50); do kill -0 "$kp2" 2>/dev/null || break; sleep 0.1; done # bounded: 5 s
 ! kill -0 "$kp2" 2>/dev/null || srv_fail "key process $kp2 outlived the server"
 echo "test_server_keyproc: ok"

@@ -244,7 +244,9 @@ static void test_config__access_control_keys(void **state)
 	assert_true(cfg.allow_anonymous);
 	assert_int_equal(load(&cfg, "allow_anonymous = no\n", &err), 0);
 	assert_false(cfg.allow_anonymous);
-	assert_false(cfg.key_isolation); /* default: one process */
+	assert_true(cfg.key_isolation); /* default: the key process */
+	assert_int_equal(load(&cfg, "key_isolation = no\n", &err), 0);
+	assert_false(cfg.key_isolation);
 	assert_int_equal(load(&cfg, "key_isolation = yes\n", &err), 0);
 	assert_true(cfg.key_isolation);
 	assert_int_equal(load(&cfg, "key_isolation = on\n", &err), BS_ERR_INVALID);

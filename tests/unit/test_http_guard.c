@@ -51,17 +51,17 @@ static void test_http_guard__non_loopback_needs_authentication(void **state)
 	struct bs_guard *g = NULL;
 	struct bs_error err = {0};
 	set("address", "0.0.0.0");
-	assert_int_equal(bs_guard_new(&g, &g_cfg, &err), BS_ERR_CONFIG);
+	assert_int_equal(bs_guard_new(&g, &g_cfg, NULL, &err), BS_ERR_CONFIG);
 	assert_null(g);
 	assert_string_equal(err.msg, "refusing to listen on non-loopback address 0.0.0.0 without "
 				     "client authentication: set client_ca or tokens_file (or "
 				     "allow_anonymous = yes to let anyone who reaches the port sign)");
 	/* loopback: the development default, anyone local may sign */
 	set("address", "127.0.0.1");
-	assert_int_equal(bs_guard_new(&g, &g_cfg, &err), 0);
+	assert_int_equal(bs_guard_new(&g, &g_cfg, NULL, &err), 0);
 	bs_guard_free(g);
 	set("address", "::1");
-	assert_int_equal(bs_guard_new(&g, &g_cfg, &err), 0);
+	assert_int_equal(bs_guard_new(&g, &g_cfg, NULL, &err), 0);
 	bs_guard_free(g);
 }
 
@@ -77,7 +77,7 @@ static void test_http_guard__allow_anonymous_is_logged(void **state)
 	set("allow_anonymous", "yes");
 	struct bs_guard *g = NULL;
 	struct bs_error err = {0};
-	assert_int_equal(bs_guard_new(&g, &g_cfg, &err), 0);
+	assert_int_equal(bs_guard_new(&g, &g_cfg, NULL, &err), 0);
 	bs_guard_free(g);
 	bs_log_set_fd(2);
 	close(fd);
@@ -95,12 +95,12 @@ static void test_http_guard__settings_checked(void **state)
 	struct bs_guard *g = NULL;
 	struct bs_error err = {0};
 	set("tls_cert", "/nonexistent/cert.pem");
-	assert_int_equal(bs_guard_new(&g, &g_cfg, &err), BS_ERR_CONFIG);
+	assert_int_equal(bs_guard_new(&g, &g_cfg, NULL, &err), BS_ERR_CONFIG);
 	assert_string_equal(err.msg, "tls_cert and tls_key go together");
 	bs_config_free(&g_cfg);
 	assert_int_equal(bs_config_init(&g_cfg, NULL), 0);
 	set("client_ca", "/nonexistent/ca.pem");
-	assert_int_equal(bs_guard_new(&g, &g_cfg, &err), BS_ERR_CONFIG);
+	assert_int_equal(bs_guard_new(&g, &g_cfg, NULL, &err), BS_ERR_CONFIG);
 	assert_string_equal(err.msg, "client_ca needs tls_cert and tls_key");
 	bs_config_free(&g_cfg);
 	assert_int_equal(bs_config_init(&g_cfg, NULL), 0);
@@ -109,15 +109,15 @@ static void test_http_guard__settings_checked(void **state)
 	bs_write(p, "", 0);
 	chmod(p, 0644);
 	set("tokens_file", p);
-	assert_int_equal(bs_guard_new(&g, &g_cfg, &err), BS_ERR_CONFIG);
+	assert_int_equal(bs_guard_new(&g, &g_cfg, NULL, &err), BS_ERR_CONFIG);
 	assert_non_null(strstr(err.msg, "has mode 0644"));
 	chmod(p, 0600);
 	set("proxy_addresses", "10.0.0.1, bogus");
-	assert_int_equal(bs_guard_new(&g, &g_cfg, &err), BS_ERR_CONFIG);
+	assert_int_equal(bs_guard_new(&g, &g_cfg, NULL, &err), BS_ERR_CONFIG);
 	assert_string_equal(err.msg, "proxy_addresses: 'bogus' is not an IP address");
 	set("proxy_addresses", "10.0.0.1");
 	set("audit_key", "/nonexistent/k");
-	assert_int_equal(bs_guard_new(&g, &g_cfg, &err), BS_ERR_CONFIG);
+	assert_int_equal(bs_guard_new(&g, &g_cfg, NULL, &err), BS_ERR_CONFIG);
 	assert_string_equal(err.msg, "audit_key without audit_log");
 	assert_null(g);
 }

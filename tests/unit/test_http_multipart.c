@@ -377,14 +377,25 @@ static void test_http_keycache__cache_and_reload(void **state)
 					     &st2, &err), 0);
 	assert_ptr_equal(st, st2);
 	assert_int_equal(bs_keycache_parses(kc), 1);
+	uint64_t serial = bs_keycache_serial(l);
+	assert_true(serial != 0);
+	assert_int_equal(bs_keycache_serial(l2), serial); /* one version, one number */
 	bs_keycache_release(l2);
 	bs_keycache_release(l);
 	assert_int_equal(bs_keycache_size(kc), 1);
 	/* bounded: a second machine evicts the idle first one */
 	assert_int_equal(bs_keycache_acquire(kc, "m2", "imxsign", "imx-cst-keys.tar.gz", &l,
 					     &st, &err), 0);
+	uint64_t serial2 = bs_keycache_serial(l);
+	assert_true(serial2 != serial);
 	bs_keycache_release(l);
 	assert_int_equal(bs_keycache_size(kc), 1);
+	/* the same file parsed again (after its eviction) is a new version number: numbers
+	 * are never reused within a cache, so nothing kept under an old one is served */
+	assert_int_equal(bs_keycache_acquire(kc, "m1", "imxsign", "imx-cst-keys.tar.gz", &l,
+					     &st, &err), 0);
+	assert_true(bs_keycache_serial(l) != serial && bs_keycache_serial(l) != serial2);
+	bs_keycache_release(l);
 	/* a replaced bundle is picked up: an empty file is now a broken bundle */
 	char tgz[4400];
 	snprintf(tgz, sizeof(tgz), "%s/m2/imxsign/imx-cst-keys.tar.gz", root);

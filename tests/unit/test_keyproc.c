@@ -10,8 +10,15 @@
 
 #include "testutil.h"
 #include "core/limits.h"
+#include "crypto/dercache.h"
 #include "keys/keyproc.h"
+#include "keys/keyproc_client.h"
 #include "keys/keyproc_msg.h"
+#include "keys/keyproc_pubcache.h"
+
+#include <pthread.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 static void encode(struct bs_kp_enc *e, uint16_t type, const char *s1, uint64_t v)
 {
@@ -21,6 +28,222 @@ static void encode(struct bs_kp_enc *e, uint16_t type, const char *s1, uint64_t 
 	if (v != 0)
 		bs_kp_put_u64(e, v);
 	assert_int_equal(bs_kp_enc_end(e, NULL), 0);
+}
+
+/* ---- the client's multiplexing, against a fake key process on a socketpair ---- */
+
+struct opener {
+	struct bs_kpc *c;
+	const char *subject;
+	uint64_t lease;
+	int rc;
+};
+
+static void *open_lease(void *arg)
+{
+	struct opener *o = arg;
+	struct bs_error err = {0};
+	o->rc = bs_kpc_lease_open(&o->lease, o->c, o->subject, &err);
+	return NULL;
+}
+
+/* Read one request off the fake key process's end. */
+static void fake_recv(int fd, struct bs_kp_msg *m, uint8_t *buf, size_t cap)
+{
+	ssize_t n = recv(fd, buf, cap, 0);
+	assert_true(n > 0);
+	assert_int_equal(bs_kp_decode(m, buf, (size_t)n, NULL), 0);
+}
+
+static void fake_send(int fd, uint16_t type, uint32_t seq, uint64_t v)
+{
+	struct bs_kp_enc e;
+	bs_kp_enc_start(&e, type, seq);
+	if (type == BS_KP_OK)
+		bs_kp_put_u64(&e, v);
+	assert_int_equal(bs_kp_enc_end(&e, NULL), 0);
+	assert_int_equal(send(fd, e.buf, e.len, 0), (ssize_t)e.len);
+	bs_kp_enc_free(&e);
+}
+
+/* Two threads wait at once; the replies come in the reverse order of the requests and
+ * each thread gets its own (the lease id the fake derives from the subject). */
+static void test_keyproc__replies_in_any_order(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	struct bs_kpc *c = NULL;
+	assert_int_equal(bs_kpc_new(&c, sv[0], NULL), 0);
+	struct opener a = {.c = c, .subject = "alpha"}, b = {.c = c, .subject = "beta"};
+	pthread_t ta, tb;
+	assert_int_equal(pthread_create(&ta, NULL, open_lease, &a), 0);
+	assert_int_equal(pthread_create(&tb, NULL, open_lease, &b), 0);
+	uint8_t b1[256], b2[256];
+	struct bs_kp_msg m1, m2;
+	fake_recv(sv[1], &m1, b1, sizeof(b1));
+	fake_recv(sv[1], &m2, b2, sizeof(b2)); /* both requests are out before any reply */
+	char s1[16], s2[16];
+	assert_int_equal(bs_kp_get_str(s1, sizeof(s1), &m1, 0, NULL), 0);
+	assert_int_equal(bs_kp_get_str(s2, sizeof(s2), &m2, 0, NULL), 0);
+	fake_send(sv[1], BS_KP_OK, 0xdead, 99); /* nobody's: dropped */
+	fake_send(sv[1], BS_KP_OK, m2.seq, strlen(s2));
+	fake_send(sv[1], BS_KP_OK, m1.seq, strlen(s1));
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	assert_int_equal(a.rc, 0);
+	assert_int_equal(b.rc, 0);
+	assert_int_equal(a.lease, strlen("alpha"));
+	assert_int_equal(b.lease, strlen("beta"));
+	/* a close is not waited for: it returns with nobody answering */
+	bs_kpc_lease_close(c, 7);
+	struct bs_kp_msg mc;
+	fake_recv(sv[1], &mc, b1, sizeof(b1));
+	assert_int_equal(mc.type, BS_KP_LEASE_CLOSE);
+	bs_kpc_free(c);
+	close(sv[1]);
+}
+
+/* BS_KP_DIED fails every waiting call with BS_ERR_BUSY; later calls work again; a closed
+ * socket fails waiting and later calls. */
+static void test_keyproc__died_fails_every_waiter(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	struct bs_kpc *c = NULL;
+	assert_int_equal(bs_kpc_new(&c, sv[0], NULL), 0);
+	struct opener a = {.c = c, .subject = "a"}, b = {.c = c, .subject = "b"};
+	pthread_t ta, tb;
+	assert_int_equal(pthread_create(&ta, NULL, open_lease, &a), 0);
+	assert_int_equal(pthread_create(&tb, NULL, open_lease, &b), 0);
+	uint8_t buf[256];
+	struct bs_kp_msg m;
+	fake_recv(sv[1], &m, buf, sizeof(buf));
+	fake_recv(sv[1], &m, buf, sizeof(buf));
+	fake_send(sv[1], BS_KP_DIED, 0, 0);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	assert_int_equal(a.rc, BS_ERR_BUSY);
+	assert_int_equal(b.rc, BS_ERR_BUSY);
+
+	struct opener d = {.c = c, .subject = "again"};
+	pthread_t td;
+	assert_int_equal(pthread_create(&td, NULL, open_lease, &d), 0);
+	fake_recv(sv[1], &m, buf, sizeof(buf));
+	fake_send(sv[1], BS_KP_OK, m.seq, 5);
+	pthread_join(td, NULL);
+	assert_int_equal(d.rc, 0);
+	assert_int_equal(d.lease, 5);
+
+	struct opener g = {.c = c, .subject = "gone"};
+	assert_int_equal(pthread_create(&td, NULL, open_lease, &g), 0);
+	fake_recv(sv[1], &m, buf, sizeof(buf));
+	close(sv[1]);
+	pthread_join(td, NULL);
+	assert_int_equal(g.rc, BS_ERR_BUSY);
+	uint64_t lease = 0;
+	struct bs_error err = {0};
+	assert_int_equal(bs_kpc_lease_open(&lease, c, "later", &err), BS_ERR_BUSY);
+	assert_non_null(strstr(err.msg, "gone"));
+	bs_kpc_free(c);
+}
+
+/* The DER cache: one decode per distinct certificate, the same object back, refused
+ * bytes NULL (trailing garbage too). */
+static void test_keyproc__der_cache(void **state)
+{
+	(void)state;
+	EVP_PKEY *k = EVP_RSA_gen(2048);
+	assert_non_null(k);
+	X509 *x = X509_new();
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+				   (const unsigned char *)"dercache", -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	X509_set_pubkey(x, k);
+	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+	unsigned char *der = NULL;
+	int n = i2d_X509(x, &der);
+	assert_true(n > 0);
+	unsigned long before = bs_dercache_decodes();
+	X509 *c1 = bs_der_x509(der, (size_t)n), *c2 = bs_der_x509(der, (size_t)n);
+	assert_non_null(c1);
+	assert_ptr_equal(c1, c2);
+	assert_int_equal(bs_dercache_decodes() - before, 1);
+	assert_int_equal(X509_cmp(c1, x), 0);
+	uint8_t *longer = malloc((size_t)n + 1);
+	memcpy(longer, der, (size_t)n);
+	longer[n] = 0;
+	assert_null(bs_der_x509(longer, (size_t)n + 1));
+	assert_null(bs_der_x509(der, (size_t)n - 1));
+	assert_null(bs_der_pubkey(der, (size_t)n)); /* a certificate is not an SPKI */
+	/* the public key by DER, and the key's own DER encoding (once) */
+	struct bs_key *key = NULL;
+	assert_true(EVP_PKEY_up_ref(k));
+	assert_int_equal(bs_key_from_pkey(&key, k, "t", NULL), 0);
+	size_t dl = 0, dl2 = 0;
+	const uint8_t *d1 = bs_key_public_der(key, &dl), *d2 = bs_key_public_der(key, &dl2);
+	assert_ptr_equal(d1, d2);
+	unsigned char *spki = NULL;
+	int sn = i2d_PUBKEY(k, &spki);
+	assert_int_equal(dl, (size_t)sn);
+	assert_memory_equal(d1, spki, dl);
+	EVP_PKEY *p1 = bs_der_pubkey(d1, dl), *p2 = bs_der_pubkey(d1, dl);
+	assert_non_null(p1);
+	assert_ptr_equal(p1, p2);
+	assert_int_equal(EVP_PKEY_eq(p1, k), 1);
+	EVP_PKEY_free(p1);
+	EVP_PKEY_free(p2);
+	OPENSSL_free(spki);
+	bs_key_free(key);
+	free(longer);
+	X509_free(c1);
+	X509_free(c2);
+	OPENSSL_free(der);
+	X509_free(x);
+	EVP_PKEY_free(k);
+}
+
+/* Public members kept by (serial, kind, name, max); serial 0 never kept; bounded. */
+static void test_keyproc__pubcache(void **state)
+{
+	(void)state;
+	struct bs_kp_pubcache *pc = bs_kp_pubcache_new();
+	assert_non_null(pc);
+	uint8_t *out = NULL;
+	size_t len = 0;
+	bs_kp_pubcache_put(pc, 0, 'r', "crts/SRK_table.bin", 100, (const uint8_t *)"t", 1);
+	assert_false(bs_kp_pubcache_get(pc, 0, 'r', "crts/SRK_table.bin", 100, &out, &len));
+	bs_kp_pubcache_put(pc, 5, 'r', "crts/SRK_table.bin", 100, (const uint8_t *)"table", 5);
+	assert_true(bs_kp_pubcache_get(pc, 5, 'r', "crts/SRK_table.bin", 100, &out, &len));
+	assert_int_equal(len, 5);
+	assert_memory_equal(out, "table\0", 6);
+	free(out);
+	/* another version, kind, limit or name is another item */
+	assert_false(bs_kp_pubcache_get(pc, 6, 'r', "crts/SRK_table.bin", 100, &out, &len));
+	assert_false(bs_kp_pubcache_get(pc, 5, 'c', "crts/SRK_table.bin", 100, &out, &len));
+	assert_false(bs_kp_pubcache_get(pc, 5, 'r', "crts/SRK_table.bin", 99, &out, &len));
+	assert_false(bs_kp_pubcache_get(pc, 5, 'r', "crts/SRK1_crt.pem", 100, &out, &len));
+	/* bounded: after BS_KP_PUBCACHE_ENTRIES newer items the first is gone */
+	for (unsigned i = 0; i < BS_KP_PUBCACHE_ENTRIES; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "m%u", i);
+		bs_kp_pubcache_put(pc, 7, 'r', name, 100, (const uint8_t *)name, strlen(name));
+	}
+	assert_false(bs_kp_pubcache_get(pc, 5, 'r', "crts/SRK_table.bin", 100, &out, &len));
+	assert_true(bs_kp_pubcache_get(pc, 7, 'r', "m3", 100, &out, &len));
+	assert_memory_equal(out, "m3", 2);
+	free(out);
+	/* too large to keep */
+	uint8_t *big = calloc(1, BS_KP_PUBCACHE_ITEM_MAX + 1);
+	bs_kp_pubcache_put(pc, 8, 'r', "big", 0, big, BS_KP_PUBCACHE_ITEM_MAX + 1);
+	assert_false(bs_kp_pubcache_get(pc, 8, 'r', "big", 0, &out, &len));
+	free(big);
+	bs_kp_pubcache_free(pc);
 }
 
 static void test_keyproc__round_trip(void **state)
@@ -124,6 +347,10 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_keyproc__round_trip),
+		cmocka_unit_test(test_keyproc__replies_in_any_order),
+		cmocka_unit_test(test_keyproc__died_fails_every_waiter),
+		cmocka_unit_test(test_keyproc__der_cache),
+		cmocka_unit_test(test_keyproc__pubcache),
 		cmocka_unit_test(test_keyproc__refuses_off_table),
 		cmocka_unit_test(test_keyproc__encoder_limits),
 		cmocka_unit_test(test_keyproc__secret_members),
