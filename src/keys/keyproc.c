@@ -24,6 +24,7 @@
 #include "core/util.h"
 #include "crypto/dercache.h"
 #include "keys/keyproc_msg.h"
+#include "keys/keyproc_sandbox.h"
 
 /* A key process that dies within this long of its start is restarted only after it. */
 #define KEYPROC_RESTART_MS 200
@@ -512,6 +513,7 @@ static int key_process(int fd, const struct bs_keyring_opts *o, uint64_t gen)
 {
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	harden();
+	bs_keyproc_lock_memory(); /* memory locks do not survive fork */
 	struct bs_error err = {0};
 	struct kp_state *st = calloc(1, sizeof(*st));
 	if (st == NULL)
@@ -522,6 +524,9 @@ static int key_process(int fd, const struct bs_keyring_opts *o, uint64_t gen)
 		free(st);
 		return 1;
 	}
+	/* opened what it needs; before the first request and before its worker threads,
+	 * which inherit the filter */
+	bs_keyproc_sandbox(o->key_process_network);
 	pthread_mutex_init(&st->lock, NULL);
 	struct worker w[BS_KEYPROC_WORKERS];
 	size_t nw = 0;

@@ -42,6 +42,8 @@ struct bs_keyring_opts {
 	unsigned token_cache_ms;    /* reuse found token objects this long (0 = no cache) */
 	const char *audit_key;      /* the audit log's sealing key: a PEM file (0600) or a
 				     * pkcs11: URI; NULL = none (bs_keyring_service_key) */
+	bool key_process_network;   /* key process only (keys/keyproc_sandbox.h): its filter
+				     * lets it open AF_INET/AF_INET6 sockets */
 };
 
 int bs_keyring_new(struct bs_keyring **out, const struct bs_keyring_opts *o,
