@@ -97,4 +97,10 @@ printf 'server RSS: at start %d KiB, idle (after one small FIT) %d KiB, peak %d 
 	"$cold" "$idle" "$peak" "$limit" "$([ "$peak" -le "$limit" ] && echo ok || echo OVER)"
 printf 'server RSS after the 64 MiB requests: %d KiB (idle %d KiB: %+d KiB), heap and stacks (RssAnon) %d KiB (idle %d KiB: %+d KiB)\n' \
 	"$after" "$idle" $((after - idle)) "$after_anon" "$idle_anon" $((after_anon - idle_anon))
+kp=$(sed -n 's/.*key process \([0-9]*\) started.*/\1/p' "$W/server.log" | tail -n1)
+if [ -n "$kp" ] && [ -r "/proc/$kp/status" ]; then
+	printf 'key process (key_isolation = yes, the default; holds the keys, never the FIT): peak %d KiB, now %d KiB\n' \
+		"$(awk '$1 == "VmHWM:" { print $2 }' "/proc/$kp/status")" \
+		"$(awk '$1 == "VmRSS:" { print $2 }' "/proc/$kp/status")"
+fi
 echo "outputs identical to mkimage's"

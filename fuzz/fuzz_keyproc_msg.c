@@ -1,6 +1,7 @@
 /* Fuzz target: the key process's message decoder (keys/keyproc_msg.h). Whatever it
  * accepts has fields inside the input that re-encode to the same bytes; the accessors
- * and the private-key member check never read outside them. */
+ * and the private-key member check never read outside them; pool records parse only
+ * within bounds. */
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -29,6 +30,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		if (bs_kp_get_str(name, sizeof(name), &m, i, NULL) == 0)
 			(void)bs_keyproc_secret_member(name, m.f[i].p, m.f[i].len);
+		/* POOL_STATS reply records: parsed only as whole records, label NUL-bounded */
+		for (size_t r = 0; m.f[i].len % BS_KP_POOL_RECORD == 0 &&
+				   r < m.f[i].len / BS_KP_POOL_RECORD; r++) {
+			struct bs_pool_stats ps;
+			if (bs_kp_pool_parse(&ps, m.f[i].p + r * BS_KP_POOL_RECORD) &&
+			    (strnlen(ps.token, sizeof(ps.token)) == sizeof(ps.token) ||
+			     ps.in_use > ps.sessions))
+				abort();
+		}
 	}
 	if (bs_kp_enc_end(&e, NULL) != 0 || e.len != size || memcmp(e.buf, data, size) != 0)
 		abort();

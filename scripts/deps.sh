@@ -5,7 +5,8 @@ set -euo pipefail
 mode=${1:-build}
 pkgs=(build-essential cmake pkg-config libssl-dev libmicrohttpd-dev libarchive-dev
       libp11-dev libp11-kit-dev p11-kit libfdt-dev openssl ca-certificates libgnutls28-dev
-      libcurl4-openssl-dev libsystemd-dev)  # bootsign client (libcurl); sd_notify
+      libcurl4-openssl-dev libsystemd-dev  # bootsign client (libcurl); sd_notify
+      libseccomp-dev)  # the key process's seccomp filter
 if [ "$mode" = test ]; then
   pkgs+=(libcmocka-dev clang libclang-rt-14-dev curl softhsm2 opensc imx-code-signing-tool
          procps util-linux python3 time xxd linux-kbuild-6.1

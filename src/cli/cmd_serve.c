@@ -15,6 +15,7 @@
 #include "core/config.h"
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/privdrop.h"
 #include "core/util.h"
 #include "cli/demo.h"
 #include "http/server.h"
@@ -50,6 +51,45 @@ static void usage(FILE *out)
 		"< command-line flags; docs/server.md and docs/security.md list the settings.\n"
 		"Without a key store a demo key store for machine and distro 'demo' (keys for\n"
 		"every format) is created in the state directory ($XDG_STATE_HOME/bootsign).\n");
+}
+
+/* What the process that parses requests needs once it is no longer root. */
+struct serve_drop {
+	const struct bs_privdrop *pd;
+	const struct bs_config *cfg;
+	struct bs_keyring *kr;
+	const char *spool;
+};
+
+/* bs_server_start's hook: the port is bound and the access-control files are read; no
+ * server thread runs yet. Become `user` and check it can do its work. */
+static int drop_root(void *arg, struct bs_error *err)
+{
+	const struct serve_drop *d = arg;
+	const struct bs_privdrop *pd = d->pd;
+	if (!pd->active)
+		return 0;
+	int rc = bs_privdrop_switch(pd, err);
+	if (rc != 0)
+		return rc;
+	if (access(d->spool, W_OK | X_OK) != 0)
+		return bs_error_set(err, BS_ERR_CONFIG, "user = %s: cannot write its spool %s: %s "
+				    "(spool_dir must be searchable by %s)", pd->name, d->spool,
+				    strerror(errno), pd->name);
+	if (!d->cfg->key_isolation) {
+		rc = bs_keyring_check(d->kr, err);
+		if (rc != 0)
+			return bs_error_prefix(err, "user = %s: with key_isolation = no this user "
+					       "reads the keys", pd->name);
+	} else if (access(d->cfg->keyfile_root, R_OK) == 0) {
+		bs_log(BS_LOG_WARN, NULL, "user = %s can read the key store %s: with "
+		       "key_isolation = yes only the key process (root) needs to", pd->name,
+		       d->cfg->keyfile_root);
+	}
+	bs_log(BS_LOG_INFO, NULL, "user = %s: requests are parsed as uid %lu gid %lu, without "
+	       "capabilities, with no_new_privs", pd->name, (unsigned long)pd->uid,
+	       (unsigned long)pd->gid);
+	return 0;
 }
 
 /* The running binary's real path, for hints that run as pasted. */
@@ -135,6 +175,17 @@ int bs_cmd_serve(int argc, char **argv)
 	bs_log_set_level((enum bs_log_level)cfg.log_level);
 	if (cfg.p11_pin != NULL)
 		bs_log_add_secret(cfg.p11_pin);
+	/* before any thread: the limits are per thread, and threads inherit them */
+	struct bs_privdrop pd;
+	if (bs_privdrop_prepare(&pd, cfg.user, &err) != 0 || bs_privdrop_limit(&pd, &err) != 0)
+		goto fail;
+	if (pd.root_without_user)
+		bs_log(BS_LOG_WARN, NULL, "running as root without `user`: the process that "
+		       "parses requests keeps root and every capability; set user = NAME "
+		       "(docs/security.md, \"Dropping root\")");
+	if (cfg.key_process_network && !cfg.key_isolation)
+		bs_log(BS_LOG_WARN, NULL, "key_process_network = yes does nothing without "
+		       "key_isolation = yes");
 	if (cfg.cst_base_ignored)
 		bs_log(BS_LOG_INFO, NULL,
 		       "DIGSIGSERVER_IMX_CST_BASE is ignored: bootsign signs without NXP's cst");
@@ -165,6 +216,7 @@ int bs_cmd_serve(int argc, char **argv)
 		.token_cache_ms = TOKEN_CACHE_MS,
 		.audit_key = cfg.audit_key,
 		.tls_key = cfg.tls_key,
+		.key_process_network = cfg.key_process_network,
 	};
 	if (cfg.key_isolation) {
 		/* before any thread and any listening socket: the key process gets the PIN and
@@ -179,6 +231,7 @@ int bs_cmd_serve(int argc, char **argv)
 		bs_log(BS_LOG_INFO, NULL, "key isolation: keys and PIN are in the key process");
 	}
 	if (bs_spool_open(&spool, cfg.spool_dir, &err) != 0 ||
+	    bs_privdrop_give(&pd, bs_spool_dir(spool), &err) != 0 ||
 	    (kr == NULL && bs_keyring_new(&kr, &ko, &err) != 0))
 		goto fail;
 
@@ -191,7 +244,9 @@ int bs_cmd_serve(int argc, char **argv)
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	if (bs_server_start(&srv, &cfg, kr, spool, &err) != 0)
+	struct serve_drop drop = {.pd = &pd, .cfg = &cfg, .kr = kr, .spool = bs_spool_dir(spool)};
+	const struct bs_server_hook hook = {.before_threads = drop_root, .arg = &drop};
+	if (bs_server_start(&srv, &cfg, kr, spool, &hook, &err) != 0)
 		goto fail;
 	bs_log(BS_LOG_INFO, NULL, "key store %s, spool %s", cfg.keyfile_root,
 	       bs_spool_dir(spool));

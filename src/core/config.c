@@ -62,6 +62,7 @@ void bs_config_free(struct bs_config *cfg)
 	free(cfg->audit_key);
 	free(cfg->proxy_addresses);
 	free(cfg->proxy_header);
+	free(cfg->user);
 	bs_free_secret_str(cfg->p11_pin);
 	memset(cfg, 0, sizeof(*cfg));
 }
@@ -108,6 +109,16 @@ static int parse_uint(unsigned *out, const char *s, unsigned min, unsigned max,
 	char what[BS_CONFIG_WHERE_MAX + 64];
 	snprintf(what, sizeof(what), "%s: %s", where, key);
 	return bs_parse_uint(out, s, 10, min, max, what, err);
+}
+
+static int parse_yes_no(bool *out, const char *value, const char *where, const char *key,
+			struct bs_error *err)
+{
+	if (strcmp(value, "yes") != 0 && strcmp(value, "no") != 0)
+		return bs_error_set(err, BS_ERR_INVALID, "%s: %s: '%s' is not yes or no", where,
+				    key, value);
+	*out = strcmp(value, "yes") == 0;
+	return 0;
 }
 
 static int set_str(char **dst, const char *value, struct bs_error *err)
@@ -231,13 +242,16 @@ int bs_config_set(struct bs_config *cfg, const char *key, const char *value,
 			return bs_error_set(err, BS_ERR_INVALID, "%s: %s: empty value", where, key);
 		return set_str((char **)((char *)cfg + paths[i].off), value, err);
 	}
-	if (strcmp(key, "key_isolation") == 0) {
-		if (strcmp(value, "yes") == 0 || strcmp(value, "no") == 0) {
-			cfg->key_isolation = strcmp(value, "yes") == 0;
-			return 0;
-		}
-		return bs_error_set(err, BS_ERR_INVALID,
-				    "%s: key_isolation: '%s' is not yes or no", where, value);
+	if (strcmp(key, "key_isolation") == 0)
+		return parse_yes_no(&cfg->key_isolation, value, where, key, err);
+	if (strcmp(key, "key_process_network") == 0)
+		return parse_yes_no(&cfg->key_process_network, value, where, key, err);
+	if (strcmp(key, "user") == 0) {
+		if (value[0] == '\0' || strlen(value) > BS_CONFIG_USER_MAX)
+			return bs_error_set(err, BS_ERR_INVALID, "%s: user: '%s' is not a user "
+					    "name (1 to %u bytes)", where, value,
+					    BS_CONFIG_USER_MAX);
+		return set_str(&cfg->user, value, err);
 	}
 	if (strcmp(key, "allow_anonymous") == 0) {
 		if (strcmp(value, "yes") == 0 || strcmp(value, "true") == 0) {

@@ -22,7 +22,10 @@
  *   client_ca (PEM: client certificates it issued are accepted), tokens_file (bearer
  *   token hashes, 0600), policy_file, audit_log, audit_key (PEM private key sealing the
  *   audit log), allow_anonymous (yes|no), proxy_addresses (comma-separated IPs whose
- *   proxy_header, default X-Client-DN, names the client).
+ *   proxy_header, default X-Client-DN, names the client),
+ *   key_isolation (yes|no), key_process_network (yes|no: the key process's seccomp
+ *   filter lets it open AF_INET/AF_INET6 sockets, for yubihsm-connector),
+ *   user (started as root, the process that parses requests switches to this user).
  * Environment: DIGSIGSERVER_KEYFILE_URI, DIGSIGSERVER_REQUEST_MAX_SIZE,
  *   DIGSIGSERVER_IMX_CST_BASE (accepted, ignored: no external CST is run),
  *   DIGSIGSERVER_YUBIHSM_PASSWORD or YUBIHSM_PASSWORD (the token PIN; removed from the
@@ -42,6 +45,7 @@
 #define BS_CONFIG_DEFAULT_MAX_REQUEST (600ull * 1000 * 1000) /* digsigserver: 600 MB */
 #define BS_CONFIG_DEFAULT_SPOOL_MEM_MAX (4ull << 20)
 #define BS_CONFIG_DEFAULT_SPOOL_MEM_TOTAL (32ull << 20)
+#define BS_CONFIG_USER_MAX 64 /* `user` name length */
 
 struct bs_config {
 	char *address;            /* bind address, default 127.0.0.1 */
@@ -70,6 +74,8 @@ struct bs_config {
 	char *proxy_header;       /* NULL = X-Client-DN */
 	bool allow_anonymous;
 	bool key_isolation;       /* keys and PIN live in a separate key process (default yes) */
+	bool key_process_network; /* the key process may open AF_INET/AF_INET6 sockets */
+	char *user;               /* started as root: the parsing process switches to it */
 	char *p11_module;         /* NULL = p11-kit proxy */
 	char *p11_tokens;         /* tokens clients may select (labels, serial=...) */
 	char *p11_pin;            /* secret: wiped on free */

@@ -26,6 +26,11 @@ char *bs_secmem_strdup(const char *s);
 /* Was the secure heap set up, and locked in memory? */
 bool bs_secmem_active(void);
 bool bs_secmem_locked(void);
+/* Lock the secure heap's mapping (found in /proc/self/maps) in memory again: memory locks
+ * are not inherited across fork, so a forked process that keeps secrets calls this.
+ * *out_len = bytes locked. BS_ERR_UNSUPPORTED without a secure heap, BS_ERR_LIMIT when
+ * mlock fails (RLIMIT_MEMLOCK), BS_ERR_IO when the mapping is not found. */
+int bs_secmem_lock_heap(size_t *out_len, struct bs_error *err) BS_WUR;
 /* Allocations that did not fit in the secure heap. */
 unsigned long bs_secmem_fallbacks(void);
 

@@ -2,6 +2,7 @@
 #include "http/metrics.h"
 
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -89,7 +90,44 @@ void bs_metrics_signature(struct bs_metrics *m, const char *key_id)
 	pthread_mutex_unlock(&m->lock);
 }
 
-int bs_metrics_render(struct bs_metrics *m, struct bs_buf *b)
+/* Token labels are log-safe already; quotes and backslashes would still end a label. */
+static void label_value(char *out, size_t cap, const char *in)
+{
+	size_t o = 0;
+	for (; *in != '\0' && o + 1 < cap; in++)
+		out[o++] = *in == '"' || *in == '\\' || *in == '\n' ? '_' : *in;
+	out[o] = '\0';
+}
+
+static int render_pools(const struct bs_pool_stats *p, size_t n, struct bs_buf *b)
+{
+	static const struct {
+		const char *name, *help;
+		size_t off;
+	} g[] = {
+		{"bootsign_token_sessions", "Sessions in the token's pool.",
+		 offsetof(struct bs_pool_stats, sessions)},
+		{"bootsign_token_sessions_in_use", "Sessions running a token operation now.",
+		 offsetof(struct bs_pool_stats, in_use)},
+		{"bootsign_token_waiting", "Requests waiting for a free session now.",
+		 offsetof(struct bs_pool_stats, waiting)},
+	};
+	int rc = 0;
+	for (size_t k = 0; rc == 0 && k < BS_ARRAY_SIZE(g); k++) {
+		rc = bs_buf_printf(b, "# HELP %s %s\n# TYPE %s gauge\n", g[k].name, g[k].help,
+				   g[k].name);
+		for (size_t i = 0; rc == 0 && i < n; i++) {
+			char tok[BS_POOL_NAME_MAX];
+			label_value(tok, sizeof(tok), p[i].token);
+			rc = bs_buf_printf(b, "%s{token=\"%s\"} %u\n", g[k].name, tok,
+					   *(const unsigned *)((const char *)&p[i] + g[k].off));
+		}
+	}
+	return rc;
+}
+
+int bs_metrics_render(struct bs_metrics *m, const struct bs_pool_stats *pools, size_t npools,
+		      struct bs_buf *b)
 {
 	pthread_mutex_lock(&m->lock);
 	int rc = bs_buf_printf(b, "# HELP bootsign_requests_total HTTP requests by endpoint and "
@@ -123,5 +161,7 @@ int bs_metrics_render(struct bs_metrics *m, struct bs_buf *b)
 				   "bootsign_request_duration_seconds_count %llu\n", m->hist_sum,
 				   (unsigned long long)m->hist_count);
 	pthread_mutex_unlock(&m->lock);
+	if (rc == 0)
+		rc = render_pools(pools, npools, b);
 	return rc;
 }

@@ -4,6 +4,7 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <netdb.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -33,24 +34,29 @@ void bs_http_peer_address(struct MHD_Connection *conn, char *out, size_t cap)
 	snprintf(out, cap, "%s:%u", host, port);
 }
 
-const char *bs_http_bind_problem(const char *address, const char *port)
+int bs_http_listen(int *out_fd, const struct addrinfo *ai, const char *address,
+		   const char *port, struct bs_error *err)
 {
-	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE,
-				 .ai_socktype = SOCK_STREAM};
-	struct addrinfo *ai = NULL;
-	if (getaddrinfo(address, port, &hints, &ai) != 0)
-		return "address not usable";
-	const char *why = "the HTTP library refused the settings";
+	*out_fd = -1;
+	const int one = 1;
+	const char *why = NULL;
 	int fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0) {
+	if (fd < 0 || setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0 ||
+	    (ai->ai_family == AF_INET6 &&
+	     setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof(one)) != 0))
 		why = strerror(errno);
-	} else {
-		if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0)
-			why = errno == EADDRINUSE ? "the port is in use by another process (another "
-						    "bootsign serve?)"
-						  : strerror(errno);
-		close(fd);
+	else if (bind(fd, ai->ai_addr, ai->ai_addrlen) != 0)
+		why = errno == EADDRINUSE ? "the port is in use by another process (another "
+					    "bootsign serve?)"
+					  : strerror(errno);
+	else if (listen(fd, SOMAXCONN) != 0)
+		why = strerror(errno);
+	if (why != NULL) {
+		if (fd >= 0)
+			close(fd);
+		return bs_error_set(err, BS_ERR_IO, "cannot listen on %s port %s: %s", address,
+				    port, why);
 	}
-	freeaddrinfo(ai);
-	return why;
+	*out_fd = fd;
+	return 0;
 }

@@ -315,9 +315,11 @@ static enum MHD_Result metrics(struct bs_server *srv, struct MHD_Connection *con
 	bs_policy_free(pol);
 	if (rc != 0)
 		return respond_error(conn, rq, rc, &err);
+	struct bs_pool_stats pools[BS_P11_TOKENS_MAX];
+	size_t npools = bs_job_pool_stats(srv->keyring, pools, BS_ARRAY_SIZE(pools));
 	struct bs_buf b;
 	bs_buf_init(&b, 1u << 20);
-	if (bs_metrics_render(srv->metrics, &b) != 0) {
+	if (bs_metrics_render(srv->metrics, pools, npools, &b) != 0) {
 		bs_buf_free(&b);
 		return respond_status(conn, rq, 500, "cannot render the metrics");
 	}
@@ -648,7 +650,8 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 }
 
 int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
-		    struct bs_keyring *keyring, struct bs_spool *spool, struct bs_error *err)
+		    struct bs_keyring *keyring, struct bs_spool *spool,
+		    const struct bs_server_hook *hook, struct bs_error *err)
 {
 	*out = NULL;
 	struct addrinfo hints = {.ai_flags = AI_NUMERICHOST | AI_PASSIVE,
@@ -701,8 +704,24 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 				       : MHD_USE_EPOLL);
 	if (ai->ai_family == AF_INET6)
 		flags |= MHD_USE_IPv6;
+	/* bound here, not by libmicrohttpd: the hook runs between the bind and the first
+	 * thread (bootsign serve drops root there, so no request is ever parsed as root) */
+	int lfd = -1;
+	int hrc = bs_http_listen(&lfd, ai, cfg->address, port, err);
+	freeaddrinfo(ai);
+	if (hrc == 0 && hook != NULL && hook->before_threads != NULL)
+		hrc = hook->before_threads(hook->arg, err);
+	if (hrc != 0) {
+		if (lfd >= 0)
+			close(lfd);
+		bs_conns_free(srv->conns);
+		bs_guard_free(srv->guard);
+		bs_metrics_free(srv->metrics);
+		free(srv);
+		return hrc;
+	}
 	struct MHD_OptionItem opts[] = {
-		{MHD_OPTION_SOCK_ADDR, 0, ai->ai_addr},
+		{MHD_OPTION_LISTEN_SOCKET, lfd, NULL},
 		/* more than connection_limit: a client over a limit is answered 503 by the
 		 * handler (never reset at accept), and /healthz finds a slot */
 		{MHD_OPTION_CONNECTION_LIMIT, conn_max, NULL},
@@ -725,14 +744,14 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 	bs_guard_mhd_options(srv->guard, opts + nopt, 3, &flags);
 	srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_ARRAY,
 				    opts, MHD_OPTION_END);
-	freeaddrinfo(ai);
 	if (srv->mhd == NULL) {
+		close(lfd);
 		bs_conns_free(srv->conns);
 		bs_guard_free(srv->guard);
 		bs_metrics_free(srv->metrics);
 		free(srv);
-		return bs_error_set(err, BS_ERR_IO, "cannot listen on %s port %s: %s", cfg->address,
-				    port, bs_http_bind_problem(cfg->address, port));
+		return bs_error_set(err, BS_ERR_IO, "cannot serve on %s port %s: libmicrohttpd "
+				    "refused the settings", cfg->address, port);
 	}
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = di != NULL ? di->port : cfg->port;

@@ -21,8 +21,10 @@
 
 #include "core/limits.h"
 #include "core/log.h"
+#include "core/util.h"
 #include "crypto/dercache.h"
 #include "keys/keyproc_msg.h"
+#include "keys/keyproc_sandbox.h"
 
 /* A key process that dies within this long of its start is restarted only after it. */
 #define KEYPROC_RESTART_MS 200
@@ -373,6 +375,15 @@ static int handle(struct bs_kp_enc *e, struct kp_state *st, const struct bs_kp_m
 	switch (m->type) {
 	case BS_KP_CHECK:
 		return bs_keyring_check(st->kr, err);
+	case BS_KP_POOL_STATS: {
+		struct bs_pool_stats s[BS_P11_TOKENS_MAX];
+		size_t n = bs_keyring_pool_stats(st->kr, s, BS_ARRAY_SIZE(s));
+		uint8_t rec[BS_P11_TOKENS_MAX * BS_KP_POOL_RECORD];
+		for (size_t i = 0; i < n; i++)
+			bs_kp_pool_record(rec + i * BS_KP_POOL_RECORD, &s[i]);
+		bs_kp_put(e, rec, n * BS_KP_POOL_RECORD);
+		return 0;
+	}
 	case BS_KP_SIGN:
 	case BS_KP_SIGN_MSG:
 		return do_sign(e, st, m, err);
@@ -502,6 +513,7 @@ static int key_process(int fd, const struct bs_keyring_opts *o, uint64_t gen)
 {
 	(void)prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
 	harden();
+	bs_keyproc_lock_memory(); /* memory locks do not survive fork */
 	struct bs_error err = {0};
 	struct kp_state *st = calloc(1, sizeof(*st));
 	if (st == NULL)
@@ -512,6 +524,9 @@ static int key_process(int fd, const struct bs_keyring_opts *o, uint64_t gen)
 		free(st);
 		return 1;
 	}
+	/* opened what it needs; before the first request and before its worker threads,
+	 * which inherit the filter */
+	bs_keyproc_sandbox(o->key_process_network);
 	pthread_mutex_init(&st->lock, NULL);
 	struct worker w[BS_KEYPROC_WORKERS];
 	size_t nw = 0;

@@ -637,3 +637,18 @@ int bs_kpc_bundle_read(uint8_t **out, size_t *out_len, struct bs_kpc *c, uint64_
 	reply_free(&r);
 	return rc;
 }
+
+size_t bs_kpc_pool_stats(struct bs_kpc *c, struct bs_pool_stats *out, size_t max)
+{
+	struct bs_kp_enc e;
+	struct reply r;
+	start(c, &e, BS_KP_POOL_STATS);
+	if (call(c, &e, &r, NULL) != 0)
+		return 0;
+	size_t n = 0;
+	if (r.m.nf == 1 && r.m.f[0].len % BS_KP_POOL_RECORD == 0)
+		for (size_t i = 0; i < r.m.f[0].len / BS_KP_POOL_RECORD && n < max; i++)
+			n += bs_kp_pool_parse(&out[n], r.m.f[0].p + i * BS_KP_POOL_RECORD);
+	reply_free(&r);
+	return n;
+}

@@ -12,6 +12,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/poolstats.h"
 #include "crypto/key.h"
 
 struct bs_kpc;
@@ -24,6 +25,8 @@ void bs_kpc_lease_close(struct bs_kpc *c, uint64_t lease);
 /* KEY (bundle = false) or BUNDLE_KEY (bundle = true) */
 int bs_kpc_key(struct bs_key **out, struct bs_kpc *c, uint64_t lease, bool allow_token,
 	       bool bundle, const char *name, X509 *cert, struct bs_error *err) BS_WUR;
+/* POOL_STATS: the key process's token pools (0 when it cannot answer) */
+size_t bs_kpc_pool_stats(struct bs_kpc *c, struct bs_pool_stats *out, size_t max);
 /* SERVICE_KEY: the server's own key of setting `name` (bs_keyring_service_key) */
 int bs_kpc_service_key(struct bs_key **out, struct bs_kpc *c, const char *name,
 		       struct bs_error *err) BS_WUR;

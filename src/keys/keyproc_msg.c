@@ -28,6 +28,7 @@ static const struct {
 	[BS_KP_SIGN_MSG] = {6, {U64, U64, U64, U64, U64, BS_KEYPROC_MSG_MAX}},
 	[BS_KP_KEY_FREE] = {1, {U64}},
 	[BS_KP_SERVICE_KEY] = {1, {BS_NAME_MAX}},
+	[BS_KP_POOL_STATS] = {0, {0}},
 };
 
 static uint32_t get32(const uint8_t *p)
@@ -190,4 +191,37 @@ void bs_kp_enc_free(struct bs_kp_enc *e)
 		free(e->buf);
 	}
 	memset(e, 0, sizeof(*e));
+}
+
+static void put_u32(uint8_t *p, unsigned v)
+{
+	p[0] = (uint8_t)(v >> 24);
+	p[1] = (uint8_t)(v >> 16);
+	p[2] = (uint8_t)(v >> 8);
+	p[3] = (uint8_t)v;
+}
+
+static unsigned get_u32(const uint8_t *p)
+{
+	return (unsigned)p[0] << 24 | (unsigned)p[1] << 16 | (unsigned)p[2] << 8 | p[3];
+}
+
+void bs_kp_pool_record(uint8_t *rec, const struct bs_pool_stats *s)
+{
+	memset(rec, 0, BS_KP_POOL_RECORD);
+	memcpy(rec, s->token, strnlen(s->token, BS_POOL_NAME_MAX - 1));
+	put_u32(rec + BS_POOL_NAME_MAX, s->sessions);
+	put_u32(rec + BS_POOL_NAME_MAX + 4, s->in_use);
+	put_u32(rec + BS_POOL_NAME_MAX + 8, s->waiting);
+}
+
+bool bs_kp_pool_parse(struct bs_pool_stats *s, const uint8_t *rec)
+{
+	if (memchr(rec, '\0', BS_POOL_NAME_MAX) == NULL)
+		return false;
+	memcpy(s->token, rec, BS_POOL_NAME_MAX);
+	s->sessions = get_u32(rec + BS_POOL_NAME_MAX);
+	s->in_use = get_u32(rec + BS_POOL_NAME_MAX + 4);
+	s->waiting = get_u32(rec + BS_POOL_NAME_MAX + 8);
+	return s->sessions <= BS_P11_POOL_MAX && s->in_use <= s->sessions;
 }

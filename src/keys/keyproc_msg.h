@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/poolstats.h"
 #include "core/limits.h"
 
 enum bs_kp_type {
@@ -32,6 +33,7 @@ enum bs_kp_type {
 	BS_KP_SIGN_MSG,        /* (handle, md nid, scheme, salt, ecdsa_raw, message) -> (sig) */
 	BS_KP_KEY_FREE,        /* (handle) -> () */
 	BS_KP_SERVICE_KEY,     /* (setting name) -> (handle, pub, id): the server's own keys */
+	BS_KP_POOL_STATS,      /* () -> (records: token[80], sessions, in use, waiting u32 BE) */
 	BS_KP_REQUEST_END,
 	BS_KP_OK = 100,        /* reply: fields as above */
 	BS_KP_ERR = 101,       /* reply: (code, message) */
@@ -78,5 +80,12 @@ void bs_kp_put_u64(struct bs_kp_enc *e, uint64_t v);
 int bs_kp_enc_end(struct bs_kp_enc *e, struct bs_error *err) BS_WUR;
 /* Frees (and wipes) the buffer. */
 void bs_kp_enc_free(struct bs_kp_enc *e);
+
+/* One token pool in a POOL_STATS reply: the label (NUL-padded), then sessions, in use and
+ * waiting as big-endian u32. */
+#define BS_KP_POOL_RECORD (BS_POOL_NAME_MAX + 12)
+void bs_kp_pool_record(uint8_t *rec, const struct bs_pool_stats *s);
+/* false when the record is malformed (no NUL in the label, counts over the pool size). */
+bool bs_kp_pool_parse(struct bs_pool_stats *s, const uint8_t *rec);
 
 #endif

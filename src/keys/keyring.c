@@ -117,6 +117,16 @@ int bs_keyring_new_remote(struct bs_keyring **out, int fd, struct bs_error *err)
 	return 0;
 }
 
+size_t bs_keyring_pool_stats(struct bs_keyring *kr, struct bs_pool_stats *out, size_t max)
+{
+	if (kr->remote != NULL)
+		return bs_kpc_pool_stats(kr->remote, out, max);
+	pthread_mutex_lock(&kr->p11_lock);
+	size_t n = kr->p11 != NULL ? bs_p11_pool_stats(kr->p11, out, max) : 0;
+	pthread_mutex_unlock(&kr->p11_lock);
+	return n;
+}
+
 int bs_keyring_check(struct bs_keyring *kr, struct bs_error *err)
 {
 	if (kr->remote != NULL)

@@ -22,6 +22,7 @@
 #include <stddef.h>
 
 #include "core/error.h"
+#include "core/poolstats.h"
 #include "crypto/key.h"
 
 struct bs_keyring;
@@ -42,6 +43,8 @@ struct bs_keyring_opts {
 	const char *audit_key;      /* the audit log's sealing key: a PEM file (0600) or a
 				     * pkcs11: URI; NULL = none (bs_keyring_service_key) */
 	const char *tls_key;        /* the HTTPS server key: the same forms */
+	bool key_process_network;   /* key process only (keys/keyproc_sandbox.h): its filter
+				     * lets it open AF_INET/AF_INET6 sockets */
 };
 
 int bs_keyring_new(struct bs_keyring **out, const struct bs_keyring_opts *o,
@@ -56,6 +59,9 @@ int bs_keyring_new_remote(struct bs_keyring **out, int fd, struct bs_error *err)
  * server only names the setting). */
 int bs_keyring_service_key(struct bs_key **out, struct bs_keyring *kr, const char *name,
 			   struct bs_error *err) BS_WUR;
+/* The token session pools opened so far (up to max, in out; /metrics): size, in use,
+ * waiting. In remote mode they are the key process's. Returns how many (0 on failure). */
+size_t bs_keyring_pool_stats(struct bs_keyring *kr, struct bs_pool_stats *out, size_t max);
 /* Is the key store readable? (for /healthz) */
 int bs_keyring_check(struct bs_keyring *kr, struct bs_error *err) BS_WUR;
 const char *bs_keyring_root(const struct bs_keyring *kr);

@@ -416,6 +416,7 @@ int p11_run_timeout(struct p11_tok *t, p11_job_fn fn, void *arg, void (*arg_free
 
 	pthread_mutex_lock(&p->lock);
 	struct p11_worker *w = NULL;
+	t->waiting++;
 	for (;;) {
 		struct p11_worker *any = NULL;
 		for (size_t i = 0; i < t->nworkers && w == NULL; i++) {
@@ -433,6 +434,7 @@ int p11_run_timeout(struct p11_tok *t, p11_job_fn fn, void *arg, void (*arg_free
 			break;
 		if (bs_now_ms() >= deadline ||
 		    pthread_cond_timedwait(&p->cond, &p->lock, &ts) == ETIMEDOUT) {
+			t->waiting--;
 			pthread_mutex_unlock(&p->lock);
 			job_free(j);
 			return bs_error_set(err, BS_ERR_BUSY,
@@ -440,6 +442,7 @@ int p11_run_timeout(struct p11_tok *t, p11_job_fn fn, void *arg, void (*arg_free
 					    t->nworkers, timeout_ms);
 		}
 	}
+	t->waiting--;
 	w->state = W_BUSY;
 	w->job = j;
 	pthread_cond_signal(&w->cond);
@@ -717,6 +720,24 @@ void bs_p11_set_keepalive(struct bs_p11 *p11, unsigned ms)
 		for (size_t i = 0; i < t->nworkers; i++)
 			pthread_cond_signal(&t->w[i].cond);
 	pthread_mutex_unlock(&p11->lock);
+}
+
+size_t bs_p11_pool_stats(const struct bs_p11 *p11, struct bs_pool_stats *out, size_t max)
+{
+	struct bs_p11 *p = (struct bs_p11 *)p11;
+	size_t n = 0;
+	pthread_mutex_lock(&p->lock);
+	for (struct p11_tok *t = p->toks; t != NULL && n < max; t = t->next) {
+		struct bs_pool_stats *s = &out[n++];
+		memset(s, 0, sizeof(*s));
+		snprintf(s->token, sizeof(s->token), "%s", t->name);
+		s->sessions = (unsigned)t->nworkers;
+		s->waiting = t->waiting;
+		for (size_t i = 0; i < t->nworkers; i++)
+			s->in_use += t->w[i].state == W_BUSY || t->w[i].state == W_QUARANTINED;
+	}
+	pthread_mutex_unlock(&p->lock);
+	return n;
 }
 
 void bs_p11_stats(const struct bs_p11 *p11, unsigned long *recoveries, unsigned long *timeouts)

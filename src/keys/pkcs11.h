@@ -17,6 +17,7 @@
 #include <stdint.h>
 
 #include "core/error.h"
+#include "core/poolstats.h"
 #include "core/limits.h"
 #include "crypto/key.h"
 #include "keys/store.h"
@@ -50,6 +51,9 @@ void bs_p11_close(struct bs_p11 *p11);
 /* Sessions idle for `ms` get a C_GetSessionInfo so the token does not reclaim them
  * (YubiHSM: 30 s). Default 20000; 0 = never. */
 void bs_p11_set_keepalive(struct bs_p11 *p11, unsigned ms);
+/* Each token pool used so far (up to max, in out): size, sessions in use, callers waiting.
+ * Returns how many. */
+size_t bs_p11_pool_stats(const struct bs_p11 *p11, struct bs_pool_stats *out, size_t max);
 /* Counters since open: session-loss recoveries, operations that timed out. */
 void bs_p11_stats(const struct bs_p11 *p11, unsigned long *recoveries,
 		  unsigned long *timeouts);

@@ -78,6 +78,7 @@ struct p11_tok {
 	uint64_t gen;
 	char present[P11_PRESENT_MAX]; /* labels the module had at the last miss */
 	size_t nworkers;
+	unsigned waiting;     /* callers waiting for an idle worker (under p11->lock) */
 	struct p11_worker w[BS_P11_POOL_MAX];
 };
 

@@ -627,6 +627,11 @@ int bs_job_service_key(struct bs_key **out, struct bs_keyring *kr, const char *n
 	return bs_keyring_service_key(out, kr, name, err);
 }
 
+size_t bs_job_pool_stats(struct bs_keyring *kr, struct bs_pool_stats *out, size_t max)
+{
+	return bs_keyring_pool_stats(kr, out, max);
+}
+
 int bs_job_keys_ready(struct bs_keyring *kr, struct bs_error *err)
 {
 	return bs_keyring_check(kr, err);

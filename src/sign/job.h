@@ -29,6 +29,7 @@
 #include <time.h>
 
 #include "core/error.h"
+#include "core/poolstats.h"
 #include "crypto/key.h"
 #include "sign/signer.h"
 
@@ -214,6 +215,8 @@ int bs_job_new(struct bs_job **out, const struct bs_job_opts *o, struct bs_error
  * process under key isolation (keys/keyring.h bs_keyring_service_key). */
 int bs_job_service_key(struct bs_key **out, struct bs_keyring *kr, const char *name,
 		       struct bs_error *err) BS_WUR;
+/* The token session pools (keys/keyring.h bs_keyring_pool_stats), for /metrics. */
+size_t bs_job_pool_stats(struct bs_keyring *kr, struct bs_pool_stats *out, size_t max);
 int bs_job_keys_ready(struct bs_keyring *kr, struct bs_error *err) BS_WUR;
 /* Run the signer; records result and timings. On failure nothing is kept in the sink. */
 int bs_job_run(struct bs_job *job, struct bs_error *err) BS_WUR;

@@ -96,6 +96,7 @@ conf() {
 		echo "spool_dir = $T/spool"
 		echo "log_level = info"
 		[ -n "$m" ] && echo "pkcs11_module = $m"
+		[ -n "${BS_E2E_KEY_ISOLATION:-}" ] && echo "key_isolation = $BS_E2E_KEY_ISOLATION"
 		printf '%s\n' "$@"
 	} > "$T/server.conf"
 }
@@ -290,6 +291,14 @@ done
 verify_signed "$T/c/par8.bin" "$T/pkiA" "$T/pkiA/crts/CSF1_crt.pem" "$T/pkiA/crts/IMG1_crt.pem"
 [ "$(shim_count login)" = 1 ] || srv_fail "expected one login, shim saw $(shim_count login)"
 [ "$(shim_count open)" -le 2 ] || srv_fail "pool of 2 opened $(shim_count open) sessions"
+# /metrics shows the token's pool (from the key process under key isolation): 2 sessions,
+# none in use and nobody waiting once the requests are answered
+curl --silent --fail -o "$T/c/metrics.txt" "$URL/metrics" || srv_fail "/metrics"
+for m in 'bootsign_token_sessions{token="YubiHSM"} 2' \
+	'bootsign_token_sessions_in_use{token="YubiHSM"} 0' \
+	'bootsign_token_waiting{token="YubiHSM"} 0'; do
+	grep -qxF "$m" "$T/c/metrics.txt" || srv_fail "/metrics lacks '$m': $(grep token "$T/c/metrics.txt")"
+done
 
 # the token invalidates our session: recovered inside the request
 shim "fail_session=1

@@ -10,24 +10,15 @@
 set -euo pipefail
 . "$BS_SRCDIR/tests/e2e/lib/server_common.sh"
 . "$BS_SRCDIR/tests/e2e/lib/common.sh"
+. "$BS_SRCDIR/tests/e2e/lib/keyproc.sh"
 [ "$(id -u)" = 0 ] || { echo "test_server_keyproc: skipped (needs root to read /proc/<pid>/mem)"; exit 0; }
 srv_setup
-MOD=/usr/lib/softhsm/libsofthsm2.so
-[ -e "$MOD" ] || srv_fail "SoftHSM2 module $MOD missing (scripts/deps.sh test installs it)"
-softhsm_token "$T/hsm" YubiHSM "$TEST_PIN"
-for k in 01:CSF1 02:IMG1; do
-	softhsm_import "$MOD" YubiHSM "$TEST_PIN" "${k%%:*}" "${k#*:}" "$FIX/keys/${k#*:}_key.pem" \
-		"$FIX/crts/${k#*:}_crt.pem" || srv_fail "token import"
-done
-# The PIN comes from a 0600 file (as in production), not the environment: under ASan the
-# sanitizer runtime keeps its own copy of /proc/self/environ, which no program can wipe.
-(umask 077; printf '%s\n' "$TEST_PIN" > "$T/pin")
+kp_setup
+kp_conf >> "$T/server.conf"
 # The audit log's sealing key is the server's own key: it lives in the key process too.
 openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$T/audit.key" 2>/dev/null
 chmod 600 "$T/audit.key"
 openssl pkey -in "$T/audit.key" -pubout -out "$T/audit.pub"
-printf 'pkcs11_module = %s\npkcs11_pin_file = %s\nkey_isolation = yes\n' "$MOD" "$T/pin" \
-	>> "$T/server.conf"
 printf 'audit_log = %s\naudit_key = %s\n' "$T/audit.log" "$T/audit.key" >> "$T/server.conf"
 # HTTPS: the server key is in the key process too (an RSA key, for the needles below)
 openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=127.0.0.1 \
@@ -57,20 +48,10 @@ grep -q "key isolation: keys and PIN are in the key process" "$SRV_LOG" ||
 	srv_fail "key isolation not reported"
 
 cd "$T/client"
-sign() { # sign CSF OUT [extra curl args]: prints the HTTP status
-	local csf=$1 out=$2
-	shift 2
-	curl --silent -o "$out" -w '%{http_code}' -X POST -F machine=imx8mp -F soctype=mx8m \
-		-F cstversion=3.3.2 "$@" -F "csf=@$csf;type=text/plain" \
-		-F "artifact=@imx-boot-sd.bin" "$URL/sign/imx" || true
-}
-code=$(sign flash.csf file.bin)
+code=$(kp_sign flash.csf file.bin)
 [ "$code" = 200 ] || srv_fail "file keys: $code $(head -c 300 file.bin)"
 verify_blob "$T/client/file.bin" "$T/client/imx-boot-sd.bin" "$T/v1"
-sed -e 's#"crts/CSF1_crt.pem"#"pkcs11:token=YubiHSM;object=CSF1;type=cert;pin-value=password"#' \
-    -e 's#"crts/IMG1_crt.pem"#"pkcs11:token=YubiHSM;object=IMG1;type=cert;pin-value=password"#' \
-	flash.csf > hsm.csf
-code=$(sign hsm.csf hsm.bin -F backend=pkcs11)
+code=$(kp_sign hsm.csf hsm.bin -F backend=pkcs11)
 [ "$code" = 200 ] || srv_fail "token keys: $code $(head -c 300 hsm.bin)"
 verify_blob "$T/client/hsm.bin" "$T/client/imx-boot-sd.bin" "$T/v2"
 
@@ -86,7 +67,7 @@ for k in "$FIX/keys/CSF1_key.pem" "$FIX/keys/IMG1_key.pem" "$T/audit.key" "$T/tl
 		needles+=("$(printf %s "$hex" | fold -w2 | tac | tr -d '\n' | cut -c1-48)")
 	done
 done
-kp_pid=$(sed -n 's/.*key process \([0-9]*\) started.*/\1/p' "$SRV_LOG" | tail -n1)
+kp_pid=$(kp_pid)
 [ -n "$kp_pid" ] && kill -0 "$kp_pid" || srv_fail "no key process pid in the log"
 in_server=$(python3 "$BS_SRCDIR/tests/e2e/lib/memscan.py" "$SRV_PID" "${needles[@]}")
 [ -z "$in_server" ] || srv_fail "the server process holds secrets: $in_server"
@@ -104,7 +85,7 @@ for n in "${needles[@]: -6}"; do echo "$in_kp" | grep -qx "$n" && tls_in_kp=$((t
 # Kill the key process under load: every answer is 200 or 503, some 503s, a new key
 # process starts, and requests succeed again.
 load() { # load N TAG: N sequential requests, status codes into codes.TAG
-	for i in $(seq 1 "$1"); do sign flash.csf "o.$2.$i" >> "codes.$2"; echo >> "codes.$2"; done
+	for i in $(seq 1 "$1"); do kp_sign flash.csf "o.$2.$i" >> "codes.$2"; echo >> "codes.$2"; done
 }
 got503=0
 for round in 1 2 3 4 5; do
@@ -112,7 +93,7 @@ for round in 1 2 3 4 5; do
 	pids=()
 	for w in 1 2 3 4; do load 12 "$w" & pids+=($!); done
 	sleep 0.3
-	kp_pid=$(sed -n 's/.*key process \([0-9]*\) started.*/\1/p' "$SRV_LOG" | tail -n1)
+	kp_pid=$(kp_pid)
 	kill -KILL "$kp_pid"
 	wait "${pids[@]}"
 	bad=$(cat codes.* | grep -v '^200$\|^503$' || true)
@@ -126,13 +107,13 @@ for f in o.*; do
 	grep -q "key process" "$f" || srv_fail "503 body: $(head -c 200 "$f")"
 done
 for i in 1 2 3; do
-	code=$(sign flash.csf after.bin)
+	code=$(kp_sign flash.csf after.bin)
 	[ "$code" = 200 ] || srv_fail "after the restart: $code $(head -c 300 after.bin)"
 done
 verify_blob "$T/client/after.bin" "$T/client/imx-boot-sd.bin" "$T/v3"
-code=$(sign hsm.csf hsm2.bin -F backend=pkcs11)
+code=$(kp_sign hsm.csf hsm2.bin -F backend=pkcs11)
 [ "$code" = 200 ] || srv_fail "token keys after the restart: $code $(head -c 300 hsm2.bin)"
-kp2=$(sed -n 's/.*key process \([0-9]*\) started.*/\1/p' "$SRV_LOG" | tail -n1)
+kp2=$(kp_pid)
 [ "$kp2" != "$kp_pid" ] || srv_fail "no new key process"
 srv_healthy
 srv_log_clean

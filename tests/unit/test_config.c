@@ -255,6 +255,29 @@ static void test_config__access_control_keys(void **state)
 	bs_config_free(&cfg);
 }
 
+static void test_config__sandbox_keys(void **state)
+{
+	(void)state;
+	struct bs_config cfg;
+	struct bs_error err = {0};
+	assert_int_equal(bs_config_init(&cfg, NULL), 0);
+	assert_false(cfg.key_process_network); /* default: no network in the key process */
+	assert_null(cfg.user);
+	assert_int_equal(load(&cfg, "key_process_network = yes\nuser = bootsign\n", &err), 0);
+	assert_true(cfg.key_process_network);
+	assert_string_equal(cfg.user, "bootsign");
+	assert_int_equal(load(&cfg, "key_process_network = 1\n", &err), BS_ERR_INVALID);
+	assert_string_equal(err.msg, "t.conf:1: key_process_network: '1' is not yes or no");
+	assert_int_equal(load(&cfg, "user =\n", &err), BS_ERR_INVALID);
+	assert_string_equal(err.msg, "t.conf:1: user: '' is not a user name (1 to 64 bytes)");
+	char line[128];
+	snprintf(line, sizeof(line), "user = %065d\n", 0);
+	assert_int_equal(load(&cfg, line, &err), BS_ERR_INVALID);
+	assert_non_null(strstr(err.msg, "t.conf:1: user: '000"));
+	assert_string_equal(cfg.user, "bootsign"); /* a refused value changes nothing */
+	bs_config_free(&cfg);
+}
+
 static void test_config__access_control_errors(void **state)
 {
 	(void)state;
@@ -285,6 +308,7 @@ int main(void)
 		cmocka_unit_test(test_config__pin_file_must_be_private),
 		cmocka_unit_test(test_config__access_control_keys),
 		cmocka_unit_test(test_config__access_control_errors),
+		cmocka_unit_test(test_config__sandbox_keys),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "core/error.h"
@@ -221,6 +222,48 @@ static void *signer(void *p)
 	return NULL;
 }
 
+static void *sign_once(void *p)
+{
+	struct bs_error e = {0};
+	((struct worker_arg *)p)->failures = sign(((struct worker_arg *)p)->f, &e) != 0;
+	return NULL;
+}
+
+/* /metrics' view of a pool: one session busy in a slow signature, one caller waiting for
+ * it; both gone afterwards. */
+static void test_pkcs11_pool__stats_in_use_and_waiting(void **s)
+{
+	(void)s;
+	struct fix f;
+	fix_open(&f, 1, 10000);
+	struct bs_pool_stats st[2];
+	assert_int_equal(bs_p11_pool_stats(f.p11, st, 2), 1);
+	assert_string_equal(st[0].token, "YubiHSM");
+	assert_int_equal(st[0].sessions, 1);
+	assert_int_equal(st[0].in_use, 0);
+	assert_int_equal(st[0].waiting, 0);
+	bs_shim_ctl("sleep_sign_ms=1500\n");
+	struct worker_arg a = {&f, 0}, b = {&f, 0};
+	pthread_t ta, tb;
+	assert_int_equal(pthread_create(&ta, NULL, sign_once, &a), 0);
+	for (int i = 0; i < 100 && (bs_p11_pool_stats(f.p11, st, 2), st[0].in_use == 0); i++)
+		usleep(10000);
+	assert_int_equal(st[0].in_use, 1);
+	assert_int_equal(pthread_create(&tb, NULL, sign_once, &b), 0);
+	for (int i = 0; i < 100 && (bs_p11_pool_stats(f.p11, st, 2), st[0].waiting == 0); i++)
+		usleep(10000);
+	assert_int_equal(st[0].waiting, 1);
+	assert_int_equal(st[0].in_use, 1);
+	pthread_join(ta, NULL);
+	pthread_join(tb, NULL);
+	bs_shim_ctl("");
+	assert_int_equal(a.failures + b.failures, 0);
+	assert_int_equal(bs_p11_pool_stats(f.p11, st, 2), 1);
+	assert_int_equal(st[0].in_use, 0);
+	assert_int_equal(st[0].waiting, 0);
+	fix_close(&f);
+}
+
 static void test_pkcs11_pool__sixteen_threads_share_four_sessions(void **s)
 {
 	(void)s;
@@ -298,6 +341,7 @@ int main(void)
 		cmocka_unit_test(test_pkcs11_pool__sessions_reclaimed_by_token),
 		cmocka_unit_test(test_pkcs11_pool__device_removed_then_restored),
 		cmocka_unit_test(test_pkcs11_pool__slow_token_times_out_and_recovers),
+		cmocka_unit_test(test_pkcs11_pool__stats_in_use_and_waiting),
 		cmocka_unit_test(test_pkcs11_pool__close_waits_for_stuck_call),
 		cmocka_unit_test(test_pkcs11_pool__sixteen_threads_share_four_sessions),
 		cmocka_unit_test(test_pkcs11_pool__keepalive_touches_idle_sessions),
