@@ -18,7 +18,8 @@
  *   bundle_root_keys (warn | refuse: a key bundle holding SRK or CA private keys),
  *   mender_artifact_root (absolute directory: /sign/mender's file:// artifact-uri
  *   must name a file inside it; unset = every artifact-uri refused),
- *   access control (docs/security.md): tls_cert, tls_key (PEM files: serve HTTPS),
+ *   access control (docs/security.md): tls_cert, tls_key (PEM files or a pkcs11: URI
+ *   for the key: serve HTTPS),
  *   client_ca (PEM: client certificates it issued are accepted), tokens_file (bearer
  *   token hashes, 0600), policy_file, audit_log, audit_key (PEM private key sealing the
  *   audit log), allow_anonymous (yes|no), proxy_addresses (comma-separated IPs whose

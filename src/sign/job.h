@@ -211,8 +211,8 @@ struct bs_job_opts {
 
 int bs_job_new(struct bs_job **out, const struct bs_job_opts *o, struct bs_error *err) BS_WUR;
 /* Can jobs get keys from this keyring (key store readable)? For /healthz. */
-/* The server's own key of setting `name` ("audit_key", "tls_key"), from the keyring: in the key
- * process under key isolation (keys/keyring.h bs_keyring_service_key). */
+/* The server's own key of setting `name` ("audit_key", "tls_key"), from the keyring: in
+ * the key process under key isolation (keys/keyring.h bs_keyring_service_key). */
 int bs_job_service_key(struct bs_key **out, struct bs_keyring *kr, const char *name,
 		       struct bs_error *err) BS_WUR;
 /* The token session pools (keys/keyring.h bs_keyring_pool_stats), for /metrics. */
