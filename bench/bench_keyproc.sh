@@ -21,6 +21,8 @@ done
 
 echo "== bench_keyproc: $(nproc) CPUs, $(openssl version | cut -d' ' -f1-2), audit log on" \
 	"$(df -T "$W" | awk 'NR==2{print $2}'), $per8 requests per client at c=8"
+# user + system CPU ticks of a process (0 when there is none)
+ticks() { [ -n "$1" ] && awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 for conf in no yes no-audit yes-audit; do
 	bench_start_server taskset -c 0 "$BIN" serve --port 0 --keys "$W/keys" \
 		--spool-dir "$W/spool" --config "$W/$conf.conf"
@@ -28,11 +30,19 @@ for conf in no yes no-audit yes-audit; do
 	no) label="direct" ;; yes) label="key process" ;;
 	no-audit) label="direct + audit" ;; yes-audit) label="key process + audit" ;;
 	esac
+	kp=$(sed -n 's/.*key process \([0-9]*\) started.*/\1/p' "$W/server.log" | tail -n1)
 	for c in 1 8; do
 		n=$(( c == 1 ? 8 * per8 : per8 ))
-		taskset -c 1 "$W/bench_server" --url "http://127.0.0.1:$PORT/sign/imx" \
+		s0=$(ticks "$PID") k0=$(ticks "$kp")
+		line=$(taskset -c 1 "$W/bench_server" --url "http://127.0.0.1:$PORT/sign/imx" \
 			--csf "$W/c/bench.csf" --artifact "$W/c/bench.bin" --machine bench \
-			-c $c -n $n --label "$label" | tee -a "$W/results"
+			-c $c -n $n --label "$label")
+		s1=$(ticks "$PID") k1=$(ticks "$kp")
+		tick=$(getconf CLK_TCK)
+		line+=$(printf '  CPU/req: server %.2f ms' "$(echo "($s1 - $s0) * 1000 / $tick / $n / $c" | bc -l)")
+		[ -n "$kp" ] && line+=$(printf ' + key process %.2f ms' \
+			"$(echo "($k1 - $k0) * 1000 / $tick / $n / $c" | bc -l)")
+		echo "$line" | tee -a "$W/results"
 	done
 	if [ "${conf%-audit}" = yes ]; then
 		grep -q "key process [0-9]* started" "$W/server.log" ||
