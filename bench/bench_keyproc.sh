@@ -10,18 +10,7 @@ set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 bench_server_setup
 per8=${1:-50}
-FIX=$ROOT/tests/fixtures/hab4-vectors/rsa
-"$BIN" pki create --out "$W/pki" --key rsa2048 >/dev/null 2>&1
-mkdir -p "$W/keys/bench/imxsign" "$W/c" "$W/spool"
-cp "$W/pki/imx-cst-keys.tar.gz" "$W/keys/bench/imxsign/"
-cp "$FIX/u.bin" "$W/c/bench.bin"
-head -c $(((1 << 20) - 8192)) /dev/urandom >> "$W/c/bench.bin"
-csfk=$(cd "$W/pki" && ls crts/CSF1_1_*_crt.pem)
-imgk=$(cd "$W/pki" && ls crts/IMG1_1_*_crt.pem)
-sed -e "s#crts/SRK_table.bin#crts/SRK_1_2_3_4_table.bin#" -e "s#crts/CSF1_crt.pem#$csfk#" \
-    -e "s#crts/IMG1_crt.pem#$imgk#" \
-    -e "s#0x87800000 0x0 0x2000 \"u.bin\"#0x87800000 0x0 0x100000 \"bench.bin\"#" \
-    "$FIX/u.csf" > "$W/c/bench.csf"
+bench_imx_fixture
 openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$W/audit.key" 2>/dev/null
 chmod 600 "$W/audit.key"
 for iso in no yes; do
@@ -32,6 +21,8 @@ done
 
 echo "== bench_keyproc: $(nproc) CPUs, $(openssl version | cut -d' ' -f1-2), audit log on" \
 	"$(df -T "$W" | awk 'NR==2{print $2}'), $per8 requests per client at c=8"
+# user + system CPU ticks of a process (0 when there is none)
+ticks() { [ -n "$1" ] && awk '{ print $14 + $15 }' "/proc/$1/stat" 2>/dev/null || echo 0; }
 for conf in no yes no-audit yes-audit; do
 	bench_start_server taskset -c 0 "$BIN" serve --port 0 --keys "$W/keys" \
 		--spool-dir "$W/spool" --config "$W/$conf.conf"
@@ -39,11 +30,19 @@ for conf in no yes no-audit yes-audit; do
 	no) label="direct" ;; yes) label="key process" ;;
 	no-audit) label="direct + audit" ;; yes-audit) label="key process + audit" ;;
 	esac
+	kp=$(sed -n 's/.*key process \([0-9]*\) started.*/\1/p' "$W/server.log" | tail -n1)
 	for c in 1 8; do
 		n=$(( c == 1 ? 8 * per8 : per8 ))
-		taskset -c 1 "$W/bench_server" --url "http://127.0.0.1:$PORT/sign/imx" \
+		s0=$(ticks "$PID") k0=$(ticks "$kp")
+		line=$(taskset -c 1 "$W/bench_server" --url "http://127.0.0.1:$PORT/sign/imx" \
 			--csf "$W/c/bench.csf" --artifact "$W/c/bench.bin" --machine bench \
-			-c $c -n $n --label "$label" | tee -a "$W/results"
+			-c $c -n $n --label "$label")
+		s1=$(ticks "$PID") k1=$(ticks "$kp")
+		tick=$(getconf CLK_TCK)
+		line+=$(printf '  CPU/req: server %.2f ms' "$(echo "($s1 - $s0) * 1000 / $tick / $n / $c" | bc -l)")
+		[ -n "$kp" ] && line+=$(printf ' + key process %.2f ms' \
+			"$(echo "($k1 - $k0) * 1000 / $tick / $n / $c" | bc -l)")
+		echo "$line" | tee -a "$W/results"
 	done
 	if [ "${conf%-audit}" = yes ]; then
 		grep -q "key process [0-9]* started" "$W/server.log" ||

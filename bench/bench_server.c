@@ -234,10 +234,10 @@ int main(int argc, char **argv)
 	qsort(all, (size_t)total, sizeof(double), cmp_d);
 	double p50 = total ? all[total / 2] : 0, p99 = total ? all[(total * 99) / 100 < total ? (total * 99) / 100 : total - 1] : 0;
 	long hwm = o.server_pid ? vmhwm_kb(o.server_pid) : -1;
-	printf("%-28s c=%-2d n=%-5d ok=%-5d failed=%-3d %8.1f req/s  p50 %7.2f ms  p99 %7.2f ms"
-	       "  server VmHWM %6.1f MiB",
-	       o.label, o.conc, o.conc * o.reqs, total, failed, total / secs, p50, p99,
-	       hwm / 1024.0);
+	printf("%-28s c=%-2d n=%-5d ok=%-5d failed=%-3d %8.1f req/s  p50 %7.2f ms  p99 %7.2f ms",
+	       o.label, o.conc, o.conc * o.reqs, total, failed, total / secs, p50, p99);
+	if (hwm >= 0)
+		printf("  server VmHWM %6.1f MiB", hwm / 1024.0);
 	if (c0 >= 0 && c1 >= 0 && total > 0)
 		printf("  server CPU %5.2f ms/req", (c1 - c0) * 1e3 / total);
 	if (rate > 0)

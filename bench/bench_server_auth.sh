@@ -9,18 +9,7 @@ set -euo pipefail
 # shellcheck source=bench/lib.sh
 . "$(dirname "$0")/lib.sh"
 bench_server_setup
-FIX=$ROOT/tests/fixtures/hab4-vectors/rsa
-"$BIN" pki create --out "$W/pki" --key rsa2048 >/dev/null 2>&1
-mkdir -p "$W/keys/bench/imxsign" "$W/c" "$W/spool"
-cp "$W/pki/imx-cst-keys.tar.gz" "$W/keys/bench/imxsign/"
-cp "$FIX/u.bin" "$W/c/bench.bin"
-head -c $(((1 << 20) - 8192)) /dev/urandom >> "$W/c/bench.bin"
-csfk=$(cd "$W/pki" && ls crts/CSF1_1_*_crt.pem)
-imgk=$(cd "$W/pki" && ls crts/IMG1_1_*_crt.pem)
-sed -e "s#crts/SRK_table.bin#crts/SRK_1_2_3_4_table.bin#" -e "s#crts/CSF1_crt.pem#$csfk#" \
-    -e "s#crts/IMG1_crt.pem#$imgk#" \
-    -e "s#0x87800000 0x0 0x2000 \"u.bin\"#0x87800000 0x0 0x100000 \"bench.bin\"#" \
-    "$FIX/u.csf" > "$W/c/bench.csf"
+bench_imx_fixture
 (cd "$W" && openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.pem -days 2 \
 	-subj /CN=bench-ca -addext subjectAltName=IP:127.0.0.1 >/dev/null 2>&1 &&
 	openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out audit.key 2>/dev/null &&

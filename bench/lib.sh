@@ -40,3 +40,21 @@ bench_start_server() {
 }
 # bench_stop_server: SIGTERM the server bench_start_server started, and wait for it.
 bench_stop_server() { kill "$PID"; wait "$PID" || true; PID=; }
+
+# bench_imx_fixture: an RSA-2048 HAB4 PKI from `bootsign pki create` as the key store of
+# machine "bench" ($W/keys/bench/imxsign), a 1 MiB IVT image $W/c/bench.bin and the CSF
+# $W/c/bench.csf that signs all of it with the PKI's CSF1/IMG1 keys; $W/spool made.
+bench_imx_fixture() {
+	local fix=$ROOT/tests/fixtures/hab4-vectors/rsa csfk imgk
+	"$BIN" pki create --out "$W/pki" --key rsa2048 >/dev/null 2>&1
+	mkdir -p "$W/keys/bench/imxsign" "$W/c" "$W/spool"
+	cp "$W/pki/imx-cst-keys.tar.gz" "$W/keys/bench/imxsign/"
+	cp "$fix/u.bin" "$W/c/bench.bin"
+	head -c $(((1 << 20) - 8192)) /dev/urandom >> "$W/c/bench.bin"
+	csfk=$(cd "$W/pki" && ls crts/CSF1_1_*_crt.pem)
+	imgk=$(cd "$W/pki" && ls crts/IMG1_1_*_crt.pem)
+	sed -e "s#crts/SRK_table.bin#crts/SRK_1_2_3_4_table.bin#" -e "s#crts/CSF1_crt.pem#$csfk#" \
+	    -e "s#crts/IMG1_crt.pem#$imgk#" \
+	    -e "s#0x87800000 0x0 0x2000 \"u.bin\"#0x87800000 0x0 0x100000 \"bench.bin\"#" \
+	    "$fix/u.csf" > "$W/c/bench.csf"
+}

@@ -390,27 +390,86 @@ int bs_policy_endpoint(const struct bs_policy *p, const struct bs_identity *id,
 			    "on endpoint %s (default deny)", who, endpoint);
 }
 
+/* The refusal of a key, as the text before and after the key id: the rule that refuses it
+ * (r), or the default deny (r NULL). Tabs and newlines (the key filter's separators)
+ * cannot appear. */
+static void key_refusal(char *pre, size_t pcap, char *suf, size_t scap, const struct rule *r,
+			const struct bs_identity *id, const char *endpoint, const char *subject)
+{
+	char who[BS_JOB_PRINCIPAL_MAX];
+	bs_identity_principal(id, who, sizeof(who));
+	if (r != NULL)
+		snprintf(pre, pcap, "access denied: the rule at %s refuses client %s the key '",
+			 r->where, who);
+	else
+		snprintf(pre, pcap, "access denied: no policy rule allows client %s the key '",
+			 who);
+	snprintf(suf, scap, "' (endpoint %s, '%s'%s)", endpoint, subject,
+		 r != NULL ? "" : "; default deny");
+	for (char *c = pre; *c; c++)
+		*c = *c == '\t' || *c == '\n' ? '_' : *c;
+	for (char *c = suf; *c; c++)
+		*c = *c == '\t' || *c == '\n' ? '_' : *c;
+}
+
+int bs_policy_key_filter(const struct bs_policy *p, const struct bs_identity *id,
+			 const char *endpoint, const char *subject, char *out, size_t cap,
+			 struct bs_error *err)
+{
+	size_t o = 0;
+	out[0] = '\0';
+	bool all = false;
+	for (size_t i = 0; i <= (p->allow_all ? 0 : p->n) && !all; i++) {
+		const struct rule *r = p->allow_all || i == p->n ? NULL : &p->r[i];
+		if (r != NULL && !request_matches(r, id, endpoint, subject))
+			continue;
+		char pre[BS_ERROR_MSG_MAX / 2] = "", suf[BS_ERROR_MSG_MAX / 2] = "";
+		int w;
+		if (p->allow_all) {
+			w = snprintf(out + o, cap - o, "+*\n");
+			all = true;
+		} else if (r == NULL) { /* default deny */
+			key_refusal(pre, sizeof(pre), suf, sizeof(suf), NULL, id, endpoint, subject);
+			w = snprintf(out + o, cap - o, "!%s\t%s\n", pre, suf);
+		} else {
+			if (!r->allow)
+				key_refusal(pre, sizeof(pre), suf, sizeof(suf), r, id, endpoint,
+					    subject);
+			w = snprintf(out + o, cap - o, "%c%s%s%s%s%s\n", r->allow ? '+' : '-', r->key,
+				     r->allow ? "" : "\t", pre, r->allow ? "" : "\t", suf);
+			all = strcmp(r->key, "*") == 0; /* nothing after a catch-all matches */
+		}
+		if (w < 0 || (size_t)w >= cap - o) {
+			out[0] = '\0';
+			return bs_error_set(err, BS_ERR_LIMIT, "the policy's key rules for this "
+					    "request are longer than %zu bytes", cap - 1);
+		}
+		o += (size_t)w;
+	}
+	return 0;
+}
+
 int bs_policy_key(const struct bs_policy *p, const struct bs_identity *id, const char *endpoint,
 		  const char *subject, const char *key_id, struct bs_error *err)
 {
 	if (p->allow_all)
 		return 0;
-	char who[BS_JOB_PRINCIPAL_MAX], key[BS_JOB_KEY_ID_MAX];
-	bs_identity_principal(id, who, sizeof(who));
+	char key[BS_JOB_KEY_ID_MAX];
 	bs_text_sanitize(key, sizeof(key), key_id);
-	for (size_t i = 0; i < p->n; i++) {
+	const struct rule *deny = NULL;
+	size_t i = 0;
+	for (; i < p->n; i++) {
 		const struct rule *r = &p->r[i];
 		if (!request_matches(r, id, endpoint, subject) || !glob(r->key, key_id))
 			continue;
 		if (r->allow)
 			return 0;
-		return bs_error_set(err, BS_ERR_DENIED, "access denied: the rule at %s refuses "
-				    "client %s the key '%s' (endpoint %s, '%s')", r->where, who, key,
-				    endpoint, subject);
+		deny = r;
+		break;
 	}
-	return bs_error_set(err, BS_ERR_DENIED, "access denied: no policy rule allows client %s "
-			    "the key '%s' (endpoint %s, '%s'; default deny)", who, key, endpoint,
-			    subject);
+	char pre[BS_ERROR_MSG_MAX / 2], suf[BS_ERROR_MSG_MAX / 2];
+	key_refusal(pre, sizeof(pre), suf, sizeof(suf), deny, id, endpoint, subject);
+	return bs_error_set(err, BS_ERR_DENIED, "%s%s%s", pre, key, suf);
 }
 
 void bs_policy_carry_counters(struct bs_policy *p, const struct bs_policy *old)

@@ -52,6 +52,14 @@ int bs_policy_admit(struct bs_policy *p, const struct bs_identity *id, const cha
  * limits are counted. */
 int bs_policy_endpoint(const struct bs_policy *p, const struct bs_identity *id,
 		       const char *endpoint, struct bs_error *err) BS_WUR;
+/* The policy's decision on keys for one request, for the key process to apply on its own
+ * (keys/keyring.h bs_key_filter_allows): the key globs of the rules that match (client,
+ * endpoint, subject), in order, one per line, "+glob" for allow and "-glob" for deny;
+ * nothing after "+*"/"-*". The first line that matches a key id decides; none: refused.
+ * An allow-everything policy gives "+*". BS_ERR_LIMIT when over cap bytes (with NUL). */
+int bs_policy_key_filter(const struct bs_policy *p, const struct bs_identity *id,
+			 const char *endpoint, const char *subject, char *out, size_t cap,
+			 struct bs_error *err) BS_WUR;
 /* May key key_id be used for this request? 0 or BS_ERR_DENIED. */
 int bs_policy_key(const struct bs_policy *p, const struct bs_identity *id, const char *endpoint,
 		  const char *subject, const char *key_id, struct bs_error *err) BS_WUR;

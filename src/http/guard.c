@@ -339,6 +339,12 @@ int bs_guard_authorize_key(void *ctx, const char *key_id, struct bs_error *err)
 	return bs_policy_key(c->policy, c->id, c->endpoint, c->subject, key_id, err);
 }
 
+int bs_guard_key_filter(void *ctx, char *out, size_t cap, struct bs_error *err)
+{
+	const struct bs_guard_check *c = ctx;
+	return bs_policy_key_filter(c->policy, c->id, c->endpoint, c->subject, out, cap, err);
+}
+
 static void record_digest(void *ctx, size_t i, const char **what, const char **alg,
 			  const char **hex)
 {

@@ -47,6 +47,8 @@ struct bs_guard_check {
 	const char *subject;
 };
 int bs_guard_authorize_key(void *ctx, const char *key_id, struct bs_error *err);
+/* bs_job_opts.key_filter over a struct bs_guard_check (the same decision, for the keys) */
+int bs_guard_key_filter(void *ctx, char *out, size_t cap, struct bs_error *err);
 
 
 /* One signing attempt for the audit log (a no-op without audit_log). rec may be NULL

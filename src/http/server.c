@@ -485,6 +485,7 @@ static enum MHD_Result finish(struct bs_server *srv, struct MHD_Connection *conn
 	const struct bs_job_opts jo = {
 		.principal = rq->principal,
 		.authorize_key = bs_guard_authorize_key,
+		.key_filter = bs_guard_key_filter,
 		.authorize_ctx = &check,
 		.signer = rq->signer,
 		.form = bs_upload_form(rq->up),

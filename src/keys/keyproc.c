@@ -401,15 +401,20 @@ static int handle_locked(struct bs_kp_enc *e, struct kp_state *st, const struct 
 {
 	switch (m->type) {
 	case BS_KP_LEASE_OPEN: {
-		char subject[BS_NAME_MAX + 1];
+		char subject[BS_NAME_MAX + 1], filter[BS_KEY_FILTER_MAX];
 		int rc = bs_kp_get_str(subject, sizeof(subject), m, 0, err);
+		if (rc == 0)
+			rc = bs_kp_get_str(filter, sizeof(filter), m, 1, err);
 		if (rc != 0)
 			return rc;
 		for (size_t i = 0; i < BS_KEYPROC_LEASES_MAX; i++) {
 			struct kp_lease *l = &st->leases[i];
 			if (l->l != NULL)
 				continue;
-			if ((rc = bs_keyring_lease(&l->l, st->kr, subject, err)) != 0)
+			/* every key this lease gives out must pass the request's policy
+			 * decision: checked here, where the keys are */
+			if ((rc = bs_keyring_lease_filtered(&l->l, st->kr, subject,
+							    filter[0] ? filter : NULL, err)) != 0)
 				return rc;
 			l->id = st->gen << 32 | ++st->next;
 			bs_kp_put_u64(e, l->id);

@@ -298,7 +298,7 @@ int bs_kpc_check(struct bs_kpc *c, struct bs_error *err)
 	return rc;
 }
 
-int bs_kpc_lease_open(uint64_t *out, struct bs_kpc *c, const char *subject,
+int bs_kpc_lease_open(uint64_t *out, struct bs_kpc *c, const char *subject, const char *filter,
 		      struct bs_error *err)
 {
 	*out = 0;
@@ -306,6 +306,8 @@ int bs_kpc_lease_open(uint64_t *out, struct bs_kpc *c, const char *subject,
 	struct reply r;
 	start(c, &e, BS_KP_LEASE_OPEN);
 	bs_kp_put_str(&e, subject);
+	bs_kp_put_str(&e, filter != NULL ? filter : ""); /* "" = no filter (never a decision:
+							  * an empty one is "-*") */
 	int rc = call(c, &e, &r, err);
 	if (rc == 0)
 		rc = bs_kp_get_u64(out, &r.m, 0, err);

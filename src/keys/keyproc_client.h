@@ -19,7 +19,8 @@ struct bs_kpc;
 int bs_kpc_new(struct bs_kpc **out, int fd, struct bs_error *err) BS_WUR;
 void bs_kpc_free(struct bs_kpc *c);
 int bs_kpc_check(struct bs_kpc *c, struct bs_error *err) BS_WUR;
-int bs_kpc_lease_open(uint64_t *out, struct bs_kpc *c, const char *subject,
+/* LEASE_OPEN under a key filter (keys/keyring.h; NULL = none) */
+int bs_kpc_lease_open(uint64_t *out, struct bs_kpc *c, const char *subject, const char *filter,
 		      struct bs_error *err) BS_WUR;
 void bs_kpc_lease_close(struct bs_kpc *c, uint64_t lease);
 /* KEY (bundle = false) or BUNDLE_KEY (bundle = true) */

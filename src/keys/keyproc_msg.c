@@ -15,7 +15,7 @@ static const struct {
 	uint32_t max[6];
 } g_table[BS_KP_REQUEST_END] = {
 	[BS_KP_CHECK] = {0, {0}},
-	[BS_KP_LEASE_OPEN] = {1, {BS_NAME_MAX}},
+	[BS_KP_LEASE_OPEN] = {2, {BS_NAME_MAX, BS_KEY_FILTER_MAX - 1}},
 	[BS_KP_LEASE_CLOSE] = {1, {U64}},
 	[BS_KP_KEY] = {4, {U64, U64, NAME, BS_KEYPROC_DER_MAX}},
 	[BS_KP_CERT] = {3, {U64, U64, NAME}},

@@ -20,7 +20,7 @@
 
 enum bs_kp_type {
 	BS_KP_CHECK = 1,       /* () -> () */
-	BS_KP_LEASE_OPEN,      /* (subject) -> (lease) */
+	BS_KP_LEASE_OPEN,      /* (subject, key filter: the policy decision) -> (lease) */
 	BS_KP_LEASE_CLOSE,     /* (lease) -> () */
 	BS_KP_KEY,             /* (lease, allow_token, name, cert DER) -> (handle, pub, id) */
 	BS_KP_CERT,            /* (lease, allow_token, name) -> (cert DER) */

@@ -1,6 +1,7 @@
 #include "keys/keyring.h"
 
 #include <errno.h>
+#include <fnmatch.h>
 #include <openssl/pem.h>
 #include <pthread.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 #include "core/log.h"
 #include "core/secmem.h"
 #include "core/secret.h"
+#include "core/text.h"
 #include "core/util.h"
 #include "keys/bundles.h"
 #include "keys/keyproc_client.h"
@@ -55,6 +57,7 @@ struct bs_keyring_lease {
 	size_t nrmembers;
 	bool rfirst_use;
 	uint64_t rserial;            /* remote mode: the bundle's serial (0: not cached) */
+	char *filter;                /* the request's key filter (policy decision); NULL = none */
 };
 
 int bs_keyring_new(struct bs_keyring **out, const struct bs_keyring_opts *o,
@@ -229,26 +232,97 @@ static int token_loader(struct bs_keyring_lease *l, const struct bs_uri_loader *
 	return 0;
 }
 
-int bs_keyring_lease(struct bs_keyring_lease **out, struct bs_keyring *kr,
-		     const char *subject, struct bs_error *err)
+/* why = pre + key + suf from a "pre\tsuf" field (or a plain refusal without one). */
+static void refusal(char *why, size_t cap, const char *field, size_t n, const char *key)
+{
+	const char *tab = memchr(field, '\t', n);
+	if (tab == NULL || why == NULL) {
+		if (why != NULL)
+			snprintf(why, cap, "access denied: key '%s' is outside what the policy allows "
+				 "this request", key);
+		return;
+	}
+	snprintf(why, cap, "%.*s%s%.*s", (int)(tab - field), field, key,
+		 (int)(n - (size_t)(tab - field) - 1), tab + 1);
+}
+
+bool bs_key_filter_allows(const char *filter, const char *key_id, char *why, size_t cap)
+{
+	if (filter == NULL)
+		return true;
+	char key[BS_JOB_KEY_ID_MAX];
+	bs_text_sanitize(key, sizeof(key), key_id);
+	for (const char *p = filter; *p != '\0';) {
+		const char *nl = strchr(p, '\n');
+		size_t n = nl != NULL ? (size_t)(nl - p) : strlen(p);
+		if (n >= 1 && p[0] == '!') { /* the default: refused, with its words */
+			refusal(why, cap, p + 1, n - 1, key);
+			return false;
+		}
+		const char *tab = memchr(p, '\t', n);
+		size_t gl = (tab != NULL ? (size_t)(tab - p) : n);
+		char glob[BS_KEY_FILTER_MAX];
+		if (gl >= 2 && gl < sizeof(glob) && (p[0] == '+' || p[0] == '-')) {
+			memcpy(glob, p + 1, gl - 1);
+			glob[gl - 1] = '\0';
+			if (fnmatch(glob, key_id, 0) == 0) {
+				if (p[0] == '-')
+					refusal(why, cap, tab != NULL ? tab + 1 : "",
+						tab != NULL ? n - gl - 1 : 0, key);
+				return p[0] == '+';
+			}
+		}
+		p += n + (nl != NULL);
+	}
+	refusal(why, cap, "", 0, key); /* no line matches: default deny */
+	return false;
+}
+
+/* The key passes the lease's filter, or is freed and the request refused with the
+ * policy's own words. */
+static int filtered(struct bs_keyring_lease *l, int rc, struct bs_key **key,
+		    struct bs_error *err)
+{
+	char why[BS_ERROR_MSG_MAX];
+	if (rc != 0 || bs_key_filter_allows(l->filter, bs_key_id(*key), why, sizeof(why)))
+		return rc;
+	bs_key_free(*key);
+	*key = NULL;
+	return bs_error_set(err, BS_ERR_DENIED, "%s", why);
+}
+
+int bs_keyring_lease_filtered(struct bs_keyring_lease **out, struct bs_keyring *kr,
+			      const char *subject, const char *filter, struct bs_error *err)
 {
 	*out = NULL;
 	if (subject == NULL || strlen(subject) > BS_NAME_MAX)
 		return bs_error_set(err, BS_ERR_INVALID, "no or too long machine/distro name");
+	if (filter != NULL && strlen(filter) >= BS_KEY_FILTER_MAX)
+		return bs_error_set(err, BS_ERR_LIMIT, "key filter over %u bytes",
+				    BS_KEY_FILTER_MAX - 1);
 	struct bs_keyring_lease *l = calloc(1, sizeof(*l));
-	if (l == NULL)
+	if (l == NULL || (filter != NULL && (l->filter = bs_strdup(filter)) == NULL)) {
+		free(l);
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	}
 	l->kr = kr;
 	snprintf(l->subject, sizeof(l->subject), "%s", subject);
 	if (kr->remote != NULL) {
-		int rc = bs_kpc_lease_open(&l->rid, kr->remote, subject, err);
+		int rc = bs_kpc_lease_open(&l->rid, kr->remote, subject, filter, err);
 		if (rc != 0) {
+			free(l->filter);
 			free(l);
 			return rc;
 		}
 	}
 	*out = l;
 	return 0;
+}
+
+int bs_keyring_lease(struct bs_keyring_lease **out, struct bs_keyring *kr,
+		     const char *subject, struct bs_error *err)
+{
+	return bs_keyring_lease_filtered(out, kr, subject, NULL, err);
 }
 
 static void remote_members_free(struct bs_keyring_lease *l)
@@ -270,6 +344,7 @@ void bs_keyring_release(struct bs_keyring_lease *l)
 	bs_keycache_release(l->blease);
 	bs_store_free(l->dir);
 	free(l->bname);
+	free(l->filter);
 	free(l);
 }
 
@@ -362,12 +437,12 @@ int bs_lease_key(struct bs_key **out, struct bs_keyring_lease *l, const char *na
 		if ((rc = token_ref(&t, l, name, err)) == 0)
 			rc = t.loader->load_key(t.ctx, t.uri, cert, out, err);
 		free(t.uri);
-		return rc;
+		return filtered(l, rc, out, err);
 	}
 	if ((rc = subject_dir(l, err)) != 0)
 		return rc;
 	rc = bs_store_load_key_file(l->dir, name, cert, out, err);
-	return name_missing(l, rc, "key file", name, err);
+	return filtered(l, name_missing(l, rc, "key file", name, err), out, err);
 }
 
 int bs_lease_cert(X509 **out, struct bs_keyring_lease *l, const char *name,
@@ -424,7 +499,8 @@ static int bsrc_key(void *ctx, const char *cert_name, X509 *cert, struct bs_key 
 	struct bs_keyring_lease *l = ctx;
 	if (is_uri(cert_name))
 		return bs_lease_key(out, l, cert_name, cert, err);
-	return store_result(bs_store_load_key(l->bstore, cert_name, cert, out, err), err);
+	return filtered(l, store_result(bs_store_load_key(l->bstore, cert_name, cert, out, err),
+					err), out, err);
 }
 
 /* Remote mode: the same three questions, asked of the key process. */

@@ -47,6 +47,13 @@ struct bs_keyring_opts {
 				     * lets it open AF_INET/AF_INET6 sockets */
 };
 
+/* A request's key filter: the policy's decision (auth/policy.h bs_policy_key_filter), one
+ * line per rule that matches the request, in order: "+GLOB" allows, "-GLOB\tPRE\tSUF"
+ * refuses, "!PRE\tSUF" (last) refuses everything else; the first line that matches the key
+ * id decides, none refuses. A refusal writes PRE + key id + SUF (the policy's own message)
+ * into why (cap bytes; may be NULL). NULL filter allows all. */
+bool bs_key_filter_allows(const char *filter, const char *key_id, char *why, size_t cap);
+
 int bs_keyring_new(struct bs_keyring **out, const struct bs_keyring_opts *o,
 		   struct bs_error *err) BS_WUR;
 /* A keyring whose keys live in the key process at the other end of fd (keys/keyproc.h;
@@ -74,6 +81,12 @@ void bs_keyring_free(struct bs_keyring *kr);
 /* The keys of one subject (already checked as a name by the caller). */
 int bs_keyring_lease(struct bs_keyring_lease **out, struct bs_keyring *kr,
 		     const char *subject, struct bs_error *err) BS_WUR;
+/* The same under a request's key filter (bs_key_filter_allows; NULL = none): every key the
+ * lease gives out (file, bundle or token) must pass it, else BS_ERR_DENIED. In remote mode
+ * the key process applies it itself. */
+int bs_keyring_lease_filtered(struct bs_keyring_lease **out, struct bs_keyring *kr,
+			      const char *subject, const char *filter,
+			      struct bs_error *err) BS_WUR;
 void bs_keyring_release(struct bs_keyring_lease *l);
 
 /* Allow pkcs11: names in this lease (otherwise they are BS_ERR_INVALID "needs

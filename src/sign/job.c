@@ -41,6 +41,7 @@ struct bs_job {
 	bool refuse_root_keys;
 	bool refuse_root_bundles;
 	int (*authorize_key)(void *ctx, const char *key_id, struct bs_error *err);
+	int (*key_filter)(void *ctx, char *out, size_t cap, struct bs_error *err);
 	void *authorize_ctx;
 	struct bs_input inputs[BS_FORM_FIELDS_MAX];
 	struct bs_sink *sink;
@@ -351,7 +352,15 @@ static int lease(struct bs_job *job, struct bs_error *err)
 		return 0;
 	if (job->keyring == NULL)
 		return bs_error_set(err, BS_ERR_CONFIG, "no key store configured");
-	return bs_keyring_lease(&job->lease, job->keyring, job->rec.subject, err);
+	char filter[BS_KEY_FILTER_MAX];
+	const char *f = NULL;
+	if (job->key_filter != NULL) {
+		int rc = job->key_filter(job->authorize_ctx, filter, sizeof(filter), err);
+		if (rc != 0)
+			return rc;
+		f = filter[0] != '\0' ? filter : "-*\n"; /* no rule for any key: none */
+	}
+	return bs_keyring_lease_filtered(&job->lease, job->keyring, job->rec.subject, f, err);
 }
 
 /* Record the key, then ask the policy (bs_job_opts.authorize_key); a refused key is freed. */
@@ -579,6 +588,7 @@ int bs_job_new(struct bs_job **out, const struct bs_job_opts *o, struct bs_error
 	job->refuse_root_keys = o->refuse_root_keys;
 	job->refuse_root_bundles = o->refuse_root_bundles;
 	job->authorize_key = o->authorize_key;
+	job->key_filter = o->key_filter;
 	job->authorize_ctx = o->authorize_ctx;
 	job->rec.start_ms = bs_now_ms();
 	job->deadline_ms = job->rec.start_ms + (o->timeout_ms ? o->timeout_ms

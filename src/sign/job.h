@@ -206,17 +206,23 @@ struct bs_job_opts {
 	 * every key bs_job_key / a bundle loads, before the signer gets it; a nonzero return
 	 * (BS_ERR_DENIED) fails the load, the key id is still recorded. */
 	int (*authorize_key)(void *ctx, const char *key_id, struct bs_error *err);
+	/* The same policy's decision on keys for this request as a key filter
+	 * (keys/keyring.h bs_key_filter_allows), asked once when the job first needs a key
+	 * (the subject is known then) and applied where the keys are: in the key process
+	 * under key isolation, so a key the policy refuses never leaves it as a handle.
+	 * NULL = no filter. */
+	int (*key_filter)(void *ctx, char *out, size_t cap, struct bs_error *err);
 	void *authorize_ctx;
 };
 
 int bs_job_new(struct bs_job **out, const struct bs_job_opts *o, struct bs_error *err) BS_WUR;
-/* Can jobs get keys from this keyring (key store readable)? For /healthz. */
-/* The server's own key of setting `name` ("audit_key", "tls_key"), from the keyring: in
- * the key process under key isolation (keys/keyring.h bs_keyring_service_key). */
+/* The server's own key of setting `name` ("audit_key", "tls_key"), from the keyring:
+ * in the key process under key isolation (keys/keyring.h bs_keyring_service_key). */
 int bs_job_service_key(struct bs_key **out, struct bs_keyring *kr, const char *name,
 		       struct bs_error *err) BS_WUR;
 /* The token session pools (keys/keyring.h bs_keyring_pool_stats), for /metrics. */
 size_t bs_job_pool_stats(struct bs_keyring *kr, struct bs_pool_stats *out, size_t max);
+/* Can jobs get keys from this keyring (key store readable)? For /healthz. */
 int bs_job_keys_ready(struct bs_keyring *kr, struct bs_error *err) BS_WUR;
 /* Run the signer; records result and timings. On failure nothing is kept in the sink. */
 int bs_job_run(struct bs_job *job, struct bs_error *err) BS_WUR;

@@ -185,7 +185,9 @@ no_pin_in() { # FILE... : the PIN appears in none of them
 }
 
 # === run 1: YUBIHSM_PASSWORD, default module (p11-kit proxy sees the SoftHSM2 token) ====
-conf "" "pkcs11_pool_size = 2"
+# the audit log is sealed with a token key (audit_key as a pkcs11: URI)
+conf "" "pkcs11_pool_size = 2" "audit_log = $T/audit1.log" \
+	"audit_key = pkcs11:token=YubiHSM;object=$A_IMG"
 start YUBIHSM_PASSWORD="$PIN"
 # config.c scrubs the PIN variables: not even the initial environment block holds it
 ! grep -aq -- "$PIN" "/proc/$SRV_PID/environ" || srv_fail "PIN still in /proc/$SRV_PID/environ"
@@ -236,6 +238,10 @@ no_pin_in "$T"/c/resp*.bin "$T"/c/hdrs*.txt "$SRV_LOG" "$T/server.out"
 srv_healthy
 srv_spool_empty
 stop
+openssl x509 -in "$T/pkiA/crts/IMG1_crt.pem" -pubkey -noout > "$T/audit1.pub"
+tail -n1 "$T/audit1.log" | grep -q 'seal=' || srv_fail "no closing seal signed by the token key"
+"$BS_BIN" audit verify "$T/audit1.log" --key "$T/audit1.pub" >/dev/null ||
+	srv_fail "audit log sealed with a token key does not verify"
 
 # === run 2: PIN file (0600), the fault-injecting shim as module; PKI A and PKI B ========
 # PKI B: keys generated inside the token by bootsign pki create

@@ -92,11 +92,10 @@ for round in $(seq 1 20); do # each round catches a request signing ~1 time in 3
 	rm -f codes.*
 	pids=()
 	for w in 1 2 3 4; do load 12 "$w" & pids+=($!); done
-	# kill once the load runs (a few answers in): a fixed delay can miss it on a busy host
-	for _ in $(seq 250); do
-		[ "$(cat codes.* 2>/dev/null | grep -c .)" -ge 4 ] && break
-		sleep 0.02
-	done
+	# kill while requests flow: after the first answers (a fixed delay killed before any
+	# request had started on a loaded machine, and then every request was a 200)
+	for _ in $(seq 200); do [ "$(cat codes.* 2>/dev/null | grep -c .)" -ge 2 ] && break; sleep 0.05; done
+	sleep "0.0$((RANDOM % 10))"
 	kp_pid=$(kp_pid)
 	kill -KILL "$kp_pid"
 	wait "${pids[@]}"

@@ -9,6 +9,9 @@
 #include <string.h>
 
 #include "auth/policy.h"
+#include "core/limits.h"
+#include "core/util.h"
+#include "keys/keyring.h"
 
 static struct bs_policy *parse(const char *text)
 {
@@ -107,6 +110,69 @@ static void test_auth_policy__key_deny_rules_wait_for_the_key(void **state)
 	assert_string_equal(err.msg, "access denied: the rule at pol:1 refuses client token:ci "
 				     "the key 'keys/SRK1_key.pem' (endpoint imx, 'm')");
 	bs_policy_free(p);
+}
+
+/* The key filter the key process applies says what bs_policy_key says, for every key. */
+static void test_auth_policy__key_filter_agrees_with_the_policy(void **state)
+{
+	(void)state;
+	struct bs_policy *p = parse("deny ci imx evk-* *\n"
+				    "deny * imx * imxsign/SRK*\n"
+				    "allow ci imx * imxsign/*\n"
+				    "allow ci imx imx8* pkcs11:*\n"
+				    "deny other * * *\n"
+				    "allow * modules * kmodsign/*\n");
+	static const char *const subjects[] = {"imx8mp", "evk-1", "imx6"};
+	static const char *const keys[] = {"imxsign/CSF1_key.pem", "imxsign/SRK1_key.pem",
+					   "pkcs11:token=T;object=CSF1", "kmodsign/k.priv",
+					   "other/x", ""};
+	static const char *const endpoints[] = {"imx", "modules", "uefi"};
+	const struct bs_identity other = {.kind = BS_IDENT_TOKEN, .name = "other"};
+	const struct bs_identity *ids[] = {&g_ci, &other, &g_anon};
+	char f[BS_KEY_FILTER_MAX];
+	struct bs_error err = {0};
+	for (size_t a = 0; a < 3; a++)
+		for (size_t e = 0; e < 3; e++)
+			for (size_t s = 0; s < 3; s++) {
+				assert_int_equal(bs_policy_key_filter(p, ids[a], endpoints[e],
+								      subjects[s], f, sizeof(f),
+								      &err), 0);
+				for (size_t k = 0; k < BS_ARRAY_SIZE(keys); k++) {
+					err.msg[0] = '\0';
+					bool want = bs_policy_key(p, ids[a], endpoints[e], subjects[s],
+								  keys[k], &err) == 0;
+					char why[BS_ERROR_MSG_MAX] = "";
+					if (bs_key_filter_allows(f, keys[k], why, sizeof(why)) != want)
+						fail_msg("filter '%s' vs policy on key '%s'", f, keys[k]);
+					if (!want && strcmp(why, err.msg) != 0)
+						fail_msg("filter says '%s', policy '%s'", why, err.msg);
+				}
+			}
+	assert_int_equal(bs_policy_key_filter(p, &g_ci, "imx", "imx8mp", f, sizeof(f), &err), 0);
+	assert_string_equal(f, "-imxsign/SRK*\taccess denied: the rule at pol:2 refuses client "
+			       "token:ci the key '\t' (endpoint imx, 'imx8mp')\n"
+			       "+imxsign/*\n+pkcs11:*\n"
+			       "!access denied: no policy rule allows client token:ci the key '\t' "
+			       "(endpoint imx, 'imx8mp'; default deny)\n");
+	assert_int_equal(bs_policy_key_filter(p, &g_ci, "imx", "evk-1", f, sizeof(f), &err), 0);
+	assert_non_null(strstr(f, "-*\t")); /* nothing after a catch-all */
+	assert_null(strchr(f, '!'));
+	/* too small a buffer: BS_ERR_LIMIT, nothing half-written */
+	assert_int_equal(bs_policy_key_filter(p, &g_ci, "imx", "imx8mp", f, 20, &err),
+			 BS_ERR_LIMIT);
+	assert_string_equal(f, "");
+	bs_policy_free(p);
+	struct bs_policy *all = NULL;
+	assert_int_equal(bs_policy_allow_all(&all, &err), 0);
+	assert_int_equal(bs_policy_key_filter(all, &g_anon, "imx", "m", f, sizeof(f), &err), 0);
+	assert_string_equal(f, "+*\n");
+	bs_policy_free(all);
+	/* malformed lines never allow; NULL allows everything (no policy: the CLI) */
+	char why[BS_ERROR_MSG_MAX];
+	assert_false(bs_key_filter_allows("*\n+\nx", "k", why, sizeof(why)));
+	assert_string_equal(why, "access denied: key 'k' is outside what the policy allows this "
+				 "request");
+	assert_true(bs_key_filter_allows(NULL, "k", NULL, 0));
 }
 
 static void test_auth_policy__client_kinds(void **state)
@@ -221,6 +287,7 @@ int main(void)
 		cmocka_unit_test(test_auth_policy__first_match_and_default_deny),
 		cmocka_unit_test(test_auth_policy__endpoint_precheck),
 		cmocka_unit_test(test_auth_policy__key_deny_rules_wait_for_the_key),
+		cmocka_unit_test(test_auth_policy__key_filter_agrees_with_the_policy),
 		cmocka_unit_test(test_auth_policy__client_kinds),
 		cmocka_unit_test(test_auth_policy__digest_only),
 		cmocka_unit_test(test_auth_policy__rate_and_max),

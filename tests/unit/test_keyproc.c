@@ -13,12 +13,14 @@
 #include "core/limits.h"
 #include "crypto/dercache.h"
 #include "keys/keyproc.h"
+#include "keys/keyring.h"
 #include "keys/keyproc_client.h"
 #include "keys/keyproc_msg.h"
 #include "keys/keyproc_pubcache.h"
 
 #include <pthread.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 static void encode(struct bs_kp_enc *e, uint16_t type, const char *s1, uint64_t v)
@@ -44,7 +46,7 @@ static void *open_lease(void *arg)
 {
 	struct opener *o = arg;
 	struct bs_error err = {0};
-	o->rc = bs_kpc_lease_open(&o->lease, o->c, o->subject, &err);
+	o->rc = bs_kpc_lease_open(&o->lease, o->c, o->subject, NULL, &err);
 	return NULL;
 }
 
@@ -145,7 +147,7 @@ static void test_keyproc__died_fails_every_waiter(void **state)
 	assert_int_equal(g.rc, BS_ERR_BUSY);
 	uint64_t lease = 0;
 	struct bs_error err = {0};
-	assert_int_equal(bs_kpc_lease_open(&lease, c, "later", &err), BS_ERR_BUSY);
+	assert_int_equal(bs_kpc_lease_open(&lease, c, "later", NULL, &err), BS_ERR_BUSY);
 	assert_non_null(strstr(err.msg, "gone"));
 	bs_kpc_free(c);
 }
@@ -385,6 +387,60 @@ static void test_keyproc__pubcache(void **state)
 	bs_kp_pubcache_free(pc);
 }
 
+/* The request's key filter (the policy decision) is applied by the key process itself:
+ * with a remote keyring the server side does not check it, so a refusal here comes from
+ * the key process, in the policy's own words. */
+static void write_key(const char *path)
+{
+	EVP_PKEY *k = EVP_RSA_gen(2048);
+	assert_non_null(k);
+	FILE *f = fopen(path, "w");
+	assert_non_null(f);
+	assert_int_equal(PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL), 1);
+	fclose(f);
+	EVP_PKEY_free(k);
+}
+
+static void test_keyproc__key_filter_in_the_key_process(void **state)
+{
+	(void)state;
+	char *root = bs_tmpdir();
+	char path[4200];
+	snprintf(path, sizeof(path), "%s/m", root);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/m/kmodsign", root);
+	assert_int_equal(mkdir(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/m/kmodsign/a.pem", root);
+	write_key(path);
+	snprintf(path, sizeof(path), "%s/m/kmodsign/b.pem", root);
+	write_key(path);
+	const struct bs_keyring_opts o = {.root = root};
+	int fd = -1;
+	struct bs_keyring *kr = NULL;
+	struct bs_error err = {0};
+	assert_int_equal(bs_keyproc_start(&fd, &o, &err), 0);
+	assert_int_equal(bs_keyring_new_remote(&kr, fd, &err), 0);
+	struct bs_keyring_lease *l = NULL;
+	assert_int_equal(bs_keyring_lease_filtered(&l, kr, "m", "+kmodsign/a*\n"
+						   "!refused: '\t' is not for you\n", &err), 0);
+	struct bs_key *k = NULL;
+	assert_int_equal(bs_lease_key(&k, l, "kmodsign/a.pem", NULL, &err), 0);
+	assert_non_null(k);
+	bs_key_free(k);
+	k = NULL;
+	assert_int_equal(bs_lease_key(&k, l, "kmodsign/b.pem", NULL, &err), BS_ERR_DENIED);
+	assert_null(k);
+	assert_string_equal(err.msg, "refused: 'kmodsign/b.pem' is not for you");
+	bs_keyring_release(l);
+	/* without a filter (the CLI's leases) both keys come */
+	assert_int_equal(bs_keyring_lease(&l, kr, "m", &err), 0);
+	assert_int_equal(bs_lease_key(&k, l, "kmodsign/b.pem", NULL, &err), 0);
+	bs_key_free(k);
+	bs_keyring_release(l);
+	bs_keyring_free(kr);
+	bs_tmpdir_free(root);
+}
+
 static void test_keyproc__round_trip(void **state)
 {
 	(void)state;
@@ -416,21 +472,21 @@ static void test_keyproc__refuses_off_table(void **state)
 	struct bs_kp_enc e;
 	struct bs_kp_msg m;
 	struct bs_error err = {0};
-	/* LEASE_OPEN takes exactly one field */
-	encode(&e, BS_KP_LEASE_OPEN, "imx8mp", 5);
+	/* SERVICE_KEY takes exactly one field */
+	encode(&e, BS_KP_SERVICE_KEY, "imx8mp", 5);
 	assert_int_equal(bs_kp_decode(&m, e.buf, e.len, &err), BS_ERR_FORMAT);
 	bs_kp_enc_free(&e);
-	/* a subject over BS_NAME_MAX */
+	/* a setting name over BS_NAME_MAX */
 	char big[BS_NAME_MAX + 2];
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = '\0';
-	encode(&e, BS_KP_LEASE_OPEN, big, 0);
+	encode(&e, BS_KP_SERVICE_KEY, big, 0);
 	assert_int_equal(bs_kp_decode(&m, e.buf, e.len, &err), BS_ERR_FORMAT);
 	assert_non_null(strstr(err.msg, "too long"));
 	/* truncated, trailing byte, unknown type */
 	assert_int_equal(bs_kp_decode(&m, e.buf, e.len - 1, NULL), BS_ERR_FORMAT);
 	bs_kp_enc_free(&e);
-	encode(&e, BS_KP_LEASE_OPEN, "imx8mp", 0);
+	encode(&e, BS_KP_SERVICE_KEY, "imx8mp", 0);
 	uint8_t buf[64];
 	memcpy(buf, e.buf, e.len);
 	buf[e.len] = 0;
@@ -491,6 +547,7 @@ int main(void)
 		cmocka_unit_test(test_keyproc__service_key_renewed_once),
 		cmocka_unit_test(test_keyproc__der_cache),
 		cmocka_unit_test(test_keyproc__pubcache),
+		cmocka_unit_test(test_keyproc__key_filter_in_the_key_process),
 		cmocka_unit_test(test_keyproc__refuses_off_table),
 		cmocka_unit_test(test_keyproc__encoder_limits),
 		cmocka_unit_test(test_keyproc__secret_members),
