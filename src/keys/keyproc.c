@@ -401,27 +401,30 @@ static int handle_locked(struct bs_kp_enc *e, struct kp_state *st, const struct 
 {
 	switch (m->type) {
 	case BS_KP_LEASE_OPEN: {
-		char subject[BS_NAME_MAX + 1], filter[BS_KEY_FILTER_MAX];
+		char subject[BS_NAME_MAX + 1];
+		char *filter = malloc(BS_KEY_FILTER_MAX); /* tens of KiB: off the stack */
+		if (filter == NULL)
+			return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 		int rc = bs_kp_get_str(subject, sizeof(subject), m, 0, err);
 		if (rc == 0)
-			rc = bs_kp_get_str(filter, sizeof(filter), m, 1, err);
+			rc = bs_kp_get_str(filter, BS_KEY_FILTER_MAX, m, 1, err);
+		size_t i = 0;
+		while (rc == 0 && i < BS_KEYPROC_LEASES_MAX && st->leases[i].l != NULL)
+			i++;
+		if (rc == 0 && i == BS_KEYPROC_LEASES_MAX)
+			rc = bs_error_set(err, BS_ERR_BUSY, "key process: more than %u leases "
+					  "open", BS_KEYPROC_LEASES_MAX);
+		/* every key this lease gives out must pass the request's policy decision:
+		 * checked here, where the keys are */
+		if (rc == 0)
+			rc = bs_keyring_lease_filtered(&st->leases[i].l, st->kr, subject,
+						       filter[0] ? filter : NULL, err);
+		free(filter);
 		if (rc != 0)
 			return rc;
-		for (size_t i = 0; i < BS_KEYPROC_LEASES_MAX; i++) {
-			struct kp_lease *l = &st->leases[i];
-			if (l->l != NULL)
-				continue;
-			/* every key this lease gives out must pass the request's policy
-			 * decision: checked here, where the keys are */
-			if ((rc = bs_keyring_lease_filtered(&l->l, st->kr, subject,
-							    filter[0] ? filter : NULL, err)) != 0)
-				return rc;
-			l->id = st->gen << 32 | ++st->next;
-			bs_kp_put_u64(e, l->id);
-			return 0;
-		}
-		return bs_error_set(err, BS_ERR_BUSY, "key process: more than %u leases open",
-				    BS_KEYPROC_LEASES_MAX);
+		st->leases[i].id = st->gen << 32 | ++st->next;
+		bs_kp_put_u64(e, st->leases[i].id);
+		return 0;
 	}
 	case BS_KP_SERVICE_KEY: {
 		char name[BS_NAME_MAX + 1];

@@ -293,6 +293,25 @@ static void test_keyproc__key_filter_in_the_key_process(void **state)
 	assert_null(k);
 	assert_string_equal(err.msg, "refused: 'kmodsign/b.pem' is not for you");
 	bs_keyring_release(l);
+	/* a filter well over 4 KiB (a policy with dozens of deny rules) reaches the key
+	 * process whole: its last lines still decide */
+	char *big = malloc(BS_KEY_FILTER_MAX);
+	assert_non_null(big);
+	size_t bl = 0;
+	for (int i = 0; i < 100; i++)
+		bl += (size_t)snprintf(big + bl, BS_KEY_FILTER_MAX - bl, "-kmodsign/revoked%03d*\t"
+				      "access denied: the rule at pol:%d refuses the key '\t'\n",
+				      i, i + 1);
+	snprintf(big + bl, BS_KEY_FILTER_MAX - bl, "-kmodsign/b*\tno: '\t'\n+kmodsign/a*\n");
+	assert_true(strlen(big) > 4096);
+	assert_int_equal(bs_keyring_lease_filtered(&l, kr, "m", big, &err), 0);
+	free(big);
+	assert_int_equal(bs_lease_key(&k, l, "kmodsign/a.pem", NULL, &err), 0);
+	bs_key_free(k);
+	k = NULL;
+	assert_int_equal(bs_lease_key(&k, l, "kmodsign/b.pem", NULL, &err), BS_ERR_DENIED);
+	assert_string_equal(err.msg, "no: 'kmodsign/b.pem'");
+	bs_keyring_release(l);
 	/* without a filter (the CLI's leases) both keys come */
 	assert_int_equal(bs_keyring_lease(&l, kr, "m", &err), 0);
 	assert_int_equal(bs_lease_key(&k, l, "kmodsign/b.pem", NULL, &err), 0);
