@@ -24,6 +24,9 @@
 #include "keys/keyproc_msg.h"
 #include "keys/keyproc_pubcache.h"
 
+#define KPC_STR2(x) #x
+#define KPC_STR(x) KPC_STR2(x)
+
 /* A reply: the received buffer (fields point into it). */
 struct reply {
 	uint8_t *buf;
@@ -202,8 +205,9 @@ static int send_req(struct bs_kpc *c, struct bs_kp_enc *e, struct waiter *w,
 	return bs_error_set(err, BS_ERR_BUSY, "the key process is gone");
 }
 
-/* Send e (finished here) and wait for its reply: BS_KP_OK in *r, or the error. */
-static int call(struct bs_kpc *c, struct bs_kp_enc *e, struct reply *r, struct bs_error *err)
+/* Send e (finished here) and wait at most ms for its reply: BS_KP_OK in *r, or the error. */
+static int call_within(struct bs_kpc *c, struct bs_kp_enc *e, struct reply *r, uint64_t ms,
+		       struct bs_error *err)
 {
 	memset(r, 0, sizeof(*r));
 	struct waiter w = {0};
@@ -211,7 +215,7 @@ static int call(struct bs_kpc *c, struct bs_kp_enc *e, struct reply *r, struct b
 	bs_kp_enc_free(e);
 	if (rc != 0)
 		return rc;
-	uint64_t until = bs_now_ms() + BS_KEYPROC_TIMEOUT_MS;
+	uint64_t until = bs_now_ms() + ms;
 	pthread_mutex_lock(&c->lock);
 	while (!w.done) {
 		uint64_t now = bs_now_ms();
@@ -219,7 +223,10 @@ static int call(struct bs_kpc *c, struct bs_kp_enc *e, struct reply *r, struct b
 			unlink_locked(c, &w);
 			w.done = true;
 			w.rc = BS_ERR_BUSY;
-			w.why = "the key process did not answer";
+			w.why = ms < BS_KEYPROC_TIMEOUT_MS
+					? "the key process did not answer within "
+					  KPC_STR(BS_KEYPROC_PROBE_MS) " ms"
+					: "the key process did not answer";
 			break;
 		}
 		if (c->leading) { /* another waiter reads: it wakes us with our reply */
@@ -278,6 +285,12 @@ static int call(struct bs_kpc *c, struct bs_kp_enc *e, struct reply *r, struct b
 	return rc;
 }
 
+/* A signing job's request: a token operation may take long (pkcs11_timeout_ms). */
+static int call(struct bs_kpc *c, struct bs_kp_enc *e, struct reply *r, struct bs_error *err)
+{
+	return call_within(c, e, r, BS_KEYPROC_TIMEOUT_MS, err);
+}
+
 static void start(struct bs_kpc *c, struct bs_kp_enc *e, enum bs_kp_type t)
 {
 	pthread_mutex_lock(&c->lock);
@@ -293,7 +306,8 @@ int bs_kpc_check(struct bs_kpc *c, struct bs_error *err)
 	struct bs_kp_enc e;
 	struct reply r;
 	start(c, &e, BS_KP_CHECK);
-	int rc = call(c, &e, &r, err);
+	/* /healthz: a stopped or wedged key process is unhealthy now, not in two minutes */
+	int rc = call_within(c, &e, &r, BS_KEYPROC_PROBE_MS, err);
 	reply_free(&r);
 	return rc;
 }
@@ -632,7 +646,8 @@ size_t bs_kpc_pool_stats(struct bs_kpc *c, struct bs_pool_stats *out, size_t max
 	struct bs_kp_enc e;
 	struct reply r;
 	start(c, &e, BS_KP_POOL_STATS);
-	if (call(c, &e, &r, NULL) != 0)
+	/* /metrics: without the gauges rather than late (monitoring matters most then) */
+	if (call_within(c, &e, &r, BS_KEYPROC_PROBE_MS, NULL) != 0)
 		return 0;
 	size_t n = 0;
 	if (r.m.nf == 1 && r.m.f[0].len % BS_KP_POOL_RECORD == 0)
