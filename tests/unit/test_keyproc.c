@@ -151,6 +151,71 @@ static void test_keyproc__died_fails_every_waiter(void **state)
 	bs_kpc_free(c);
 }
 
+/* A lease open or service key given up on (no answer in time: a slow token held the key
+ * process) is closed when its answer comes after all: otherwise every such time-out leaks
+ * a lease or key handle in the key process until its tables are full and every request is
+ * a 503. An error answer opens nothing and is not closed. */
+static void test_keyproc__late_answers_are_closed(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	struct bs_kpc *c = NULL;
+	assert_int_equal(bs_kpc_new(&c, sv[0], NULL), 0);
+	bs_kpc_set_timeout(c, 100);
+	uint8_t buf[256];
+	struct bs_kp_msg m;
+	struct bs_error err = {0};
+	uint64_t lease = 0;
+	assert_int_equal(bs_kpc_lease_open(&lease, c, "slow", NULL, &err), BS_ERR_BUSY);
+	fake_recv(sv[1], &m, buf, sizeof(buf));
+	assert_int_equal(m.type, BS_KP_LEASE_OPEN);
+	uint32_t open_seq = m.seq;
+	struct bs_key *k = NULL;
+	assert_int_equal(bs_kpc_service_key(&k, c, "audit_key", &err), BS_ERR_BUSY);
+	fake_recv(sv[1], &m, buf, sizeof(buf));
+	assert_int_equal(m.type, BS_KP_SERVICE_KEY);
+	uint32_t key_seq = m.seq;
+	assert_int_equal(bs_kpc_lease_open(&lease, c, "refused", NULL, &err), BS_ERR_BUSY);
+	fake_recv(sv[1], &m, buf, sizeof(buf));
+	uint32_t err_seq = m.seq;
+	/* the answers come late; the next call reads them */
+	fake_send(sv[1], BS_KP_OK, open_seq, 0x100000007ull);
+	fake_send(sv[1], BS_KP_OK, key_seq, 0x100000009ull);
+	struct bs_kp_enc e;
+	bs_kp_enc_start(&e, BS_KP_ERR, err_seq);
+	bs_kp_put_u64(&e, (uint64_t)(int64_t)BS_ERR_DENIED);
+	bs_kp_put_str(&e, "no");
+	assert_int_equal(bs_kp_enc_end(&e, NULL), 0);
+	assert_int_equal(send(sv[1], e.buf, e.len, 0), (ssize_t)e.len);
+	bs_kp_enc_free(&e);
+	assert_false(bs_kpc_exists(c, 1, "x")); /* unanswered itself */
+	bool lease_closed = false, key_freed = false;
+	int others = 0;
+	ssize_t n;
+	while ((n = recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		assert_int_equal(bs_kp_decode(&m, buf, (size_t)n, NULL), 0);
+		uint64_t id = 0;
+		if (m.type == BS_KP_LEASE_CLOSE) {
+			assert_int_equal(bs_kp_get_u64(&id, &m, 0, NULL), 0);
+			assert_true(id == 0x100000007ull);
+			lease_closed = true;
+		} else if (m.type == BS_KP_KEY_FREE) {
+			assert_int_equal(bs_kp_get_u64(&id, &m, 0, NULL), 0);
+			assert_true(id == 0x100000009ull);
+			key_freed = true;
+		} else {
+			assert_int_equal(m.type, BS_KP_EXISTS);
+			others++;
+		}
+	}
+	assert_true(lease_closed);
+	assert_true(key_freed);
+	assert_int_equal(others, 1);
+	bs_kpc_free(c);
+	close(sv[1]);
+}
+
 /* The DER cache: one decode per distinct certificate, the same object back, refused
  * bytes NULL (trailing garbage too). */
 static void test_keyproc__der_cache(void **state)
@@ -424,6 +489,7 @@ int main(void)
 		cmocka_unit_test(test_keyproc__round_trip),
 		cmocka_unit_test(test_keyproc__replies_in_any_order),
 		cmocka_unit_test(test_keyproc__died_fails_every_waiter),
+		cmocka_unit_test(test_keyproc__late_answers_are_closed),
 		cmocka_unit_test(test_keyproc__der_cache),
 		cmocka_unit_test(test_keyproc__pubcache),
 		cmocka_unit_test(test_keyproc__key_filter_in_the_key_process),
