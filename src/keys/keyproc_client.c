@@ -598,7 +598,10 @@ int bs_kpc_cert(X509 **out, struct bs_kpc *c, uint64_t lease, uint64_t serial, b
 	*out = NULL;
 	uint8_t *der = NULL;
 	size_t len = 0;
-	if (bundle && bs_kp_pubcache_get(c->pub, serial, 'c', name, 0, &der, &len)) {
+	/* a pkcs11: URI is the token's certificate, not the bundle's: the token can be
+	 * re-provisioned under the same bundle version, so it is never kept by its serial */
+	bool keep = bundle && strncmp(name, "pkcs11:", 7) != 0;
+	if (keep && bs_kp_pubcache_get(c->pub, serial, 'c', name, 0, &der, &len)) {
 		*out = bs_der_x509(der, len);
 		free(der);
 		if (*out != NULL)
@@ -611,7 +614,7 @@ int bs_kpc_cert(X509 **out, struct bs_kpc *c, uint64_t lease, uint64_t serial, b
 	if (rc == 0) {
 		if (r.m.nf != 1 || (*out = bs_der_x509(r.m.f[0].p, r.m.f[0].len)) == NULL)
 			rc = bs_error_set(err, BS_ERR_INTERNAL, "key process: bad certificate");
-		else if (bundle)
+		else if (keep)
 			bs_kp_pubcache_put(c->pub, serial, 'c', name, 0, r.m.f[0].p, r.m.f[0].len);
 	}
 	reply_free(&r);

@@ -17,6 +17,7 @@
 #include "keys/keyproc_msg.h"
 #include "keys/keyproc_pubcache.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -214,6 +215,91 @@ static void test_keyproc__late_answers_are_closed(void **state)
 	assert_int_equal(others, 1);
 	bs_kpc_free(c);
 	close(sv[1]);
+}
+
+struct certer {
+	struct bs_kpc *c;
+	const char *name;
+	X509 *out;
+	int rc;
+};
+
+static void *get_bundle_cert(void *arg)
+{
+	struct certer *o = arg;
+	struct bs_error err = {0};
+	o->rc = bs_kpc_cert(&o->out, o->c, 1, 0x100000005ull, true, true, o->name, &err);
+	return NULL;
+}
+
+/* The fake key process answers one BUNDLE_CERT with der if one comes within 2 s. */
+static bool fake_answer_cert(int fd, const uint8_t *der, size_t len)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	if (poll(&p, 1, 2000) != 1)
+		return false;
+	uint8_t buf[512];
+	struct bs_kp_msg m;
+	fake_recv(fd, &m, buf, sizeof(buf));
+	assert_int_equal(m.type, BS_KP_BUNDLE_CERT);
+	struct bs_kp_enc e;
+	bs_kp_enc_start(&e, BS_KP_OK, m.seq);
+	bs_kp_put(&e, der, len);
+	assert_int_equal(bs_kp_enc_end(&e, NULL), 0);
+	assert_int_equal(send(fd, e.buf, e.len, 0), (ssize_t)e.len);
+	bs_kp_enc_free(&e);
+	return true;
+}
+
+/* A bundle's own certificate is kept by the bundle version's serial; a certificate the
+ * CSF names as a pkcs11: URI lives on the token, which can be re-provisioned while the
+ * bundle file stays the same: it is asked for every time (kept, a new key on the token
+ * signed under the old certificate and the image failed to boot). */
+static void test_keyproc__token_certs_not_kept_by_bundle_serial(void **state)
+{
+	(void)state;
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	assert_non_null(k);
+	assert_non_null(x);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, k);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+				   (const unsigned char *)"t", -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+	unsigned char *der = NULL;
+	int dl = i2d_X509(x, &der);
+	assert_true(dl > 0);
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	struct bs_kpc *c = NULL;
+	assert_int_equal(bs_kpc_new(&c, sv[0], NULL), 0);
+	static const char *const names[] = {"crts/CSF1_crt.pem",
+					    "pkcs11:token=YubiHSM;object=CSF1;type=cert"};
+	for (size_t i = 0; i < 2; i++) {
+		for (int round = 0; round < 2; round++) {
+			struct certer o = {.c = c, .name = names[i]};
+			pthread_t t;
+			assert_int_equal(pthread_create(&t, NULL, get_bundle_cert, &o), 0);
+			bool asked = fake_answer_cert(sv[1], der, (size_t)dl);
+			pthread_join(t, NULL);
+			assert_int_equal(o.rc, 0);
+			assert_non_null(o.out);
+			X509_free(o.out);
+			/* the first time always; again only for the token's certificate */
+			if (asked != (round == 0 || i == 1))
+				fail_msg("%s, round %d: asked %d", names[i], round, asked);
+		}
+	}
+	bs_kpc_free(c);
+	close(sv[1]);
+	OPENSSL_free(der);
+	X509_free(x);
+	EVP_PKEY_free(k);
 }
 
 /* The DER cache: one decode per distinct certificate, the same object back, refused
@@ -490,6 +576,7 @@ int main(void)
 		cmocka_unit_test(test_keyproc__replies_in_any_order),
 		cmocka_unit_test(test_keyproc__died_fails_every_waiter),
 		cmocka_unit_test(test_keyproc__late_answers_are_closed),
+		cmocka_unit_test(test_keyproc__token_certs_not_kept_by_bundle_serial),
 		cmocka_unit_test(test_keyproc__der_cache),
 		cmocka_unit_test(test_keyproc__pubcache),
 		cmocka_unit_test(test_keyproc__key_filter_in_the_key_process),
