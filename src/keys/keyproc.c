@@ -387,7 +387,7 @@ static int do_lease_op(struct bs_kp_enc *e, struct kp_state *st, const struct bs
 		pthread_mutex_unlock(&st->lock);
 		return rc;
 	}
-	l->busy = true; /* stays in the table: a close or another op waits its turn */
+	l->busy = true; /* a close meanwhile runs at its end; another operation is refused */
 	pthread_mutex_unlock(&st->lock);
 	struct bs_key *key = NULL;
 	rc = lease_op(e, l, st, m, &key, err);
