@@ -441,8 +441,10 @@ int bs_policy_key_filter(const struct bs_policy *p, const struct bs_identity *id
 		}
 		if (w < 0 || (size_t)w >= cap - o) {
 			out[0] = '\0';
-			return bs_error_set(err, BS_ERR_LIMIT, "the policy's key rules for this "
-					    "request are longer than %zu bytes", cap - 1);
+			return bs_error_set(err, BS_ERR_LIMIT, "policy: the key rules that apply "
+					    "to this request (client, endpoint, subject) take more "
+					    "than %zu bytes; fewer deny rules (one glob for several "
+					    "keys) make them fit", cap - 1);
 		}
 		o += (size_t)w;
 	}

@@ -64,6 +64,17 @@ struct serve_drop {
 
 /* bs_server_start's hook: the port is bound and the access-control files are read; no
  * server thread runs yet. Become `user` and check it can do its work. */
+/* After the drop: a file the user needs later (not at start, as root) it cannot use is a
+ * warning now rather than a surprise on the first SIGHUP or mender request. */
+static void warn_access(const char *user, const char *setting, const char *path, int mode,
+			const char *then)
+{
+	if (path == NULL || access(path, mode) == 0)
+		return;
+	bs_log(BS_LOG_WARN, NULL, "user = %s cannot %s %s %s (%s): %s", user,
+	       mode & W_OK ? "write" : "read", setting, path, strerror(errno), then);
+}
+
 static int drop_root(void *arg, struct bs_error *err)
 {
 	const struct serve_drop *d = arg;
@@ -87,6 +98,12 @@ static int drop_root(void *arg, struct bs_error *err)
 		       "key_isolation = yes only the key process (root) needs to", pd->name,
 		       d->cfg->keyfile_root);
 	}
+	warn_access(pd->name, "policy_file", d->cfg->policy_file, R_OK,
+		    "SIGHUP cannot reload it (make it owned by that user, mode 0600)");
+	warn_access(pd->name, "tokens_file", d->cfg->tokens_file, R_OK,
+		    "SIGHUP cannot reload it (make it owned by that user, mode 0600)");
+	warn_access(pd->name, "mender_artifact_root", d->cfg->mender_artifact_root,
+		    R_OK | W_OK | X_OK, "/sign/mender with a file:// artifact-uri fails");
 	bs_log(BS_LOG_INFO, NULL, "user = %s: requests are parsed as uid %lu gid %lu, without "
 	       "capabilities, with no_new_privs", pd->name, (unsigned long)pd->uid,
 	       (unsigned long)pd->gid);

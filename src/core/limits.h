@@ -172,9 +172,10 @@
 #define BS_KEYPROC_KEYS_MAX 4096            /* open key handles in the key process */
 #define BS_KP_PUBCACHE_ENTRIES 64          /* public bundle members the server side keeps */
 #define BS_KP_PUBCACHE_ITEM_MAX (64u << 10) /* bytes of one kept member */
-#define BS_KEY_FILTER_MAX 4096             /* a request's key filter (policy decision), bytes */
+#define BS_KEY_FILTER_MAX (64u << 10)      /* a request's key filter (policy decision), bytes */
 #define BS_KEYPROC_WORKERS 8               /* threads answering in the key process */
 #define BS_KEYPROC_TIMEOUT_MS 120000        /* one answer from the key process */
+#define BS_KEYPROC_PROBE_MS 2000           /* its answer to /healthz and /metrics */
 
 /* ---- http ---- */
 #define BS_HTTP_CONN_MEMORY (128u * 1024)   /* per-connection read buffer */

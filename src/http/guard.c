@@ -342,7 +342,10 @@ int bs_guard_authorize_key(void *ctx, const char *key_id, struct bs_error *err)
 int bs_guard_key_filter(void *ctx, char *out, size_t cap, struct bs_error *err)
 {
 	const struct bs_guard_check *c = ctx;
-	return bs_policy_key_filter(c->policy, c->id, c->endpoint, c->subject, out, cap, err);
+	int rc = bs_policy_key_filter(c->policy, c->id, c->endpoint, c->subject, out, cap, err);
+	if (rc == BS_ERR_LIMIT) /* the server's policy, not the client's request (not a 413) */
+		rc = bs_error_recode(err, BS_ERR_CONFIG);
+	return rc;
 }
 
 static void record_digest(void *ctx, size_t i, const char **what, const char **alg,

@@ -32,6 +32,8 @@
 struct kp_lease {
 	uint64_t id;
 	struct bs_keyring_lease *l;
+	bool busy;  /* an operation runs on it outside the lock (one at a time per lease) */
+	bool close; /* LEASE_CLOSE came while busy (the server gave up waiting): at its end */
 	struct bs_key_source src; /* the bundle opened last (src.read == NULL: none) */
 };
 
@@ -40,9 +42,12 @@ struct kp_key {
 	struct bs_key *k;
 };
 
-/* Worker threads share the tables: `lock` covers them and every lease operation (cheap:
- * cached bundles and keys); signing, the slow part (a token round trip), runs outside it
- * on a reference to the key, so a KEY_FREE racing a SIGN cannot free the key under it. */
+/* Worker threads share the tables: `lock` covers them. A lease operation (a bundle, a key
+ * or certificate: a token lookup may wait pkcs11_timeout_ms for a session) runs outside
+ * it on a lease marked busy, so a stalled token holds up no other request (the keyring is
+ * shared by leases safely, as the server's threads share it without key isolation); two
+ * operations on one lease at once are refused. Signing runs outside it on a reference to
+ * the key, so a KEY_FREE racing a SIGN cannot free the key under it. */
 struct kp_state {
 	pthread_mutex_t lock;
 	struct bs_keyring *kr;
@@ -267,13 +272,12 @@ static int do_sign(struct bs_kp_enc *e, struct kp_state *st, const struct bs_kp_
 	return rc;
 }
 
-static int do_lease_op(struct bs_kp_enc *e, struct kp_state *st, const struct bs_kp_msg *m,
-		       struct bs_error *err)
+/* One lease operation, on a lease marked busy, without the lock; a key made goes to *key
+ * (the caller stores it under the lock). */
+static int lease_op(struct bs_kp_enc *e, struct kp_lease *l, struct kp_state *st,
+		    const struct bs_kp_msg *m, struct bs_key **keyp, struct bs_error *err)
 {
-	struct kp_lease *l = NULL;
-	int rc = find_lease(&l, st, m, err);
-	if (rc != 0)
-		return rc;
+	int rc;
 	char name[BS_PATH_MAX];
 	uint64_t v = 0;
 	X509 *cert = NULL;
@@ -283,10 +287,6 @@ static int do_lease_op(struct bs_kp_enc *e, struct kp_state *st, const struct bs
 	if (bundle && l->src.read == NULL)
 		return bs_error_set(err, BS_ERR_INTERNAL, "key process: no bundle open");
 	switch (m->type) {
-	case BS_KP_LEASE_CLOSE:
-		bs_keyring_release(l->l);
-		memset(l, 0, sizeof(*l));
-		return 0;
 	case BS_KP_KEY:
 	case BS_KP_BUNDLE_KEY:
 		if ((rc = bs_kp_get_u64(&v, m, 1, err)) != 0 ||
@@ -296,7 +296,8 @@ static int do_lease_op(struct bs_kp_enc *e, struct kp_state *st, const struct bs
 		rc = m->type == BS_KP_KEY ? bs_lease_key(&key, l->l, name, cert, err)
 					  : l->src.load_key(l->src.ctx, name, cert, &key, err);
 		X509_free(cert);
-		return rc != 0 ? rc : put_key(e, st, key, err);
+		*keyp = key;
+		return rc;
 	case BS_KP_CERT:
 	case BS_KP_BUNDLE_CERT:
 		if ((rc = bs_kp_get_u64(&v, m, 1, err)) != 0 ||
@@ -365,6 +366,43 @@ static int do_lease_op(struct bs_kp_enc *e, struct kp_state *st, const struct bs
 	}
 }
 
+static int do_lease_op(struct bs_kp_enc *e, struct kp_state *st, const struct bs_kp_msg *m,
+		       struct bs_error *err)
+{
+	struct kp_lease *l = NULL;
+	pthread_mutex_lock(&st->lock);
+	int rc = find_lease(&l, st, m, err);
+	if (rc == 0 && m->type == BS_KP_LEASE_CLOSE) {
+		if (l->busy) {
+			l->close = true;
+		} else {
+			bs_keyring_release(l->l);
+			memset(l, 0, sizeof(*l));
+		}
+	} else if (rc == 0 && l->busy) {
+		rc = bs_error_set(err, BS_ERR_INTERNAL, "key process: two requests at once on "
+				  "one lease");
+	}
+	if (rc != 0 || m->type == BS_KP_LEASE_CLOSE) {
+		pthread_mutex_unlock(&st->lock);
+		return rc;
+	}
+	l->busy = true; /* a close meanwhile runs at its end; another operation is refused */
+	pthread_mutex_unlock(&st->lock);
+	struct bs_key *key = NULL;
+	rc = lease_op(e, l, st, m, &key, err);
+	pthread_mutex_lock(&st->lock);
+	l->busy = false;
+	if (rc == 0 && key != NULL)
+		rc = put_key(e, st, key, err); /* frees key on failure */
+	if (l->close) {
+		bs_keyring_release(l->l);
+		memset(l, 0, sizeof(*l));
+	}
+	pthread_mutex_unlock(&st->lock);
+	return rc;
+}
+
 static int handle_locked(struct bs_kp_enc *e, struct kp_state *st, const struct bs_kp_msg *m,
 			 struct bs_error *err);
 
@@ -387,6 +425,15 @@ static int handle(struct bs_kp_enc *e, struct kp_state *st, const struct bs_kp_m
 	case BS_KP_SIGN:
 	case BS_KP_SIGN_MSG:
 		return do_sign(e, st, m, err);
+	case BS_KP_LEASE_CLOSE:
+	case BS_KP_KEY:
+	case BS_KP_CERT:
+	case BS_KP_EXISTS:
+	case BS_KP_BUNDLE:
+	case BS_KP_BUNDLE_READ:
+	case BS_KP_BUNDLE_CERT:
+	case BS_KP_BUNDLE_KEY:
+		return do_lease_op(e, st, m, err);
 	default:
 		break;
 	}
@@ -401,27 +448,30 @@ static int handle_locked(struct bs_kp_enc *e, struct kp_state *st, const struct 
 {
 	switch (m->type) {
 	case BS_KP_LEASE_OPEN: {
-		char subject[BS_NAME_MAX + 1], filter[BS_KEY_FILTER_MAX];
+		char subject[BS_NAME_MAX + 1];
+		char *filter = malloc(BS_KEY_FILTER_MAX); /* tens of KiB: off the stack */
+		if (filter == NULL)
+			return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 		int rc = bs_kp_get_str(subject, sizeof(subject), m, 0, err);
 		if (rc == 0)
-			rc = bs_kp_get_str(filter, sizeof(filter), m, 1, err);
+			rc = bs_kp_get_str(filter, BS_KEY_FILTER_MAX, m, 1, err);
+		size_t i = 0;
+		while (rc == 0 && i < BS_KEYPROC_LEASES_MAX && st->leases[i].l != NULL)
+			i++;
+		if (rc == 0 && i == BS_KEYPROC_LEASES_MAX)
+			rc = bs_error_set(err, BS_ERR_BUSY, "key process: more than %u leases "
+					  "open", BS_KEYPROC_LEASES_MAX);
+		/* every key this lease gives out must pass the request's policy decision:
+		 * checked here, where the keys are */
+		if (rc == 0)
+			rc = bs_keyring_lease_filtered(&st->leases[i].l, st->kr, subject,
+						       filter[0] ? filter : NULL, err);
+		free(filter);
 		if (rc != 0)
 			return rc;
-		for (size_t i = 0; i < BS_KEYPROC_LEASES_MAX; i++) {
-			struct kp_lease *l = &st->leases[i];
-			if (l->l != NULL)
-				continue;
-			/* every key this lease gives out must pass the request's policy
-			 * decision: checked here, where the keys are */
-			if ((rc = bs_keyring_lease_filtered(&l->l, st->kr, subject,
-							    filter[0] ? filter : NULL, err)) != 0)
-				return rc;
-			l->id = st->gen << 32 | ++st->next;
-			bs_kp_put_u64(e, l->id);
-			return 0;
-		}
-		return bs_error_set(err, BS_ERR_BUSY, "key process: more than %u leases open",
-				    BS_KEYPROC_LEASES_MAX);
+		st->leases[i].id = st->gen << 32 | ++st->next;
+		bs_kp_put_u64(e, st->leases[i].id);
+		return 0;
 	}
 	case BS_KP_SERVICE_KEY: {
 		char name[BS_NAME_MAX + 1];
@@ -441,7 +491,7 @@ static int handle_locked(struct bs_kp_enc *e, struct kp_state *st, const struct 
 		return rc;
 	}
 	default:
-		return do_lease_op(e, st, m, err);
+		return bs_error_set(err, BS_ERR_INTERNAL, "key process: bad request");
 	}
 }
 

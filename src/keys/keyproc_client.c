@@ -24,6 +24,9 @@
 #include "keys/keyproc_msg.h"
 #include "keys/keyproc_pubcache.h"
 
+#define KPC_STR2(x) #x
+#define KPC_STR(x) KPC_STR2(x)
+
 /* A reply: the received buffer (fields point into it). */
 struct reply {
 	uint8_t *buf;
@@ -34,6 +37,7 @@ struct reply {
 /* A request waiting for its reply (on the waiter's stack, linked while it waits). */
 struct waiter {
 	uint32_t seq;
+	uint16_t type;     /* the request's */
 	bool done;
 	int rc;            /* 0: r holds the reply; else the failure (BS_ERR_BUSY) */
 	const char *why;
@@ -41,8 +45,17 @@ struct waiter {
 	struct waiter *next;
 };
 
+/* A request given up on whose answer would open something in the key process (a lease,
+ * a key handle): closed when the answer comes after all. */
+#define KPC_ABANDONED 256
+struct abandoned {
+	uint32_t seq; /* 0: free */
+	uint16_t close; /* LEASE_CLOSE or KEY_FREE */
+};
+
 struct bs_kpc {
 	int fd;
+	uint64_t timeout_ms;
 	pthread_mutex_t lock; /* seq, waiting, gone */
 	pthread_cond_t cond;
 	uint32_t seq;
@@ -50,6 +63,29 @@ struct bs_kpc {
 	const char *gone; /* the socket failed: every request fails with this */
 	bool leading;     /* a waiter is reading the socket */
 	struct bs_kp_pubcache *pub; /* public bundle members by bundle serial (may be NULL) */
+	struct abandoned ab[KPC_ABANDONED]; /* ring: the oldest is forgotten (a leak, bounded) */
+	size_t ab_next;
+};
+
+/* What closes the thing a request of this type opens (0: it opens nothing). */
+static uint16_t close_for(uint16_t type)
+{
+	switch (type) {
+	case BS_KP_LEASE_OPEN:
+		return BS_KP_LEASE_CLOSE;
+	case BS_KP_KEY:
+	case BS_KP_BUNDLE_KEY:
+	case BS_KP_SERVICE_KEY:
+		return BS_KP_KEY_FREE;
+	default:
+		return 0;
+	}
+}
+
+/* A close to send once the lock is dropped. */
+struct late_close {
+	uint16_t type; /* 0: none */
+	uint64_t id;
 };
 
 static void reply_free(struct reply *r)
@@ -94,6 +130,8 @@ static int recv_one(struct reply *r, int fd, int ms)
 	return 1;
 }
 
+static void send_close(struct bs_kpc *c, enum bs_kp_type t, uint64_t id);
+
 /* Fail every waiting request (the key process died, or the socket is gone). */
 static void fail_all_locked(struct bs_kpc *c, const char *why)
 {
@@ -115,13 +153,15 @@ static void unlink_locked(struct bs_kpc *c, struct waiter *w)
 		}
 }
 
-/* Hand a message read by the leader to its waiter (or drop it). Called locked. */
-static void dispatch_locked(struct bs_kpc *c, struct reply *r)
+/* Hand a message read by the leader to its waiter (or drop it: *late, a close to send).
+ * Called locked. */
+static void dispatch_locked(struct bs_kpc *c, struct reply *r, struct late_close *late)
 {
 	if (r->buf == NULL)
 		return;
 	if (r->m.type == BS_KP_DIED) {
 		fail_all_locked(c, "the key process died; retry");
+		memset(c->ab, 0, sizeof(c->ab)); /* what they opened died with it */
 		return;
 	}
 	for (struct waiter *w = c->waiting; w != NULL; w = w->next) {
@@ -134,7 +174,18 @@ static void dispatch_locked(struct bs_kpc *c, struct reply *r)
 		pthread_cond_broadcast(&c->cond);
 		return;
 	}
-	/* an answer nobody waits for (given up on, or a close): dropped by the caller */
+	/* an answer nobody waits for (given up on, or a close): dropped by the caller; what a
+	 * given-up request opened is closed */
+	for (size_t i = 0; i < KPC_ABANDONED; i++) {
+		struct abandoned *a = &c->ab[i];
+		if (a->seq == 0 || a->seq != r->m.seq)
+			continue;
+		uint64_t id = 0;
+		if (r->m.type == BS_KP_OK && bs_kp_get_u64(&id, &r->m, 0, NULL) == 0)
+			*late = (struct late_close){.type = a->close, .id = id};
+		memset(a, 0, sizeof(*a));
+		return;
+	}
 }
 
 int bs_kpc_new(struct bs_kpc **out, int fd, struct bs_error *err)
@@ -144,6 +195,7 @@ int bs_kpc_new(struct bs_kpc **out, int fd, struct bs_error *err)
 	if (c == NULL)
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 	c->fd = fd;
+	c->timeout_ms = BS_KEYPROC_TIMEOUT_MS;
 	pthread_mutex_init(&c->lock, NULL);
 	pthread_condattr_t ca;
 	pthread_condattr_init(&ca);
@@ -153,6 +205,11 @@ int bs_kpc_new(struct bs_kpc **out, int fd, struct bs_error *err)
 	c->pub = bs_kp_pubcache_new(); /* NULL: nothing kept, every read asks */
 	*out = c;
 	return 0;
+}
+
+void bs_kpc_set_timeout(struct bs_kpc *c, uint64_t ms)
+{
+	c->timeout_ms = ms;
 }
 
 void bs_kpc_free(struct bs_kpc *c)
@@ -179,6 +236,7 @@ static int send_req(struct bs_kpc *c, struct bs_kp_enc *e, struct waiter *w,
 	} else if (w != NULL) {
 		w->seq = (uint32_t)e->buf[4] << 24 | (uint32_t)e->buf[5] << 16 |
 			 (uint32_t)e->buf[6] << 8 | e->buf[7];
+		w->type = (uint16_t)(e->buf[0] << 8 | e->buf[1]);
 		w->next = c->waiting;
 		c->waiting = w;
 	}
@@ -202,8 +260,9 @@ static int send_req(struct bs_kpc *c, struct bs_kp_enc *e, struct waiter *w,
 	return bs_error_set(err, BS_ERR_BUSY, "the key process is gone");
 }
 
-/* Send e (finished here) and wait for its reply: BS_KP_OK in *r, or the error. */
-static int call(struct bs_kpc *c, struct bs_kp_enc *e, struct reply *r, struct bs_error *err)
+/* Send e (finished here) and wait at most ms for its reply: BS_KP_OK in *r, or the error. */
+static int call_within(struct bs_kpc *c, struct bs_kp_enc *e, struct reply *r, uint64_t ms,
+		       struct bs_error *err)
 {
 	memset(r, 0, sizeof(*r));
 	struct waiter w = {0};
@@ -211,15 +270,23 @@ static int call(struct bs_kpc *c, struct bs_kp_enc *e, struct reply *r, struct b
 	bs_kp_enc_free(e);
 	if (rc != 0)
 		return rc;
-	uint64_t until = bs_now_ms() + BS_KEYPROC_TIMEOUT_MS;
+	uint64_t until = bs_now_ms() + ms;
 	pthread_mutex_lock(&c->lock);
 	while (!w.done) {
 		uint64_t now = bs_now_ms();
 		if (now >= until) {
 			unlink_locked(c, &w);
+			if (close_for(w.type) != 0) { /* its late answer is closed (dispatch_locked) */
+				c->ab[c->ab_next] = (struct abandoned){.seq = w.seq,
+								       .close = close_for(w.type)};
+				c->ab_next = (c->ab_next + 1) % KPC_ABANDONED;
+			}
 			w.done = true;
 			w.rc = BS_ERR_BUSY;
-			w.why = "the key process did not answer";
+			w.why = ms == BS_KEYPROC_PROBE_MS
+					? "the key process did not answer within "
+					  KPC_STR(BS_KEYPROC_PROBE_MS) " ms"
+					: "the key process did not answer";
 			break;
 		}
 		if (c->leading) { /* another waiter reads: it wakes us with our reply */
@@ -238,6 +305,7 @@ static int call(struct bs_kpc *c, struct bs_kp_enc *e, struct reply *r, struct b
 		c->leading = true; /* read the socket ourselves until our reply comes */
 		pthread_mutex_unlock(&c->lock);
 		struct reply got;
+		struct late_close late = {0};
 		uint64_t left = until - now;
 		int n = recv_one(&got, c->fd, left > INT32_MAX ? INT32_MAX : (int)left);
 		pthread_mutex_lock(&c->lock);
@@ -246,9 +314,14 @@ static int call(struct bs_kpc *c, struct bs_kp_enc *e, struct reply *r, struct b
 			c->gone = "the key process is gone";
 			fail_all_locked(c, c->gone);
 		} else if (n > 0) {
-			dispatch_locked(c, &got);
+			dispatch_locked(c, &got, &late);
 		}
 		pthread_cond_broadcast(&c->cond); /* a follower may lead now */
+		if (late.type != 0) {
+			pthread_mutex_unlock(&c->lock);
+			send_close(c, (enum bs_kp_type)late.type, late.id);
+			pthread_mutex_lock(&c->lock);
+		}
 		if (got.buf != NULL) {
 			pthread_mutex_unlock(&c->lock);
 			reply_free(&got);
@@ -278,6 +351,12 @@ static int call(struct bs_kpc *c, struct bs_kp_enc *e, struct reply *r, struct b
 	return rc;
 }
 
+/* A signing job's request: a token operation may take long (pkcs11_timeout_ms). */
+static int call(struct bs_kpc *c, struct bs_kp_enc *e, struct reply *r, struct bs_error *err)
+{
+	return call_within(c, e, r, c->timeout_ms, err);
+}
+
 static void start(struct bs_kpc *c, struct bs_kp_enc *e, enum bs_kp_type t)
 {
 	pthread_mutex_lock(&c->lock);
@@ -293,7 +372,8 @@ int bs_kpc_check(struct bs_kpc *c, struct bs_error *err)
 	struct bs_kp_enc e;
 	struct reply r;
 	start(c, &e, BS_KP_CHECK);
-	int rc = call(c, &e, &r, err);
+	/* /healthz: a stopped or wedged key process is unhealthy now, not in two minutes */
+	int rc = call_within(c, &e, &r, BS_KEYPROC_PROBE_MS, err);
 	reply_free(&r);
 	return rc;
 }
@@ -531,7 +611,10 @@ int bs_kpc_cert(X509 **out, struct bs_kpc *c, uint64_t lease, uint64_t serial, b
 	*out = NULL;
 	uint8_t *der = NULL;
 	size_t len = 0;
-	if (bundle && bs_kp_pubcache_get(c->pub, serial, 'c', name, 0, &der, &len)) {
+	/* a pkcs11: URI is the token's certificate, not the bundle's: the token can be
+	 * re-provisioned under the same bundle version, so it is never kept by its serial */
+	bool keep = bundle && strncmp(name, "pkcs11:", 7) != 0;
+	if (keep && bs_kp_pubcache_get(c->pub, serial, 'c', name, 0, &der, &len)) {
 		*out = bs_der_x509(der, len);
 		free(der);
 		if (*out != NULL)
@@ -544,7 +627,7 @@ int bs_kpc_cert(X509 **out, struct bs_kpc *c, uint64_t lease, uint64_t serial, b
 	if (rc == 0) {
 		if (r.m.nf != 1 || (*out = bs_der_x509(r.m.f[0].p, r.m.f[0].len)) == NULL)
 			rc = bs_error_set(err, BS_ERR_INTERNAL, "key process: bad certificate");
-		else if (bundle)
+		else if (keep)
 			bs_kp_pubcache_put(c->pub, serial, 'c', name, 0, r.m.f[0].p, r.m.f[0].len);
 	}
 	reply_free(&r);
@@ -645,7 +728,8 @@ size_t bs_kpc_pool_stats(struct bs_kpc *c, struct bs_pool_stats *out, size_t max
 	struct bs_kp_enc e;
 	struct reply r;
 	start(c, &e, BS_KP_POOL_STATS);
-	if (call(c, &e, &r, NULL) != 0)
+	/* /metrics: without the gauges rather than late (monitoring matters most then) */
+	if (call_within(c, &e, &r, BS_KEYPROC_PROBE_MS, NULL) != 0)
 		return 0;
 	size_t n = 0;
 	if (r.m.nf == 1 && r.m.f[0].len % BS_KP_POOL_RECORD == 0)

@@ -18,6 +18,10 @@
 struct bs_kpc;
 int bs_kpc_new(struct bs_kpc **out, int fd, struct bs_error *err) BS_WUR;
 void bs_kpc_free(struct bs_kpc *c);
+/* How long a signing call waits (default BS_KEYPROC_TIMEOUT_MS; tests shorten it). A call
+ * given up on that would have opened a lease or a key has it closed when its late answer
+ * comes, so a slow key process does not fill its tables. */
+void bs_kpc_set_timeout(struct bs_kpc *c, uint64_t ms);
 int bs_kpc_check(struct bs_kpc *c, struct bs_error *err) BS_WUR;
 /* LEASE_OPEN under a key filter (keys/keyring.h; NULL = none) */
 int bs_kpc_lease_open(uint64_t *out, struct bs_kpc *c, const char *subject, const char *filter,

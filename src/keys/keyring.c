@@ -261,7 +261,7 @@ bool bs_key_filter_allows(const char *filter, const char *key_id, char *why, siz
 		}
 		const char *tab = memchr(p, '\t', n);
 		size_t gl = (tab != NULL ? (size_t)(tab - p) : n);
-		char glob[BS_KEY_FILTER_MAX];
+		char glob[BS_POLICY_PATTERN_MAX + 1]; /* a policy's KEY (a longer one: no match) */
 		if (gl >= 2 && gl < sizeof(glob) && (p[0] == '+' || p[0] == '-')) {
 			memcpy(glob, p + 1, gl - 1);
 			glob[gl - 1] = '\0';

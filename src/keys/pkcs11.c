@@ -305,7 +305,8 @@ static void *worker_main(void *a)
 				continue;
 			}
 			struct timespec ts;
-			if (ka == 0) {
+			if (ka == 0 || !w->has_sess) { /* nothing to keep alive: wait for work
+							 * (a deadline already past would spin) */
 				pthread_cond_wait(&w->cond, &p->lock);
 				continue;
 			}

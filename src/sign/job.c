@@ -352,15 +352,20 @@ static int lease(struct bs_job *job, struct bs_error *err)
 		return 0;
 	if (job->keyring == NULL)
 		return bs_error_set(err, BS_ERR_CONFIG, "no key store configured");
-	char filter[BS_KEY_FILTER_MAX];
-	const char *f = NULL;
-	if (job->key_filter != NULL) {
-		int rc = job->key_filter(job->authorize_ctx, filter, sizeof(filter), err);
-		if (rc != 0)
-			return rc;
-		f = filter[0] != '\0' ? filter : "-*\n"; /* no rule for any key: none */
-	}
-	return bs_keyring_lease_filtered(&job->lease, job->keyring, job->rec.subject, f, err);
+	if (job->key_filter == NULL)
+		return bs_keyring_lease_filtered(&job->lease, job->keyring, job->rec.subject,
+						 NULL, err);
+	char *filter = malloc(BS_KEY_FILTER_MAX); /* tens of KiB: not on a request's stack */
+	if (filter == NULL)
+		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
+	int rc = job->key_filter(job->authorize_ctx, filter, BS_KEY_FILTER_MAX, err);
+	if (rc == 0)
+		rc = bs_keyring_lease_filtered(&job->lease, job->keyring, job->rec.subject,
+					       filter[0] != '\0' ? filter : "-*\n", /* no rule
+					       for any key: none */
+					       err);
+	free(filter);
+	return rc;
 }
 
 /* Record the key, then ask the policy (bs_job_opts.authorize_key); a refused key is freed. */

@@ -100,6 +100,25 @@ srv_spool_empty
 srv_log_clean
 srv_stop
 [ -z "$(ls -A "$T/spool")" ] || srv_fail "spool left behind: $(ls -A "$T/spool")"
+# files nobody needs after the drop (SIGHUP reloads, mender write-back) but cannot use:
+# warned at start, naming the setting, instead of failing on the first SIGHUP
+(umask 077; echo 'allow anonymous * * *' > "$T/policy")
+mkdir -m 0755 "$T/artifacts"
+printf 'policy_file = %s\nallow_anonymous = yes\nmender_artifact_root = %s\n' \
+	"$T/policy" "$T/artifacts" >> "$T/server.conf"
+SRV_PIN=" " srv_start
+for _ in $(seq 100); do grep -q "requests are parsed as uid" "$SRV_LOG" && break; sleep 0.05; done
+grep -q "user = nobody cannot read policy_file $T/policy (Permission denied): SIGHUP cannot reload it" \
+	"$SRV_LOG" || srv_fail "no warning for a policy_file nobody cannot read"
+grep -q "user = nobody cannot write mender_artifact_root $T/artifacts (Permission denied)" \
+	"$SRV_LOG" || srv_fail "no warning for a mender_artifact_root nobody cannot write"
+srv_stop
+chown nobody: "$T/policy" "$T/artifacts"
+: > "$SRV_LOG"
+SRV_PIN=" " srv_start
+for _ in $(seq 100); do grep -q "requests are parsed as uid" "$SRV_LOG" && break; sleep 0.05; done
+! grep -q "user = nobody cannot" "$SRV_LOG" || srv_fail "warned about files nobody can use"
+srv_stop
 
 # --- 3. start-up errors --------------------------------------------------------------
 start_fails() { # start_fails CONF EXPECTED [runner...]: the server refuses to start

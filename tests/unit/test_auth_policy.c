@@ -175,6 +175,36 @@ static void test_auth_policy__key_filter_agrees_with_the_policy(void **state)
 	assert_true(bs_key_filter_allows(NULL, "k", NULL, 0));
 }
 
+/* A revocation list: dozens of deny rules before the allow. Their key filter (deny lines
+ * carry the refusal words) is well over 4 KiB and must still reach the key process: the
+ * request signs with an allowed key and the revoked ones stay refused. */
+static void test_auth_policy__key_filter_many_deny_rules(void **state)
+{
+	(void)state;
+	char text[8192] = "";
+	size_t o = 0;
+	for (int i = 0; i < 60; i++)
+		o += (size_t)snprintf(text + o, sizeof(text) - o,
+				      "deny * imx * imxsign/keys/REVOKED_%02d_*\n", i);
+	snprintf(text + o, sizeof(text) - o, "allow * imx * *\n");
+	struct bs_policy *p = parse(text);
+	char *f = malloc(BS_KEY_FILTER_MAX);
+	assert_non_null(f);
+	struct bs_error err = {0};
+	assert_int_equal(bs_policy_key_filter(p, &g_ci, "imx", "imx8mp", f, BS_KEY_FILTER_MAX,
+					      &err), 0);
+	assert_true(strlen(f) > 4096);
+	char why[BS_ERROR_MSG_MAX] = "";
+	assert_true(bs_key_filter_allows(f, "imxsign/keys/CSF1_key.pem", why, sizeof(why)));
+	assert_false(bs_key_filter_allows(f, "imxsign/keys/REVOKED_59_key.pem", why,
+					  sizeof(why)));
+	assert_int_equal(bs_policy_key(p, &g_ci, "imx", "imx8mp",
+				       "imxsign/keys/REVOKED_59_key.pem", &err), BS_ERR_DENIED);
+	assert_string_equal(why, err.msg);
+	free(f);
+	bs_policy_free(p);
+}
+
 static void test_auth_policy__client_kinds(void **state)
 {
 	(void)state;
@@ -288,6 +318,7 @@ int main(void)
 		cmocka_unit_test(test_auth_policy__endpoint_precheck),
 		cmocka_unit_test(test_auth_policy__key_deny_rules_wait_for_the_key),
 		cmocka_unit_test(test_auth_policy__key_filter_agrees_with_the_policy),
+		cmocka_unit_test(test_auth_policy__key_filter_many_deny_rules),
 		cmocka_unit_test(test_auth_policy__client_kinds),
 		cmocka_unit_test(test_auth_policy__digest_only),
 		cmocka_unit_test(test_auth_policy__rate_and_max),

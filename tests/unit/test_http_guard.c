@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "auth/policy.h"
 #include "core/config.h"
 #include "core/log.h"
 #include "core/util.h"
@@ -175,6 +176,25 @@ static void test_http_guard__tls_key_from_keyring(void **state)
 	bs_keyring_free(kr);
 }
 
+/* A policy whose key rules for a request do not fit the key filter is the server's
+ * configuration (500), never the client's request (413), and the message says so. */
+static void test_http_guard__key_filter_too_long_is_configuration(void **state)
+{
+	(void)state;
+	static const char text[] = "deny * imx * keys/SRK*\nallow * imx * *\n";
+	struct bs_policy *p = NULL;
+	struct bs_error err = {0};
+	assert_int_equal(bs_policy_parse(&p, text, strlen(text), "pol", &err), 0);
+	const struct bs_identity id = {.kind = BS_IDENT_TOKEN, .name = "ci"};
+	struct bs_guard_check c = {.policy = p, .id = &id, .endpoint = "imx", .subject = "m"};
+	char f[32];
+	assert_int_equal(bs_guard_key_filter(&c, f, sizeof(f), &err), BS_ERR_CONFIG);
+	assert_string_equal(f, "");
+	assert_non_null(strstr(err.msg, "policy: the key rules"));
+	assert_int_equal(bs_guard_key_filter(&c, f, 4, &err), BS_ERR_CONFIG);
+	bs_policy_free(p);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -185,6 +205,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_http_guard__settings_checked, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_http_guard__tls_key_from_keyring, setup,
 						teardown),
+		cmocka_unit_test(test_http_guard__key_filter_too_long_is_configuration),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

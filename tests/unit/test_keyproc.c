@@ -6,7 +6,6 @@
 #include <cmocka.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include "testutil.h"
@@ -18,6 +17,7 @@
 #include "keys/keyproc_msg.h"
 #include "keys/keyproc_pubcache.h"
 
+#include <poll.h>
 #include <pthread.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -150,6 +150,156 @@ static void test_keyproc__died_fails_every_waiter(void **state)
 	assert_int_equal(bs_kpc_lease_open(&lease, c, "later", NULL, &err), BS_ERR_BUSY);
 	assert_non_null(strstr(err.msg, "gone"));
 	bs_kpc_free(c);
+}
+
+/* A lease open or service key given up on (no answer in time: a slow token held the key
+ * process) is closed when its answer comes after all: otherwise every such time-out leaks
+ * a lease or key handle in the key process until its tables are full and every request is
+ * a 503. An error answer opens nothing and is not closed. */
+static void test_keyproc__late_answers_are_closed(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	struct bs_kpc *c = NULL;
+	assert_int_equal(bs_kpc_new(&c, sv[0], NULL), 0);
+	bs_kpc_set_timeout(c, 100);
+	uint8_t buf[256];
+	struct bs_kp_msg m;
+	struct bs_error err = {0};
+	uint64_t lease = 0;
+	assert_int_equal(bs_kpc_lease_open(&lease, c, "slow", NULL, &err), BS_ERR_BUSY);
+	fake_recv(sv[1], &m, buf, sizeof(buf));
+	assert_int_equal(m.type, BS_KP_LEASE_OPEN);
+	uint32_t open_seq = m.seq;
+	struct bs_key *k = NULL;
+	assert_int_equal(bs_kpc_service_key(&k, c, "audit_key", &err), BS_ERR_BUSY);
+	fake_recv(sv[1], &m, buf, sizeof(buf));
+	assert_int_equal(m.type, BS_KP_SERVICE_KEY);
+	uint32_t key_seq = m.seq;
+	assert_int_equal(bs_kpc_lease_open(&lease, c, "refused", NULL, &err), BS_ERR_BUSY);
+	fake_recv(sv[1], &m, buf, sizeof(buf));
+	uint32_t err_seq = m.seq;
+	/* the answers come late; the next call reads them */
+	fake_send(sv[1], BS_KP_OK, open_seq, 0x100000007ull);
+	fake_send(sv[1], BS_KP_OK, key_seq, 0x100000009ull);
+	struct bs_kp_enc e;
+	bs_kp_enc_start(&e, BS_KP_ERR, err_seq);
+	bs_kp_put_u64(&e, (uint64_t)(int64_t)BS_ERR_DENIED);
+	bs_kp_put_str(&e, "no");
+	assert_int_equal(bs_kp_enc_end(&e, NULL), 0);
+	assert_int_equal(send(sv[1], e.buf, e.len, 0), (ssize_t)e.len);
+	bs_kp_enc_free(&e);
+	assert_false(bs_kpc_exists(c, 1, "x")); /* unanswered itself */
+	bool lease_closed = false, key_freed = false;
+	int others = 0;
+	ssize_t n;
+	while ((n = recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT)) > 0) {
+		assert_int_equal(bs_kp_decode(&m, buf, (size_t)n, NULL), 0);
+		uint64_t id = 0;
+		if (m.type == BS_KP_LEASE_CLOSE) {
+			assert_int_equal(bs_kp_get_u64(&id, &m, 0, NULL), 0);
+			assert_true(id == 0x100000007ull);
+			lease_closed = true;
+		} else if (m.type == BS_KP_KEY_FREE) {
+			assert_int_equal(bs_kp_get_u64(&id, &m, 0, NULL), 0);
+			assert_true(id == 0x100000009ull);
+			key_freed = true;
+		} else {
+			assert_int_equal(m.type, BS_KP_EXISTS);
+			others++;
+		}
+	}
+	assert_true(lease_closed);
+	assert_true(key_freed);
+	assert_int_equal(others, 1);
+	bs_kpc_free(c);
+	close(sv[1]);
+}
+
+struct certer {
+	struct bs_kpc *c;
+	const char *name;
+	X509 *out;
+	int rc;
+};
+
+static void *get_bundle_cert(void *arg)
+{
+	struct certer *o = arg;
+	struct bs_error err = {0};
+	o->rc = bs_kpc_cert(&o->out, o->c, 1, 0x100000005ull, true, true, o->name, &err);
+	return NULL;
+}
+
+/* The fake key process answers one BUNDLE_CERT with der if one comes within 2 s. */
+static bool fake_answer_cert(int fd, const uint8_t *der, size_t len)
+{
+	struct pollfd p = {.fd = fd, .events = POLLIN};
+	if (poll(&p, 1, 2000) != 1)
+		return false;
+	uint8_t buf[512];
+	struct bs_kp_msg m;
+	fake_recv(fd, &m, buf, sizeof(buf));
+	assert_int_equal(m.type, BS_KP_BUNDLE_CERT);
+	struct bs_kp_enc e;
+	bs_kp_enc_start(&e, BS_KP_OK, m.seq);
+	bs_kp_put(&e, der, len);
+	assert_int_equal(bs_kp_enc_end(&e, NULL), 0);
+	assert_int_equal(send(fd, e.buf, e.len, 0), (ssize_t)e.len);
+	bs_kp_enc_free(&e);
+	return true;
+}
+
+/* A bundle's own certificate is kept by the bundle version's serial; a certificate the
+ * CSF names as a pkcs11: URI lives on the token, which can be re-provisioned while the
+ * bundle file stays the same: it is asked for every time (kept, a new key on the token
+ * signed under the old certificate and the image failed to boot). */
+static void test_keyproc__token_certs_not_kept_by_bundle_serial(void **state)
+{
+	(void)state;
+	EVP_PKEY *k = EVP_EC_gen("P-256");
+	X509 *x = X509_new();
+	assert_non_null(k);
+	assert_non_null(x);
+	X509_set_version(x, 2);
+	ASN1_INTEGER_set(X509_get_serialNumber(x), 7);
+	X509_gmtime_adj(X509_getm_notBefore(x), 0);
+	X509_gmtime_adj(X509_getm_notAfter(x), 3600);
+	X509_set_pubkey(x, k);
+	X509_NAME_add_entry_by_txt(X509_get_subject_name(x), "CN", MBSTRING_ASC,
+				   (const unsigned char *)"t", -1, -1, 0);
+	X509_set_issuer_name(x, X509_get_subject_name(x));
+	assert_true(X509_sign(x, k, EVP_sha256()) > 0);
+	unsigned char *der = NULL;
+	int dl = i2d_X509(x, &der);
+	assert_true(dl > 0);
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	struct bs_kpc *c = NULL;
+	assert_int_equal(bs_kpc_new(&c, sv[0], NULL), 0);
+	static const char *const names[] = {"crts/CSF1_crt.pem",
+					    "pkcs11:token=YubiHSM;object=CSF1;type=cert"};
+	for (size_t i = 0; i < 2; i++) {
+		for (int round = 0; round < 2; round++) {
+			struct certer o = {.c = c, .name = names[i]};
+			pthread_t t;
+			assert_int_equal(pthread_create(&t, NULL, get_bundle_cert, &o), 0);
+			bool asked = fake_answer_cert(sv[1], der, (size_t)dl);
+			pthread_join(t, NULL);
+			assert_int_equal(o.rc, 0);
+			assert_non_null(o.out);
+			X509_free(o.out);
+			/* the first time always; again only for the token's certificate */
+			if (asked != (round == 0 || i == 1))
+				fail_msg("%s, round %d: asked %d", names[i], round, asked);
+		}
+	}
+	bs_kpc_free(c);
+	close(sv[1]);
+	OPENSSL_free(der);
+	X509_free(x);
+	EVP_PKEY_free(k);
 }
 
 /* ---- a service key's stub after a key process restart ---- */
@@ -432,6 +582,25 @@ static void test_keyproc__key_filter_in_the_key_process(void **state)
 	assert_null(k);
 	assert_string_equal(err.msg, "refused: 'kmodsign/b.pem' is not for you");
 	bs_keyring_release(l);
+	/* a filter well over 4 KiB (a policy with dozens of deny rules) reaches the key
+	 * process whole: its last lines still decide */
+	char *big = malloc(BS_KEY_FILTER_MAX);
+	assert_non_null(big);
+	size_t bl = 0;
+	for (int i = 0; i < 100; i++)
+		bl += (size_t)snprintf(big + bl, BS_KEY_FILTER_MAX - bl, "-kmodsign/revoked%03d*\t"
+				      "access denied: the rule at pol:%d refuses the key '\t'\n",
+				      i, i + 1);
+	snprintf(big + bl, BS_KEY_FILTER_MAX - bl, "-kmodsign/b*\tno: '\t'\n+kmodsign/a*\n");
+	assert_true(strlen(big) > 4096);
+	assert_int_equal(bs_keyring_lease_filtered(&l, kr, "m", big, &err), 0);
+	free(big);
+	assert_int_equal(bs_lease_key(&k, l, "kmodsign/a.pem", NULL, &err), 0);
+	bs_key_free(k);
+	k = NULL;
+	assert_int_equal(bs_lease_key(&k, l, "kmodsign/b.pem", NULL, &err), BS_ERR_DENIED);
+	assert_string_equal(err.msg, "no: 'kmodsign/b.pem'");
+	bs_keyring_release(l);
 	/* without a filter (the CLI's leases) both keys come */
 	assert_int_equal(bs_keyring_lease(&l, kr, "m", &err), 0);
 	assert_int_equal(bs_lease_key(&k, l, "kmodsign/b.pem", NULL, &err), 0);
@@ -544,6 +713,8 @@ int main(void)
 		cmocka_unit_test(test_keyproc__round_trip),
 		cmocka_unit_test(test_keyproc__replies_in_any_order),
 		cmocka_unit_test(test_keyproc__died_fails_every_waiter),
+		cmocka_unit_test(test_keyproc__late_answers_are_closed),
+		cmocka_unit_test(test_keyproc__token_certs_not_kept_by_bundle_serial),
 		cmocka_unit_test(test_keyproc__service_key_renewed_once),
 		cmocka_unit_test(test_keyproc__der_cache),
 		cmocka_unit_test(test_keyproc__pubcache),

@@ -305,6 +305,41 @@ static void test_pkcs11_pool__keepalive_touches_idle_sessions(void **s)
 	fix_close(&f);
 }
 
+static uint64_t cpu_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+	return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* A session closed after a stuck call (or lost) leaves its worker without one: that worker
+ * waits for work, it does not spin on a keepalive deadline already past (one core at 100 %
+ * for the rest of the process's life after a single token time-out). */
+static void test_pkcs11_pool__no_spin_after_a_stuck_call(void **s)
+{
+	(void)s;
+	struct fix f;
+	struct bs_error e = {0};
+	fix_open(&f, 1, 200);
+	bs_p11_set_keepalive(f.p11, 100);
+	assert_int_equal(sign(&f, &e), 0);
+	bs_shim_ctl("sleep_sign_ms=400\n");
+	assert_int_equal(sign(&f, &e), BS_ERR_TIMEOUT);
+	bs_shim_ctl("");
+	struct timespec ts = {0, 700 * 1000000L}; /* the stuck call returns, its session goes */
+	nanosleep(&ts, NULL);
+	uint64_t c0 = cpu_ms();
+	nanosleep(&ts, NULL);
+	uint64_t used = cpu_ms() - c0;
+	if (used > 150)
+		fail_msg("%llu ms of CPU in 700 ms idle", (unsigned long long)used);
+	int rc = BS_ERR_BUSY; /* and the pool still serves */
+	for (int i = 0; i < 20 && rc != 0; i++)
+		rc = sign(&f, &e);
+	assert_int_equal(rc, 0);
+	fix_close(&f);
+}
+
 static void test_pkcs11_pool__reclaim_during_concurrent_signing(void **s)
 {
 	(void)s;
@@ -345,6 +380,7 @@ int main(void)
 		cmocka_unit_test(test_pkcs11_pool__close_waits_for_stuck_call),
 		cmocka_unit_test(test_pkcs11_pool__sixteen_threads_share_four_sessions),
 		cmocka_unit_test(test_pkcs11_pool__keepalive_touches_idle_sessions),
+		cmocka_unit_test(test_pkcs11_pool__no_spin_after_a_stuck_call),
 		cmocka_unit_test(test_pkcs11_pool__reclaim_during_concurrent_signing),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
