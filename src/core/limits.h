@@ -173,6 +173,7 @@
 #define BS_KP_PUBCACHE_ENTRIES 64          /* public bundle members the server side keeps */
 #define BS_KP_PUBCACHE_ITEM_MAX (64u << 10) /* bytes of one kept member */
 #define BS_KEY_FILTER_MAX (64u << 10)      /* a request's key filter (policy decision), bytes */
+#define BS_KEYPROC_HANDSHAKE_MS 5000      /* a TLS handshake's signature by the key process */
 #define BS_KEYPROC_WORKERS 8               /* threads answering in the key process */
 #define BS_KEYPROC_TIMEOUT_MS 120000        /* one answer from the key process */
 #define BS_KEYPROC_PROBE_MS 2000           /* its answer to /healthz and /metrics */

@@ -65,6 +65,7 @@ struct bs_kpc {
 	struct bs_kp_pubcache *pub; /* public bundle members by bundle serial (may be NULL) */
 	struct abandoned ab[KPC_ABANDONED]; /* ring: the oldest is forgotten (a leak, bounded) */
 	size_t ab_next;
+	_Atomic unsigned long deaths; /* BS_KP_DIED seen: key process generations gone */
 };
 
 /* What closes the thing a request of this type opens (0: it opens nothing). */
@@ -160,6 +161,7 @@ static void dispatch_locked(struct bs_kpc *c, struct reply *r, struct late_close
 	if (r->buf == NULL)
 		return;
 	if (r->m.type == BS_KP_DIED) {
+		atomic_fetch_add(&c->deaths, 1);
 		fail_all_locked(c, "the key process died; retry");
 		memset(c->ab, 0, sizeof(c->ab)); /* what they opened died with it */
 		return;
@@ -420,10 +422,19 @@ struct rkey {
 	 * name, to fetch a new handle from a restarted key process; "" for a job's key */
 	char service[BS_NAME_MAX + 1];
 	EVP_PKEY *pub; /* borrowed from the stub key (same lifetime) */
+	_Atomic unsigned long deaths; /* c->deaths when the handle was last fetched */
 };
 
 static int key_reply(uint64_t *handle, EVP_PKEY **pub, char *id, size_t idcap,
-		     struct bs_kpc *c, struct bs_kp_enc *e, struct bs_error *err);
+		     struct bs_kpc *c, struct bs_kp_enc *e, uint64_t ms, struct bs_error *err);
+
+/* How long a service key's operation waits: a TLS handshake seconds, not the minutes a
+ * signing request may (a wedged key process then fails handshakes quickly instead of
+ * holding every connection). */
+static uint64_t rkey_wait_ms(const struct rkey *k)
+{
+	return strcmp(k->service, "tls_key") == 0 ? BS_KEYPROC_HANDSHAKE_MS : k->c->timeout_ms;
+}
 
 static int rkey_sign_once(struct rkey *k, uint64_t handle, enum bs_kp_type t,
 			  const struct bs_sig_params *p, const uint8_t *data, size_t dlen,
@@ -438,7 +449,7 @@ static int rkey_sign_once(struct rkey *k, uint64_t handle, enum bs_kp_type t,
 	bs_kp_put_u64(&e, (uint64_t)(int64_t)p->pss_saltlen);
 	bs_kp_put_u64(&e, p->ecdsa_raw ? 1 : 0);
 	bs_kp_put(&e, data, dlen);
-	int rc = call(k->c, &e, &r, err);
+	int rc = call_within(k->c, &e, &r, rkey_wait_ms(k), err);
 	if (rc == 0 && (r.m.nf != 1 || r.m.f[0].len > *siglen || r.m.f[0].len == 0))
 		rc = bs_error_set(err, BS_ERR_INTERNAL, "key process: bad signature reply");
 	if (rc == 0) {
@@ -460,8 +471,11 @@ static int rkey_sign(struct rkey *k, enum bs_kp_type t, const struct bs_sig_para
 {
 	size_t cap = *siglen;
 	uint64_t used = atomic_load(&k->handle);
+	unsigned long seen = atomic_load(&k->deaths);
 	int rc = rkey_sign_once(k, used, t, p, data, dlen, sig, siglen, err);
-	if (rc != BS_ERR_BUSY || k->service[0] == '\0')
+	/* renew only after a key process died (a stale handle); a key process that is slow
+	 * or stopped keeps its handles, and asking it again would only wait longer */
+	if (rc != BS_ERR_BUSY || k->service[0] == '\0' || atomic_load(&k->c->deaths) == seen)
 		return rc;
 	uint64_t now = atomic_load(&k->handle);
 	if (now != used) { /* another thread renewed it meanwhile */
@@ -475,7 +489,8 @@ static int rkey_sign(struct rkey *k, enum bs_kp_type t, const struct bs_sig_para
 	EVP_PKEY *pub = NULL;
 	char id[BS_PATH_MAX];
 	struct bs_error ferr = {0};
-	if (key_reply(&fresh, &pub, id, sizeof(id), k->c, &e, &ferr) != 0)
+	unsigned long deaths = atomic_load(&k->c->deaths);
+	if (key_reply(&fresh, &pub, id, sizeof(id), k->c, &e, rkey_wait_ms(k), &ferr) != 0)
 		return rc; /* still restarting: the first error stands */
 	bool same = EVP_PKEY_eq(pub, k->pub) == 1;
 	EVP_PKEY_free(pub);
@@ -486,6 +501,7 @@ static int rkey_sign(struct rkey *k, enum bs_kp_type t, const struct bs_sig_para
 	}
 	uint64_t expect = used;
 	if (atomic_compare_exchange_strong(&k->handle, &expect, fresh)) {
+		atomic_store(&k->deaths, deaths);
 		send_close(k->c, BS_KP_KEY_FREE, used); /* of a dead generation: a no-op */
 	} else {
 		send_close(k->c, BS_KP_KEY_FREE, fresh); /* another thread's handle won */
@@ -545,12 +561,12 @@ static void start_named(struct bs_kpc *c, struct bs_kp_enc *e, enum bs_kp_type t
 /* Send e, a request answered by (handle, public key DER, key id), and make the stub key. */
 /* Send e, a request answered by (handle, public key DER, key id): the three of them. */
 static int key_reply(uint64_t *handle, EVP_PKEY **pub, char *id, size_t idcap,
-		     struct bs_kpc *c, struct bs_kp_enc *e, struct bs_error *err)
+		     struct bs_kpc *c, struct bs_kp_enc *e, uint64_t ms, struct bs_error *err)
 {
 	*handle = 0;
 	*pub = NULL;
 	struct reply r;
-	int rc = call(c, e, &r, err);
+	int rc = call_within(c, e, &r, ms, err);
 	if (rc == 0 && (r.m.nf != 3 || bs_kp_get_u64(handle, &r.m, 0, err) != 0 ||
 			bs_kp_get_str(id, idcap, &r.m, 2, err) != 0 ||
 			r.m.f[1].len > BS_KEYPROC_DER_MAX))
@@ -571,7 +587,8 @@ static int key_call(struct bs_key **out, struct bs_kpc *c, struct bs_kp_enc *e,
 	uint64_t handle = 0;
 	EVP_PKEY *pub = NULL; /* shared, public */
 	char id[BS_PATH_MAX];
-	int rc = key_reply(&handle, &pub, id, sizeof(id), c, e, err);
+	unsigned long deaths = atomic_load(&c->deaths);
+	int rc = key_reply(&handle, &pub, id, sizeof(id), c, e, c->timeout_ms, err);
 	if (rc != 0)
 		return rc;
 	struct rkey *k = calloc(1, sizeof(*k));
@@ -581,6 +598,7 @@ static int key_call(struct bs_key **out, struct bs_kpc *c, struct bs_kp_enc *e,
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 	}
 	k->c = c;
+	atomic_init(&k->deaths, deaths);
 	atomic_init(&k->handle, handle);
 	snprintf(k->service, sizeof(k->service), "%s", service != NULL ? service : "");
 	k->pub = pub;

@@ -15,7 +15,8 @@ echo "key_cache_idle = 2" >> "$T/server.conf"
 srv_start
 rss() { awk '/^VmRSS/{print $2}' "/proc/$SRV_PID/status"; }
 sanitized=0
-ldd "$BS_BIN" 2>/dev/null | grep -q libasan && sanitized=1
+libs=$(ldd "$BS_BIN" 2>/dev/null || true) # not piped into grep -q (pipefail + SIGPIPE)
+[[ "$libs" == *libasan* ]] && sanitized=1
 idle=$(rss)
 cd "$T/client"
 for i in $(seq 8); do

@@ -82,21 +82,17 @@ for n in "${needles[@]: -6}"; do echo "$in_kp" | grep -qx "$n" && tls_in_kp=$((t
 "$BS_BIN" audit verify "$T/audit.log" --key "$T/audit.pub" >/dev/null ||
 	srv_fail "audit log seals signed through the key process do not verify"
 
-# A stopped (wedged) key process: /healthz says 503 within seconds instead of hanging for
-# the 120 s a signing request may wait, and /metrics still answers (without token gauges);
-# once it runs again the server is healthy.
+# A stopped (wedged) key process: the TLS key is in it, so a handshake cannot finish; it
+# fails within seconds (BS_KEYPROC_HANDSHAKE_MS) instead of holding the connection for the
+# 120 s a signing request may wait, and HTTPS works again once the key process runs. (Over
+# plain HTTP /healthz answers 503 then: test_server_keyproc_stall.)
 kill -STOP "$kp_pid"
 t0=$(date +%s)
 code=$(curl --silent -m 30 -o "$T/hz.txt" -w '%{http_code}' "$URL/healthz" || true)
 t1=$(date +%s)
-[ "$code" = 503 ] && [ $((t1 - t0)) -le 10 ] ||
-	{ kill -CONT "$kp_pid"; srv_fail "healthz with a stopped key process: $code after $((t1 - t0)) s"; }
-code=$(curl --silent -m 30 -o "$T/metrics.txt" -w '%{http_code}' "$URL/metrics" || true)
-t2=$(date +%s)
-[ "$code" = 200 ] && [ $((t2 - t1)) -le 10 ] && grep -q '^bootsign_requests_total' "$T/metrics.txt" ||
-	{ kill -CONT "$kp_pid"; srv_fail "metrics with a stopped key process: $code after $((t2 - t1)) s"; }
+[ "$code" = 000 ] && [ $((t1 - t0)) -le 10 ] ||
+	{ kill -CONT "$kp_pid"; srv_fail "HTTPS with a stopped key process: $code after $((t1 - t0)) s"; }
 kill -CONT "$kp_pid"
-grep -q "healthz: the key process did not answer within" "$SRV_LOG" || srv_fail "healthz: no reason logged"
 srv_healthy
 
 # Kill the key process under load: every answer is 200 or 503, some 503s, a new key

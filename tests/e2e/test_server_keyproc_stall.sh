@@ -2,7 +2,8 @@
 # key_isolation = yes with a stalled token (the fault-injecting shim: C_Sign sleeps, pool
 # of one session): a request whose token lookup waits for the busy session holds up only
 # itself; a file-key request at the same time is answered at once and verifies (the key
-# process ran every lease operation under one lock, so it waited pkcs11_timeout_ms).
+# process ran every lease operation under one lock, so it waited pkcs11_timeout_ms). A
+# stopped key process: /healthz 503 and /metrics 200 within seconds, healthy after SIGCONT.
 set -euo pipefail
 : "${BS_P11SHIM:?BS_P11SHIM (the shim module) must be set}"
 . "$BS_SRCDIR/tests/e2e/lib/server_common.sh"
@@ -39,5 +40,23 @@ wait "$p1" "$p2"
 [ "$(cat stuck.code)" = 503 ] || srv_fail "stuck token request: $(cat stuck.code)"
 [ "$(cat lookup.code)" = 503 ] || srv_fail "lookup on a busy pool: $(cat lookup.code) $(head -c 300 lookup.bin)"
 printf 'epoch=2\n' > "$P11SHIM_CTL"
+
+# A stopped (wedged) key process: /healthz says 503 within seconds instead of hanging for
+# the 120 s a signing request may wait, and /metrics still answers (without token gauges);
+# once it runs again the server is healthy.
+kp_pid=$(kp_pid)
+kill -STOP "$kp_pid"
+t0=$(date +%s)
+code=$(curl --silent -m 30 -o "$T/hz.txt" -w '%{http_code}' "$URL/healthz" || true)
+t1=$(date +%s)
+[ "$code" = 503 ] && [ $((t1 - t0)) -le 10 ] ||
+	{ kill -CONT "$kp_pid"; srv_fail "healthz with a stopped key process: $code after $((t1 - t0)) s"; }
+code=$(curl --silent -m 30 -o "$T/metrics.txt" -w '%{http_code}' "$URL/metrics" || true)
+t2=$(date +%s)
+[ "$code" = 200 ] && [ $((t2 - t1)) -le 10 ] && grep -q '^bootsign_requests_total' "$T/metrics.txt" ||
+	{ kill -CONT "$kp_pid"; srv_fail "metrics with a stopped key process: $code after $((t2 - t1)) s"; }
+kill -CONT "$kp_pid"
+grep -q "healthz: the key process did not answer within" "$SRV_LOG" || srv_fail "healthz: no reason logged"
+srv_healthy
 srv_stop
 echo "test_server_keyproc_stall: ok"

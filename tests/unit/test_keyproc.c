@@ -370,7 +370,8 @@ static uint64_t handle_of(const struct bs_kp_msg *m)
 
 /* Two TLS handshakes sign with the service key when the key process has restarted: the
  * first to hear "restarted" fetches the new handle and frees the dead one; the second
- * signs with that new handle, never fetching (and freeing) another. */
+ * signs with that new handle, never fetching (and freeing) another. (A key process that
+ * did not die, only answered BUSY, keeps its handles: no renewal without a DIED.) */
 static void test_keyproc__service_key_renewed_once(void **state)
 {
 	(void)state;
@@ -398,6 +399,13 @@ static void test_keyproc__service_key_renewed_once(void **state)
 	pthread_join(ts, NULL);
 	assert_int_equal(s.rc, 0);
 	key = s.key;
+	/* the key process dies (the supervisor's DIED, read by the next waiter: a CHECK, which
+	 * fails with it) and a new one starts: h1 is stale now */
+	fake_send(sv[1], BS_KP_DIED, 0, 0);
+	struct bs_error cerr = {0};
+	assert_int_equal(bs_kpc_check(c, &cerr), BS_ERR_BUSY);
+	fake_recv(sv[1], &m, buf, sizeof(buf));
+	assert_int_equal(m.type, BS_KP_CHECK);
 	/* two signers with h1 */
 	a.key = b.key = key;
 	assert_int_equal(pthread_create(&ta, NULL, sign_once, &a), 0);
