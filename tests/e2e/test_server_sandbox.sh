@@ -134,9 +134,16 @@ start_fails "$T/bad.conf" "user = bootsign-no-such-user: no such user"
 cp "$T/base.conf" "$T/noiso.conf"
 printf 'user = nobody\nkey_isolation = no\n' >> "$T/noiso.conf"
 start_fails "$T/noiso.conf" "user = nobody: with key_isolation = no this user reads the keys"
-cp "$T/base.conf" "$T/self.conf"
-printf 'user = root\n' >> "$T/self.conf"
-chmod 0644 "$T/self.conf"
-start_fails "$T/self.conf" "user = root: bootsign serve runs as uid $NOBODY, not root" \
+# run as nobody: the binary and the configuration from a directory nobody may enter (the
+# build tree or $T may sit below a 0700 directory, as in a fresh clone under mktemp -d)
+pub=$(mktemp -d /tmp/bs-sandbox.XXXXXX)
+chmod 0755 "$pub"
+cp "$BS_BIN" "$pub/bootsign"
+cp "$T/base.conf" "$pub/self.conf"
+printf 'user = root\n' >> "$pub/self.conf"
+chmod 0644 "$pub/self.conf"
+BS_BIN=$pub/bootsign start_fails "$pub/self.conf" \
+	"user = root: bootsign serve runs as uid $NOBODY, not root" \
 	setpriv --reuid="$NOBODY" --regid="$NOGROUP" --clear-groups
+rm -rf "$pub"
 echo "test_server_sandbox: ok"
