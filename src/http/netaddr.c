@@ -60,3 +60,13 @@ int bs_http_listen(int *out_fd, const struct addrinfo *ai, const char *address,
 	*out_fd = fd;
 	return 0;
 }
+
+void bs_http_peer_host(struct MHD_Connection *conn, char *out, size_t cap)
+{
+	char hp[64];
+	bs_http_peer_address(conn, hp, sizeof(hp));
+	char *colon = strrchr(hp, ':');
+	if (colon != NULL && colon != hp)
+		*colon = '\0';
+	snprintf(out, cap, "%s", hp);
+}

@@ -1,9 +1,14 @@
 #include "http/response.h"
 
+#include <openssl/rand.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+
+#include "core/util.h"
 
 static void common_headers(struct MHD_Response *r, const char *reqid)
 {
@@ -83,4 +88,16 @@ enum MHD_Result bs_http_fd(struct MHD_Connection *conn, const char *reqid, int f
 		return MHD_NO;
 	}
 	return queue_ok(conn, r, reqid, content_type, filename);
+}
+
+void bs_http_new_reqid(char *out)
+{
+	uint8_t rnd[BS_HTTP_REQID_LEN / 2];
+	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
+		static atomic_ulong counter;
+		unsigned long c = atomic_fetch_add(&counter, 1);
+		for (size_t i = 0; i < sizeof(rnd); i++)
+			rnd[i] = (uint8_t)(c >> (8 * (i % sizeof(c))));
+	}
+	bs_hex(out, rnd, sizeof(rnd));
 }

@@ -9,6 +9,9 @@
 
 /* Queue a one-line text/plain response ("msg\n"). `allow` (405: the methods the path
  * takes) may be NULL. */
+/* A new request id: BS_HTTP_REQID_LEN hex digits (random; a counter if the RNG fails) and
+ * a NUL into out. */
+void bs_http_new_reqid(char *out);
 enum MHD_Result bs_http_text(struct MHD_Connection *conn, const char *reqid, unsigned status,
 			     const char *msg, const char *allow);
 /* Queue a 200 body copied from data (small answers, JSON, a signature). */

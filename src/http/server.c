@@ -4,7 +4,6 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netdb.h>
-#include <openssl/rand.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
@@ -76,18 +75,6 @@ struct request {
 	const char *label; /* metrics endpoint label */
 };
 
-static void new_reqid(char *out)
-{
-	uint8_t rnd[BS_HTTP_REQID_LEN / 2];
-	if (RAND_bytes(rnd, sizeof(rnd)) != 1) {
-		static atomic_ulong counter;
-		unsigned long c = atomic_fetch_add(&counter, 1);
-		for (size_t i = 0; i < sizeof(rnd); i++)
-			rnd[i] = (uint8_t)(c >> (8 * (i % sizeof(c))));
-	}
-	bs_hex(out, rnd, sizeof(rnd));
-}
-
 /* Queue a status without a BS_ERR code (routing, media type). */
 static enum MHD_Result respond_status(struct MHD_Connection *conn, struct request *rq,
 				      unsigned status, const char *msg)
@@ -131,16 +118,6 @@ static struct bs_conn *conn_of(struct MHD_Connection *conn)
 	return ci != NULL ? ci->socket_context : NULL;
 }
 
-static void host_of(struct MHD_Connection *conn, char *out, size_t cap)
-{
-	char hp[64];
-	bs_http_peer_address(conn, hp, sizeof(hp));
-	char *colon = strrchr(hp, ':');
-	if (colon != NULL && colon != hp)
-		*colon = '\0';
-	snprintf(out, cap, "%s", hp);
-}
-
 /* Every connection is accounted for from accept to close (http/conns.c). */
 static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_context,
 			  enum MHD_ConnectionNotificationCode code)
@@ -150,7 +127,7 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
 		const union MHD_ConnectionInfo *ci =
 			MHD_get_connection_info(conn, MHD_CONNECTION_INFO_CONNECTION_FD);
 		char host[BS_CONNS_HOST_MAX + 1];
-		host_of(conn, host, sizeof(host));
+		bs_http_peer_host(conn, host, sizeof(host));
 		*socket_context = ci != NULL ? bs_conns_add(srv->conns, ci->connect_fd, host) : NULL;
 	} else {
 		bs_conns_remove(srv->conns, *socket_context);
@@ -222,6 +199,17 @@ static enum MHD_Result healthz(struct bs_server *srv, struct MHD_Connection *con
 	return respond_status(conn, rq, 200, "ok");
 }
 
+/* A 200 with b's bytes (freed here); rq->result says what was sent. */
+static enum MHD_Result respond_buf(struct MHD_Connection *conn, struct request *rq,
+				   struct bs_buf *b, const char *content_type)
+{
+	rq->status = 200;
+	rq->responded = true;
+	enum MHD_Result ret = bs_http_copy(conn, rq->id, b->data, b->len, content_type, NULL);
+	bs_buf_free(b);
+	return ret;
+}
+
 /* GET /signers: every endpoint with its fields, from the signer table (catalog.c). */
 static enum MHD_Result signers_json(struct MHD_Connection *conn, struct request *rq)
 {
@@ -229,12 +217,8 @@ static enum MHD_Result signers_json(struct MHD_Connection *conn, struct request 
 	size_t n = 0;
 	if (bs_http_signers_json(&b, &n) != 0)
 		return respond_status(conn, rq, 500, "cannot list the signers");
-	rq->status = 200;
-	rq->responded = true;
 	snprintf(rq->result, sizeof(rq->result), "ok (%zu signers)", n);
-	enum MHD_Result ret = bs_http_copy(conn, rq->id, b.data, b.len, "application/json", NULL);
-	bs_buf_free(&b);
-	return ret;
+	return respond_buf(conn, rq, &b, "application/json");
 }
 
 /* ---- access control (guard.h): identity, policy, audit; see docs/security.md ---- */
@@ -323,13 +307,8 @@ static enum MHD_Result metrics(struct bs_server *srv, struct MHD_Connection *con
 		bs_buf_free(&b);
 		return respond_status(conn, rq, 500, "cannot render the metrics");
 	}
-	rq->status = 200;
-	rq->responded = true;
 	snprintf(rq->result, sizeof(rq->result), "ok");
-	enum MHD_Result ret = bs_http_copy(conn, rq->id, b.data, b.len,
-					   "text/plain; version=0.0.4", NULL);
-	bs_buf_free(&b);
-	return ret;
+	return respond_buf(conn, rq, &b, "text/plain; version=0.0.4");
 }
 
 static bool is_get(const char *method)
@@ -548,7 +527,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
 		rq = calloc(1, sizeof(*rq));
 		if (rq == NULL)
 			return MHD_NO;
-		new_reqid(rq->id);
+		bs_http_new_reqid(rq->id);
 		rq->start_ms = bs_now_ms();
 		bs_http_peer_address(conn, rq->client, sizeof(rq->client));
 		snprintf(rq->peer_ip, sizeof(rq->peer_ip), "%.*s",
@@ -650,6 +629,18 @@ __attribute__((format(printf, 2, 0))) static void mhd_log(void *cls, const char 
 	bs_log(BS_LOG_DEBUG, NULL, "microhttpd: %s", msg);
 }
 
+/* A server that did not start: its parts freed, its socket closed; returns rc. */
+static int discard(struct bs_server *srv, int lfd, int rc)
+{
+	if (lfd >= 0)
+		close(lfd);
+	bs_conns_free(srv->conns);
+	bs_guard_free(srv->guard);
+	bs_metrics_free(srv->metrics);
+	free(srv);
+	return rc;
+}
+
 int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 		    struct bs_keyring *keyring, struct bs_spool *spool,
 		    const struct bs_server_hook *hook, struct bs_error *err)
@@ -712,15 +703,8 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 	freeaddrinfo(ai);
 	if (hrc == 0 && hook != NULL && hook->before_threads != NULL)
 		hrc = hook->before_threads(hook->arg, err);
-	if (hrc != 0) {
-		if (lfd >= 0)
-			close(lfd);
-		bs_conns_free(srv->conns);
-		bs_guard_free(srv->guard);
-		bs_metrics_free(srv->metrics);
-		free(srv);
-		return hrc;
-	}
+	if (hrc != 0)
+		return discard(srv, lfd, hrc);
 	struct MHD_OptionItem opts[] = {
 		{MHD_OPTION_LISTEN_SOCKET, lfd, NULL},
 		/* more than connection_limit: a client over a limit is answered 503 by the
@@ -745,15 +729,10 @@ int bs_server_start(struct bs_server **out, const struct bs_config *cfg,
 	bs_guard_mhd_options(srv->guard, opts + nopt, 3, &flags);
 	srv->mhd = MHD_start_daemon(flags, 0, NULL, NULL, on_request, srv, MHD_OPTION_ARRAY,
 				    opts, MHD_OPTION_END);
-	if (srv->mhd == NULL) {
-		close(lfd);
-		bs_conns_free(srv->conns);
-		bs_guard_free(srv->guard);
-		bs_metrics_free(srv->metrics);
-		free(srv);
-		return bs_error_set(err, BS_ERR_IO, "cannot serve on %s port %s: libmicrohttpd "
-				    "refused the settings", cfg->address, port);
-	}
+	if (srv->mhd == NULL)
+		return discard(srv, lfd, bs_error_set(err, BS_ERR_IO, "cannot serve on %s port %s: "
+						      "libmicrohttpd refused the settings",
+						      cfg->address, port));
 	const union MHD_DaemonInfo *di = MHD_get_daemon_info(srv->mhd, MHD_DAEMON_INFO_BIND_PORT);
 	srv->port = di != NULL ? di->port : cfg->port;
 	if (threads == 0)
