@@ -53,6 +53,9 @@ struct abandoned {
 	uint16_t close; /* LEASE_CLOSE or KEY_FREE */
 };
 
+#define KPC_HELD 256          /* closes kept back while the socket is full */
+#define KPC_CLOSE_MSG_MAX 32  /* an encoded KEY_FREE / LEASE_CLOSE: 8 + 4 + 8 bytes */
+
 struct bs_kpc {
 	int fd;
 	uint64_t timeout_ms;
@@ -66,6 +69,11 @@ struct bs_kpc {
 	struct abandoned ab[KPC_ABANDONED]; /* ring: the oldest is forgotten (a leak, bounded) */
 	size_t ab_next;
 	_Atomic unsigned long deaths; /* BS_KP_DIED seen: key process generations gone */
+	/* closes a full socket (a stopped key process) could not take, oldest first: sent
+	 * before the next message; the oldest is dropped when full (a bounded leak) */
+	struct held { uint8_t buf[KPC_CLOSE_MSG_MAX]; size_t len; } held[KPC_HELD];
+	size_t held_first, held_n;
+	unsigned long held_dropped;
 };
 
 /* What closes the thing a request of this type opens (0: it opens nothing). */
@@ -226,6 +234,21 @@ void bs_kpc_free(struct bs_kpc *c)
 }
 
 /* Finish e and send it; with w, register w first so its reply cannot be missed. */
+/* Send the closes a full socket held back, oldest first, never blocking. Called locked. */
+static void flush_held_locked(struct bs_kpc *c)
+{
+	while (c->held_n > 0) {
+		struct held *h = &c->held[c->held_first];
+		ssize_t n = send(c->fd, h->buf, h->len, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n != (ssize_t)h->len)
+			return; /* still full (or gone): later */
+		c->held_first = (c->held_first + 1) % KPC_HELD;
+		c->held_n--;
+	}
+}
+
 static int send_req(struct bs_kpc *c, struct bs_kp_enc *e, struct waiter *w,
 		    struct bs_error *err)
 {
@@ -233,6 +256,7 @@ static int send_req(struct bs_kpc *c, struct bs_kp_enc *e, struct waiter *w,
 	if (rc != 0)
 		return rc;
 	pthread_mutex_lock(&c->lock);
+	flush_held_locked(c);
 	if (c->gone != NULL) {
 		rc = bs_error_set(err, BS_ERR_BUSY, "%s", c->gone);
 	} else if (w != NULL) {
@@ -404,7 +428,36 @@ static void send_close(struct bs_kpc *c, enum bs_kp_type t, uint64_t id)
 	struct bs_kp_enc e;
 	start(c, &e, t);
 	bs_kp_put_u64(&e, id);
-	(void)send_req(c, &e, NULL, NULL);
+	if (bs_kp_enc_end(&e, NULL) != 0 || e.len > KPC_CLOSE_MSG_MAX) {
+		bs_kp_enc_free(&e);
+		return;
+	}
+	/* never blocks: a request thread frees its keys on every path, and a stopped key
+	 * process must not hold it there once the socket is full */
+	pthread_mutex_lock(&c->lock);
+	flush_held_locked(c);
+	bool hold = c->gone == NULL;
+	if (hold && c->held_n == 0) {
+		ssize_t n;
+		while ((n = send(c->fd, e.buf, e.len, MSG_NOSIGNAL | MSG_DONTWAIT)) < 0 &&
+		       errno == EINTR)
+			;
+		hold = n != (ssize_t)e.len && (errno == EAGAIN || errno == EWOULDBLOCK);
+	}
+	if (hold) {
+		if (c->held_n == KPC_HELD) { /* the oldest stays open in the key process */
+			c->held_first = (c->held_first + 1) % KPC_HELD;
+			c->held_n--;
+			if (c->held_dropped++ == 0)
+				bs_log(BS_LOG_WARN, NULL, "key process: not reading; %u closes kept, "
+				       "older ones dropped (their handles stay open until it restarts)",
+				       KPC_HELD);
+		}
+		struct held *h = &c->held[(c->held_first + c->held_n++) % KPC_HELD];
+		memcpy(h->buf, e.buf, e.len);
+		h->len = e.len;
+	}
+	pthread_mutex_unlock(&c->lock);
 	bs_kp_enc_free(&e);
 }
 

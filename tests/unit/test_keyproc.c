@@ -10,6 +10,7 @@
 
 #include "testutil.h"
 #include "core/limits.h"
+#include "core/util.h"
 #include "crypto/dercache.h"
 #include "keys/keyproc.h"
 #include "keys/keyring.h"
@@ -448,6 +449,69 @@ static void test_keyproc__service_key_renewed_once(void **state)
 	close(sv[1]);
 }
 
+static void *check_once(void *arg)
+{
+	struct opener *o = arg;
+	struct bs_error err = {0};
+	o->rc = bs_kpc_check(o->c, &err);
+	return NULL;
+}
+
+/* A key process that does not read (stopped): closes never block the request thread that
+ * frees its keys; what the full socket cannot take is kept (bounded) and sent, oldest
+ * first, before the next message once the key process reads again. */
+static void test_keyproc__closes_never_block(void **state)
+{
+	(void)state;
+	int sv[2];
+	assert_int_equal(socketpair(AF_UNIX, SOCK_SEQPACKET, 0, sv), 0);
+	struct bs_kpc *c = NULL;
+	assert_int_equal(bs_kpc_new(&c, sv[0], NULL), 0);
+	uint64_t t0 = bs_now_ms();
+	for (uint64_t i = 1; i <= 5000; i++)
+		bs_kpc_lease_close(c, i); /* far more than the socket holds */
+	assert_true(bs_now_ms() - t0 < 2000);
+	uint8_t buf[256];
+	struct bs_kp_msg m;
+	uint64_t last = 0, got = 0, v = 0;
+	for (;;) { /* what the socket took: in order */
+		ssize_t n = recv(sv[1], buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0)
+			break;
+		assert_int_equal(bs_kp_decode(&m, buf, (size_t)n, NULL), 0);
+		assert_int_equal(m.type, BS_KP_LEASE_CLOSE);
+		assert_int_equal(bs_kp_get_u64(&v, &m, 0, NULL), 0);
+		assert_true(v > last);
+		last = v;
+		got++;
+	}
+	assert_true(got > 0 && got < 5000);
+	/* the next request: the kept closes go first (the newest 256, oldest first), then it */
+	struct opener o = {.c = c};
+	pthread_t t;
+	assert_int_equal(pthread_create(&t, NULL, check_once, &o), 0);
+	uint64_t kept = 0;
+	for (;;) {
+		ssize_t n = recv(sv[1], buf, sizeof(buf), 0);
+		assert_true(n > 0);
+		assert_int_equal(bs_kp_decode(&m, buf, (size_t)n, NULL), 0);
+		if (m.type == BS_KP_CHECK)
+			break;
+		assert_int_equal(m.type, BS_KP_LEASE_CLOSE);
+		assert_int_equal(bs_kp_get_u64(&v, &m, 0, NULL), 0);
+		assert_true(v > last);
+		last = v;
+		kept++;
+	}
+	assert_int_equal(kept, 256);
+	assert_true(last == 5000);
+	fake_send(sv[1], BS_KP_OK, m.seq, 0);
+	pthread_join(t, NULL);
+	assert_int_equal(o.rc, 0);
+	bs_kpc_free(c);
+	close(sv[1]);
+}
+
 /* The DER cache: one decode per distinct certificate, the same object back, refused
  * bytes NULL (trailing garbage too). */
 static void test_keyproc__der_cache(void **state)
@@ -724,6 +788,7 @@ int main(void)
 		cmocka_unit_test(test_keyproc__late_answers_are_closed),
 		cmocka_unit_test(test_keyproc__token_certs_not_kept_by_bundle_serial),
 		cmocka_unit_test(test_keyproc__service_key_renewed_once),
+		cmocka_unit_test(test_keyproc__closes_never_block),
 		cmocka_unit_test(test_keyproc__der_cache),
 		cmocka_unit_test(test_keyproc__pubcache),
 		cmocka_unit_test(test_keyproc__key_filter_in_the_key_process),
