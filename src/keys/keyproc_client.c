@@ -21,18 +21,13 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "crypto/dercache.h"
+#include "keys/keyproc_client_int.h"
 #include "keys/keyproc_msg.h"
 #include "keys/keyproc_pubcache.h"
 
 #define KPC_STR2(x) #x
 #define KPC_STR(x) KPC_STR2(x)
 
-/* A reply: the received buffer (fields point into it). */
-struct reply {
-	uint8_t *buf;
-	size_t len;
-	struct bs_kp_msg m;
-};
 
 /* A request waiting for its reply (on the waiter's stack, linked while it waits). */
 struct waiter {
@@ -97,7 +92,7 @@ struct late_close {
 	uint64_t id;
 };
 
-static void reply_free(struct reply *r)
+void bs_kpc_reply_free(struct reply *r)
 {
 	if (r->buf != NULL) {
 		OPENSSL_cleanse(r->buf, r->len);
@@ -131,15 +126,14 @@ static int recv_one(struct reply *r, int fd, int ms)
 	while ((n = recv(fd, r->buf, r->len, 0)) < 0 && errno == EINTR)
 		;
 	if (n != (ssize_t)r->len) {
-		reply_free(r);
+		bs_kpc_reply_free(r);
 		return -1;
 	}
 	if (bs_kp_decode(&r->m, r->buf, r->len, NULL) != 0)
-		reply_free(r); /* nobody's: its waiter times out */
+		bs_kpc_reply_free(r); /* nobody's: its waiter times out */
 	return 1;
 }
 
-static void send_close(struct bs_kpc *c, enum bs_kp_type t, uint64_t id);
 
 /* Fail every waiting request (the key process died, or the socket is gone). */
 static void fail_all_locked(struct bs_kpc *c, const char *why)
@@ -287,7 +281,7 @@ static int send_req(struct bs_kpc *c, struct bs_kp_enc *e, struct waiter *w,
 }
 
 /* Send e (finished here) and wait at most ms for its reply: BS_KP_OK in *r, or the error. */
-static int call_within(struct bs_kpc *c, struct bs_kp_enc *e, struct reply *r, uint64_t ms,
+int bs_kpc_call_within(struct bs_kpc *c, struct bs_kp_enc *e, struct reply *r, uint64_t ms,
 		       struct bs_error *err)
 {
 	memset(r, 0, sizeof(*r));
@@ -345,18 +339,18 @@ static int call_within(struct bs_kpc *c, struct bs_kp_enc *e, struct reply *r, u
 		pthread_cond_broadcast(&c->cond); /* a follower may lead now */
 		if (late.type != 0) {
 			pthread_mutex_unlock(&c->lock);
-			send_close(c, (enum bs_kp_type)late.type, late.id);
+			bs_kpc_send_close(c, (enum bs_kp_type)late.type, late.id);
 			pthread_mutex_lock(&c->lock);
 		}
 		if (got.buf != NULL) {
 			pthread_mutex_unlock(&c->lock);
-			reply_free(&got);
+			bs_kpc_reply_free(&got);
 			pthread_mutex_lock(&c->lock);
 		}
 	}
 	pthread_mutex_unlock(&c->lock);
 	if (w.rc != 0) {
-		reply_free(&w.r);
+		bs_kpc_reply_free(&w.r);
 		return bs_error_set(err, w.rc, "%s", w.why);
 	}
 	*r = w.r;
@@ -373,17 +367,17 @@ static int call_within(struct bs_kpc *c, struct bs_kp_enc *e, struct reply *r, u
 		rc = bs_error_set(err, BS_ERR_INTERNAL, "key process: unexpected reply");
 	}
 	if (rc != 0)
-		reply_free(r);
+		bs_kpc_reply_free(r);
 	return rc;
 }
 
 /* A signing job's request: a token operation may take long (pkcs11_timeout_ms). */
-static int call(struct bs_kpc *c, struct bs_kp_enc *e, struct reply *r, struct bs_error *err)
+int bs_kpc_call(struct bs_kpc *c, struct bs_kp_enc *e, struct reply *r, struct bs_error *err)
 {
-	return call_within(c, e, r, c->timeout_ms, err);
+	return bs_kpc_call_within(c, e, r, c->timeout_ms, err);
 }
 
-static void start(struct bs_kpc *c, struct bs_kp_enc *e, enum bs_kp_type t)
+void bs_kpc_start(struct bs_kpc *c, struct bs_kp_enc *e, enum bs_kp_type t)
 {
 	pthread_mutex_lock(&c->lock);
 	uint32_t seq = ++c->seq;
@@ -397,10 +391,10 @@ int bs_kpc_check(struct bs_kpc *c, struct bs_error *err)
 {
 	struct bs_kp_enc e;
 	struct reply r;
-	start(c, &e, BS_KP_CHECK);
+	bs_kpc_start(c, &e, BS_KP_CHECK);
 	/* /healthz: a stopped or wedged key process is unhealthy now, not in two minutes */
-	int rc = call_within(c, &e, &r, BS_KEYPROC_PROBE_MS, err);
-	reply_free(&r);
+	int rc = bs_kpc_call_within(c, &e, &r, BS_KEYPROC_PROBE_MS, err);
+	bs_kpc_reply_free(&r);
 	return rc;
 }
 
@@ -410,23 +404,23 @@ int bs_kpc_lease_open(uint64_t *out, struct bs_kpc *c, const char *subject, cons
 	*out = 0;
 	struct bs_kp_enc e;
 	struct reply r;
-	start(c, &e, BS_KP_LEASE_OPEN);
+	bs_kpc_start(c, &e, BS_KP_LEASE_OPEN);
 	bs_kp_put_str(&e, subject);
 	bs_kp_put_str(&e, filter != NULL ? filter : ""); /* "" = no filter (never a decision:
 							  * an empty one is "-*") */
-	int rc = call(c, &e, &r, err);
+	int rc = bs_kpc_call(c, &e, &r, err);
 	if (rc == 0)
 		rc = bs_kp_get_u64(out, &r.m, 0, err);
-	reply_free(&r);
+	bs_kpc_reply_free(&r);
 	return rc;
 }
 
 /* Closes are not waited for: nothing the server does next depends on them (a failed close
  * leaves a handle open in the key process until it restarts; its tables are bounded). */
-static void send_close(struct bs_kpc *c, enum bs_kp_type t, uint64_t id)
+void bs_kpc_send_close(struct bs_kpc *c, enum bs_kp_type t, uint64_t id)
 {
 	struct bs_kp_enc e;
-	start(c, &e, t);
+	bs_kpc_start(c, &e, t);
 	bs_kp_put_u64(&e, id);
 	if (bs_kp_enc_end(&e, NULL) != 0 || e.len > KPC_CLOSE_MSG_MAX) {
 		bs_kp_enc_free(&e);
@@ -463,217 +457,19 @@ static void send_close(struct bs_kpc *c, enum bs_kp_type t, uint64_t id)
 
 void bs_kpc_lease_close(struct bs_kpc *c, uint64_t lease)
 {
-	send_close(c, BS_KP_LEASE_CLOSE, lease);
+	bs_kpc_send_close(c, BS_KP_LEASE_CLOSE, lease);
 }
 
 /* ---- remote keys ---- */
 
-struct rkey {
-	struct bs_kpc *c;
-	_Atomic uint64_t handle;
-	/* a service key (the server's own, held for the server's lifetime): its setting's
-	 * name, to fetch a new handle from a restarted key process; "" for a job's key */
-	char service[BS_NAME_MAX + 1];
-	EVP_PKEY *pub; /* borrowed from the stub key (same lifetime) */
-	_Atomic unsigned long deaths; /* c->deaths when the handle was last fetched */
-};
-
-static int key_reply(uint64_t *handle, EVP_PKEY **pub, char *id, size_t idcap,
-		     struct bs_kpc *c, struct bs_kp_enc *e, uint64_t ms, struct bs_error *err);
-
-/* How long a service key's operation waits: a TLS handshake seconds, not the minutes a
- * signing request may (a wedged key process then fails handshakes quickly instead of
- * holding every connection). */
-static uint64_t rkey_wait_ms(const struct rkey *k)
-{
-	return strcmp(k->service, "tls_key") == 0 ? BS_KEYPROC_HANDSHAKE_MS : k->c->timeout_ms;
-}
-
-static int rkey_sign_once(struct rkey *k, uint64_t handle, enum bs_kp_type t,
-			  const struct bs_sig_params *p, const uint8_t *data, size_t dlen,
-			  uint8_t *sig, size_t *siglen, struct bs_error *err)
-{
-	struct bs_kp_enc e;
-	struct reply r;
-	start(k->c, &e, t);
-	bs_kp_put_u64(&e, handle);
-	bs_kp_put_u64(&e, (uint64_t)(int64_t)p->md_nid);
-	bs_kp_put_u64(&e, (uint64_t)(int64_t)p->scheme);
-	bs_kp_put_u64(&e, (uint64_t)(int64_t)p->pss_saltlen);
-	bs_kp_put_u64(&e, p->ecdsa_raw ? 1 : 0);
-	bs_kp_put(&e, data, dlen);
-	int rc = call_within(k->c, &e, &r, rkey_wait_ms(k), err);
-	if (rc == 0 && (r.m.nf != 1 || r.m.f[0].len > *siglen || r.m.f[0].len == 0))
-		rc = bs_error_set(err, BS_ERR_INTERNAL, "key process: bad signature reply");
-	if (rc == 0) {
-		memcpy(sig, r.m.f[0].p, r.m.f[0].len);
-		*siglen = r.m.f[0].len;
-	}
-	reply_free(&r);
-	return rc;
-}
-
-/* A job's key dies with the key process that made it (the job gets its 503). A service
- * key outlives it: after a restart it takes the new key process's handle for the same
- * setting (which must still be the same public key) and signs once more. Service keys are
- * used by several threads at once (TLS handshakes): the first to renew installs its
- * handle, the others use that one, and only handles nobody else has seen are freed. */
-static int rkey_sign(struct rkey *k, enum bs_kp_type t, const struct bs_sig_params *p,
-		     const uint8_t *data, size_t dlen, uint8_t *sig, size_t *siglen,
-		     struct bs_error *err)
-{
-	size_t cap = *siglen;
-	uint64_t used = atomic_load(&k->handle);
-	unsigned long seen = atomic_load(&k->deaths);
-	int rc = rkey_sign_once(k, used, t, p, data, dlen, sig, siglen, err);
-	/* renew only after a key process died (a stale handle); a key process that is slow
-	 * or stopped keeps its handles, and asking it again would only wait longer */
-	if (rc != BS_ERR_BUSY || k->service[0] == '\0' || atomic_load(&k->c->deaths) == seen)
-		return rc;
-	uint64_t now = atomic_load(&k->handle);
-	if (now != used) { /* another thread renewed it meanwhile */
-		*siglen = cap;
-		return rkey_sign_once(k, now, t, p, data, dlen, sig, siglen, err);
-	}
-	struct bs_kp_enc e;
-	start(k->c, &e, BS_KP_SERVICE_KEY);
-	bs_kp_put_str(&e, k->service);
-	uint64_t fresh = 0;
-	EVP_PKEY *pub = NULL;
-	char id[BS_PATH_MAX];
-	struct bs_error ferr = {0};
-	unsigned long deaths = atomic_load(&k->c->deaths);
-	if (key_reply(&fresh, &pub, id, sizeof(id), k->c, &e, rkey_wait_ms(k), &ferr) != 0)
-		return rc; /* still restarting: the first error stands */
-	bool same = EVP_PKEY_eq(pub, k->pub) == 1;
-	EVP_PKEY_free(pub);
-	if (!same) {
-		send_close(k->c, BS_KP_KEY_FREE, fresh);
-		return bs_error_set(err, BS_ERR_KEY, "%s: the key changed since the server "
-				    "started (restart the server to use the new one)", k->service);
-	}
-	uint64_t expect = used;
-	if (atomic_compare_exchange_strong(&k->handle, &expect, fresh)) {
-		atomic_store(&k->deaths, deaths);
-		send_close(k->c, BS_KP_KEY_FREE, used); /* of a dead generation: a no-op */
-	} else {
-		send_close(k->c, BS_KP_KEY_FREE, fresh); /* another thread's handle won */
-		fresh = expect;
-	}
-	*siglen = cap;
-	return rkey_sign_once(k, fresh, t, p, data, dlen, sig, siglen, err);
-}
-
-static int rkey_sign_digest(void *ctx, const struct bs_sig_params *p, const uint8_t *dgst,
-			    size_t dlen, uint8_t *sig, size_t *siglen, struct bs_error *err)
-{
-	if (dlen > BS_KEYPROC_DIGEST_MAX)
-		return bs_error_set(err, BS_ERR_INVALID, "digest of %zu bytes", dlen);
-	return rkey_sign(ctx, BS_KP_SIGN, p, dgst, dlen, sig, siglen, err);
-}
-
-static int rkey_sign_message(void *ctx, const struct bs_sig_params *p, const uint8_t *msg,
-			     size_t len, uint8_t *sig, size_t *siglen, struct bs_error *err)
-{
-	return rkey_sign(ctx, BS_KP_SIGN_MSG, p, msg, len, sig, siglen, err);
-}
-
-static void rkey_free(void *ctx)
-{
-	struct rkey *k = ctx;
-	send_close(k->c, BS_KP_KEY_FREE, atomic_load(&k->handle));
-	free(k);
-}
-
-static const struct bs_key_ops g_rkey_ops = {
-	.sign_digest = rkey_sign_digest,
-	.free = rkey_free,
-	.sign_message = rkey_sign_message,
-};
-
-static void put_cert(struct bs_kp_enc *e, X509 *cert)
-{
-	unsigned char *der = NULL;
-	int n = cert != NULL ? i2d_X509(cert, &der) : 0;
-	if (n < 0)
-		e->failed = true;
-	bs_kp_put(e, der, n > 0 ? (size_t)n : 0);
-	OPENSSL_free(der);
-}
-
 /* (lease, allow_token, name): the start of KEY, CERT and their bundle forms */
-static void start_named(struct bs_kpc *c, struct bs_kp_enc *e, enum bs_kp_type t,
+void bs_kpc_start_named(struct bs_kpc *c, struct bs_kp_enc *e, enum bs_kp_type t,
 			uint64_t lease, bool allow_token, const char *name)
 {
-	start(c, e, t);
+	bs_kpc_start(c, e, t);
 	bs_kp_put_u64(e, lease);
 	bs_kp_put_u64(e, allow_token ? 1 : 0);
 	bs_kp_put_str(e, name);
-}
-
-/* Send e, a request answered by (handle, public key DER, key id), and make the stub key. */
-/* Send e, a request answered by (handle, public key DER, key id): the three of them. */
-static int key_reply(uint64_t *handle, EVP_PKEY **pub, char *id, size_t idcap,
-		     struct bs_kpc *c, struct bs_kp_enc *e, uint64_t ms, struct bs_error *err)
-{
-	*handle = 0;
-	*pub = NULL;
-	struct reply r;
-	int rc = call_within(c, e, &r, ms, err);
-	if (rc == 0 && (r.m.nf != 3 || bs_kp_get_u64(handle, &r.m, 0, err) != 0 ||
-			bs_kp_get_str(id, idcap, &r.m, 2, err) != 0 ||
-			r.m.f[1].len > BS_KEYPROC_DER_MAX))
-		rc = bs_error_set(err, BS_ERR_INTERNAL, "key process: bad key reply");
-	if (rc == 0 && (*pub = bs_der_pubkey(r.m.f[1].p, r.m.f[1].len)) == NULL) {
-		send_close(c, BS_KP_KEY_FREE, *handle);
-		rc = bs_error_set(err, BS_ERR_INTERNAL, "key process: bad public key");
-	}
-	reply_free(&r);
-	return rc;
-}
-
-/* The same, made a stub key (service: its setting's name, or NULL for a job's key). */
-static int key_call(struct bs_key **out, struct bs_kpc *c, struct bs_kp_enc *e,
-		    const char *service, struct bs_error *err)
-{
-	*out = NULL;
-	uint64_t handle = 0;
-	EVP_PKEY *pub = NULL; /* shared, public */
-	char id[BS_PATH_MAX];
-	unsigned long deaths = atomic_load(&c->deaths);
-	int rc = key_reply(&handle, &pub, id, sizeof(id), c, e, c->timeout_ms, err);
-	if (rc != 0)
-		return rc;
-	struct rkey *k = calloc(1, sizeof(*k));
-	if (k == NULL) {
-		EVP_PKEY_free(pub);
-		send_close(c, BS_KP_KEY_FREE, handle);
-		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
-	}
-	k->c = c;
-	atomic_init(&k->deaths, deaths);
-	atomic_init(&k->handle, handle);
-	snprintf(k->service, sizeof(k->service), "%s", service != NULL ? service : "");
-	k->pub = pub;
-	return bs_key_new(out, &g_rkey_ops, k, pub, id, err);
-}
-
-int bs_kpc_key(struct bs_key **out, struct bs_kpc *c, uint64_t lease, bool allow_token,
-	       bool bundle, const char *name, X509 *cert, struct bs_error *err)
-{
-	struct bs_kp_enc e;
-	start_named(c, &e, bundle ? BS_KP_BUNDLE_KEY : BS_KP_KEY, lease, allow_token, name);
-	put_cert(&e, cert);
-	return key_call(out, c, &e, NULL, err);
-}
-
-int bs_kpc_service_key(struct bs_key **out, struct bs_kpc *c, const char *name,
-		       struct bs_error *err)
-{
-	struct bs_kp_enc e;
-	start(c, &e, BS_KP_SERVICE_KEY);
-	bs_kp_put_str(&e, name);
-	return key_call(out, c, &e, name, err);
 }
 
 int bs_kpc_cert(X509 **out, struct bs_kpc *c, uint64_t lease, uint64_t serial, bool allow_token,
@@ -693,15 +489,15 @@ int bs_kpc_cert(X509 **out, struct bs_kpc *c, uint64_t lease, uint64_t serial, b
 	}
 	struct bs_kp_enc e;
 	struct reply r;
-	start_named(c, &e, bundle ? BS_KP_BUNDLE_CERT : BS_KP_CERT, lease, allow_token, name);
-	int rc = call(c, &e, &r, err);
+	bs_kpc_start_named(c, &e, bundle ? BS_KP_BUNDLE_CERT : BS_KP_CERT, lease, allow_token, name);
+	int rc = bs_kpc_call(c, &e, &r, err);
 	if (rc == 0) {
 		if (r.m.nf != 1 || (*out = bs_der_x509(r.m.f[0].p, r.m.f[0].len)) == NULL)
 			rc = bs_error_set(err, BS_ERR_INTERNAL, "key process: bad certificate");
 		else if (keep)
 			bs_kp_pubcache_put(c->pub, serial, 'c', name, 0, r.m.f[0].p, r.m.f[0].len);
 	}
-	reply_free(&r);
+	bs_kpc_reply_free(&r);
 	return rc;
 }
 
@@ -709,12 +505,12 @@ bool bs_kpc_exists(struct bs_kpc *c, uint64_t lease, const char *name)
 {
 	struct bs_kp_enc e;
 	struct reply r;
-	start(c, &e, BS_KP_EXISTS);
+	bs_kpc_start(c, &e, BS_KP_EXISTS);
 	bs_kp_put_u64(&e, lease);
 	bs_kp_put_str(&e, name);
 	uint64_t v = 0;
-	bool ok = call(c, &e, &r, NULL) == 0 && bs_kp_get_u64(&v, &r.m, 0, NULL) == 0 && v != 0;
-	reply_free(&r);
+	bool ok = bs_kpc_call(c, &e, &r, NULL) == 0 && bs_kp_get_u64(&v, &r.m, 0, NULL) == 0 && v != 0;
+	bs_kpc_reply_free(&r);
 	return ok;
 }
 
@@ -727,10 +523,10 @@ int bs_kpc_bundle(bool *first_use, uint64_t *serial, char ***members, size_t *nm
 	*nmembers = 0;
 	struct bs_kp_enc e;
 	struct reply r;
-	start(c, &e, BS_KP_BUNDLE);
+	bs_kpc_start(c, &e, BS_KP_BUNDLE);
 	bs_kp_put_u64(&e, lease);
 	bs_kp_put_str(&e, name);
-	int rc = call(c, &e, &r, err);
+	int rc = bs_kpc_call(c, &e, &r, err);
 	uint64_t fu = 0, ser = 0;
 	if (rc == 0 && (r.m.nf != 3 || bs_kp_get_u64(&fu, &r.m, 0, err) != 0 ||
 			bs_kp_get_u64(&ser, &r.m, 1, err) != 0 ||
@@ -738,7 +534,7 @@ int bs_kpc_bundle(bool *first_use, uint64_t *serial, char ***members, size_t *nm
 			(r.m.f[2].len > 0 && r.m.f[2].p[r.m.f[2].len - 1] != '\0')))
 		rc = bs_error_set(err, BS_ERR_INTERNAL, "key process: bad bundle reply");
 	if (rc != 0) {
-		reply_free(&r);
+		bs_kpc_reply_free(&r);
 		return rc;
 	}
 	*first_use = fu != 0;
@@ -758,7 +554,7 @@ int bs_kpc_bundle(bool *first_use, uint64_t *serial, char ***members, size_t *nm
 		}
 		o += strlen(s + o) + 1;
 	}
-	reply_free(&r);
+	bs_kpc_reply_free(&r);
 	if (v == NULL)
 		return bs_error_set(err, BS_ERR_NOMEM, "out of memory");
 	*members = v;
@@ -775,11 +571,11 @@ int bs_kpc_bundle_read(uint8_t **out, size_t *out_len, struct bs_kpc *c, uint64_
 		return 0;
 	struct bs_kp_enc e;
 	struct reply r;
-	start(c, &e, BS_KP_BUNDLE_READ);
+	bs_kpc_start(c, &e, BS_KP_BUNDLE_READ);
 	bs_kp_put_u64(&e, lease);
 	bs_kp_put_str(&e, name);
 	bs_kp_put_u64(&e, max);
-	int rc = call(c, &e, &r, err);
+	int rc = bs_kpc_call(c, &e, &r, err);
 	if (rc == 0 && (r.m.nf != 1 || r.m.f[0].len > max))
 		rc = bs_error_set(err, BS_ERR_INTERNAL, "key process: bad read reply");
 	if (rc == 0 && (*out = malloc(r.m.f[0].len + 1)) == NULL)
@@ -790,7 +586,7 @@ int bs_kpc_bundle_read(uint8_t **out, size_t *out_len, struct bs_kpc *c, uint64_
 		*out_len = r.m.f[0].len;
 		bs_kp_pubcache_put(c->pub, serial, 'r', name, max, *out, *out_len);
 	}
-	reply_free(&r);
+	bs_kpc_reply_free(&r);
 	return rc;
 }
 
@@ -798,14 +594,24 @@ size_t bs_kpc_pool_stats(struct bs_kpc *c, struct bs_pool_stats *out, size_t max
 {
 	struct bs_kp_enc e;
 	struct reply r;
-	start(c, &e, BS_KP_POOL_STATS);
+	bs_kpc_start(c, &e, BS_KP_POOL_STATS);
 	/* /metrics: without the gauges rather than late (monitoring matters most then) */
-	if (call_within(c, &e, &r, BS_KEYPROC_PROBE_MS, NULL) != 0)
+	if (bs_kpc_call_within(c, &e, &r, BS_KEYPROC_PROBE_MS, NULL) != 0)
 		return 0;
 	size_t n = 0;
 	if (r.m.nf == 1 && r.m.f[0].len % BS_KP_POOL_RECORD == 0)
 		for (size_t i = 0; i < r.m.f[0].len / BS_KP_POOL_RECORD && n < max; i++)
 			n += bs_kp_pool_parse(&out[n], r.m.f[0].p + i * BS_KP_POOL_RECORD);
-	reply_free(&r);
+	bs_kpc_reply_free(&r);
 	return n;
+}
+
+uint64_t bs_kpc_timeout(const struct bs_kpc *c)
+{
+	return c->timeout_ms;
+}
+
+unsigned long bs_kpc_deaths(struct bs_kpc *c)
+{
+	return atomic_load(&c->deaths);
 }
